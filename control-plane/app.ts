@@ -1,0 +1,118 @@
+import { createServer, type Server } from "node:http";
+import { join } from "node:path";
+import { readFile } from "node:fs/promises";
+import type { AddressInfo } from "node:net";
+import { ApolloServer } from "@apollo/server";
+import { bindGrpcService } from "../proto/grpc-adapter.js";
+import { PolicyService } from "../proto/gen/agentgate/v1/policy_pb.js";
+import type { ControlPlaneConfig } from "./config.js";
+import { openStore } from "./store/client.js";
+import { SecretBox } from "./secrets.js";
+import { SnapshotPublisher } from "./snapshot/publisher.js";
+import { ProxyStatusRegistry } from "./snapshot/status.js";
+import { buildSnapshot } from "./snapshot/compile.js";
+import { startSnapshotRefresher } from "./snapshot/refresher.js";
+import { startGrpcServer } from "./grpc/server.js";
+import { createPolicyService } from "./grpc/policy-service.js";
+import { parsePolicyDocument } from "./policy-file/document.js";
+import { applyPolicyDocument } from "./policy-file/apply.js";
+import { graphqlHandler } from "./http/graphql-handler.js";
+import { createGraphqlModule } from "./graphql/module.js";
+import type { GraphqlContext } from "./graphql/context.js";
+import { log } from "../data-plane/observability/log.js";
+
+/** A running control plane. */
+export interface ControlPlaneHandle {
+  readonly httpUrl: string;
+  readonly grpcAddress: string;
+  stop(): Promise<void>;
+}
+
+function listen(server: Server, port: number, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => resolve((server.address() as AddressInfo).port));
+  });
+}
+
+/**
+ * Starts the control plane: store (migrated), optional bootstrap policy file, snapshot
+ * publisher fed from the database, gRPC for proxies, GraphQL and health over HTTP.
+ */
+export async function startControlPlane(config: ControlPlaneConfig): Promise<ControlPlaneHandle> {
+  const store = await openStore(config.databaseUrl);
+  const secrets = config.secretKey ? SecretBox.fromBase64(config.secretKey) : SecretBox.fromKeyFile(join(config.dataDir, "secret.key"));
+  if (config.bootstrapFile) {
+    const doc = parsePolicyDocument(await readFile(config.bootstrapFile, "utf8"));
+    const result = await applyPolicyDocument(store.prisma, secrets, doc, { actor: "bootstrap" });
+    log.info("bootstrap policy applied", { file: config.bootstrapFile, version: String(result.version), changed: result.changes.filter((c) => c.action !== "unchanged").length });
+  }
+
+  const publisher = new SnapshotPublisher();
+  const proxies = new ProxyStatusRegistry();
+  const assertionKey = secrets.derive("agentgate upstream assertion v1");
+  const refresher = startSnapshotRefresher({
+    db: store.prisma,
+    publisher,
+    build: () => buildSnapshot(store.prisma, secrets, assertionKey),
+    pollMs: config.snapshotPollMs,
+    onError: (err) => log.error("snapshot refresh failed", { error: (err as Error).message }),
+  });
+  await refresher.refresh();
+
+  const grpc = await startGrpcServer({
+    port: config.grpcPort,
+    host: config.grpcHost,
+    proxyToken: config.proxyTokens,
+    services: [bindGrpcService(PolicyService, createPolicyService({ publisher, status: proxies }))],
+  });
+
+  const graphql = createGraphqlModule({
+    db: store.prisma,
+    provider: store.provider,
+    publisher,
+    proxies,
+    secrets,
+    refreshSnapshot: refresher.refresh,
+  });
+  const apollo = new ApolloServer<GraphqlContext>({
+    typeDefs: graphql.typeDefs,
+    resolvers: graphql.resolvers,
+    introspection: config.introspection,
+  });
+  await apollo.start();
+  const serveGraphql = graphqlHandler(apollo, (req) => graphql.context(req));
+
+  const http = createServer({ requestTimeout: 30_000, headersTimeout: 10_000 }, (req, res) => {
+    const path = (req.url ?? "/").split("?")[0];
+    if (path === "/graphql") {
+      serveGraphql(req, res).catch((err) => {
+        log.error("graphql request failed", { error: (err as Error).message });
+        if (!res.headersSent) res.writeHead(500, { "content-type": "application/json" });
+        res.end(JSON.stringify({ errors: [{ message: "internal error", extensions: { code: "INTERNAL" } }] }));
+      });
+      return;
+    }
+    if (path === "/healthz" || path === "/readyz") {
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end(JSON.stringify({ status: "ok", snapshotVersion: String(publisher.current()?.version ?? 0n) }));
+      return;
+    }
+    res.writeHead(404, { "content-type": "application/json" });
+    res.end(JSON.stringify({ error: { code: "NOT_FOUND", message: "no such endpoint" } }));
+  });
+  const httpPort = await listen(http, config.httpPort, config.host);
+
+  return {
+    httpUrl: `http://${config.host}:${httpPort}`,
+    grpcAddress: grpc.address,
+    async stop() {
+      refresher.stop();
+      await new Promise<void>((resolve) => http.close(() => resolve()));
+      http.closeAllConnections();
+      await grpc.stop(1_000);
+      await apollo.stop();
+      await store.close();
+    },
+  };
+}

@@ -1,0 +1,60 @@
+import { join } from "node:path";
+
+/** The control plane's settings, read once from the environment and frozen. */
+export interface ControlPlaneConfig {
+  readonly databaseUrl: string | undefined;
+  readonly host: string;
+  readonly httpPort: number;
+  readonly grpcPort: number;
+  readonly grpcHost: string;
+  /** Bearer tokens proxies must present (several allow rotation). */
+  readonly proxyTokens: readonly string[];
+  /** Base64 32-byte key for credentials at rest; else a key file is created under dataDir. */
+  readonly secretKey: string | undefined;
+  readonly dataDir: string;
+  /** A policy file applied at start (idempotent), e.g. the demo's. */
+  readonly bootstrapFile: string | undefined;
+  readonly snapshotPollMs: number;
+  readonly introspection: boolean;
+}
+
+/** Thrown with every configuration problem at once (fail fast, habit 7). */
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n- ${problems.join("\n- ")}`);
+    this.name = "ConfigError";
+  }
+}
+
+function port(env: NodeJS.ProcessEnv, name: string, fallback: number, problems: string[]): number {
+  const raw = env[name];
+  if (raw === undefined || raw === "") return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) problems.push(`${name} must be a port number (0-65535)`);
+  return n;
+}
+
+/** Reads AGENTGATE_* variables (see README "Configuration"). */
+export function loadControlPlaneConfig(env: NodeJS.ProcessEnv = process.env): ControlPlaneConfig {
+  const problems: string[] = [];
+  const proxyTokens = (env["AGENTGATE_PROXY_TOKEN"] ?? "").split(",").map((t) => t.trim()).filter(Boolean);
+  if (proxyTokens.length === 0) problems.push("AGENTGATE_PROXY_TOKEN is required (the bearer token proxies use; ≥ 16 characters)");
+  if (proxyTokens.some((t) => t.length < 16)) problems.push("AGENTGATE_PROXY_TOKEN values must be at least 16 characters");
+  const pollMs = Number(env["AGENTGATE_SNAPSHOT_POLL_MS"] ?? 500);
+  if (!Number.isFinite(pollMs) || pollMs < 50) problems.push("AGENTGATE_SNAPSHOT_POLL_MS must be ≥ 50");
+  const config: ControlPlaneConfig = {
+    databaseUrl: env["DATABASE_URL"] || undefined,
+    host: env["AGENTGATE_CP_HOST"] ?? "127.0.0.1",
+    httpPort: port(env, "AGENTGATE_CP_HTTP_PORT", 4000, problems),
+    grpcHost: env["AGENTGATE_CP_GRPC_HOST"] ?? env["AGENTGATE_CP_HOST"] ?? "127.0.0.1",
+    grpcPort: port(env, "AGENTGATE_CP_GRPC_PORT", 4001, problems),
+    proxyTokens,
+    secretKey: env["AGENTGATE_SECRET_KEY"] || undefined,
+    dataDir: env["AGENTGATE_DATA_DIR"] ?? join(process.cwd(), ".agentgate"),
+    bootstrapFile: env["AGENTGATE_BOOTSTRAP_FILE"] || undefined,
+    snapshotPollMs: pollMs,
+    introspection: env["AGENTGATE_GRAPHQL_INTROSPECTION"] !== "false",
+  };
+  if (problems.length) throw new ConfigError(problems);
+  return Object.freeze(config);
+}

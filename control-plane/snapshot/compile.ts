@@ -1,0 +1,129 @@
+import { create } from "@bufbuild/protobuf";
+import {
+  ApprovalRuleSchema,
+  LimitsSchema,
+  SnapshotSchema,
+  type ApprovalRule,
+  type Limits,
+  type Snapshot,
+} from "../../proto/gen/agentgate/v1/policy_pb.js";
+import type { Db } from "../store/client.js";
+import type { SecretBox } from "../secrets.js";
+
+const strings = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === "string") : []);
+const record = (v: unknown): Record<string, unknown> => (v && typeof v === "object" && !Array.isArray(v) ? (v as Record<string, unknown>) : {});
+const num = (v: unknown): number => (typeof v === "number" && Number.isFinite(v) && v >= 0 ? v : 0);
+
+/** Policy.limits JSON (camelCase, as the admin API writes it) → Limits message. */
+export function limitsFromJson(json: unknown): Limits {
+  const l = record(json);
+  const costPerRun: Record<string, number> = {};
+  for (const [graph, cost] of Object.entries(record(l["costPerRun"]))) costPerRun[graph] = num(cost);
+  return create(LimitsSchema, {
+    requestsPerMinute: Math.floor(num(l["requestsPerMinute"])),
+    burst: Math.floor(num(l["burst"])),
+    concurrentRuns: Math.floor(num(l["concurrentRuns"])),
+    costBudgetPerDay: num(l["costBudgetPerDay"]),
+    maxBodyBytes: BigInt(Math.floor(num(l["maxBodyBytes"]))),
+    maxRecursionLimit: Math.floor(num(l["maxRecursionLimit"])),
+    costPerRun,
+    costPer1kTokens: num(l["costPer1kTokens"]),
+  });
+}
+
+/** Policy.approval JSON → ApprovalRule message. */
+export function approvalFromJson(json: unknown): ApprovalRule {
+  const a = record(json);
+  return create(ApprovalRuleSchema, {
+    required: a["required"] === true,
+    approverRoles: strings(a["approverRoles"]),
+    grantTtlSeconds: Math.floor(num(a["grantTtlSeconds"])),
+    grantUses: Math.floor(num(a["grantUses"])),
+  });
+}
+
+/**
+ * Reads everything proxies need in one transaction (a consistent view at one version)
+ * and builds the Snapshot message: providers, bindings, policies, connections with their
+ * decrypted credentials, masking profiles, live approval grants, suspended identities.
+ */
+export async function buildSnapshot(db: Db, secrets: SecretBox, assertionKey: string, now = new Date()): Promise<Snapshot> {
+  const rows = await db.$transaction(async (tx) => ({
+    version: await tx.snapshotVersion.findUnique({ where: { id: 1 } }),
+    providers: await tx.identityProvider.findMany({ orderBy: { issuer: "asc" } }),
+    bindings: await tx.roleBinding.findMany({ include: { role: true, identity: true } }),
+    policies: await tx.policy.findMany({ include: { role: true }, orderBy: { name: "asc" } }),
+    connections: await tx.connection.findMany({ orderBy: { name: "asc" } }),
+    profiles: await tx.maskingProfile.findMany({ orderBy: { name: "asc" } }),
+    suspended: await tx.identity.findMany({ where: { status: "suspended" }, select: { issuer: true, subject: true } }),
+    grants: await tx.approvalRequest.findMany({ where: { status: "approved", grantExpiresAt: { gt: now } } }),
+  }));
+
+  return create(SnapshotSchema, {
+    version: rows.version?.version ?? 0n,
+    createdAtMs: BigInt(now.getTime()),
+    assertionKey,
+    identityProviders: rows.providers.map((p) => ({
+      id: p.id,
+      issuer: p.issuer,
+      jwksUri: p.jwksUri ?? "",
+      audiences: strings(p.audiences),
+      groupsClaim: p.groupsClaim,
+      allowedAlgorithms: strings(p.allowedAlgorithms),
+      clockToleranceSeconds: p.clockToleranceSeconds,
+      groupMapping: Object.fromEntries(Object.entries(record(p.groupMapping)).filter((e): e is [string, string] => typeof e[1] === "string")),
+    })),
+    roleBindings: rows.bindings.map((b) =>
+      b.identity
+        ? { role: b.role.name, issuer: b.identity.issuer, subject: b.identity.subject, group: "" }
+        : { role: b.role.name, issuer: b.issuer ?? "", group: b.group ?? "", subject: "" },
+    ),
+    policies: rows.policies.map((p) => ({
+      id: p.id,
+      name: p.name,
+      role: p.role.name,
+      connectionId: p.connectionId,
+      graphs: strings(p.graphs),
+      operations: strings(p.operations),
+      maskingProfileId: p.maskingProfileId ?? "",
+      maskRequests: p.maskRequests,
+      limits: limitsFromJson(p.limits),
+      denylist: (Array.isArray(p.denylist) ? p.denylist : []).map((d, i) => {
+        const r = record(d);
+        return { id: String(r["id"] ?? `rule-${i + 1}`), pattern: String(r["pattern"] ?? ""), path: String(r["path"] ?? ""), message: String(r["message"] ?? "") };
+      }),
+      approval: approvalFromJson(p.approval),
+    })),
+    connections: rows.connections.map((c) => ({
+      id: c.id,
+      name: c.name,
+      kind: c.kind,
+      baseUrl: c.baseUrl,
+      credentialHeader: c.credentialHeader,
+      credential: c.credentialCiphertext ? secrets.decrypt(c.credentialCiphertext) : "",
+      connectTimeoutMs: c.connectTimeoutMs,
+      headersTimeoutMs: c.headersTimeoutMs,
+      bodyTimeoutMs: c.bodyTimeoutMs,
+    })),
+    maskingProfiles: rows.profiles.map((m) => ({
+      id: m.id,
+      name: m.name,
+      rules: (Array.isArray(m.rules) ? m.rules : []).map((r) => {
+        const rule = record(r);
+        return { kind: String(rule["kind"] ?? ""), match: String(rule["match"] ?? ""), style: String(rule["style"] ?? "redact"), label: String(rule["label"] ?? "") };
+      }),
+    })),
+    grants: rows.grants.map((g) => ({
+      id: g.id,
+      approvalId: g.id,
+      issuer: g.requesterIssuer,
+      subject: g.requesterSubject,
+      connectionId: g.connectionId,
+      graph: g.graph,
+      operation: g.operation,
+      expiresAtMs: BigInt(g.grantExpiresAt!.getTime()),
+      uses: g.grantUsesLeft ?? 0,
+    })),
+    suspendedIdentities: rows.suspended,
+  });
+}

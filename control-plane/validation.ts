@@ -1,0 +1,92 @@
+import { globProblems } from "../data-plane/policy/glob.js";
+import { ROUTES } from "../data-plane/langgraph/routes.js";
+
+/**
+ * Input checks shared by every way of writing policy (GraphQL mutations, policy files):
+ * each returns a list of problems, empty when valid, so callers can report all at once.
+ */
+
+const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
+
+/** Operations the classifier can produce, plus the ownership override. */
+export const KNOWN_OPERATIONS: ReadonlySet<string> = new Set([...ROUTES.map((r) => r.operation), "threads:read:any"]);
+const KNOWN_RESOURCES = new Set([...KNOWN_OPERATIONS].map((o) => o.split(":")[0]!));
+
+export function nameProblems(what: string, name: unknown): string[] {
+  return typeof name === "string" && NAME.test(name) ? [] : [`${what}: name must be 1-63 characters of letters, digits, ".", "_", "-"`];
+}
+
+export function urlProblems(what: string, url: unknown): string[] {
+  if (typeof url !== "string") return [`${what}: URL is required`];
+  try {
+    const u = new URL(url);
+    if (u.protocol !== "http:" && u.protocol !== "https:") return [`${what}: URL must be http(s)`];
+    if (u.username || u.password) return [`${what}: URL must not carry credentials`];
+    return [];
+  } catch {
+    return [`${what}: invalid URL ${JSON.stringify(url)}`];
+  }
+}
+
+export function graphProblems(what: string, graphs: unknown): string[] {
+  if (!Array.isArray(graphs) || graphs.some((g) => typeof g !== "string")) return [`${what}: graphs must be a list of graph ids or globs`];
+  return globProblems(graphs).map((p) => `${what}: ${p}`);
+}
+
+export function operationProblems(what: string, operations: unknown): string[] {
+  if (!Array.isArray(operations) || operations.some((o) => typeof o !== "string")) return [`${what}: operations must be a list of resource:action`];
+  const problems: string[] = [];
+  for (const op of operations as string[]) {
+    if (op === "*" || KNOWN_OPERATIONS.has(op)) continue;
+    const [resource, action, extra] = op.split(":");
+    if (extra === undefined && action === "*" && resource && KNOWN_RESOURCES.has(resource)) continue;
+    problems.push(`${what}: unknown operation ${JSON.stringify(op)}`);
+  }
+  return problems.concat(globProblems(operations as string[]).map((p) => `${what}: ${p}`));
+}
+
+/** Denylist patterns must compile and be safe from catastrophic backtracking. */
+export function denyPatternProblems(what: string, pattern: unknown): string[] {
+  if (typeof pattern !== "string" || pattern.length === 0 || pattern.length > 500) return [`${what}: pattern must be a non-empty string of at most 500 characters`];
+  try {
+    new RegExp(pattern, "iu");
+  } catch (e) {
+    return [`${what}: invalid regular expression: ${(e as Error).message}`];
+  }
+  return unsafeRegexProblems(pattern).map((p) => `${what}: ${p}`);
+}
+
+/**
+ * A conservative static check for patterns that can backtrack exponentially: a quantified
+ * group that itself contains a quantifier or an alternation ("(a+)+", "(a|aa)*"), and
+ * backreferences. Rejecting these keeps matching linear enough for the hot path.
+ */
+export function unsafeRegexProblems(pattern: string): string[] {
+  const problems: string[] = [];
+  if (/\\[1-9]|\\k</.test(pattern)) problems.push("backreferences are not allowed");
+  // Find groups followed by a quantifier and check their content.
+  const stack: number[] = [];
+  for (let i = 0; i < pattern.length; i++) {
+    const c = pattern[i];
+    if (c === "\\") {
+      i++;
+      continue;
+    }
+    if (c === "[") {
+      while (i < pattern.length && pattern[i] !== "]") i += pattern[i] === "\\" ? 2 : 1;
+      continue;
+    }
+    if (c === "(") stack.push(i);
+    else if (c === ")") {
+      const start = stack.pop();
+      const next = pattern[i + 1];
+      if (start === undefined) continue;
+      const quantified = next === "*" || next === "+" || (next === "{" && /^\{\d*,\d*\}|^\{\d{2,}\}/.test(pattern.slice(i + 1)));
+      const inner = pattern.slice(start + 1, i).replace(/\\./g, "").replace(/\[[^\]]*\]/g, "x");
+      if (quantified && /[*+?{|]/.test(inner)) {
+        problems.push(`nested quantifier or alternation under a repeat near ${JSON.stringify(pattern.slice(start, i + 2))} can backtrack exponentially`);
+      }
+    }
+  }
+  return problems;
+}

@@ -1,0 +1,82 @@
+import { join } from "node:path";
+import { mkdirSync } from "node:fs";
+import type { AddressInfo } from "node:net";
+import type { ProxyConfig } from "./config.js";
+import { SnapshotStore } from "./policy/snapshot-store.js";
+import { proxyStateCompiler } from "./policy/proxy-state.js";
+import type { ProxyServices, ProxyState, RequestContext } from "./pipeline/context.js";
+import { UpstreamPools } from "./upstream/pools.js";
+import { TtlCache } from "./upstream/ttl-cache.js";
+import { startWatch } from "./sync/watch-client.js";
+import { createProxyServer } from "./http/server.js";
+import { log } from "./observability/log.js";
+
+/** A running proxy. */
+export interface ProxyHandle {
+  readonly url: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts a proxy: last good snapshot from disk (so it serves even when the control plane
+ * is down), the Watch stream for new ones, and the HTTP front running the pipeline.
+ */
+export async function startProxy(config: ProxyConfig, hooks: { onExchange?: (ctx: RequestContext) => void | Promise<void> } = {}): Promise<ProxyHandle> {
+  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  const store = new SnapshotStore<ProxyState>({
+    compile: proxyStateCompiler({ allowHttp: config.allowHttpIssuers }),
+    diskPath: join(config.dataDir, "snapshot.bin"),
+  });
+  const loaded = await store.loadFromDisk();
+  log.info("snapshot from disk", { outcome: loaded.kind, ...(loaded.kind === "loaded" ? { version: String(loaded.version) } : {}) });
+
+  const services: ProxyServices = {
+    proxyId: config.proxyId,
+    pools: new UpstreamPools(),
+    assistantGraphs: new TtlCache<string>(10_000, 60_000),
+    threadOwners: new TtlCache<string>(100_000, 10 * 60_000),
+    maxBodyBytes: config.maxBodyBytes,
+    defaultConnection: config.connection,
+  };
+
+  const server = createProxyServer({
+    services,
+    state: () => store.current()?.compiled,
+    onExchange: hooks.onExchange ?? (() => undefined),
+    health: (path) => {
+      if (path === "/healthz") return { status: 200, contentType: "application/json", body: JSON.stringify({ status: "ok" }) };
+      if (path === "/readyz") {
+        const current = store.current();
+        const sync = watch.status();
+        const body = JSON.stringify({ ready: current !== undefined, snapshotVersion: current ? String(current.version) : null, controlPlaneConnected: sync.connected, lastError: sync.lastError });
+        return { status: current ? 200 : 503, contentType: "application/json", body };
+      }
+      return undefined;
+    },
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(config.port, config.host, () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  const url = `http://${config.host}:${port}`;
+
+  const watch = startWatch({
+    address: config.controlPlane,
+    proxyId: config.proxyId,
+    proxyToken: config.proxyToken,
+    advertisedAddress: config.port === 0 ? `${config.host}:${port}` : config.advertisedAddress,
+    store,
+    onApplied: (version) => log.info("snapshot applied", { version: String(version) }),
+  });
+
+  return {
+    url,
+    async stop() {
+      await watch.stop();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeAllConnections();
+      await services.pools.close();
+    },
+  };
+}

@@ -1,0 +1,143 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { Socket } from "node:net";
+import { errorBody, statusOf, type GatewayErrorCode } from "../errors.js";
+import type { GatewayRequest, ProxyServices, ProxyState, RecordDraft, RequestContext } from "../pipeline/context.js";
+import type { Outcome } from "../pipeline/outcome.js";
+import { runPipeline } from "../pipeline/run.js";
+import { readBody } from "./read-body.js";
+import { createUuidV7 } from "../recording/uuidv7.js";
+import { log } from "../observability/log.js";
+
+/** What the HTTP front needs from the rest of the proxy. */
+export interface ProxyHttpOptions {
+  readonly services: ProxyServices;
+  /** The current proxy state, or undefined before the first snapshot. */
+  readonly state: () => ProxyState | undefined;
+  /** Called once per exchange, allowed or denied, after the response ended. */
+  readonly onExchange: (ctx: RequestContext) => void | Promise<void>;
+  /** Health endpoints and metrics, answered before any policy. */
+  readonly health: (path: string) => { status: number; body: string; contentType: string } | undefined;
+  /** Refuses new work (e.g. the session spool is full): never lose a record. */
+  readonly admission?: () => GatewayErrorCode | undefined;
+  readonly requestTimeoutMs?: number;
+}
+
+const CONNECTION_PREFIX = /^\/c\/([A-Za-z0-9._-]{1,100})(\/.*)$/;
+const nextId = createUuidV7();
+
+function newRecord(): RecordDraft {
+  return { decision: "deny", reasons: [], status: 0, errorCode: "", requestJson: "", responseJson: "", events: [], bytesIn: 0, bytesOut: 0, cost: 0, maskCounts: {} };
+}
+
+/** Writes the one JSON error shape, with WWW-Authenticate on 401 and Retry-After on 429. */
+export function writeError(res: ServerResponse, code: GatewayErrorCode, message: string, requestId: string, retryAfterSeconds?: number): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  const status = statusOf(code);
+  const body = errorBody(code, message, requestId);
+  const headers: Record<string, string | number> = { "content-type": "application/json", "content-length": Buffer.byteLength(body), "x-request-id": requestId };
+  if (status === 401) headers["www-authenticate"] = `Bearer realm="agentgate", error="invalid_token"`;
+  if (retryAfterSeconds !== undefined) headers["retry-after"] = Math.max(1, Math.ceil(retryAfterSeconds));
+  res.writeHead(status, headers);
+  res.end(body);
+}
+
+/**
+ * The proxy's HTTP front: parses each request once into a GatewayRequest (bounded body,
+ * strict URL), runs the pipeline, maps denials and failures to the JSON error shape and
+ * hands every exchange to onExchange for recording. WebSocket upgrades are refused.
+ */
+export function createProxyServer(opts: ProxyHttpOptions): Server {
+  const server = createServer(
+    { requestTimeout: opts.requestTimeoutMs ?? 0, headersTimeout: 30_000, maxHeaderSize: 16 * 1024, keepAliveTimeout: 65_000 },
+    (req, res) => void handle(req, res, opts),
+  );
+  server.on("upgrade", (_req: IncomingMessage, socket: Socket) => {
+    const body = errorBody("ROUTE_UNSUPPORTED", "WebSocket upgrades are not supported through the gateway", nextId());
+    socket.end(`HTTP/1.1 501 Not Implemented\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+  });
+  server.on("clientError", (_err, socket: Socket) => {
+    if (!socket.writable) return socket.destroy();
+    const body = errorBody("BAD_REQUEST", "malformed HTTP request", nextId());
+    socket.end(`HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+  });
+  return server;
+}
+
+async function handle(req: IncomingMessage, res: ServerResponse, opts: ProxyHttpOptions): Promise<void> {
+  const id = nextId();
+  const startedAt = Date.now();
+  const url = req.url ?? "";
+  const health = url.startsWith("/") ? opts.health(url.split("?")[0]!) : undefined;
+  if (health) {
+    res.writeHead(health.status, { "content-type": health.contentType });
+    res.end(health.body);
+    return;
+  }
+  if (!url.startsWith("/") || url.startsWith("//")) return writeError(res, "BAD_REQUEST", "request target must be a path", id);
+  const refused = opts.admission?.();
+  if (refused) return writeError(res, refused, "the gateway cannot record sessions right now; try again later", id, 5);
+  const state = opts.state();
+  if (!state) return writeError(res, "NO_POLICY_SNAPSHOT", "the gateway has no policy yet", id, 2);
+
+  const body = await readBody(req, opts.services.maxBodyBytes);
+  if (!body.ok) {
+    if (body.tooLarge) res.setHeader("connection", "close");
+    return body.tooLarge ? writeError(res, "BODY_TOO_LARGE", `request body exceeds ${opts.services.maxBodyBytes} bytes`, id) : void res.destroy();
+  }
+  const queryAt = url.indexOf("?");
+  let rawPath = queryAt >= 0 ? url.slice(0, queryAt) : url;
+  const search = queryAt >= 0 ? url.slice(queryAt) : "";
+  let connectionName: string | undefined;
+  const prefixed = CONNECTION_PREFIX.exec(rawPath);
+  if (prefixed) {
+    connectionName = prefixed[1];
+    rawPath = prefixed[2]!;
+  }
+  let pathname: string;
+  try {
+    pathname = decodeURI(rawPath);
+  } catch {
+    return writeError(res, "BAD_REQUEST", "malformed percent-encoding in the path", id);
+  }
+  if (pathname.includes("/../") || pathname.endsWith("/..") || pathname.includes("/./")) return writeError(res, "BAD_REQUEST", "dot segments are not allowed in paths", id);
+
+  const gatewayRequest: GatewayRequest = { id, method: req.method ?? "GET", rawPath, pathname, search, headers: { ...req.headers }, body: body.body, startedAt, connectionName };
+  const abort = new AbortController();
+  res.on("close", () => {
+    if (!res.writableFinished) abort.abort();
+  });
+  const ctx: RequestContext = { req: gatewayRequest, state, services: opts.services, signal: abort.signal, cleanups: [], record: newRecord() };
+  ctx.record.bytesIn = body.body.length;
+
+  let outcome: Outcome;
+  try {
+    outcome = await runPipeline(ctx, res);
+  } catch (err) {
+    log.error("request failed", { requestId: id, error: (err as Error).message });
+    outcome = { kind: "deny", code: "UPSTREAM_UNAVAILABLE", reason: undefined, message: "the request could not be completed" };
+  }
+  if (outcome.kind === "deny") {
+    ctx.record.decision = "deny";
+    if (outcome.reason && !ctx.record.reasons.includes(outcome.reason)) ctx.record.reasons = [outcome.reason];
+    ctx.record.status = statusOf(outcome.code);
+    ctx.record.errorCode = outcome.code;
+    writeError(res, outcome.code, outcome.message, id, outcome.retryAfterSeconds);
+  } else {
+    ctx.record.decision = "allow";
+  }
+  for (const cleanup of ctx.cleanups) {
+    try {
+      await cleanup();
+    } catch (err) {
+      log.warn("cleanup failed", { requestId: id, error: (err as Error).message });
+    }
+  }
+  try {
+    await opts.onExchange(ctx);
+  } catch (err) {
+    log.error("recording failed", { requestId: id, error: (err as Error).message });
+  }
+}

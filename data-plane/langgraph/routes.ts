@@ -1,0 +1,154 @@
+/**
+ * The LangGraph HTTP API as data: method + path pattern → `resource:action` (DESIGN.md §4).
+ * A request that matches no row is denied. Path parameters are captured by name; `target`
+ * tells the classifier where the graph comes from.
+ */
+export type GraphSource =
+  | "none" // graph-agnostic (search, store, thread CRUD)
+  | "body-assistant" // assistant_id in the JSON body (runs, crons)
+  | "path-assistant"; // {assistant} in the path
+
+export interface RouteSpec {
+  method: string;
+  pattern: string;
+  operation: string;
+  graph: GraphSource;
+  /** Streaming responses (SSE) are relayed event by event. */
+  streaming?: boolean;
+  /** Refused with a clear error instead of forwarded (not enforceable yet). */
+  unsupported?: string;
+}
+
+const A = "body-assistant" as const;
+const P = "path-assistant" as const;
+const N = "none" as const;
+
+export const ROUTES: readonly RouteSpec[] = [
+  // assistants
+  { method: "POST", pattern: "/assistants", operation: "assistants:create", graph: "body-assistant" },
+  { method: "POST", pattern: "/assistants/search", operation: "assistants:search", graph: N },
+  { method: "POST", pattern: "/assistants/count", operation: "assistants:search", graph: N },
+  { method: "GET", pattern: "/assistants/{assistant}", operation: "assistants:read", graph: P },
+  { method: "PATCH", pattern: "/assistants/{assistant}", operation: "assistants:update", graph: P },
+  { method: "DELETE", pattern: "/assistants/{assistant}", operation: "assistants:delete", graph: P },
+  { method: "GET", pattern: "/assistants/{assistant}/graph", operation: "assistants:read", graph: P },
+  { method: "GET", pattern: "/assistants/{assistant}/schemas", operation: "assistants:read", graph: P },
+  { method: "GET", pattern: "/assistants/{assistant}/subgraphs", operation: "assistants:read", graph: P },
+  { method: "GET", pattern: "/assistants/{assistant}/subgraphs/{namespace}", operation: "assistants:read", graph: P },
+  { method: "POST", pattern: "/assistants/{assistant}/versions", operation: "assistants:read", graph: P },
+  { method: "POST", pattern: "/assistants/{assistant}/latest", operation: "assistants:update", graph: P },
+  // threads
+  { method: "POST", pattern: "/threads", operation: "threads:create", graph: N },
+  { method: "POST", pattern: "/threads/search", operation: "threads:search", graph: N },
+  { method: "POST", pattern: "/threads/count", operation: "threads:search", graph: N },
+  { method: "GET", pattern: "/threads/{thread}", operation: "threads:read", graph: N },
+  { method: "PATCH", pattern: "/threads/{thread}", operation: "threads:update", graph: N },
+  { method: "DELETE", pattern: "/threads/{thread}", operation: "threads:delete", graph: N },
+  { method: "POST", pattern: "/threads/{thread}/copy", operation: "threads:create", graph: N },
+  { method: "GET", pattern: "/threads/{thread}/state", operation: "threads:read", graph: N },
+  { method: "POST", pattern: "/threads/{thread}/state", operation: "threads:update", graph: N },
+  { method: "GET", pattern: "/threads/{thread}/state/{checkpoint}", operation: "threads:read", graph: N },
+  { method: "POST", pattern: "/threads/{thread}/state/checkpoint", operation: "threads:read", graph: N },
+  { method: "GET", pattern: "/threads/{thread}/history", operation: "threads:history", graph: N },
+  { method: "POST", pattern: "/threads/{thread}/history", operation: "threads:history", graph: N },
+  // runs on a thread
+  { method: "POST", pattern: "/threads/{thread}/runs", operation: "runs:create", graph: A },
+  { method: "POST", pattern: "/threads/{thread}/runs/stream", operation: "runs:stream", graph: A, streaming: true },
+  { method: "POST", pattern: "/threads/{thread}/runs/wait", operation: "runs:wait", graph: A },
+  { method: "GET", pattern: "/threads/{thread}/runs", operation: "runs:search", graph: N },
+  { method: "GET", pattern: "/threads/{thread}/runs/{run}", operation: "runs:read", graph: N },
+  { method: "DELETE", pattern: "/threads/{thread}/runs/{run}", operation: "runs:delete", graph: N },
+  { method: "POST", pattern: "/threads/{thread}/runs/{run}/cancel", operation: "runs:cancel", graph: N },
+  { method: "GET", pattern: "/threads/{thread}/runs/{run}/join", operation: "runs:read", graph: N },
+  { method: "GET", pattern: "/threads/{thread}/runs/{run}/stream", operation: "runs:stream", graph: N, streaming: true },
+  // stateless runs
+  { method: "POST", pattern: "/runs", operation: "runs:create", graph: A },
+  { method: "POST", pattern: "/runs/stream", operation: "runs:stream", graph: A, streaming: true },
+  { method: "POST", pattern: "/runs/wait", operation: "runs:wait", graph: A },
+  { method: "POST", pattern: "/runs/batch", operation: "runs:create", graph: N, unsupported: "batch runs carry several assistants; send them one by one" },
+  { method: "POST", pattern: "/runs/cancel", operation: "runs:cancel", graph: N, unsupported: "bulk cancel is not supported through the gateway; cancel runs one by one" },
+  // crons
+  { method: "POST", pattern: "/runs/crons", operation: "crons:create", graph: A },
+  { method: "POST", pattern: "/threads/{thread}/runs/crons", operation: "crons:create", graph: A },
+  { method: "POST", pattern: "/runs/crons/search", operation: "crons:search", graph: N },
+  { method: "POST", pattern: "/runs/crons/count", operation: "crons:search", graph: N },
+  { method: "DELETE", pattern: "/runs/crons/{cron}", operation: "crons:delete", graph: N },
+  // store
+  { method: "PUT", pattern: "/store/items", operation: "store:put", graph: N },
+  { method: "GET", pattern: "/store/items", operation: "store:get", graph: N },
+  { method: "DELETE", pattern: "/store/items", operation: "store:delete", graph: N },
+  { method: "POST", pattern: "/store/items/search", operation: "store:search", graph: N },
+  { method: "POST", pattern: "/store/namespaces", operation: "store:list_namespaces", graph: N },
+  // the newer streaming protocol: refused, never passed unchecked
+  { method: "POST", pattern: "/threads/{thread}/commands", operation: "runs:create", graph: N, unsupported: "the commands protocol is not enforced by the gateway yet; use runs.stream" },
+  { method: "POST", pattern: "/threads/{thread}/stream/events", operation: "runs:stream", graph: N, unsupported: "the events protocol is not enforced by the gateway yet; use runs.stream" },
+  { method: "GET", pattern: "/threads/{thread}/stream/events", operation: "runs:stream", graph: N, unsupported: "the events protocol is not enforced by the gateway yet; use runs.stream" },
+  // server info (authenticated, allowed to anyone with any role on the connection)
+  { method: "GET", pattern: "/info", operation: "meta:info", graph: N },
+  { method: "GET", pattern: "/ok", operation: "meta:info", graph: N },
+];
+
+/** A matched route with its captured path parameters. */
+export interface RouteMatch {
+  route: RouteSpec;
+  params: Record<string, string>;
+}
+
+interface CompiledRoute {
+  route: RouteSpec;
+  segments: readonly string[]; // literal, or "{name}" for a parameter
+}
+
+// Index by method and segment count, built once at module load (habit 8).
+const INDEX = new Map<string, CompiledRoute[]>();
+for (const route of ROUTES) {
+  const segments = route.pattern.split("/").slice(1);
+  const key = `${route.method} ${segments.length}`;
+  const list = INDEX.get(key) ?? [];
+  list.push({ route, segments });
+  INDEX.set(key, list);
+}
+
+// A path segment we accept as a parameter value: ids, graph names, UUIDs.
+const PARAM_VALUE = /^[A-Za-z0-9._~:@-]{1,200}$/;
+
+/**
+ * Finds the route for a method and a pathname (no query string). Literal segments win
+ * over parameters ("/threads/search" is not thread "search"). Returns undefined when no
+ * route matches or a parameter value is not a plain identifier.
+ */
+export function matchRoute(method: string, pathname: string): RouteMatch | undefined {
+  const parts = pathname.split("/").slice(1);
+  if (parts.length > 0 && parts[parts.length - 1] === "") parts.pop(); // tolerate one trailing slash
+  const candidates = INDEX.get(`${method} ${parts.length}`);
+  if (!candidates) return undefined;
+  let best: { match: RouteMatch; literals: number } | undefined;
+  for (const { route, segments } of candidates) {
+    const params: Record<string, string> = {};
+    let literals = 0;
+    let ok = true;
+    for (let i = 0; i < segments.length; i++) {
+      const seg = segments[i]!;
+      let part: string;
+      try {
+        part = decodeURIComponent(parts[i]!);
+      } catch {
+        return undefined;
+      }
+      if (seg.startsWith("{")) {
+        if (!PARAM_VALUE.test(part)) {
+          ok = false;
+          break;
+        }
+        params[seg.slice(1, -1)] = part;
+      } else if (seg === part) {
+        literals++;
+      } else {
+        ok = false;
+        break;
+      }
+    }
+    if (ok && (!best || literals > best.literals)) best = { match: { route, params }, literals };
+  }
+  return best?.match;
+}

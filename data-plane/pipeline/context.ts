@@ -1,0 +1,100 @@
+import type { CompiledConnection, CompiledPolicy, CompiledRule } from "../policy/compiled-policy.js";
+import type { Decision } from "../policy/evaluate.js";
+import type { RouteMatch } from "../langgraph/routes.js";
+import type { UpstreamPools } from "../upstream/pools.js";
+import type { TtlCache } from "../upstream/ttl-cache.js";
+import type { Reason } from "../policy/reasons.js";
+import type { Verifier, VerifiedIdentity } from "../identity/verifier.js";
+
+/** The caller's request, copied once from node's IncomingMessage (habit 7: copy before any await). */
+export interface GatewayRequest {
+  readonly id: string;
+  readonly method: string;
+  /** Path after the optional `/c/{connection}` prefix, percent-encoded as received. */
+  readonly rawPath: string;
+  readonly pathname: string;
+  readonly search: string;
+  readonly headers: Readonly<Record<string, string | string[] | undefined>>;
+  readonly body: Buffer;
+  readonly startedAt: number;
+  readonly connectionName: string | undefined;
+}
+
+export type { VerifiedIdentity };
+
+/** Masks one exchange; holds the per-session pseudonym key and the counts by rule. */
+export interface BodyMasker {
+  maskJson(value: unknown): unknown;
+  maskText(text: string): string;
+  /** An incremental SSE masker for one response stream. */
+  sse(): { push(chunk: Buffer): string; end(): string };
+  counts(): Record<string, number>;
+}
+
+/** Everything a proxy derives from one snapshot, swapped in whole. */
+export interface ProxyState {
+  readonly policy: CompiledPolicy;
+  readonly verifier: Verifier;
+  /** A fresh masker for one exchange under a policy (its profile, or the default one). */
+  maskerFor(rule: CompiledRule | undefined): BodyMasker;
+}
+
+/** Long-lived services shared by all requests of a proxy. */
+export interface ProxyServices {
+  readonly proxyId: string;
+  readonly pools: UpstreamPools;
+  readonly assistantGraphs: TtlCache<string>;
+  readonly threadOwners: TtlCache<string>;
+  readonly maxBodyBytes: number;
+  readonly defaultConnection: string | undefined;
+}
+
+/** Fields gathered along the pipeline for the session record. */
+export interface RecordDraft {
+  decision: "allow" | "deny";
+  reasons: Reason[];
+  status: number;
+  errorCode: string;
+  requestJson: string;
+  responseJson: string;
+  events: Array<{ offsetMs: number; event: string; data: string }>;
+  bytesIn: number;
+  bytesOut: number;
+  cost: number;
+  maskCounts: Record<string, number>;
+}
+
+/** The per-request context: read-only request and snapshot, plus each stage's outputs. */
+export interface RequestContext {
+  readonly req: GatewayRequest;
+  readonly state: ProxyState;
+  readonly services: ProxyServices;
+  /** Aborted when the client goes away: cancels the upstream request. */
+  readonly signal: AbortSignal;
+  connection?: CompiledConnection;
+  identity?: VerifiedIdentity;
+  route?: RouteMatch;
+  /** The parsed JSON request body, when the route has one. */
+  json?: Record<string, unknown>;
+  assistantId?: string;
+  graph?: string;
+  threadId?: string;
+  runId?: string;
+  /** Opaque owner tag of the caller, written into thread metadata. */
+  ownerTag?: string;
+  /** Owner tag of the thread the request targets ("" when untagged). */
+  threadOwner?: string;
+  decision?: Extract<Decision, { allow: true }>;
+  /** Masker of this exchange (one pseudonym key for request and response). */
+  masker?: BodyMasker;
+  /** The body sent upstream (after ownership injection and masking). */
+  outboundBody?: Buffer;
+  /** Functions run when the exchange ends (release concurrency slots, settle costs). */
+  readonly cleanups: Array<() => void | Promise<void>>;
+  readonly record: RecordDraft;
+}
+
+/** The exchange's masker: the granting policy's profile, or the default one before authorization. */
+export function maskerOf(ctx: RequestContext): BodyMasker {
+  return (ctx.masker ??= ctx.state.maskerFor(ctx.decision?.rule));
+}

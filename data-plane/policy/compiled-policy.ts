@@ -1,0 +1,61 @@
+import type { ApprovalRule, Limits, MaskingRule } from "../../proto/gen/agentgate/v1/policy_pb.js";
+import type { NameMatcher } from "./glob.js";
+
+/** A denylist rule with its pattern compiled once. */
+export interface CompiledDenyRule {
+  readonly id: string;
+  readonly pattern: RegExp;
+  /** Dotted path the rule is limited to ("input.messages"); empty = the whole body. */
+  readonly path: string;
+  readonly message: string;
+}
+
+/** One policy, compiled: matchers instead of lists. */
+export interface CompiledRule {
+  readonly id: string;
+  readonly name: string;
+  readonly role: string;
+  readonly connectionId: string;
+  readonly graphs: NameMatcher;
+  readonly operations: NameMatcher;
+  /** The policy grants `threads:read:any`: other identities' threads are visible. */
+  readonly threadsAny: boolean;
+  readonly maskRequests: boolean;
+  readonly maskingRules: readonly MaskingRule[] | undefined;
+  readonly maskingProfileId: string;
+  readonly limits: Limits | undefined;
+  readonly denylist: readonly CompiledDenyRule[];
+  readonly approval: ApprovalRule | undefined;
+}
+
+/** An upstream the proxy may forward to. */
+export interface CompiledConnection {
+  readonly id: string;
+  readonly name: string;
+  readonly baseUrl: string;
+  readonly credentialHeader: string;
+  readonly credential: string;
+  readonly connectTimeoutMs: number;
+  readonly headersTimeoutMs: number;
+  readonly bodyTimeoutMs: number;
+}
+
+/** What the proxy evaluates requests against; built once per snapshot, read-only after. */
+export interface CompiledPolicy {
+  readonly version: bigint;
+  readonly connections: ReadonlyMap<string, CompiledConnection>;
+  readonly connectionsByName: ReadonlyMap<string, CompiledConnection>;
+  /** role names granted to "issuer\u0000group" */
+  readonly rolesByGroup: ReadonlyMap<string, readonly string[]>;
+  /** role names granted to "issuer\u0000subject" */
+  readonly rolesBySubject: ReadonlyMap<string, readonly string[]>;
+  /** policies by "role\u0000connectionId", in a stable order */
+  readonly rulesByRoleConnection: ReadonlyMap<string, readonly CompiledRule[]>;
+  readonly suspended: ReadonlySet<string>;
+  readonly assertionKey: string;
+}
+
+/** Map key for issuer-scoped names; NUL cannot appear in an issuer or a claim. */
+export function scopedKey(a: string, b: string): string {
+  return `${a}\u0000${b}`;
+}

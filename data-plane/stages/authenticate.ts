@@ -1,0 +1,18 @@
+import type { RequestContext } from "../pipeline/context.js";
+import { CONTINUE, deny, type Outcome } from "../pipeline/outcome.js";
+import { parseBearer } from "../identity/bearer.js";
+
+/**
+ * Verifies the caller's bearer token against the snapshot's identity providers (jose,
+ * cached JWKS, verified-token cache). Every failure is a 401 naming the failure class,
+ * never echoing the token.
+ */
+export async function authenticate(ctx: RequestContext): Promise<Outcome> {
+  const header = ctx.req.headers["authorization"];
+  const bearer = parseBearer(typeof header === "string" ? header : undefined);
+  if (!bearer.ok) return deny(bearer.code === "AUTHN_MISSING" ? "AUTHN_REQUIRED" : "AUTHN_INVALID", bearer.message);
+  const result = await ctx.state.verifier.verify(bearer.token);
+  if (!result.ok) return deny("AUTHN_INVALID", result.message);
+  ctx.identity = result.identity;
+  return CONTINUE;
+}

@@ -1,0 +1,27 @@
+import { graphVisible } from "../policy/evaluate.js";
+import type { RequestContext } from "../pipeline/context.js";
+import { ownerIn } from "./thread-ownership.js";
+
+/** A JSON response after the ownership and visibility checks, or a replacement error. */
+export type FilterResult = { ok: true; json: unknown } | { ok: false; status: number; code: "CONFLICT"; message: string };
+
+/**
+ * Checks what the upstream returned against the caller's rights: search results keep only
+ * the caller's threads and visible graphs' assistants (defence in depth: the request was
+ * already narrowed); a thread create that hit an existing thread of someone else fails.
+ */
+export function filterResponse(ctx: RequestContext, json: unknown): FilterResult {
+  const op = ctx.route!.route.operation;
+  const pattern = ctx.route!.route.pattern;
+  const decision = ctx.decision!;
+  if (op === "threads:search" && Array.isArray(json) && !decision.threadsAny) {
+    return { ok: true, json: json.filter((t) => ownerIn(t) === ctx.ownerTag) };
+  }
+  if (op === "assistants:search" && Array.isArray(json)) {
+    return { ok: true, json: json.filter((a) => typeof a?.graph_id === "string" && graphVisible(decision.rules, a.graph_id)) };
+  }
+  if (op === "threads:create" && pattern === "/threads" && json && typeof json === "object" && ownerIn(json) !== ctx.ownerTag) {
+    return { ok: false, status: 409, code: "CONFLICT", message: "a thread with this id already exists" };
+  }
+  return { ok: true, json };
+}

@@ -1,0 +1,53 @@
+import type { ServerResponse } from "node:http";
+import { errors as undiciErrors, type Dispatcher } from "undici";
+import type { RequestContext } from "../pipeline/context.js";
+import { CONTINUE, deny, type Outcome } from "../pipeline/outcome.js";
+import { basePath } from "../upstream/pools.js";
+import { inboundHeaders, outboundHeaders } from "../upstream/outbound-headers.js";
+import { ResponseRelay, relayMode } from "./relay-response.js";
+import { signAssertion } from "../upstream/assertion.js";
+
+function isTimeout(err: unknown): boolean {
+  return err instanceof undiciErrors.HeadersTimeoutError || err instanceof undiciErrors.ConnectTimeoutError || err instanceof undiciErrors.BodyTimeoutError;
+}
+
+/**
+ * Sends the (checked, masked) request to the connection with the gateway's credential and
+ * relays the answer through ResponseRelay. Upstream failures before the response starts
+ * become 502/504 denials; after it starts, the caller's response is cut (it cannot change
+ * status any more). A caller that disconnects aborts the upstream request.
+ */
+export async function forward(ctx: RequestContext, res: ServerResponse): Promise<Outcome> {
+  const conn = ctx.connection!;
+  const identity = ctx.identity!;
+  const assertion = await signAssertion(ctx.state.policy.assertionKey, identity, ctx.req.id);
+  const headers = outboundHeaders(ctx.req.headers, conn, identity, ctx.req.id, assertion);
+  const body = ctx.outboundBody && ctx.outboundBody.length > 0 ? ctx.outboundBody : null;
+  if (body) headers["content-type"] = "application/json";
+  const options: Dispatcher.RequestOptions = {
+    method: ctx.req.method as Dispatcher.HttpMethod,
+    path: basePath(conn) + ctx.req.rawPath + ctx.req.search,
+    headers,
+    body,
+    signal: ctx.signal,
+  };
+  let status = 0;
+  try {
+    await ctx.services.pools.get(conn).stream(options, ({ statusCode, headers: upstreamHeaders }) => {
+      status = statusCode;
+      ctx.record.status = statusCode;
+      const contentType = String(upstreamHeaders["content-type"] ?? "");
+      const filtered = inboundHeaders(upstreamHeaders, conn.credential, ctx.req.id);
+      return new ResponseRelay(ctx, res, statusCode, filtered, relayMode(ctx, statusCode, contentType));
+    });
+  } catch (err) {
+    if (res.headersSent || ctx.signal.aborted) {
+      ctx.record.errorCode = ctx.signal.aborted ? "CLIENT_CLOSED" : "UPSTREAM_BROKEN";
+      res.destroy();
+      return CONTINUE;
+    }
+    if (isTimeout(err)) return deny("UPSTREAM_TIMEOUT", "the upstream did not answer in time");
+    return deny("UPSTREAM_UNAVAILABLE", status ? "the upstream response could not be relayed" : "the upstream is unavailable");
+  }
+  return CONTINUE;
+}

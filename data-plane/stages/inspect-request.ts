@@ -1,0 +1,63 @@
+import type { CompiledDenyRule } from "../policy/compiled-policy.js";
+import type { RequestContext } from "../pipeline/context.js";
+import { CONTINUE, deny, type Outcome } from "../pipeline/outcome.js";
+
+const MAX_VISITED_STRINGS = 100_000;
+
+/** Calls fn for each string value under a value (keys included), depth-first, bounded. */
+function forEachString(value: unknown, fn: (s: string) => boolean): boolean {
+  let visited = 0;
+  const stack: unknown[] = [value];
+  while (stack.length) {
+    const v = stack.pop();
+    if (typeof v === "string") {
+      if (++visited > MAX_VISITED_STRINGS || fn(v)) return true;
+    } else if (Array.isArray(v)) {
+      for (const item of v) stack.push(item);
+    } else if (v !== null && typeof v === "object") {
+      for (const [k, item] of Object.entries(v)) {
+        if (fn(k)) return true;
+        stack.push(item);
+      }
+    }
+  }
+  return false;
+}
+
+function at(body: Record<string, unknown>, path: string): unknown {
+  let v: unknown = body;
+  for (const key of path.split(".")) {
+    if (v === null || typeof v !== "object") return undefined;
+    v = (v as Record<string, unknown>)[key];
+  }
+  return v;
+}
+
+/** The first denylist rule any string of the body matches. */
+export function firstDenied(body: Record<string, unknown>, rules: readonly CompiledDenyRule[]): CompiledDenyRule | undefined {
+  for (const rule of rules) {
+    const scope = rule.path ? at(body, rule.path) : body;
+    if (scope !== undefined && forEachString(scope, (s) => rule.pattern.test(s))) return rule;
+  }
+  return undefined;
+}
+
+/**
+ * Applies the policy's input checks before anything is forwarded: body size, LangGraph's
+ * recursion_limit ceiling, and the denylist (on the raw input, before masking).
+ */
+export function inspectRequest(ctx: RequestContext): Outcome {
+  const limits = ctx.decision!.rule.limits;
+  const maxBody = Number(limits?.maxBodyBytes ?? 0n);
+  if (maxBody > 0 && ctx.req.body.length > maxBody) return deny("BODY_TOO_LARGE", `request body exceeds ${maxBody} bytes`, "body-too-large");
+  const body = ctx.json;
+  if (!body) return CONTINUE;
+  const maxRecursion = limits?.maxRecursionLimit ?? 0;
+  const recursion = (body["config"] as { recursion_limit?: unknown } | undefined)?.recursion_limit;
+  if (maxRecursion > 0 && recursion !== undefined && (typeof recursion !== "number" || recursion > maxRecursion)) {
+    return deny("INPUT_DENIED", `config.recursion_limit must be a number ≤ ${maxRecursion}`, "recursion-limit-exceeded");
+  }
+  const hit = firstDenied(body, ctx.decision!.rule.denylist);
+  if (hit) return deny("INPUT_DENIED", hit.message || `input matches denylist rule ${hit.id}`, "denylisted-input");
+  return CONTINUE;
+}

@@ -1,0 +1,163 @@
+import { Writable } from "node:stream";
+import type { ServerResponse } from "node:http";
+import { maskerOf, type RequestContext } from "../pipeline/context.js";
+import { filterResponse, type FilterResult } from "./filter-response.js";
+import { errorBody } from "../errors.js";
+
+/** Largest non-streamed response the proxy will buffer to inspect (then 502). */
+export const MAX_BUFFERED_RESPONSE = 32 << 20;
+// What a session record keeps of a response: enough to replay, bounded.
+const MAX_RECORDED_JSON = 1 << 20;
+const MAX_RECORDED_EVENTS = 10_000;
+const MAX_RECORDED_EVENT_BYTES = 4 << 20;
+
+type Mode = "sse" | "wait" | "json" | "text" | "empty";
+
+/** How a response body is relayed, from its content type and the route. */
+export function relayMode(ctx: RequestContext, status: number, contentType: string): Mode {
+  if (status === 204 || status === 304 || ctx.req.method === "HEAD") return "empty";
+  if (contentType.startsWith("text/event-stream")) return "sse";
+  // runs/wait answers text/plain: keep-alive newlines, then the JSON (DESIGN.md §9).
+  if (ctx.route!.route.operation === "runs:wait") return "wait";
+  if (/^application\/(?:[\w.+-]+\+)?json/.test(contentType)) return "json";
+  return "text";
+}
+
+/** Replaces the upstream credential wherever it shows up in text going to the caller. */
+function scrubber(credential: string): (s: string) => string {
+  if (credential.length < 8) return (s) => s;
+  return (s) => (s.includes(credential) ? s.split(credential).join("[REDACTED:upstream-credential]") : s);
+}
+
+/**
+ * A Writable that undici's `pool.stream()` writes the upstream body into: it masks and
+ * relays to the caller's response, event by event for SSE (never buffering the stream),
+ * whole for JSON (bounded), and records the masked result. Backpressure from the caller
+ * propagates to the upstream socket through the write callback.
+ */
+export class ResponseRelay extends Writable {
+  private readonly chunks: Buffer[] = [];
+  private size = 0;
+  private prefixDone = false;
+  private readonly sse: { push(chunk: Buffer): string; end(): string } | undefined;
+  private readonly scrub: (s: string) => string;
+  private recordedEventBytes = 0;
+
+  constructor(
+    private readonly ctx: RequestContext,
+    private readonly res: ServerResponse,
+    private readonly status: number,
+    private readonly headers: Record<string, string | string[]>,
+    private readonly mode: Mode,
+  ) {
+    super();
+    this.scrub = scrubber(ctx.connection!.credential);
+    if (mode === "sse") {
+      this.sse = maskerOf(ctx).sse();
+      res.writeHead(status, { ...headers, "cache-control": "no-cache", "x-accel-buffering": "no" });
+      res.flushHeaders();
+    } else if (mode === "wait") {
+      res.writeHead(status, headers);
+      res.flushHeaders();
+    }
+  }
+
+  override _write(chunk: Buffer, _enc: BufferEncoding, done: (err?: Error | null) => void): void {
+    if (this.mode === "sse") return this.send(this.recordEvents(this.scrub(this.sse!.push(chunk))), done);
+    let rest = chunk;
+    if (this.mode === "wait" && !this.prefixDone) {
+      // Pass the keep-alive whitespace through at once; buffer from the first JSON byte.
+      let i = 0;
+      while (i < chunk.length && (chunk[i] === 0x0a || chunk[i] === 0x20 || chunk[i] === 0x0d)) i++;
+      if (i === chunk.length) return this.send(chunk.toString("latin1"), done);
+      this.prefixDone = true;
+      rest = chunk.subarray(i);
+      if (i > 0) this.res.write(chunk.subarray(0, i));
+    }
+    this.size += rest.length;
+    if (this.size > MAX_BUFFERED_RESPONSE) return done(new Error(`upstream response exceeds ${MAX_BUFFERED_RESPONSE} bytes`));
+    this.chunks.push(rest);
+    done();
+  }
+
+  override _final(done: (err?: Error | null) => void): void {
+    if (this.mode === "sse") {
+      const tail = this.recordEvents(this.scrub(this.sse!.end()));
+      this.end2(tail);
+      return done();
+    }
+    if (this.mode === "empty") {
+      this.res.writeHead(this.status, this.headers);
+      this.res.end();
+      return done();
+    }
+    const text = Buffer.concat(this.chunks).toString("utf8");
+    const result = this.maskBuffered(text);
+    if (!result.ok) {
+      // A response check failed: answer with the error instead of the upstream body.
+      const payload = errorBody(result.code, result.message, this.ctx.req.id);
+      this.ctx.record.status = result.status;
+      this.ctx.record.errorCode = result.code;
+      this.res.writeHead(result.status, { "content-type": "application/json", "content-length": Buffer.byteLength(payload), "x-request-id": this.ctx.req.id });
+      this.end2(payload);
+      return done();
+    }
+    const body = this.scrub(result.body);
+    if (this.mode !== "wait") this.res.writeHead(this.status, { ...this.headers, "content-length": Buffer.byteLength(body) });
+    this.end2(body);
+    done();
+  }
+
+  private maskBuffered(text: string): { ok: true; body: string } | Extract<FilterResult, { ok: false }> {
+    const masker = maskerOf(this.ctx);
+    let masked: string;
+    let json: unknown;
+    const isJson = this.mode === "json" || this.mode === "wait";
+    try {
+      json = isJson ? JSON.parse(text) : undefined;
+    } catch {
+      json = undefined;
+    }
+    if (json === undefined) masked = masker.maskText(text);
+    else {
+      const filtered = this.status < 300 ? filterResponse(this.ctx, json) : { ok: true as const, json };
+      if (!filtered.ok) return filtered;
+      masked = JSON.stringify(masker.maskJson(filtered.json));
+    }
+    this.ctx.record.responseJson = masked.slice(0, MAX_RECORDED_JSON);
+    return { ok: true, body: masked };
+  }
+
+  /** Keeps each complete masked SSE event, with its time offset, for the session record. */
+  private recordEvents(text: string): string {
+    if (!text) return text;
+    const events = this.ctx.record.events;
+    const offsetMs = Date.now() - this.ctx.req.startedAt;
+    for (const block of text.split("\n\n")) {
+      if (!block || events.length >= MAX_RECORDED_EVENTS || this.recordedEventBytes > MAX_RECORDED_EVENT_BYTES) continue;
+      let event = "message";
+      const data: string[] = [];
+      for (const line of block.split("\n")) {
+        if (line.startsWith("event:")) event = line.slice(6).trim();
+        else if (line.startsWith("data:")) data.push(line.slice(5).replace(/^ /, ""));
+      }
+      if (data.length === 0) continue;
+      const joined = data.join("\n");
+      this.recordedEventBytes += joined.length;
+      events.push({ offsetMs, event, data: joined });
+    }
+    return text;
+  }
+
+  private send(text: string, done: (err?: Error | null) => void): void {
+    if (!text) return done();
+    this.ctx.record.bytesOut += Buffer.byteLength(text);
+    if (this.res.write(text)) done();
+    else this.res.once("drain", () => done());
+  }
+
+  private end2(text: string): void {
+    this.ctx.record.bytesOut += Buffer.byteLength(text);
+    this.res.end(text);
+  }
+}

@@ -1,0 +1,30 @@
+import { sideCall } from "../upstream/side-calls.js";
+import type { RequestContext } from "../pipeline/context.js";
+import { CONTINUE, deny, type Outcome } from "../pipeline/outcome.js";
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * Finds the graph a request targets. An assistant id that is not a UUID is a graph id
+ * (LangGraph's default assistant of that graph); a UUID is looked up upstream, cached.
+ */
+export async function resolveTarget(ctx: RequestContext): Promise<Outcome> {
+  const id = ctx.assistantId;
+  if (id === undefined || ctx.graph !== undefined) return CONTINUE;
+  if (!UUID.test(id)) {
+    ctx.graph = id;
+    return CONTINUE;
+  }
+  const conn = ctx.connection!;
+  const key = `${conn.id}\u0000${id.toLowerCase()}`;
+  let graph = ctx.services.assistantGraphs.get(key);
+  if (graph === undefined) {
+    const res = await sideCall(ctx.services.pools, conn, "GET", `/assistants/${encodeURIComponent(id)}`);
+    const found = (res.json as { graph_id?: unknown } | undefined)?.graph_id;
+    if (res.status === 404 || typeof found !== "string") return deny("NOT_FOUND", `assistant ${id} not found`);
+    graph = found;
+    ctx.services.assistantGraphs.set(key, graph);
+  }
+  ctx.graph = graph;
+  return CONTINUE;
+}

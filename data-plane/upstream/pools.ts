@@ -1,0 +1,42 @@
+import { Pool } from "undici";
+import type { CompiledConnection } from "../policy/compiled-policy.js";
+
+/**
+ * One keep-alive undici Pool per upstream connection, kept across snapshots as long as the
+ * connection's URL and timeouts are unchanged (a new snapshot must not drop warm sockets).
+ */
+export class UpstreamPools {
+  private readonly pools = new Map<string, { key: string; pool: Pool }>();
+
+  constructor(private readonly connectionsPerOrigin = 128) {}
+
+  /** The pool for a connection, created on first use. */
+  get(conn: CompiledConnection): Pool {
+    const key = `${conn.baseUrl}|${conn.connectTimeoutMs}|${conn.headersTimeoutMs}|${conn.bodyTimeoutMs}`;
+    const existing = this.pools.get(conn.id);
+    if (existing && existing.key === key) return existing.pool;
+    if (existing) void existing.pool.close().catch(() => undefined);
+    const pool = new Pool(new URL(conn.baseUrl).origin, {
+      connections: this.connectionsPerOrigin,
+      pipelining: 1,
+      keepAliveTimeout: 30_000,
+      connect: { timeout: conn.connectTimeoutMs },
+      headersTimeout: conn.headersTimeoutMs,
+      bodyTimeout: conn.bodyTimeoutMs,
+    });
+    this.pools.set(conn.id, { key, pool });
+    return pool;
+  }
+
+  /** Closes every pool (shutdown). */
+  async close(): Promise<void> {
+    await Promise.allSettled([...this.pools.values()].map((p) => p.pool.close()));
+    this.pools.clear();
+  }
+}
+
+/** Path prefix of a connection's base URL ("" or "/prefix"), prepended to every upstream path. */
+export function basePath(conn: CompiledConnection): string {
+  const p = new URL(conn.baseUrl).pathname;
+  return p === "/" ? "" : p.replace(/\/+$/, "");
+}
