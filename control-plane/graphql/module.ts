@@ -1,4 +1,5 @@
 import type { IncomingMessage } from "node:http";
+import type { ApolloServerOptionsWithTypeDefs } from "@apollo/server";
 import type { Db } from "../store/client.js";
 import type { SecretBox } from "../secrets.js";
 import type { SnapshotPublisher } from "../snapshot/publisher.js";
@@ -21,7 +22,7 @@ export interface GraphqlDeps {
 /** The GraphQL schema, resolvers and per-request context, ready for Apollo. */
 export interface GraphqlModule {
   readonly typeDefs: string;
-  readonly resolvers: Array<Record<string, unknown>>;
+  readonly resolvers: ApolloServerOptionsWithTypeDefs<GraphqlContext>["resolvers"];
   context(req: IncomingMessage): Promise<GraphqlContext>;
 }
 
