@@ -50,6 +50,17 @@ export interface Stack {
 
 const CREDENTIAL_ENV = "AGENTGATE_DEMO_UPSTREAM_KEY";
 
+/** Waits until a proxy enforces a snapshot (its /readyz answers 200). */
+export async function waitForProxyReady(url: string, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const res = await fetch(`${url}/readyz`).catch(() => undefined);
+    if (res?.status === 200) return;
+    if (Date.now() > deadline) throw new Error(`proxy ${url} has no policy snapshot after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 /**
  * Starts the whole system: the real LangGraph API server (with its own key), a dev OIDC
  * issuer, the control plane (bootstrapped with a policy file) and N proxies, each a real
@@ -106,6 +117,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       const proxy = await startServiceProcess("data-plane/main.ts", env, { onLog: log(proxyId) });
       started.push(proxy);
       env["AGENTGATE_PROXY_PORT"] = new URL(proxy.ready["url"]!).port;
+      await waitForProxyReady(proxy.ready["url"]!);
       proxyEnvs.push(env);
       proxies.push(proxy);
     }
