@@ -34,8 +34,11 @@ export function outboundHeaders(
   }
   headers["accept-encoding"] = "identity"; // bodies are inspected, so no compression upstream
   headers["x-request-id"] = requestId;
+  // The session id is the request id: one proxied exchange is one session record.
+  headers["x-agentgate-session"] = requestId;
+  headers["x-agentgate-identity"] = `${headerSafe(identity.issuer)}|${headerSafe(identity.subject)}`;
   headers["x-agentgate-issuer"] = headerSafe(identity.issuer);
-  headers["x-agentgate-subject"] = headerSafe(identity.subject);
+  headers["x-agentgate-sub"] = headerSafe(identity.subject);
   if (identity.email) headers["x-agentgate-email"] = headerSafe(identity.email);
   headers["x-agentgate-groups"] = identity.groups.map(headerSafe).join(",");
   if (assertion) headers["x-agentgate-assertion"] = assertion;
