@@ -1,0 +1,131 @@
+import { mkdtemp, readdir, readFile, rm, stat, chmod, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { create, fromBinary } from "@bufbuild/protobuf";
+import { SnapshotSchema } from "../../proto/gen/agentgate/v1/policy_pb.js";
+import type { Snapshot } from "../../proto/gen/agentgate/v1/policy_pb.js";
+import { SnapshotStore } from "./snapshot-store.js";
+
+/** A snapshot with an upstream credential; `bad` makes the test compiler throw. */
+const snap = (version: number, bad = false): Snapshot =>
+  create(SnapshotSchema, {
+    version: BigInt(version),
+    connections: [{ id: "c1", baseUrl: "http://upstream", credentialHeader: "x-api-key", credential: "sk-secret" }],
+    assertionKey: bad ? "BAD" : "k",
+  });
+
+/** Stand-in for compilePolicy: a tiny compiled form, throwing like a validation failure. */
+const compile = (s: Snapshot) => {
+  if (s.assertionKey === "BAD") throw new Error("invalid snapshot: bad assertion key");
+  return { connections: new Map(s.connections.map((c) => [c.id, c.baseUrl])) };
+};
+
+describe("SnapshotStore", () => {
+  let dir: string;
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), "agentgate-store-"));
+  });
+  afterEach(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  test("apply compiles, swaps in whole, and notifies listeners", async () => {
+    const store = new SnapshotStore({ compile });
+    const seen: bigint[] = [];
+    store.onChange((c) => seen.push(c.version));
+    expect(store.current()).toBeUndefined();
+    const outcome = await store.apply(snap(1));
+    expect(outcome).toEqual({ kind: "applied", version: 1n, warnings: [] });
+    const current = store.current();
+    expect(current?.version).toBe(1n);
+    expect(current?.compiled.connections.get("c1")).toBe("http://upstream");
+    expect(Object.isFrozen(current)).toBe(true);
+    expect(seen).toEqual([1n]);
+  });
+
+  test("versions are monotonic: older and equal snapshots are dropped as values", async () => {
+    const store = new SnapshotStore({ compile });
+    await store.apply(snap(5));
+    const before = store.current();
+    expect(await store.apply(snap(3))).toEqual({ kind: "stale", version: 3n, currentVersion: 5n });
+    expect(await store.apply(snap(5))).toEqual({ kind: "stale", version: 5n, currentVersion: 5n });
+    expect(store.current()).toBe(before);
+  });
+
+  test("a snapshot that fails to compile throws and the last good one stays (memory and disk)", async () => {
+    const diskPath = join(dir, "snapshot.bin");
+    const store = new SnapshotStore({ compile, diskPath });
+    await store.apply(snap(1));
+    const good = store.current();
+    await expect(store.apply(snap(2, true))).rejects.toThrow(/bad assertion key/);
+    expect(store.current()).toBe(good);
+    expect(fromBinary(SnapshotSchema, await readFile(diskPath)).version).toBe(1n);
+  });
+
+  test("persists atomically with mode 0600 and a restarted store serves it from disk", async () => {
+    const diskPath = join(dir, "nested", "state", "snapshot.bin");
+    const first = new SnapshotStore({ compile, diskPath });
+    await first.apply(snap(1));
+    await first.apply(snap(7));
+    expect((await stat(diskPath)).mode & 0o777).toBe(0o600);
+    // No temp files left behind.
+    expect(await readdir(join(dir, "nested", "state"))).toEqual(["snapshot.bin"]);
+
+    // "Restart" while the control plane is down: a fresh store with the same path.
+    const second = new SnapshotStore({ compile, diskPath });
+    const seen: bigint[] = [];
+    second.onChange((c) => seen.push(c.version));
+    expect(await second.loadFromDisk()).toEqual({ kind: "loaded", version: 7n, warnings: [] });
+    expect(second.current()?.version).toBe(7n);
+    expect(second.current()?.compiled.connections.get("c1")).toBe("http://upstream");
+    expect(seen).toEqual([7n]);
+    // The loaded version is the floor for what comes from the network.
+    expect((await second.apply(snap(6))).kind).toBe("stale");
+  });
+
+  test("concurrent applies leave the newest on disk", async () => {
+    const diskPath = join(dir, "snapshot.bin");
+    const store = new SnapshotStore({ compile, diskPath });
+    await Promise.all([store.apply(snap(1)), store.apply(snap(2)), store.apply(snap(3))]);
+    expect(fromBinary(SnapshotSchema, await readFile(diskPath)).version).toBe(3n);
+    expect((await stat(diskPath)).mode & 0o777).toBe(0o600);
+  });
+
+  test("loadFromDisk reports problems as values and never throws", async () => {
+    expect(await new SnapshotStore({ compile }).loadFromDisk()).toEqual({ kind: "disabled" });
+    const diskPath = join(dir, "snapshot.bin");
+    expect(await new SnapshotStore({ compile, diskPath }).loadFromDisk()).toEqual({ kind: "missing" });
+
+    await writeFile(diskPath, Buffer.from([0xff, 0xff, 0xff]), { mode: 0o600 });
+    const garbage = await new SnapshotStore({ compile, diskPath }).loadFromDisk();
+    expect(garbage.kind).toBe("invalid");
+
+    // A file written by an older build that no longer compiles: start empty, do not crash.
+    const writer = new SnapshotStore({ compile: (s: Snapshot) => s.version, diskPath });
+    await writer.apply(snap(3, true));
+    const reader = new SnapshotStore({ compile, diskPath });
+    expect(await reader.loadFromDisk()).toEqual({ kind: "invalid", error: "invalid snapshot: bad assertion key" });
+    expect(reader.current()).toBeUndefined();
+  });
+
+  test("a world-readable file still loads, with a warning", async () => {
+    const diskPath = join(dir, "snapshot.bin");
+    await new SnapshotStore({ compile, diskPath }).apply(snap(2));
+    await chmod(diskPath, 0o644);
+    const outcome = await new SnapshotStore({ compile, diskPath }).loadFromDisk();
+    expect(outcome).toMatchObject({ kind: "loaded", version: 2n });
+    expect(outcome.kind === "loaded" && outcome.warnings[0]).toMatch(/readable by others/);
+  });
+
+  test("a disk failure does not undo the swap; it is a warning", async () => {
+    // A directory where the file should be makes rename fail.
+    const diskPath = join(dir, "occupied");
+    await new SnapshotStore({ compile, diskPath: join(diskPath, "x") }).apply(snap(1)); // creates dir "occupied"
+    const store = new SnapshotStore({ compile, diskPath });
+    const outcome = await store.apply(snap(4));
+    expect(outcome.kind).toBe("applied");
+    expect(outcome.kind === "applied" && outcome.warnings[0]).toMatch(/not saved to disk/);
+    expect(store.current()?.version).toBe(4n);
+    expect((await readdir(dir)).filter((f) => f.endsWith(".tmp"))).toEqual([]);
+  });
+});
