@@ -1,0 +1,276 @@
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import * as grpc from "@grpc/grpc-js";
+import { fromBinary } from "@bufbuild/protobuf";
+import { addGrpcService } from "../../proto/grpc-adapter.js";
+import { SessionRecordSchema, SessionService } from "../../proto/gen/agentgate/v1/session_pb.js";
+import type { SessionBatch, SessionRecord } from "../../proto/gen/agentgate/v1/session_pb.js";
+import type { MessageInitShape } from "@bufbuild/protobuf";
+import type { ReportAckSchema } from "../../proto/gen/agentgate/v1/session_pb.js";
+import { verifyChain } from "../recording/chain.js";
+import { scanFrames } from "../recording/frame.js";
+import { testRecord } from "../recording/testing/test-record.js";
+import { startReporter } from "./report-client.js";
+import type { Reporter, ReporterOptions, ReportSpool } from "./report-client.js";
+import { openSpool } from "./spool.js";
+import type { Spool } from "./spool.js";
+
+type AckInit = MessageInitShape<typeof ReportAckSchema>;
+type ReportCall = grpc.ServerDuplexStream<SessionBatch, AckInit>;
+
+/** What the fake control plane does with one batch; `stream` and `batch` count from 0. */
+type Behaviour = (batch: SessionBatch, at: { stream: number; batch: number }, call: ReportCall) => "ack" | "handled";
+
+/**
+ * An in-test SessionService: stores records by id (idempotent, like the real ingest will)
+ * and acks them, unless `behaviour` takes over a batch.
+ */
+class FakeControlPlane {
+  readonly stored = new Map<string, SessionRecord>();
+  received = 0;
+  streams = 0;
+  readonly authorizations: string[] = [];
+  behaviour: Behaviour = () => "ack";
+  #server: grpc.Server | undefined;
+
+  async listen(port = 0): Promise<number> {
+    const server = new grpc.Server();
+    addGrpcService(server, SessionService, {
+      report: (call) => {
+        const stream = this.streams++;
+        let batchNo = 0;
+        this.authorizations.push(String(call.metadata.get("authorization")[0] ?? ""));
+        call.on("data", (batch: SessionBatch) => {
+          this.received += batch.records.length;
+          if (this.behaviour(batch, { stream, batch: batchNo++ }, call) === "handled") return;
+          for (const r of batch.records) if (!this.stored.has(r.id)) this.stored.set(r.id, r);
+          call.write({ ids: batch.records.map((r) => r.id) });
+        });
+        call.on("end", () => call.end());
+        call.on("error", () => undefined);
+      },
+    });
+    this.#server = server;
+    return new Promise((resolve, reject) =>
+      server.bindAsync(`127.0.0.1:${port}`, grpc.ServerCredentials.createInsecure(), (err, bound) => (err ? reject(err) : resolve(bound))),
+    );
+  }
+
+  stop(): void {
+    this.#server?.forceShutdown();
+    this.#server = undefined;
+  }
+}
+
+const cleanup: Array<() => Promise<void> | void> = [];
+afterEach(async () => {
+  for (const fn of cleanup.splice(0).reverse()) await fn();
+});
+
+async function newSpool(): Promise<Spool> {
+  const dir = await mkdtemp(join(tmpdir(), "agentgate-report-"));
+  const spool = await openSpool({ dir, maxBytes: 256 * 1024 * 1024, onEvent: () => undefined });
+  cleanup.push(async () => {
+    await spool.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+  return Object.assign(spool, { dir });
+}
+
+async function newControlPlane(port = 0): Promise<{ cp: FakeControlPlane; port: number }> {
+  const cp = new FakeControlPlane();
+  const bound = await cp.listen(port);
+  cleanup.push(() => cp.stop());
+  return { cp, port: bound };
+}
+
+const logs: Array<{ level: string; msg: string; fields?: Record<string, unknown> }> = [];
+
+function reporter(port: number, spool: ReportSpool, extra: Partial<ReporterOptions> = {}): Reporter {
+  const r = startReporter({
+    address: `127.0.0.1:${port}`,
+    proxyId: "proxy-test",
+    proxyToken: "proxy-secret",
+    spool,
+    batchSize: 50,
+    flushIntervalMs: 20,
+    backoff: { baseMs: 20, capMs: 200 },
+    log: (level, msg, fields) => logs.push({ level, msg, ...(fields ? { fields } : {}) }),
+    ...extra,
+  });
+  cleanup.push(() => r.stop());
+  return r;
+}
+
+async function appendMany(spool: Spool, n: number, from = 0): Promise<SessionRecord[]> {
+  return Promise.all(Array.from({ length: n }, (_, i) => spool.append(testRecord(from + i))));
+}
+
+/** Resolves once `cond` holds, polling (fails the test after `ms`). */
+async function until(cond: () => boolean, ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error("condition not met in time");
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+function sortedBySeq(records: Iterable<SessionRecord>): SessionRecord[] {
+  return [...records].sort((a, b) => (a.seq < b.seq ? -1 : a.seq > b.seq ? 1 : 0));
+}
+
+describe("report client", () => {
+  test("append → reported → acked → removed from the spool, with the proxy token", async () => {
+    const { cp, port } = await newControlPlane();
+    const spool = await newSpool();
+    const r = reporter(port, spool);
+    const sealed = await appendMany(spool, 7); // a partial batch: goes out on the linger timer
+    expect(await r.flush(5000)).toBe(true);
+    expect([...cp.stored.keys()].sort()).toEqual(sealed.map((s) => s.id).sort());
+    expect(cp.stored.get(sealed[3]!.id)!.hash).toBe(sealed[3]!.hash);
+    expect(spool.stats().pendingCount).toBe(0);
+    expect(await spool.pending(100)).toEqual([]);
+    expect(cp.authorizations[0]).toBe("Bearer proxy-secret");
+    expect(r.status()).toMatchObject({ connected: true, pending: 0, inFlightRecords: 0, acked: 7, rejected: 0, lastError: null });
+  });
+
+  test("control plane down at start, then up: everything arrives", async () => {
+    const probe = await newControlPlane();
+    const port = probe.port;
+    probe.cp.stop(); // the port is now closed: connection refused
+    const spool = await newSpool();
+    const r = reporter(port, spool);
+    const sealed = await appendMany(spool, 120);
+    await until(() => r.status().streams >= 2); // it failed and retried at least once
+    expect(r.status().connected).toBe(false);
+    expect(r.status().lastError).toMatch(/UNAVAILABLE/);
+    expect(spool.stats().pendingCount).toBe(120);
+
+    const { cp } = await newControlPlane(port);
+    expect(await r.flush(10_000)).toBe(true);
+    expect(cp.stored.size).toBe(120);
+    expect(verifyChain(sortedBySeq(cp.stored.values()))).toEqual({ ok: true });
+    expect(sealed.every((s) => cp.stored.has(s.id))).toBe(true);
+  });
+
+  test("stream broken mid-batch: the batch is resent and stored once", async () => {
+    const { cp, port } = await newControlPlane();
+    cp.behaviour = (batch, at, call) => {
+      if (at.stream !== 0 || at.batch !== 1) return "ack";
+      // Store half of the second batch, then the stream breaks before any ack.
+      for (const rec of batch.records.slice(0, batch.records.length / 2)) cp.stored.set(rec.id, rec);
+      call.emit("error", { code: grpc.status.UNAVAILABLE, details: "control plane crashed" });
+      return "handled";
+    };
+    const spool = await newSpool();
+    const r = reporter(port, spool, { maxInFlightBatches: 1 });
+    await appendMany(spool, 200);
+    expect(await r.flush(10_000)).toBe(true);
+    expect(cp.streams).toBeGreaterThanOrEqual(2);
+    expect(cp.received).toBeGreaterThan(200); // some records went twice…
+    expect(cp.stored.size).toBe(200); // …and are stored once
+    expect(verifyChain(sortedBySeq(cp.stored.values()))).toEqual({ ok: true });
+    expect(logs.some((l) => l.msg === "report stream ended; reconnecting")).toBe(true);
+  });
+
+  test("control plane vanishes (hard shutdown) with batches unacked, comes back: all arrive once", async () => {
+    const first = await newControlPlane();
+    const port = first.port;
+    first.cp.behaviour = (_batch, at) => (at.batch >= 1 ? "handled" : "ack"); // swallow batches after the first
+    const spool = await newSpool();
+    const r = reporter(port, spool);
+    await appendMany(spool, 300);
+    await until(() => first.cp.received >= 100);
+    first.cp.stop();
+    const { cp } = await newControlPlane(port);
+    expect(await r.flush(10_000)).toBe(true);
+    const all = new Map([...first.cp.stored, ...cp.stored]);
+    expect(all.size).toBe(300);
+  });
+
+  test("an error-only ack and a missing ack both restart the stream; nothing is lost", async () => {
+    const { cp, port } = await newControlPlane();
+    cp.behaviour = (_batch, at, call) => {
+      if (at.stream === 0 && at.batch === 0) {
+        call.write({ error: "database unavailable" });
+        return "handled";
+      }
+      if (at.stream === 1 && at.batch === 0) return "handled"; // silence: never acked
+      return "ack";
+    };
+    const spool = await newSpool();
+    const r = reporter(port, spool, { ackTimeoutMs: 300 });
+    await appendMany(spool, 60);
+    expect(await r.flush(10_000)).toBe(true);
+    expect(cp.streams).toBeGreaterThanOrEqual(3);
+    expect(cp.stored.size).toBe(60);
+    expect(logs.map((l) => l.msg)).toEqual(
+      expect.arrayContaining([
+        "report: control plane could not store a batch; restarting the stream",
+        "report: batch not acked in time; restarting the stream",
+      ]),
+    );
+  });
+
+  test("rejected ids are kept aside in rejected.log, logged, and not resent", async () => {
+    const { cp, port } = await newControlPlane();
+    cp.behaviour = (batch, _at, call) => {
+      const bad = batch.records.filter((rec) => rec.requestId === "req-3").map((rec) => rec.id);
+      const good = batch.records.filter((rec) => !bad.includes(rec.id));
+      for (const rec of good) cp.stored.set(rec.id, rec);
+      call.write({ ids: good.map((rec) => rec.id), rejectedIds: bad, error: bad.length ? "broken chain" : "" });
+      return "handled";
+    };
+    const spool = (await newSpool()) as Spool & { dir: string };
+    const r = reporter(port, spool);
+    const sealed = await appendMany(spool, 10);
+    expect(await r.flush(5000)).toBe(true);
+    await until(() => spool.stats().rejectedCount === 1);
+    expect(cp.stored.size).toBe(9);
+    expect(r.status().rejected).toBe(1);
+    expect(spool.stats().pendingCount).toBe(0);
+    const kept = await readFile(join(spool.dir, "rejected.log"));
+    const [frame] = scanFrames(kept, 0).frames;
+    expect(fromBinary(SessionRecordSchema, kept.subarray(frame!.payloadOffset, frame!.payloadOffset + frame!.payloadLength)).id).toBe(sealed[3]!.id);
+    expect(logs.some((l) => l.level === "error" && l.msg.includes("rejected"))).toBe(true);
+    const receivedBefore = cp.received;
+    await new Promise((res) => setTimeout(res, 100));
+    expect(cp.received).toBe(receivedBefore);
+  });
+
+  test("a failing spool read is logged, not thrown, and retried", async () => {
+    const { cp, port } = await newControlPlane();
+    const spool = await newSpool();
+    let failures = 1;
+    const flaky: ReportSpool = {
+      pending: (limit, options) => (failures-- > 0 ? Promise.reject(new Error("disk on fire")) : spool.pending(limit, options)),
+      ack: (ids) => spool.ack(ids),
+      quarantine: (ids) => spool.quarantine(ids),
+      stats: () => spool.stats(),
+      onAppend: (fn) => spool.onAppend(fn),
+    };
+    const r = reporter(port, flaky);
+    await appendMany(spool, 5);
+    expect(await r.flush(5000)).toBe(true);
+    expect(cp.stored.size).toBe(5);
+    expect(logs.some((l) => l.msg === "report: reading the spool failed")).toBe(true);
+  });
+
+  test("2,000 records go through, chained and complete", async () => {
+    const { cp, port } = await newControlPlane();
+    const spool = await newSpool();
+    const r = reporter(port, spool, { batchSize: 100 });
+    const t0 = performance.now();
+    await appendMany(spool, 2000);
+    const appended = performance.now();
+    expect(await r.flush(30_000)).toBe(true);
+    const done = performance.now();
+    expect(cp.stored.size).toBe(2000);
+    expect(verifyChain(sortedBySeq(cp.stored.values()))).toEqual({ ok: true });
+    expect(spool.stats().pendingCount).toBe(0);
+    process.stdout.write(
+      `report: 2000 records appended in ${(appended - t0).toFixed(0)} ms, all acked after ${(done - t0).toFixed(0)} ms\n`,
+    );
+  });
+});

@@ -1,0 +1,542 @@
+/**
+ * The proxy's local, append-only, crash-safe spool of session records (DESIGN.md §3):
+ * every record is durable on disk before `append` resolves and stays there until the
+ * control plane acks it.
+ *
+ * On disk (`dir`):
+ *   seg-<first seq>.log   segments: a header with the chain state, then frames (length,
+ *                         CRC-32, SessionRecord protobuf) — recording/segment-file.ts, frame.ts
+ *   seg-<first seq>.acks  ids acked from that segment, one per line (not fsynced: a lost
+ *                         ack only means a resend, which the control plane absorbs by id)
+ *   rejected.log          frames of records the control plane rejected for good (kept for
+ *                         inspection, outside the pending set)
+ *   LOCK                  owner of the directory (recording/dir-lock.ts)
+ *
+ * Durability: appends are group-committed — one write + fdatasync for every append that
+ * queued while the previous fsync ran — so concurrent requests share an fsync instead of
+ * each paying for one. A segment becomes deletable once all its records are acked; the
+ * newest segment is kept, so the chain state is always recoverable.
+ *
+ * Failing closed: when the spool reaches `maxBytes`, `append` rejects with
+ * SpoolError("SPOOL_FULL") and the proxy answers 503 (GatewayErrorCode SPOOL_FULL) rather
+ * than serve a request it could not record. A "fill-warning" event fires at `warnRatio`
+ * (80%) first. After a write or fsync error the spool refuses all appends (SPOOL_IO) until
+ * it is reopened: after a failed fsync the page cache can no longer be trusted, so the
+ * only safe state is what recovery reads back from disk.
+ */
+import { mkdir, open, stat } from "node:fs/promises";
+import { join } from "node:path";
+import { fromBinary, toBinary } from "@bufbuild/protobuf";
+import { SessionRecordSchema } from "../../proto/gen/agentgate/v1/session_pb.js";
+import type { SessionRecord } from "../../proto/gen/agentgate/v1/session_pb.js";
+import { log } from "../observability/log.js";
+import { ChainWriter } from "../recording/chain.js";
+import type { ChainState } from "../recording/chain.js";
+import { lockDir } from "../recording/dir-lock.js";
+import type { DirLock } from "../recording/dir-lock.js";
+import { FRAME_HEADER_BYTES, frameHeader } from "../recording/frame.js";
+import { SEGMENT_HEADER_BYTES, ackLogName, createSegment, unlinkIfExists } from "../recording/segment-file.js";
+import { recoverSpool } from "../recording/spool-recovery.js";
+import type { RecoveredSpool, SpoolEntry, SpoolSegment } from "../recording/spool-recovery.js";
+
+/** Why the spool refused an operation. SPOOL_FULL maps to HTTP 503 in data-plane/errors.ts. */
+export type SpoolErrorCode = "SPOOL_FULL" | "SPOOL_CLOSED" | "SPOOL_IO" | "SPOOL_RECORD_TOO_LARGE" | "SPOOL_LOCKED";
+
+/** The typed error every spool refusal is. */
+export class SpoolError extends Error {
+  override readonly name = "SpoolError";
+  constructor(readonly code: SpoolErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** Things an operator should see (logs, metrics); delivered to SpoolOptions.onEvent. */
+export type SpoolEvent =
+  | { type: "fill-warning"; fillRatio: number }
+  | { type: "fill-ok"; fillRatio: number }
+  | { type: "full"; fillRatio: number }
+  | { type: "recovered"; segment: string; truncatedBytes: number }
+  | { type: "corrupt-segment"; segment: string; movedTo: string }
+  | { type: "io-error"; operation: string; message: string }
+  | { type: "quarantined"; ids: string[] };
+
+/** How to open a spool. */
+export interface SpoolOptions {
+  readonly dir: string;
+  /** Disk budget: segments + ack logs + records waiting for fsync. */
+  readonly maxBytes: number;
+  /** Segment size at which a new segment starts. Default: maxBytes / 8, at most 8 MiB. */
+  readonly segmentBytes?: number;
+  /** Largest encoded record accepted. Default 3 MiB, so a record always fits grpc-js' default 4 MiB message. */
+  readonly maxRecordBytes?: number;
+  /** Fill ratio at which "fill-warning" is emitted. Default 0.8. */
+  readonly warnRatio?: number;
+  /** Receives operational events. Default: one JSON line per event on stderr. */
+  readonly onEvent?: (event: SpoolEvent) => void;
+}
+
+/** Counters for health checks and metrics. */
+export interface SpoolStats {
+  /** Durable records not yet acked. */
+  readonly pendingCount: number;
+  readonly pendingBytes: number;
+  /** Records sealed and waiting for their fsync. */
+  readonly queuedCount: number;
+  /** Bytes on disk counted against maxBytes (segments and ack logs). */
+  readonly diskBytes: number;
+  readonly maxBytes: number;
+  /** (diskBytes + queued bytes) / maxBytes; appends fail at 1. */
+  readonly fillRatio: number;
+  readonly segments: number;
+  readonly rejectedCount: number;
+  readonly rejectedBytes: number;
+  /**
+   * Appends can succeed: open, no I/O failure, below maxBytes. The pipeline checks this
+   * before forwarding a request, so a request it could not record is refused (503) up front.
+   */
+  readonly accepting: boolean;
+}
+
+/** Options of Spool.pending. */
+export interface PendingOptions {
+  /** Ids to skip (e.g. records already in flight); any object with `has`, such as a Set. */
+  readonly exclude?: { has(id: string): boolean };
+  /** Stop before this many frame bytes (at least one record is always returned). */
+  readonly maxBytes?: number;
+}
+
+/** An open spool. */
+export interface Spool {
+  /**
+   * Seals `record` into the hash chain (seq, prev_hash, hash), writes it and resolves with
+   * the sealed record once it is fsynced. Rejects with SpoolError without consuming a seq.
+   */
+  append(record: SessionRecord): Promise<SessionRecord>;
+  /** Up to `limit` durable, unacked records, oldest first. */
+  pending(limit: number, options?: PendingOptions): Promise<SessionRecord[]>;
+  /** Forgets acked records; deletes segments whose records are all acked. Never rejects. */
+  ack(ids: Iterable<string>): Promise<void>;
+  /** Moves records the control plane rejected for good to rejected.log, out of the pending set. */
+  quarantine(ids: Iterable<string>): Promise<void>;
+  stats(): SpoolStats;
+  /** The chain's end including records still waiting for fsync. */
+  chainState(): ChainState;
+  /** Calls `listener` after each group commit (new pending records); returns an unsubscribe function. */
+  onAppend(listener: () => void): () => void;
+  /** Waits for queued appends, then closes files and releases the directory lock. */
+  close(): Promise<void>;
+}
+
+interface Queued {
+  readonly record: SessionRecord;
+  readonly payload: Uint8Array;
+  readonly bytes: number;
+  readonly resolve: (record: SessionRecord) => void;
+  readonly reject: (err: unknown) => void;
+}
+
+const MIB = 1024 * 1024;
+
+/** Default event sink: the process log (info for recovery, warn at the threshold, error when refusing). */
+function logEvent(event: SpoolEvent): void {
+  const level = event.type === "fill-ok" || event.type === "recovered" ? "info" : event.type === "fill-warning" ? "warn" : "error";
+  log[level](`spool ${event.type}`, { ...event });
+}
+
+/** SpoolOptions checked and completed with defaults. */
+interface SpoolConfig {
+  readonly dir: string;
+  readonly maxBytes: number;
+  readonly segmentBytes: number;
+  readonly maxRecordBytes: number;
+  readonly warnRatio: number;
+  readonly emit: (event: SpoolEvent) => void;
+}
+
+function positiveInt(name: string, value: number): number {
+  if (!Number.isSafeInteger(value) || value <= 0) throw new TypeError(`spool: ${name} must be a positive integer, got ${value}`);
+  return value;
+}
+
+/** Validates options before anything touches the disk (bad configuration throws). */
+function resolveConfig(options: SpoolOptions): SpoolConfig {
+  const maxBytes = positiveInt("maxBytes", options.maxBytes);
+  const warnRatio = options.warnRatio ?? 0.8;
+  if (!(warnRatio > 0 && warnRatio <= 1)) throw new TypeError(`spool: warnRatio must be in (0, 1], got ${warnRatio}`);
+  return {
+    dir: options.dir,
+    maxBytes,
+    // Small enough that acked data is released in steps well below the budget.
+    segmentBytes: positiveInt("segmentBytes", options.segmentBytes ?? Math.max(64 * 1024, Math.min(8 * MIB, Math.floor(maxBytes / 8)))),
+    maxRecordBytes: positiveInt("maxRecordBytes", options.maxRecordBytes ?? 3 * MIB),
+    warnRatio,
+    emit: options.onEvent ?? logEvent,
+  };
+}
+
+class FileSpool implements Spool {
+  readonly #dir: string;
+  readonly #maxBytes: number;
+  readonly #segmentBytes: number;
+  readonly #maxRecordBytes: number;
+  readonly #warnRatio: number;
+  readonly #emit: (event: SpoolEvent) => void;
+  readonly #lock: DirLock;
+  readonly #segments: SpoolSegment[];
+  /** Unacked durable records in seq order (Map iteration order is insertion order). */
+  readonly #index: Map<string, SpoolEntry>;
+  readonly #listeners = new Set<() => void>();
+  #chain: ChainWriter;
+  #queue: Queued[] = [];
+  readonly #queuedIds = new Set<string>();
+  #queuedBytes = 0;
+  #pendingBytes = 0;
+  #diskBytes: number;
+  #draining: Promise<void> | undefined;
+  #maintenance: Promise<void> = Promise.resolve();
+  #failed: SpoolError | undefined;
+  #closed = false;
+  #warned = false;
+  #full = false;
+  #rejectedCount = 0;
+  #rejectedBytes = 0;
+
+  constructor(config: SpoolConfig, lock: DirLock, recovered: RecoveredSpool, rejectedBytes: number) {
+    this.#dir = config.dir;
+    this.#maxBytes = config.maxBytes;
+    this.#segmentBytes = config.segmentBytes;
+    this.#maxRecordBytes = config.maxRecordBytes;
+    this.#warnRatio = config.warnRatio;
+    this.#emit = config.emit;
+    this.#lock = lock;
+    this.#segments = recovered.segments;
+    this.#index = recovered.index;
+    this.#chain = new ChainWriter(recovered.chain);
+    this.#diskBytes = recovered.segments.reduce((n, s) => n + s.size + s.ackBytes, 0);
+    for (const e of recovered.index.values()) this.#pendingBytes += e.bytes;
+    this.#rejectedBytes = rejectedBytes;
+    this.#checkFill();
+  }
+
+  get #tail(): SpoolSegment | undefined {
+    return this.#segments[this.#segments.length - 1];
+  }
+
+  append(record: SessionRecord): Promise<SessionRecord> {
+    if (this.#closed) return Promise.reject(new SpoolError("SPOOL_CLOSED", "spool is closed"));
+    if (this.#failed) return Promise.reject(this.#failed);
+    if (!record.id) return Promise.reject(new TypeError("spool: record.id is required"));
+    // One frame per id: a second one would be dropped by the control plane (idempotent by
+    // id), leaving a hole in its copy of the chain, and would break segment accounting.
+    if (this.#index.has(record.id) || this.#queuedIds.has(record.id)) {
+      return Promise.reject(new TypeError(`spool: record ${record.id} was already appended`));
+    }
+    // Seal first (the hash is part of the size), but roll back on refusal so that a
+    // refused record never leaves a hole in the chain.
+    const before = this.#chain.state;
+    const sealed = this.#chain.seal(record);
+    const payload = toBinary(SessionRecordSchema, sealed);
+    const bytes = FRAME_HEADER_BYTES + payload.length;
+    if (payload.length > this.#maxRecordBytes) {
+      this.#chain = new ChainWriter(before);
+      return Promise.reject(new SpoolError("SPOOL_RECORD_TOO_LARGE", `record ${record.id} is ${payload.length} bytes (max ${this.#maxRecordBytes})`));
+    }
+    if (this.#diskBytes + this.#queuedBytes + bytes > this.#maxBytes) {
+      this.#chain = new ChainWriter(before);
+      if (!this.#full) {
+        this.#full = true;
+        this.#emit({ type: "full", fillRatio: this.#fillRatio() });
+      }
+      return Promise.reject(new SpoolError("SPOOL_FULL", `spool is full (${this.#maxBytes} bytes); records are not being acked`));
+    }
+    this.#full = false;
+    return new Promise<SessionRecord>((resolve, reject) => {
+      this.#queue.push({ record: sealed, payload, bytes, resolve, reject });
+      this.#queuedIds.add(sealed.id);
+      this.#queuedBytes += bytes;
+      this.#checkFill();
+      this.#draining ??= this.#drain();
+    });
+  }
+
+  /** Group commit: writes everything queued so far in one write + fdatasync, until the queue is empty. */
+  async #drain(): Promise<void> {
+    while (this.#queue.length > 0 && this.#failed === undefined) {
+      const batch = this.#queue;
+      this.#queue = [];
+      try {
+        await this.#writeBatch(batch);
+      } catch (err) {
+        this.#failed = new SpoolError("SPOOL_IO", `spool write failed: ${(err as Error).message}`, { cause: err });
+        this.#emit({ type: "io-error", operation: "append", message: (err as Error).message });
+        for (const q of [...batch, ...this.#queue]) q.reject(this.#failed);
+        this.#queue = [];
+        this.#queuedIds.clear();
+        this.#queuedBytes = 0;
+      }
+    }
+    this.#draining = undefined;
+  }
+
+  async #writeBatch(batch: Queued[]): Promise<void> {
+    const total = batch.reduce((n, q) => n + q.bytes, 0);
+    let tail = this.#tail;
+    if (tail === undefined || (tail.size > SEGMENT_HEADER_BYTES && tail.size + total > this.#segmentBytes)) {
+      tail = await this.#rotate(batch[0]!.record);
+    }
+    const parts: Uint8Array[] = [];
+    for (const q of batch) parts.push(frameHeader(q.payload), q.payload);
+    const buf = Buffer.concat(parts, total);
+    for (let written = 0; written < total; ) {
+      const { bytesWritten } = await tail.fh.write(buf, written, total - written, tail.size + written);
+      written += bytesWritten;
+    }
+    await tail.fh.datasync();
+    let offset = tail.size;
+    for (const q of batch) {
+      this.#index.set(q.record.id, { seg: tail, offset, bytes: q.bytes });
+      this.#queuedIds.delete(q.record.id);
+      offset += q.bytes;
+    }
+    tail.size = offset;
+    tail.live += batch.length;
+    this.#pendingBytes += total;
+    this.#diskBytes += total;
+    this.#queuedBytes -= total;
+    for (const q of batch) q.resolve(q.record);
+    for (const listener of this.#listeners) {
+      try {
+        listener();
+      } catch {
+        // A listener's bug must not break appends.
+      }
+    }
+  }
+
+  /** Starts a new segment whose header continues the chain just before `first`. */
+  async #rotate(first: SessionRecord): Promise<SpoolSegment> {
+    const name = await createSegment(this.#dir, first.seq, { seq: first.seq - 1n, lastHash: first.prevHash });
+    const seg: SpoolSegment = {
+      name, fh: await open(join(this.#dir, name), "r+"), size: SEGMENT_HEADER_BYTES, live: 0, ackBytes: 0, ackFh: undefined, deleted: false,
+    };
+    const previous = this.#tail;
+    this.#segments.push(seg);
+    this.#diskBytes += SEGMENT_HEADER_BYTES;
+    // The previous tail may have been fully acked while it was still the tail (kept then).
+    if (previous !== undefined && previous.live === 0) void this.#maintain(() => this.#deleteSegment(previous));
+    return seg;
+  }
+
+  async pending(limit: number, options: PendingOptions = {}): Promise<SessionRecord[]> {
+    if (this.#closed) throw new SpoolError("SPOOL_CLOSED", "spool is closed");
+    const maxBytes = options.maxBytes ?? Infinity;
+    const picked: SpoolEntry[] = [];
+    let bytes = 0;
+    for (const [id, entry] of this.#index) {
+      if (picked.length >= limit) break;
+      if (options.exclude?.has(id)) continue;
+      if (picked.length > 0 && bytes + entry.bytes > maxBytes) break;
+      picked.push(entry);
+      bytes += entry.bytes;
+    }
+    return this.#read(picked);
+  }
+
+  /** Reads and decodes the records at `entries`; adjacent frames of a segment share one read. */
+  async #read(entries: readonly SpoolEntry[]): Promise<SessionRecord[]> {
+    const records: SessionRecord[] = [];
+    for (let i = 0; i < entries.length; ) {
+      const first = entries[i]!;
+      let j = i + 1;
+      let end = first.offset + first.bytes;
+      while (j < entries.length && entries[j]!.seg === first.seg && entries[j]!.offset === end) end += entries[j++]!.bytes;
+      const buf = Buffer.allocUnsafe(end - first.offset);
+      try {
+        for (let got = 0; got < buf.length; ) {
+          const { bytesRead } = await first.seg.fh.read(buf, got, buf.length - got, first.offset + got);
+          if (bytesRead === 0) throw new Error(`short read in ${first.seg.name}`);
+          got += bytesRead;
+        }
+      } catch (err) {
+        // Acked and deleted while we read: these records are no longer pending.
+        if (first.seg.deleted) {
+          i = j;
+          continue;
+        }
+        throw new SpoolError("SPOOL_IO", `spool read failed: ${(err as Error).message}`, { cause: err });
+      }
+      for (let k = i; k < j; k++) {
+        const at = entries[k]!.offset - first.offset;
+        records.push(fromBinary(SessionRecordSchema, buf.subarray(at + FRAME_HEADER_BYTES, at + entries[k]!.bytes)));
+      }
+      i = j;
+    }
+    return records;
+  }
+
+  ack(ids: Iterable<string>): Promise<void> {
+    if (this.#closed) return Promise.resolve(); // a late ack is resent-and-acked after reopen
+    const bySegment = this.#forget(ids);
+    if (bySegment.size === 0) return Promise.resolve();
+    return this.#maintain(async () => {
+      for (const [seg, segIds] of bySegment) {
+        if (seg.deleted) continue;
+        if (seg.live === 0 && seg !== this.#tail) await this.#deleteSegment(seg);
+        else await this.#appendAcks(seg, segIds);
+      }
+      this.#checkFill();
+    });
+  }
+
+  /** Drops ids from the pending set, grouped by segment. */
+  #forget(ids: Iterable<string>): Map<SpoolSegment, string[]> {
+    const bySegment = new Map<SpoolSegment, string[]>();
+    for (const id of ids) {
+      const entry = this.#index.get(id);
+      if (entry === undefined) continue; // unknown or already acked (e.g. a resend's ack)
+      this.#index.delete(id);
+      entry.seg.live--;
+      this.#pendingBytes -= entry.bytes;
+      const list = bySegment.get(entry.seg);
+      if (list) list.push(id);
+      else bySegment.set(entry.seg, [id]);
+    }
+    return bySegment;
+  }
+
+  async quarantine(ids: Iterable<string>): Promise<void> {
+    if (this.#closed) return;
+    const entries = [...ids].flatMap((id) => this.#index.get(id) ?? []);
+    if (entries.length === 0) return;
+    entries.sort((a, b) => (a.seg === b.seg ? a.offset - b.offset : a.seg.name < b.seg.name ? -1 : 1));
+    const records = await this.#read(entries);
+    const parts: Uint8Array[] = [];
+    for (const r of records) {
+      const payload = toBinary(SessionRecordSchema, r);
+      parts.push(frameHeader(payload), payload);
+    }
+    const buf = Buffer.concat(parts);
+    // Durable in rejected.log before leaving the pending set: "keep them for inspection".
+    const fh = await open(join(this.#dir, "rejected.log"), "a");
+    try {
+      await fh.write(buf);
+      await fh.datasync();
+    } finally {
+      await fh.close();
+    }
+    this.#rejectedCount += records.length;
+    this.#rejectedBytes += buf.length;
+    this.#emit({ type: "quarantined", ids: records.map((r) => r.id) });
+    await this.ack(records.map((r) => r.id));
+  }
+
+  async #appendAcks(seg: SpoolSegment, ids: string[]): Promise<void> {
+    const text = ids.join("\n") + "\n";
+    seg.ackFh ??= await open(join(this.#dir, ackLogName(seg.name)), "a");
+    await seg.ackFh.write(text);
+    const bytes = Buffer.byteLength(text);
+    seg.ackBytes += bytes;
+    this.#diskBytes += bytes;
+  }
+
+  async #deleteSegment(seg: SpoolSegment): Promise<void> {
+    if (seg.deleted) return;
+    seg.deleted = true;
+    this.#segments.splice(this.#segments.indexOf(seg), 1);
+    this.#diskBytes -= seg.size + seg.ackBytes;
+    await seg.fh.close();
+    await seg.ackFh?.close();
+    // Log first: if only the ack log survived a crash, it is an orphan removed on open; if
+    // only the log survived, its records come back as pending and are resent (harmless).
+    await unlinkIfExists(join(this.#dir, seg.name));
+    await unlinkIfExists(join(this.#dir, ackLogName(seg.name)));
+  }
+
+  /** Runs ack-log writes and deletions one at a time; their failures are reported, never thrown. */
+  #maintain(task: () => Promise<void>): Promise<void> {
+    const run = this.#maintenance.then(task).catch((err: unknown) => {
+      this.#emit({ type: "io-error", operation: "ack", message: (err as Error).message });
+    });
+    this.#maintenance = run;
+    return run;
+  }
+
+  #fillRatio(): number {
+    return (this.#diskBytes + this.#queuedBytes) / this.#maxBytes;
+  }
+
+  #checkFill(): void {
+    const fillRatio = this.#fillRatio();
+    if (!this.#warned && fillRatio >= this.#warnRatio) {
+      this.#warned = true;
+      this.#emit({ type: "fill-warning", fillRatio });
+    } else if (this.#warned && fillRatio < this.#warnRatio - 0.1) {
+      // Hysteresis, so a spool hovering at the threshold does not flood the log.
+      this.#warned = false;
+      this.#emit({ type: "fill-ok", fillRatio });
+    }
+  }
+
+  stats(): SpoolStats {
+    return {
+      pendingCount: this.#index.size,
+      pendingBytes: this.#pendingBytes,
+      queuedCount: this.#queue.length,
+      diskBytes: this.#diskBytes,
+      maxBytes: this.#maxBytes,
+      fillRatio: this.#fillRatio(),
+      segments: this.#segments.length,
+      rejectedCount: this.#rejectedCount,
+      rejectedBytes: this.#rejectedBytes,
+      accepting: !this.#closed && this.#failed === undefined && this.#fillRatio() < 1,
+    };
+  }
+
+  chainState(): ChainState {
+    return this.#chain.state;
+  }
+
+  onAppend(listener: () => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#draining;
+    await this.#maintenance;
+    for (const seg of this.#segments) {
+      await seg.fh.close().catch(() => undefined);
+      await seg.ackFh?.close().catch(() => undefined);
+    }
+    this.#listeners.clear();
+    await this.#lock.release();
+  }
+}
+
+/**
+ * Opens (creating if needed) the spool in `options.dir`, takes its lock, recovers pending
+ * records and the chain state, and truncates a torn last frame. Throws SpoolError
+ * SPOOL_LOCKED if another live process has it open.
+ */
+export async function openSpool(options: SpoolOptions): Promise<Spool> {
+  const config = resolveConfig(options);
+  await mkdir(options.dir, { recursive: true });
+  let lock: DirLock;
+  try {
+    lock = await lockDir(options.dir);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ELOCKED") throw new SpoolError("SPOOL_LOCKED", (err as Error).message, { cause: err });
+    throw err;
+  }
+  try {
+    const recovered = await recoverSpool(options.dir);
+    for (const finding of recovered.findings) config.emit(finding);
+    const rejectedBytes = await stat(join(options.dir, "rejected.log")).then((s) => s.size, () => 0);
+    return new FileSpool(config, lock, recovered, rejectedBytes);
+  } catch (err) {
+    await lock.release();
+    throw err;
+  }
+}
