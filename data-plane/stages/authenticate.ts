@@ -12,7 +12,12 @@ export async function authenticate(ctx: RequestContext): Promise<Outcome> {
   const bearer = parseBearer(typeof header === "string" ? header : undefined);
   if (!bearer.ok) return deny(bearer.code === "AUTHN_MISSING" ? "AUTHN_REQUIRED" : "AUTHN_INVALID", bearer.message);
   const result = await ctx.state.verifier.verify(bearer.token);
-  if (!result.ok) return deny("AUTHN_INVALID", result.message);
+  if (!result.ok) {
+    // An identity provider we cannot reach is not the caller's fault: 503, retry later.
+    if (result.code === "AUTHN_JWKS_UNAVAILABLE") return deny("IDP_UNAVAILABLE", "the identity provider's keys are unavailable; try again later", undefined, 5);
+    if (result.code === "AUTHN_INTERNAL") return deny("INTERNAL", "token verification failed");
+    return deny("AUTHN_INVALID", result.message);
+  }
   ctx.identity = result.identity;
   return CONTINUE;
 }
