@@ -5,6 +5,8 @@ import type { AddressInfo } from "node:net";
 import { ApolloServer } from "@apollo/server";
 import { bindGrpcService } from "../proto/grpc-adapter.js";
 import { PolicyService } from "../proto/gen/agentgate/v1/policy_pb.js";
+import { SessionService } from "../proto/gen/agentgate/v1/session_pb.js";
+import { createSessionService } from "./grpc/session-service.js";
 import type { ControlPlaneConfig } from "./config.js";
 import { openStore } from "./store/client.js";
 import { SecretBox } from "./secrets.js";
@@ -64,7 +66,10 @@ export async function startControlPlane(config: ControlPlaneConfig): Promise<Con
     port: config.grpcPort,
     host: config.grpcHost,
     proxyToken: config.proxyTokens,
-    services: [bindGrpcService(PolicyService, createPolicyService({ publisher, status: proxies }))],
+    services: [
+      bindGrpcService(PolicyService, createPolicyService({ publisher, status: proxies })),
+      bindGrpcService(SessionService, createSessionService({ db: store.prisma })),
+    ],
   });
 
   const graphql = createGraphqlModule({

@@ -4,7 +4,10 @@ import type { AddressInfo } from "node:net";
 import type { ProxyConfig } from "./config.js";
 import { SnapshotStore } from "./policy/snapshot-store.js";
 import { proxyStateCompiler } from "./policy/proxy-state.js";
-import type { ProxyServices, ProxyState, RequestContext } from "./pipeline/context.js";
+import type { ProxyServices, ProxyState } from "./pipeline/context.js";
+import { openSpool } from "./sync/spool.js";
+import { startReporter } from "./sync/report-client.js";
+import { buildSessionRecord } from "./recording/session-record.js";
 import { UpstreamPools } from "./upstream/pools.js";
 import { TtlCache } from "./upstream/ttl-cache.js";
 import { startWatch } from "./sync/watch-client.js";
@@ -21,7 +24,7 @@ export interface ProxyHandle {
  * Starts a proxy: last good snapshot from disk (so it serves even when the control plane
  * is down), the Watch stream for new ones, and the HTTP front running the pipeline.
  */
-export async function startProxy(config: ProxyConfig, hooks: { onExchange?: (ctx: RequestContext) => void | Promise<void> } = {}): Promise<ProxyHandle> {
+export async function startProxy(config: ProxyConfig): Promise<ProxyHandle> {
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const store = new SnapshotStore<ProxyState>({
     compile: proxyStateCompiler({ allowHttp: config.allowHttpIssuers }),
@@ -29,6 +32,10 @@ export async function startProxy(config: ProxyConfig, hooks: { onExchange?: (ctx
   });
   const loaded = await store.loadFromDisk();
   log.info("snapshot from disk", { outcome: loaded.kind, ...(loaded.kind === "loaded" ? { version: String(loaded.version) } : {}) });
+
+  // Records go to the local spool first (durable before the response completes), then
+  // to the control plane; a full spool refuses new requests rather than lose records.
+  const spool = await openSpool({ dir: join(config.dataDir, "spool"), maxBytes: config.spoolMaxBytes });
 
   const services: ProxyServices = {
     proxyId: config.proxyId,
@@ -42,13 +49,24 @@ export async function startProxy(config: ProxyConfig, hooks: { onExchange?: (ctx
   const server = createProxyServer({
     services,
     state: () => store.current()?.compiled,
-    onExchange: hooks.onExchange ?? (() => undefined),
+    record: async (ctx) => {
+      await spool.append(buildSessionRecord(ctx, config.proxyId));
+    },
+    admission: () => (spool.stats().accepting ? undefined : "SPOOL_FULL"),
     health: (path) => {
       if (path === "/healthz") return { status: 200, contentType: "application/json", body: JSON.stringify({ status: "ok" }) };
       if (path === "/readyz") {
         const current = store.current();
         const sync = watch.status();
-        const body = JSON.stringify({ ready: current !== undefined, snapshotVersion: current ? String(current.version) : null, controlPlaneConnected: sync.connected, lastError: sync.lastError });
+        const spooled = spool.stats();
+        const body = JSON.stringify({
+          ready: current !== undefined,
+          snapshotVersion: current ? String(current.version) : null,
+          controlPlaneConnected: sync.connected,
+          lastError: sync.lastError,
+          spool: { pending: spooled.pendingCount, fillRatio: spooled.fillRatio, accepting: spooled.accepting },
+          warnings: spooled.fillRatio >= 0.8 ? ["session spool is over 80% full"] : [],
+        });
         return { status: current ? 200 : 503, contentType: "application/json", body };
       }
       return undefined;
@@ -69,14 +87,25 @@ export async function startProxy(config: ProxyConfig, hooks: { onExchange?: (ctx
     store,
     onApplied: (version) => log.info("snapshot applied", { version: String(version) }),
   });
+  const reporter = startReporter({
+    address: config.controlPlane,
+    proxyId: config.proxyId,
+    proxyToken: config.proxyToken,
+    spool,
+    batchSize: 200,
+    flushIntervalMs: 100,
+  });
 
   return {
     url,
     async stop() {
       await watch.stop();
+      await reporter.flush(2_000);
+      await reporter.stop();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
       await services.pools.close();
+      await spool.close();
     },
   };
 }

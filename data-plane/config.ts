@@ -19,6 +19,8 @@ export interface ProxyConfig {
   /** Plain-http identity providers: "loopback" for local development. */
   readonly allowHttpIssuers: HttpAllowance;
   readonly advertisedAddress: string;
+  /** Upper bound of the session spool on disk; when full, new requests get 503. */
+  readonly spoolMaxBytes: number;
 }
 
 /** Every configuration problem at once (fail fast). */
@@ -43,6 +45,8 @@ export function loadProxyConfig(env: NodeJS.ProcessEnv = process.env): ProxyConf
   const allowHttp = (env["AGENTGATE_ALLOW_HTTP_ISSUERS"] ?? "never") as HttpAllowance;
   if (!["never", "loopback", "any"].includes(allowHttp)) problems.push("AGENTGATE_ALLOW_HTTP_ISSUERS must be never, loopback or any");
   const host = env["AGENTGATE_PROXY_HOST"] ?? "127.0.0.1";
+  const spoolMaxBytes = Number(env["AGENTGATE_SPOOL_MAX_BYTES"] ?? 1 << 30);
+  if (!Number.isSafeInteger(spoolMaxBytes) || spoolMaxBytes < 1 << 20) problems.push("AGENTGATE_SPOOL_MAX_BYTES must be an integer ≥ 1048576");
   if (problems.length) throw new ProxyConfigError(problems);
   return Object.freeze({
     proxyId,
@@ -56,5 +60,6 @@ export function loadProxyConfig(env: NodeJS.ProcessEnv = process.env): ProxyConf
     redisUrl: env["AGENTGATE_REDIS_URL"] || env["REDIS_URL"] || undefined,
     allowHttpIssuers: allowHttp,
     advertisedAddress: env["AGENTGATE_ADVERTISED_ADDRESS"] ?? `${host}:${port}`,
+    spoolMaxBytes,
   });
 }

@@ -13,8 +13,11 @@ export interface ProxyHttpOptions {
   readonly services: ProxyServices;
   /** The current proxy state, or undefined before the first snapshot. */
   readonly state: () => ProxyState | undefined;
-  /** Called once per exchange, allowed or denied, after the response ended. */
-  readonly onExchange: (ctx: RequestContext) => void | Promise<void>;
+  /**
+   * Stores the session record of an exchange, allowed or denied, durably. Called once per
+   * exchange, before its response completes (see RequestContext.commitRecord).
+   */
+  readonly record: (ctx: RequestContext) => Promise<void>;
   /** Health endpoints and metrics, answered before any policy. */
   readonly health: (path: string) => { status: number; body: string; contentType: string } | undefined;
   /** Refuses new work (e.g. the session spool is full): never lose a record. */
@@ -109,7 +112,16 @@ async function handle(req: IncomingMessage, res: ServerResponse, opts: ProxyHttp
   res.on("close", () => {
     if (!res.writableFinished) abort.abort();
   });
-  const ctx: RequestContext = { req: gatewayRequest, state, services: opts.services, signal: abort.signal, cleanups: [], record: newRecord() };
+  let committed: Promise<void> | undefined;
+  const ctx: RequestContext = {
+    req: gatewayRequest,
+    state,
+    services: opts.services,
+    signal: abort.signal,
+    cleanups: [],
+    record: newRecord(),
+    commitRecord: () => (committed ??= opts.record(ctx)),
+  };
   ctx.record.bytesIn = body.body.length;
 
   let outcome: Outcome;
@@ -124,9 +136,6 @@ async function handle(req: IncomingMessage, res: ServerResponse, opts: ProxyHttp
     if (outcome.reason && !ctx.record.reasons.includes(outcome.reason)) ctx.record.reasons = [outcome.reason];
     ctx.record.status = statusOf(outcome.code);
     ctx.record.errorCode = outcome.code;
-    writeError(res, outcome.code, outcome.message, id, outcome.retryAfterSeconds);
-  } else {
-    ctx.record.decision = "allow";
   }
   for (const cleanup of ctx.cleanups) {
     try {
@@ -136,8 +145,13 @@ async function handle(req: IncomingMessage, res: ServerResponse, opts: ProxyHttp
     }
   }
   try {
-    await opts.onExchange(ctx);
+    // Denials are recorded before they are answered; exchanges cut short are recorded too.
+    await ctx.commitRecord();
   } catch (err) {
-    log.error("recording failed", { requestId: id, error: (err as Error).message });
+    log.error("session record not stored", { requestId: id, error: (err as Error).message });
+    if (!res.headersSent) return writeError(res, "SPOOL_FULL", "the gateway cannot record sessions right now; try again later", id, 5);
+    return void res.destroy();
   }
+  if (outcome.kind === "deny") writeError(res, outcome.code, outcome.message, id, outcome.retryAfterSeconds);
+
 }

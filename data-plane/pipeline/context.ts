@@ -92,6 +92,12 @@ export interface RequestContext {
   /** Functions run when the exchange ends (release concurrency slots, settle costs). */
   readonly cleanups: Array<() => void | Promise<void>>;
   readonly record: RecordDraft;
+  /**
+   * Makes the session record durable (spool + fsync). Whoever completes the response calls
+   * it just BEFORE the last byte, so a call the client saw complete is always recorded.
+   * Idempotent; rejects when the record cannot be stored (the response is then cut).
+   */
+  readonly commitRecord: () => Promise<void>;
 }
 
 /** The exchange's masker: the granting policy's profile, or the default one before authorization. */

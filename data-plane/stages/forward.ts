@@ -36,6 +36,7 @@ export async function forward(ctx: RequestContext, res: ServerResponse): Promise
     await ctx.services.pools.get(conn).stream(options, ({ statusCode, headers: upstreamHeaders }) => {
       status = statusCode;
       ctx.record.status = statusCode;
+      ctx.record.decision = "allow";
       const contentType = String(upstreamHeaders["content-type"] ?? "");
       const filtered = inboundHeaders(upstreamHeaders, conn.credential, ctx.req.id);
       return new ResponseRelay(ctx, res, statusCode, filtered, relayMode(ctx, statusCode, contentType));

@@ -81,15 +81,17 @@ export class ResponseRelay extends Writable {
   }
 
   override _final(done: (err?: Error | null) => void): void {
+    this.finish().then(() => done(), (err: Error) => done(err));
+  }
+
+  private async finish(): Promise<void> {
     if (this.mode === "sse") {
       const tail = this.recordEvents(this.scrub(this.sse!.end()));
-      this.end2(tail);
-      return done();
+      return this.end2(tail);
     }
     if (this.mode === "empty") {
       this.res.writeHead(this.status, this.headers);
-      this.res.end();
-      return done();
+      return this.end2("");
     }
     const text = Buffer.concat(this.chunks).toString("utf8");
     const result = this.maskBuffered(text);
@@ -98,14 +100,14 @@ export class ResponseRelay extends Writable {
       const payload = errorBody(result.code, result.message, this.ctx.req.id);
       this.ctx.record.status = result.status;
       this.ctx.record.errorCode = result.code;
+      this.ctx.record.decision = "deny";
+      this.ctx.record.reasons = ["thread-not-owned"];
       this.res.writeHead(result.status, { "content-type": "application/json", "content-length": Buffer.byteLength(payload), "x-request-id": this.ctx.req.id });
-      this.end2(payload);
-      return done();
+      return this.end2(payload);
     }
     const body = this.scrub(result.body);
     if (this.mode !== "wait") this.res.writeHead(this.status, { ...this.headers, "content-length": Buffer.byteLength(body) });
-    this.end2(body);
-    done();
+    return this.end2(body);
   }
 
   private maskBuffered(text: string): { ok: true; body: string } | Extract<FilterResult, { ok: false }> {
@@ -156,8 +158,10 @@ export class ResponseRelay extends Writable {
     else this.res.once("drain", () => done());
   }
 
-  private end2(text: string): void {
+  /** Ends the caller's response only once the session record is durable. */
+  private async end2(text: string): Promise<void> {
     this.ctx.record.bytesOut += Buffer.byteLength(text);
+    await this.ctx.commitRecord();
     this.res.end(text);
   }
 }

@@ -163,7 +163,7 @@ describe("tokens", () => {
       "HS256 signed with the issuer's public key",
       async () => {
         const jwk = stack.issuer.jwks().keys.find((k) => k.kty === "RSA")!;
-        const pem = await exportSPKI((await importJWK({ ...jwk, alg: "RS256" }, "RS256")) as CryptoKey);
+        const pem = await exportSPKI((await importJWK({ ...jwk, alg: "RS256" }, "RS256")) as Parameters<typeof exportSPKI>[0]);
         return new SignJWT({ groups: ["runners"] })
           .setProtectedHeader({ alg: "HS256", kid: jwk.kid! })
           .setIssuer(stack.issuer.url)

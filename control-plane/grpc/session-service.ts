@@ -1,0 +1,48 @@
+import * as grpc from "@grpc/grpc-js";
+import type { GrpcServiceImpl } from "../../proto/grpc-adapter.js";
+import type { SessionService } from "../../proto/gen/agentgate/v1/session_pb.js";
+import type { Db } from "../store/client.js";
+import { ingestSessions } from "../sessions/ingest.js";
+import type { GrpcLog } from "./log.js";
+import { jsonLineLog } from "./log.js";
+
+/** Dependencies of the SessionService implementation. */
+export interface SessionServiceDeps {
+  db: Db;
+  /** Called after records are stored (e.g. live tail subscribers). */
+  onStored?: (ids: string[]) => void;
+  log?: GrpcLog;
+}
+
+/**
+ * SessionService.Report: each incoming batch is stored idempotently and answered with
+ * one ReportAck naming what is stored (the proxy then deletes those from its spool) and
+ * what is rejected for good. Batches of one stream are handled in order.
+ */
+export function createSessionService(deps: SessionServiceDeps): GrpcServiceImpl<typeof SessionService> {
+  const log = deps.log ?? jsonLineLog;
+  return {
+    report(call) {
+      let queue = Promise.resolve();
+      call.on("data", (batch) => {
+        queue = queue.then(async () => {
+          try {
+            const result = await ingestSessions(deps.db, batch.proxyId, batch.records);
+            for (const r of result.rejected) log("warn", "session record rejected", { proxyId: batch.proxyId, id: r.id, reason: r.reason });
+            if (!call.writable) return;
+            call.write({ ids: result.stored, rejectedIds: result.rejected.map((r) => r.id), error: "" });
+            if (result.stored.length) deps.onStored?.(result.stored);
+          } catch (err) {
+            // Storage is down: ack nothing, the proxy keeps the records and resends.
+            log("error", "session batch not stored", { proxyId: batch.proxyId, error: (err as Error).message });
+            if (call.writable) call.write({ ids: [], rejectedIds: [], error: "storage unavailable" });
+          }
+        });
+      });
+      call.on("end", () => void queue.then(() => call.end()));
+      call.on("error", () => undefined);
+      call.on("cancelled", () => undefined);
+      void grpc; // status codes are not needed: failures are acks without ids
+    },
+  };
+}

@@ -1,0 +1,37 @@
+import type { SessionRecord } from "../../proto/gen/agentgate/v1/session_pb.js";
+import { hashRecord } from "../../data-plane/recording/chain.js";
+import type { Db } from "../store/client.js";
+import { rowFromRecord } from "./record-mapping.js";
+import { storeSessions } from "../store/sessions.js";
+
+/** What happened to a reported batch. */
+export interface IngestResult {
+  /** Durably stored, now or by an earlier delivery (a resend is not a duplicate). */
+  stored: string[];
+  /** Refused for good: a hash that does not match the content, or a fork of the chain. */
+  rejected: Array<{ id: string; reason: string }>;
+}
+
+/**
+ * Stores a batch of session records idempotently by id (a resend is acked, not stored
+ * twice). Each record's hash is recomputed from its content and its prev_hash (a record
+ * altered in transit or forged is rejected); a record whose (proxy, seq) is already taken
+ * by a different id is a fork and rejected.
+ * Link gaps are not refused here (records may legitimately arrive after a restart); the
+ * on-demand chain verification reports them.
+ */
+export async function ingestSessions(db: Db, proxyId: string, records: readonly SessionRecord[]): Promise<IngestResult> {
+  const result: IngestResult = { stored: [], rejected: [] };
+  const candidates: SessionRecord[] = [];
+  for (const r of records) {
+    if (r.proxyId !== proxyId) result.rejected.push({ id: r.id, reason: "record proxy_id differs from the batch's" });
+    else if (hashRecord(r.prevHash, r) !== r.hash) result.rejected.push({ id: r.id, reason: "hash does not match the record's content" });
+    else candidates.push(r);
+  }
+  if (candidates.length === 0) return result;
+
+  const stored = await storeSessions(db, candidates.map(rowFromRecord));
+  result.stored.push(...stored.inserted, ...stored.duplicates);
+  for (const id of stored.conflicts) result.rejected.push({ id, reason: "its chain position is taken by another record (forked chain)" });
+  return result;
+}

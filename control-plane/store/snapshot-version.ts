@@ -1,0 +1,22 @@
+/**
+ * The snapshot version: one row (id 1, inserted by the first migration) whose version
+ * every policy-affecting write bumps inside its own transaction, so the version and
+ * the data it describes always commit together. Concurrent bumps serialize on the row
+ * (PostgreSQL row lock, SQLite's single writer), so versions never repeat.
+ */
+import type { PrismaClient, TransactionClient } from "./types.js";
+
+/** Primary key of the single SnapshotVersion row. */
+export const SNAPSHOT_VERSION_ID = 1;
+
+/** Increments the version; call it with the transaction client of the write. Returns the new version. */
+export async function bumpSnapshotVersion(tx: TransactionClient | PrismaClient): Promise<bigint> {
+  const row = await tx.snapshotVersion.update({ where: { id: SNAPSHOT_VERSION_ID }, data: { version: { increment: 1 } } });
+  return row.version;
+}
+
+/** The current version (0 before any policy write). */
+export async function currentSnapshotVersion(db: TransactionClient | PrismaClient): Promise<bigint> {
+  const row = await db.snapshotVersion.findUnique({ where: { id: SNAPSHOT_VERSION_ID } });
+  return row?.version ?? 0n;
+}

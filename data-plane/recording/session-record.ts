@@ -1,0 +1,44 @@
+import { create } from "@bufbuild/protobuf";
+import { SessionRecordSchema, type SessionRecord } from "../../proto/gen/agentgate/v1/session_pb.js";
+import type { RequestContext } from "../pipeline/context.js";
+
+/**
+ * The session record of one exchange, from what the pipeline gathered. Everything in it is
+ * already masked (request and response bodies, events); the caller's token never is in it.
+ * The spool seals it into the hash chain (seq, prev_hash, hash).
+ */
+export function buildSessionRecord(ctx: RequestContext, proxyId: string, now = Date.now()): SessionRecord {
+  const { req, record } = ctx;
+  const who = ctx.identity;
+  return create(SessionRecordSchema, {
+    id: req.id,
+    proxyId,
+    startedAtMs: BigInt(req.startedAt),
+    durationMs: Math.max(0, now - req.startedAt),
+    requestId: req.id,
+    issuer: who?.issuer ?? "",
+    subject: who?.subject ?? "",
+    email: who?.email ?? "",
+    groups: who ? [...who.groups] : [],
+    connectionId: ctx.connection?.id ?? "",
+    operation: ctx.route?.route.operation ?? "",
+    graph: ctx.graph ?? "",
+    assistantId: ctx.assistantId ?? "",
+    threadId: ctx.threadId ?? "",
+    runId: ctx.runId ?? "",
+    decision: record.decision,
+    reasons: record.reasons,
+    snapshotVersion: ctx.state.policy.version,
+    method: req.method,
+    path: req.rawPath,
+    status: record.status,
+    requestJson: record.requestJson,
+    responseJson: record.responseJson,
+    events: record.events,
+    bytesIn: BigInt(record.bytesIn),
+    bytesOut: BigInt(record.bytesOut),
+    cost: record.cost,
+    maskCounts: ctx.masker ? ctx.masker.counts() : {},
+    errorCode: record.errorCode,
+  });
+}

@@ -1,0 +1,135 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Client } from "@langchain/langgraph-sdk";
+import { startStack, type Stack } from "../../demo/stack.js";
+import { createTestDatabase, type TestDatabase } from "../helpers/databases.js";
+import { openStore, type Store } from "../../control-plane/store/client.js";
+import { verifyStoredChains } from "../../control-plane/sessions/verify.js";
+
+/**
+ * Session recording end to end on PostgreSQL: every exchange leaves exactly one record,
+ * nothing is lost when the control plane or a proxy dies, tampering is detected.
+ */
+let stack: Stack;
+let db: TestDatabase;
+let store: Store;
+let dataDir: string;
+
+beforeAll(async () => {
+  dataDir = mkdtempSync(join(tmpdir(), "agentgate-sessions-"));
+  db = await createTestDatabase("postgresql");
+  stack = await startStack({ dataDir, databaseUrl: db.url, proxies: 2 });
+  store = await openStore(db.url);
+}, 120_000);
+
+afterAll(async () => {
+  await stack?.stop();
+  await store?.close();
+  await db?.drop();
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+/** Waits until the stored sessions of `subject` reach `count` (records arrive asynchronously). */
+async function sessionsOf(subject: string, count: number, timeoutMs = 30_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const rows = await store.prisma.session.findMany({ where: { subject }, orderBy: { startedAt: "asc" } });
+    if (rows.length >= count || Date.now() > deadline) return rows;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/** Calls /assistants/search `total` times with `concurrency` workers over the proxies; returns request ids of completed calls. */
+async function load(subject: string, total: number, concurrency: number, onProgress?: (done: number) => void): Promise<string[]> {
+  const token = await stack.issuer.mint({ sub: subject, groups: ["developers"] });
+  const completed: string[] = [];
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async (_, worker) => {
+      while (next < total) {
+        next++;
+        const proxy = stack.proxyUrl(worker % stack.proxies.length);
+        try {
+          const res = await fetch(`${proxy}/assistants/search`, { method: "POST", headers: { authorization: `Bearer ${token}`, "content-type": "application/json" }, body: "{}" });
+          await res.arrayBuffer();
+          if (res.status === 200) completed.push(res.headers.get("x-request-id")!);
+          else next--; // not served (e.g. proxy restarting): try again, it must not count
+        } catch {
+          next--;
+          await new Promise((r) => setTimeout(r, 50));
+        }
+        onProgress?.(completed.length);
+      }
+    }),
+  );
+  return completed;
+}
+
+test("every call leaves exactly one record with the right fields, allowed or denied", async () => {
+  const token = await stack.issuer.mint({ sub: "rec-user", email: "rec@example.com", groups: ["analysts"] });
+  const client = new Client({ apiUrl: stack.proxyUrl(0), apiKey: null, defaultHeaders: { authorization: `Bearer ${token}` } });
+  await client.runs.wait(null, "echo", { input: { text: "recorded" } });
+  await client.runs.wait(null, "leaky", { input: {} }).catch(() => undefined); // analysts may not run leaky
+  const events: string[] = [];
+  for await (const chunk of client.runs.stream(null, "slow", { input: { steps: 2, delay_ms: 50 }, streamMode: "updates" })) events.push(chunk.event);
+
+  const rows = await sessionsOf("rec-user", 3);
+  expect(rows).toHaveLength(3);
+  const [wait, denied, stream] = rows;
+  expect(wait).toMatchObject({ decision: "allow", operation: "runs:wait", graph: "echo", status: 200, email: "rec@example.com", proxyId: "proxy-1", method: "POST", path: "/runs/wait" });
+  expect(wait!.requestJson).toContain("recorded");
+  expect(wait!.responseJson).toContain("recorded");
+  expect(Number(wait!.bytesOut)).toBeGreaterThan(0);
+  expect(denied).toMatchObject({ decision: "deny", operation: "runs:wait", graph: "leaky", status: 403, errorCode: "POLICY_DENIED" });
+  expect(denied!.reasons).toEqual(["graph-not-allowed"]);
+  expect(stream).toMatchObject({ decision: "allow", operation: "runs:stream", graph: "slow" });
+  const recorded = stream!.events as Array<{ offsetMs: number; event: string }>;
+  expect(recorded.map((e) => e.event)).toEqual(events);
+  expect(recorded[recorded.length - 1]!.offsetMs).toBeGreaterThanOrEqual(recorded[0]!.offsetMs);
+  for (const row of rows) expect(JSON.stringify(row, (_, v) => (typeof v === "bigint" ? String(v) : v))).not.toContain(token);
+});
+
+test("control plane killed during 2,000 calls through two proxies: exactly 2,000 records, no duplicates", async () => {
+  let killed = false;
+  let restarted: Promise<void> | undefined;
+  const ids = await load("cp-fault", 2_000, 16, (done) => {
+    if (!killed && done >= 400) {
+      killed = true;
+      restarted = stack.stopControlPlane("SIGKILL").then(() => new Promise((r) => setTimeout(r, 1_500))).then(() => stack.startControlPlane());
+    }
+  });
+  await restarted;
+  expect(ids).toHaveLength(2_000);
+  const rows = await sessionsOf("cp-fault", 2_000, 60_000);
+  expect(rows).toHaveLength(2_000);
+  expect(new Set(rows.map((r) => r.requestId))).toEqual(new Set(ids));
+}, 180_000);
+
+test("proxy killed with SIGKILL mid-load: every call the client saw complete is recorded", async () => {
+  let killed = false;
+  let restarted: Promise<void> | undefined;
+  const ids = await load("proxy-fault", 600, 8, (done) => {
+    if (!killed && done >= 150) {
+      killed = true;
+      restarted = stack.restartProxy(1, "SIGKILL");
+    }
+  });
+  await restarted;
+  const rows = await sessionsOf("proxy-fault", ids.length, 60_000);
+  const stored = new Set(rows.map((r) => r.requestId));
+  expect(ids.filter((id) => !stored.has(id))).toEqual([]);
+  expect(stored.size).toBe(rows.length); // no duplicates
+}, 180_000);
+
+test("the stored chains verify, and an edited record is reported", async () => {
+  const before = await verifyStoredChains(store.prisma);
+  expect(before.length).toBe(2);
+  for (const report of before) expect(report).toMatchObject({ ok: true, problems: [] });
+
+  const victim = (await sessionsOf("rec-user", 1))[0]!;
+  await store.prisma.session.update({ where: { id: victim.id }, data: { status: 201 } });
+  const after = await verifyStoredChains(store.prisma, victim.proxyId);
+  expect(after[0]!.ok).toBe(false);
+  expect(after[0]!.problems).toContainEqual(expect.objectContaining({ id: victim.id, kind: "altered" }));
+});
