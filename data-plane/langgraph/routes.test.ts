@@ -1,0 +1,41 @@
+import { matchRoute, ROUTES } from "./routes.js";
+
+describe("matchRoute", () => {
+  test.each([
+    ["POST", "/assistants/search", "assistants:search", {}],
+    ["GET", "/assistants/9f2c6a3e-0000-4000-8000-000000000001", "assistants:read", { assistant: "9f2c6a3e-0000-4000-8000-000000000001" }],
+    ["POST", "/threads/search", "threads:search", {}],
+    ["GET", "/threads/t1/state", "threads:read", { thread: "t1" }],
+    ["POST", "/threads/t1/runs/stream", "runs:stream", { thread: "t1" }],
+    ["GET", "/threads/t1/runs/r1/join", "runs:read", { thread: "t1", run: "r1" }],
+    ["POST", "/runs/wait", "runs:wait", {}],
+    ["POST", "/runs/crons", "crons:create", {}],
+    ["PUT", "/store/items", "store:put", {}],
+    ["GET", "/threads/t1/", "threads:read", { thread: "t1" }],
+  ])("%s %s → %s", (method, path, operation, params) => {
+    const m = matchRoute(method, path);
+    expect(m?.route.operation).toBe(operation);
+    expect(m?.params).toEqual(params);
+  });
+
+  test.each([
+    ["GET", "/threads"], // no list-all route in the API
+    ["PUT", "/assistants/search"],
+    ["POST", "/threads/a b/runs"],
+    ["GET", "/threads/%E0%A4%A/state"], // malformed percent-encoding
+    ["POST", "/internal/admin"],
+    ["GET", "/"],
+  ])("%s %s is unknown", (method, path) => {
+    expect(matchRoute(method, path)).toBeUndefined();
+  });
+
+  test("every route has a resource:action operation and a unique method + pattern", () => {
+    const seen = new Set<string>();
+    for (const r of ROUTES) {
+      expect(r.operation).toMatch(/^[a-z_]+:[a-z_]+$/);
+      const key = `${r.method} ${r.pattern}`;
+      expect(seen.has(key)).toBe(false);
+      seen.add(key);
+    }
+  });
+});
