@@ -8,6 +8,7 @@ import type { ProxyServices, ProxyState } from "./pipeline/context.js";
 import { openSpool } from "./sync/spool.js";
 import { startReporter } from "./sync/report-client.js";
 import { buildSessionRecord } from "./recording/session-record.js";
+import { createLimiter } from "./limits/limiter.js";
 import { UpstreamPools } from "./upstream/pools.js";
 import { TtlCache } from "./upstream/ttl-cache.js";
 import { startWatch } from "./sync/watch-client.js";
@@ -44,6 +45,7 @@ export async function startProxy(config: ProxyConfig): Promise<ProxyHandle> {
     threadOwners: new TtlCache<string>(100_000, 10 * 60_000),
     maxBodyBytes: config.maxBodyBytes,
     defaultConnection: config.connection,
+    limiter: createLimiter(config.redisUrl ? { redisUrl: config.redisUrl, keyPrefix: "agentgate:limits:" } : {}),
   };
 
   const server = createProxyServer({
@@ -105,6 +107,7 @@ export async function startProxy(config: ProxyConfig): Promise<ProxyHandle> {
       await new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
       await services.pools.close();
+      await services.limiter.close();
       await spool.close();
     },
   };

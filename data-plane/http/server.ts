@@ -7,6 +7,7 @@ import { runPipeline } from "../pipeline/run.js";
 import { readBody } from "./read-body.js";
 import { createUuidV7 } from "../recording/uuidv7.js";
 import { log } from "../observability/log.js";
+import { createUsageTracker } from "../limits/usage.js";
 
 /** What the HTTP front needs from the rest of the proxy. */
 export interface ProxyHttpOptions {
@@ -120,6 +121,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, opts: ProxyHttp
     signal: abort.signal,
     cleanups: [],
     record: newRecord(),
+    usage: createUsageTracker(),
     commitRecord: () => (committed ??= opts.record(ctx)),
   };
   ctx.record.bytesIn = body.body.length;

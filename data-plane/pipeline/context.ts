@@ -5,6 +5,8 @@ import type { UpstreamPools } from "../upstream/pools.js";
 import type { TtlCache } from "../upstream/ttl-cache.js";
 import type { Reason } from "../policy/reasons.js";
 import type { Verifier, VerifiedIdentity } from "../identity/verifier.js";
+import type { Limiter } from "../limits/limiter.js";
+import type { UsageTracker } from "../limits/usage.js";
 
 /** The caller's request, copied once from node's IncomingMessage (habit 7: copy before any await). */
 export interface GatewayRequest {
@@ -47,6 +49,7 @@ export interface ProxyServices {
   readonly threadOwners: TtlCache<string>;
   readonly maxBodyBytes: number;
   readonly defaultConnection: string | undefined;
+  readonly limiter: Limiter;
 }
 
 /** Fields gathered along the pipeline for the session record. */
@@ -89,6 +92,8 @@ export interface RequestContext {
   masker?: BodyMasker;
   /** The body sent upstream (after ownership injection and masking). */
   outboundBody?: Buffer;
+  /** Model tokens reported in the response (usage_metadata), counted once per message. */
+  readonly usage: UsageTracker;
   /** Functions run when the exchange ends (release concurrency slots, settle costs). */
   readonly cleanups: Array<() => void | Promise<void>>;
   readonly record: RecordDraft;

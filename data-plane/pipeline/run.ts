@@ -8,6 +8,7 @@ import { authorize } from "../stages/authorize.js";
 import { resolveTarget } from "../stages/resolve-target.js";
 import { checkThreadOwnership } from "../stages/thread-ownership.js";
 import { inspectRequest } from "../stages/inspect-request.js";
+import { applyLimits } from "../stages/limits.js";
 import { shapeRequest } from "../stages/shape-request.js";
 import { maskRequest } from "../stages/mask-request.js";
 import { forward } from "../stages/forward.js";
@@ -26,7 +27,8 @@ const STAGES: readonly Stage[] = [
   resolveTarget,
   authorize, // operation and graph
   checkThreadOwnership,
-  inspectRequest,
+  inspectRequest, // before limits: a rejected input spends no budget
+  applyLimits,
   shapeRequest,
   maskRequest,
 ];

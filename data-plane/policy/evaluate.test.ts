@@ -1,11 +1,11 @@
-import { create } from "@bufbuild/protobuf";
+import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import { SnapshotSchema, type Snapshot } from "../../proto/gen/agentgate/v1/policy_pb.js";
 import { compilePolicy, SnapshotInvalidError } from "./compile.js";
 import { evaluate, graphVisible } from "./evaluate.js";
 
 const ISS = "https://idp.example.com";
 
-function snapshot(overrides: Partial<Parameters<typeof create<typeof SnapshotSchema>>[1]> = {}): Snapshot {
+function snapshot(overrides: Omit<MessageInitShape<typeof SnapshotSchema>, "$typeName"> = {}): Snapshot {
   return create(SnapshotSchema, {
     version: 7n,
     connections: [{ id: "c1", name: "prod", baseUrl: "http://127.0.0.1:2024", credential: "k" }],

@@ -3,6 +3,8 @@ import type { ServerResponse } from "node:http";
 import { maskerOf, type RequestContext } from "../pipeline/context.js";
 import { filterResponse, type FilterResult } from "./filter-response.js";
 import { errorBody } from "../errors.js";
+import { extractTokenUsage } from "../limits/usage.js";
+import { exchangeCost, RUN_OPERATIONS } from "./limits.js";
 
 /** Largest non-streamed response the proxy will buffer to inspect (then 502). */
 export const MAX_BUFFERED_RESPONSE = 32 << 20;
@@ -124,6 +126,7 @@ export class ResponseRelay extends Writable {
     else {
       const filtered = this.status < 300 ? filterResponse(this.ctx, json) : { ok: true as const, json };
       if (!filtered.ok) return filtered;
+      if (this.mode === "wait") this.countUsage("values", JSON.stringify(filtered.json));
       masked = JSON.stringify(masker.maskJson(filtered.json));
     }
     this.ctx.record.responseJson = masked.slice(0, MAX_RECORDED_JSON);
@@ -136,7 +139,7 @@ export class ResponseRelay extends Writable {
     const events = this.ctx.record.events;
     const offsetMs = Date.now() - this.ctx.req.startedAt;
     for (const block of text.split("\n\n")) {
-      if (!block || events.length >= MAX_RECORDED_EVENTS || this.recordedEventBytes > MAX_RECORDED_EVENT_BYTES) continue;
+      if (!block) continue;
       let event = "message";
       const data: string[] = [];
       for (const line of block.split("\n")) {
@@ -145,10 +148,22 @@ export class ResponseRelay extends Writable {
       }
       if (data.length === 0) continue;
       const joined = data.join("\n");
+      this.countUsage(event, joined);
+      if (events.length >= MAX_RECORDED_EVENTS || this.recordedEventBytes > MAX_RECORDED_EVENT_BYTES) continue;
       this.recordedEventBytes += joined.length;
       events.push({ offsetMs, event, data: joined });
     }
     return text;
+  }
+
+  /** Counts model tokens in run output (for cost budgets); never fails the relay. */
+  private countUsage(event: string, data: string): void {
+    if (!RUN_OPERATIONS.has(this.ctx.route!.route.operation) || !data.includes("usage_metadata")) return;
+    try {
+      extractTokenUsage(event, JSON.parse(data), this.ctx.usage);
+    } catch {
+      // not JSON: no usage to read
+    }
   }
 
   private send(text: string, done: (err?: Error | null) => void): void {
@@ -161,6 +176,7 @@ export class ResponseRelay extends Writable {
   /** Ends the caller's response only once the session record is durable. */
   private async end2(text: string): Promise<void> {
     this.ctx.record.bytesOut += Buffer.byteLength(text);
+    this.ctx.record.cost = exchangeCost(this.ctx);
     await this.ctx.commitRecord();
     this.res.end(text);
   }
