@@ -17,6 +17,7 @@ function policy(input: DemoPolicyInput): string {
     roles: [
       { name: "runner", bindings: [{ issuer: input.issuerUrl, group: "runners" }] },
       { name: "overseer", bindings: [{ issuer: input.issuerUrl, group: "overseers" }] },
+      { name: "limited", bindings: [{ issuer: input.issuerUrl, group: "limited" }] },
     ],
     connections: [
       { name: "main", baseUrl: input.upstreamUrl, credentialEnv: input.credentialEnv },
@@ -33,6 +34,15 @@ function policy(input: DemoPolicyInput): string {
         limits: { maxBodyBytes: 65536 },
       },
       { name: "runners-dead", role: "runner", connection: "dead", graphs: ["*"], operations: ["*"] },
+      {
+        name: "limited",
+        role: "limited",
+        connection: "main",
+        graphs: ["echo", "slow"],
+        operations: ["runs:*", "assistants:search"],
+        limits: { requestsPerMinute: 60, burst: 4, concurrentRuns: 1, maxRecursionLimit: 10 },
+        denylist: [{ pattern: "drop\\s+table", message: "SQL is not accepted as input" }],
+      },
       { name: "overseers", role: "overseer", connection: "main", graphs: ["*"], operations: ["threads:read", "threads:search", "threads:read:any"] },
     ],
   });
@@ -293,5 +303,43 @@ describe("bad input and failures", () => {
   test("an unreachable upstream is a 502 with the JSON error shape", async () => {
     const res = await call("/c/dead/assistants/search", { method: "POST", body: "{}" });
     expect([res.status, await codeOf(res)]).toEqual([502, "UPSTREAM_UNAVAILABLE"]);
+  });
+});
+
+describe("input checks and limits", () => {
+  test("denylisted input and an excessive recursion_limit are 422 and never forwarded", async () => {
+    stack.hop!.reset();
+    const client = await clientFor("lim-1", ["limited"]);
+    expect(await statusOf(client.runs.wait(null, "echo", { input: { text: "please DROP   TABLE users" } }))).toBe(422);
+    expect(await statusOf(client.runs.wait(null, "echo", { input: { text: "x" }, config: { recursion_limit: 500 } }))).toBe(422);
+    expect(stack.hop!.requests).toHaveLength(0);
+  });
+
+  test("a burst over the rate limit is 429 with Retry-After; other identities are not affected", async () => {
+    const token = await tokenFor("lim-2", ["limited"]);
+    const statuses: number[] = [];
+    let retryAfter: string | null = null;
+    for (let i = 0; i < 6; i++) {
+      const res = await fetch(`${stack.proxyUrl()}/assistants/search`, { method: "POST", headers: { authorization: `Bearer ${token}`, "content-type": "application/json" }, body: "{}" });
+      statuses.push(res.status);
+      if (res.status === 429) {
+        retryAfter = res.headers.get("retry-after");
+        expect(((await res.json()) as { error: { code: string } }).error.code).toBe("RATE_LIMITED");
+      } else await res.arrayBuffer();
+    }
+    expect(statuses.slice(0, 4)).toEqual([200, 200, 200, 200]);
+    expect(statuses.slice(4)).toEqual([429, 429]);
+    expect(Number(retryAfter)).toBeGreaterThanOrEqual(1);
+    const other = await clientFor("lim-3", ["limited"]);
+    expect((await other.assistants.search()).length).toBeGreaterThan(0);
+  });
+
+  test("a second concurrent run over concurrentRuns is 429 until the first ends", async () => {
+    const client = await clientFor("lim-4", ["limited"]);
+    const first = client.runs.wait(null, "slow", { input: { steps: 3, delay_ms: 200 } });
+    await new Promise((r) => setTimeout(r, 150));
+    expect(await statusOf(client.runs.wait(null, "echo", { input: { text: "second" } }))).toBe(429);
+    await first;
+    expect(await client.runs.wait(null, "echo", { input: { text: "after" } })).toMatchObject({ text: "after" });
   });
 });
