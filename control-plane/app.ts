@@ -20,6 +20,7 @@ import { parsePolicyDocument } from "./policy-file/document.js";
 import { applyPolicyDocument } from "./policy-file/apply.js";
 import { graphqlHandler } from "./http/graphql-handler.js";
 import { createGraphqlModule } from "./graphql/module.js";
+import { deleteSessionsBefore } from "./sessions/retention.js";
 import type { GraphqlContext } from "./graphql/context.js";
 import { log } from "../data-plane/observability/log.js";
 
@@ -62,6 +63,16 @@ export async function startControlPlane(config: ControlPlaneConfig): Promise<Con
   });
   await refresher.refresh();
 
+  // Retention runs hourly; deleting a prefix of each proxy's chain keeps it verifiable.
+  const retention = config.retentionDays > 0
+    ? setInterval(() => {
+        deleteSessionsBefore(store.prisma, new Date(Date.now() - config.retentionDays * 86_400_000))
+          .then((n) => n > 0 && log.info("sessions deleted by retention", { count: n, days: config.retentionDays }))
+          .catch((err) => log.error("retention failed", { error: (err as Error).message }));
+      }, 3_600_000)
+    : undefined;
+  retention?.unref();
+
   const grpc = await startGrpcServer({
     port: config.grpcPort,
     host: config.grpcHost,
@@ -79,6 +90,7 @@ export async function startControlPlane(config: ControlPlaneConfig): Promise<Con
     proxies,
     secrets,
     refreshSnapshot: refresher.refresh,
+    adminAuth: { bootstrapToken: config.adminBootstrapToken, allowHttpIssuers: config.allowHttpIssuers },
   });
   const apollo = new ApolloServer<GraphqlContext>({
     typeDefs: graphql.typeDefs,
@@ -113,6 +125,7 @@ export async function startControlPlane(config: ControlPlaneConfig): Promise<Con
     grpcAddress: grpc.address,
     async stop() {
       refresher.stop();
+      if (retention) clearInterval(retention);
       await new Promise<void>((resolve) => http.close(() => resolve()));
       http.closeAllConnections();
       await grpc.stop(1_000);

@@ -1,4 +1,6 @@
 import { join } from "node:path";
+import type { HttpAllowance } from "../data-plane/identity/index.js";
+import { BOOTSTRAP_TOKEN_SHAPE, MIN_BOOTSTRAP_TOKEN_LENGTH } from "./auth/authenticator.js";
 
 /** The control plane's settings, read once from the environment and frozen. */
 export interface ControlPlaneConfig {
@@ -16,6 +18,14 @@ export interface ControlPlaneConfig {
   readonly bootstrapFile: string | undefined;
   readonly snapshotPollMs: number;
   readonly introspection: boolean;
+  /**
+   * AGENTGATE_ADMIN_BOOTSTRAP_TOKEN: a bearer token with every admin scope, so a fresh
+   * install can be administered before any identity provider or API token exists
+   * (e.g. `openssl rand -hex 32`). Unset: no such token.
+   */
+  readonly adminBootstrapToken: string | undefined;
+  /** AGENTGATE_ALLOW_HTTP_ISSUERS: plain-http identity providers for admin sign-in (dev: "loopback"). */
+  readonly allowHttpIssuers: HttpAllowance;
 }
 
 /** Thrown with every configuration problem at once (fail fast, habit 7). */
@@ -42,6 +52,14 @@ export function loadControlPlaneConfig(env: NodeJS.ProcessEnv = process.env): Co
   if (proxyTokens.some((t) => t.length < 16)) problems.push("AGENTGATE_PROXY_TOKEN values must be at least 16 characters");
   const pollMs = Number(env["AGENTGATE_SNAPSHOT_POLL_MS"] ?? 500);
   if (!Number.isFinite(pollMs) || pollMs < 50) problems.push("AGENTGATE_SNAPSHOT_POLL_MS must be ≥ 50");
+  const retentionDays = Number(env["AGENTGATE_RETENTION_DAYS"] ?? 0);
+  if (!Number.isFinite(retentionDays) || retentionDays < 0) problems.push("AGENTGATE_RETENTION_DAYS must be a number ≥ 0 (0 keeps sessions forever)");
+  const bootstrapToken = env["AGENTGATE_ADMIN_BOOTSTRAP_TOKEN"] || undefined;
+  if (bootstrapToken !== undefined && (bootstrapToken.length < MIN_BOOTSTRAP_TOKEN_LENGTH || !BOOTSTRAP_TOKEN_SHAPE.test(bootstrapToken))) {
+    problems.push(`AGENTGATE_ADMIN_BOOTSTRAP_TOKEN must be at least ${MIN_BOOTSTRAP_TOKEN_LENGTH} characters of A-Z a-z 0-9 _ . - (e.g. openssl rand -hex 32)`);
+  }
+  const allowHttpIssuers = (env["AGENTGATE_ALLOW_HTTP_ISSUERS"] || "never") as HttpAllowance;
+  if (!["never", "loopback", "any"].includes(allowHttpIssuers)) problems.push("AGENTGATE_ALLOW_HTTP_ISSUERS must be never, loopback or any");
   const config: ControlPlaneConfig = {
     databaseUrl: env["DATABASE_URL"] || undefined,
     host: env["AGENTGATE_CP_HOST"] ?? "127.0.0.1",
@@ -54,6 +72,9 @@ export function loadControlPlaneConfig(env: NodeJS.ProcessEnv = process.env): Co
     bootstrapFile: env["AGENTGATE_BOOTSTRAP_FILE"] || undefined,
     snapshotPollMs: pollMs,
     introspection: env["AGENTGATE_GRAPHQL_INTROSPECTION"] !== "false",
+    retentionDays,
+    adminBootstrapToken: bootstrapToken,
+    allowHttpIssuers,
   };
   if (problems.length) throw new ConfigError(problems);
   return Object.freeze(config);

@@ -1,0 +1,122 @@
+import { create } from "@bufbuild/protobuf";
+import { SessionRecordSchema, type SessionRecord } from "../../proto/gen/agentgate/v1/session_pb.js";
+import { ChainWriter, EMPTY_CHAIN } from "../../data-plane/recording/chain.js";
+import { createUuidV7 } from "../../data-plane/recording/uuidv7.js";
+import { createTestDatabase, type TestDatabase } from "../../test/helpers/databases.js";
+import { openStore, type Store } from "../store/client.js";
+import { ingestSessions } from "./ingest.js";
+import { listSessions, identityAggregates, graphTimeline } from "./queries.js";
+import { findAnomalies } from "./anomalies.js";
+import { deleteSessionsBefore } from "./retention.js";
+import { verifyStoredChains } from "./verify.js";
+
+const T0 = Date.UTC(2026, 10, 20, 12, 0, 0);
+const MIN = 60_000;
+
+/** A sealed chain of records for one proxy, `at` minutes after T0 each. */
+function chain(proxyId: string, specs: Array<Partial<SessionRecord> & { at: number }>): SessionRecord[] {
+  const writer = new ChainWriter(EMPTY_CHAIN);
+  const ids = createUuidV7();
+  return specs.map(({ at, ...rest }) =>
+    writer.seal(
+      create(SessionRecordSchema, {
+        id: ids(),
+        proxyId,
+        startedAtMs: BigInt(T0 + at * MIN),
+        requestId: `r-${at}`,
+        issuer: "https://idp",
+        subject: "alice",
+        decision: "allow",
+        method: "POST",
+        path: "/runs/wait",
+        status: 200,
+        operation: "runs:wait",
+        graph: "echo",
+        ...rest,
+      }),
+    ),
+  );
+}
+
+describe.each(["sqlite", "postgresql"] as const)("sessions on %s", (provider) => {
+  let db: TestDatabase;
+  let store: Store;
+  beforeAll(async () => {
+    db = await createTestDatabase(provider);
+    store = await openStore(db.url);
+  });
+  afterAll(async () => {
+    await store?.close();
+    await db?.drop();
+  });
+
+  test("ingest is idempotent and rejects records whose hash does not match", async () => {
+    const records = chain("p-ingest", [{ at: 0 }, { at: 1 }, { at: 2 }]);
+    expect((await ingestSessions(store.prisma, "p-ingest", records)).stored).toHaveLength(3);
+    const again = await ingestSessions(store.prisma, "p-ingest", records);
+    expect(again).toEqual({ stored: records.map((r) => r.id), rejected: [] });
+    const forged = chain("p-ingest", [{ at: 3 }])[0]!;
+    forged.subject = "mallory";
+    expect((await ingestSessions(store.prisma, "p-ingest", [forged])).rejected).toHaveLength(1);
+    const other = chain("p-x", [{ at: 0 }]);
+    expect((await ingestSessions(store.prisma, "p-ingest", other)).rejected[0]!.reason).toMatch(/proxy_id/);
+    expect(await store.prisma.session.count({ where: { proxyId: "p-ingest" } })).toBe(3);
+  });
+
+  test("filters and cursor pagination walk every matching session once", async () => {
+    const records = chain("p-list", Array.from({ length: 25 }, (_, i) => ({ at: i, graph: i % 2 ? "echo" : "slow", decision: i % 5 === 0 ? "deny" : "allow" })));
+    await ingestSessions(store.prisma, "p-list", records);
+    const seen: string[] = [];
+    let after: string | null = null;
+    for (;;) {
+      const page: Awaited<ReturnType<typeof listSessions>> = await listSessions(store.prisma, { proxyId: "p-list", graph: "slow" }, { first: 4, after });
+      seen.push(...page.items.map((s) => s.id));
+      if (!page.hasNextPage) break;
+      after = page.endCursor;
+    }
+    const expected = records.filter((r) => r.graph === "slow").map((r) => r.id).reverse();
+    expect(seen).toEqual(expected);
+    const denied = await listSessions(store.prisma, { proxyId: "p-list", decision: "deny" }, { first: 100 });
+    expect(denied.items).toHaveLength(5);
+    const aggregates = await identityAggregates(store.prisma, { proxyId: "p-list" });
+    expect(aggregates).toEqual([expect.objectContaining({ subject: "alice", calls: 25, denials: 5 })]);
+    const timeline = await graphTimeline(store.prisma, { proxyId: "p-list" }, "hour");
+    expect(timeline.reduce((n, b) => n + b.calls, 0)).toBe(25);
+  });
+
+  test("anomaly rules: repeated large payloads, denial bursts, a new graph, off-hours use", async () => {
+    const records = chain("p-anomaly", [
+      { at: 0, subject: "bulk", bytesOut: 5_000_000n },
+      { at: 1, subject: "bulk", bytesOut: 5_000_000n },
+      { at: 2, subject: "bulk", bytesOut: 5_000_000n },
+      { at: 3, subject: "quiet", bytesOut: 10n },
+      ...Array.from({ length: 10 }, (_, i) => ({ at: 4 + i * 0.1, subject: "prober", decision: "deny", status: 403 })),
+      { at: 60 * 11, subject: "night-owl" }, // 23:00 UTC
+    ]);
+    await ingestSessions(store.prisma, "p-anomaly", records);
+    const findings = await findAnomalies(store.prisma, { from: new Date(T0 - MIN), to: new Date(T0 + 24 * 60 * MIN) });
+    const rules = (subject: string) => findings.filter((f) => f.subject === subject).map((f) => f.rule).sort();
+    expect(rules("bulk")).toEqual(["large-payloads", "new-graph"]);
+    expect(rules("prober")).toEqual(["denial-burst", "new-graph"]);
+    expect(rules("night-owl")).toEqual(["new-graph", "off-hours"]);
+    expect(rules("quiet")).toEqual(["new-graph"]);
+  });
+
+  test("verification finds a deleted and an edited record; retention deletes a prefix and stays verifiable", async () => {
+    const records = chain("p-verify", Array.from({ length: 10 }, (_, i) => ({ at: i })));
+    await ingestSessions(store.prisma, "p-verify", records);
+    expect((await verifyStoredChains(store.prisma, "p-verify"))[0]).toMatchObject({ ok: true, records: 10 });
+
+    expect(await deleteSessionsBefore(store.prisma, new Date(T0 + 3 * MIN))).toBeGreaterThanOrEqual(3);
+    expect((await verifyStoredChains(store.prisma, "p-verify"))[0]).toMatchObject({ ok: true, records: 7 });
+
+    await store.prisma.session.delete({ where: { id: records[5]!.id } });
+    await store.prisma.session.update({ where: { id: records[8]!.id }, data: { responseJson: "{}" } });
+    const report = (await verifyStoredChains(store.prisma, "p-verify"))[0]!;
+    expect(report.ok).toBe(false);
+    expect(report.problems.map((p) => [p.id, p.kind])).toEqual([
+      [records[6]!.id, "gap"],
+      [records[8]!.id, "altered"],
+    ]);
+  });
+});
