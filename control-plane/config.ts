@@ -18,6 +18,8 @@ export interface ControlPlaneConfig {
   readonly bootstrapFile: string | undefined;
   readonly snapshotPollMs: number;
   readonly introspection: boolean;
+  /** Sessions older than this many days are deleted (0 = keep forever). */
+  readonly retentionDays: number;
   /**
    * AGENTGATE_ADMIN_BOOTSTRAP_TOKEN: a bearer token with every admin scope, so a fresh
    * install can be administered before any identity provider or API token exists

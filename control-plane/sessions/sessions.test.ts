@@ -1,4 +1,4 @@
-import { create } from "@bufbuild/protobuf";
+import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import { SessionRecordSchema, type SessionRecord } from "../../proto/gen/agentgate/v1/session_pb.js";
 import { ChainWriter, EMPTY_CHAIN } from "../../data-plane/recording/chain.js";
 import { createUuidV7 } from "../../data-plane/recording/uuidv7.js";
@@ -14,7 +14,7 @@ const T0 = Date.UTC(2026, 10, 20, 12, 0, 0);
 const MIN = 60_000;
 
 /** A sealed chain of records for one proxy, `at` minutes after T0 each. */
-function chain(proxyId: string, specs: Array<Partial<SessionRecord> & { at: number }>): SessionRecord[] {
+function chain(proxyId: string, specs: Array<Omit<MessageInitShape<typeof SessionRecordSchema>, "$typeName"> & { at: number }>): SessionRecord[] {
   const writer = new ChainWriter(EMPTY_CHAIN);
   const ids = createUuidV7();
   return specs.map(({ at, ...rest }) =>
