@@ -1,5 +1,6 @@
 import type { Db } from "../store/client.js";
 import type { Prisma } from "../store/types.js";
+import { pageArgs, toPage, type PageOrder, type PageRequest } from "../admin/page.js";
 
 /** Filters of the sessions list (all optional, combined with AND). */
 export interface SessionFilter {
@@ -18,49 +19,31 @@ export interface SessionFilter {
   minBytesOut?: number;
 }
 
-/** One page of sessions, newest first, with an opaque cursor to the next page. */
-export interface SessionPage<T> {
-  items: T[];
-  endCursor: string | null;
-  hasNextPage: boolean;
-}
-
-export const MAX_PAGE = 100;
-
 /** The Prisma where clause of a filter. */
 export function sessionWhere(f: SessionFilter): Prisma.SessionWhereInput {
   return {
-    ...(f.issuer !== undefined ? { issuer: f.issuer } : {}),
-    ...(f.subject !== undefined ? { subject: f.subject } : {}),
-    ...(f.email !== undefined ? { email: f.email } : {}),
-    ...(f.graph !== undefined ? { graph: f.graph } : {}),
-    ...(f.operation !== undefined ? { operation: f.operation } : {}),
-    ...(f.decision !== undefined ? { decision: f.decision } : {}),
-    ...(f.status !== undefined ? { status: f.status } : {}),
-    ...(f.proxyId !== undefined ? { proxyId: f.proxyId } : {}),
-    ...(f.threadId !== undefined ? { threadId: f.threadId } : {}),
+    ...(f.issuer != null ? { issuer: f.issuer } : {}),
+    ...(f.subject != null ? { subject: f.subject } : {}),
+    ...(f.email != null ? { email: f.email } : {}),
+    ...(f.graph != null ? { graph: f.graph } : {}),
+    ...(f.operation != null ? { operation: f.operation } : {}),
+    ...(f.decision != null ? { decision: f.decision } : {}),
+    ...(f.status != null ? { status: f.status } : {}),
+    ...(f.proxyId != null ? { proxyId: f.proxyId } : {}),
+    ...(f.threadId != null ? { threadId: f.threadId } : {}),
     ...(f.from || f.to ? { startedAt: { ...(f.from ? { gte: f.from } : {}), ...(f.to ? { lt: f.to } : {}) } } : {}),
-    ...(f.minBytesOut !== undefined ? { bytesOut: { gte: BigInt(f.minBytesOut) } } : {}),
+    ...(f.minBytesOut != null ? { bytesOut: { gte: BigInt(f.minBytesOut) } } : {}),
   };
 }
 
 /**
- * Lists sessions with cursor pagination. Session ids are UUIDv7 made by the proxies, so
- * ordering by id is ordering by time, and a cursor is simply the last id seen:
- * `direction: "backward"` pages from newest to oldest, `"forward"` from oldest (tailing).
+ * Lists sessions with keyset pagination over their UUIDv7 ids (made by the proxies, so
+ * id order is time order): "desc" pages from newest to oldest, "asc" from oldest (tailing).
  */
-export async function listSessions(
-  db: Db,
-  filter: SessionFilter,
-  page: { first?: number; after?: string | null; direction?: "backward" | "forward" } = {},
-) {
-  const first = Math.min(Math.max(page.first ?? 20, 1), MAX_PAGE);
-  const forward = page.direction === "forward";
-  const where = sessionWhere(filter);
-  if (page.after) where.id = forward ? { gt: page.after } : { lt: page.after };
-  const rows = await db.session.findMany({ where, orderBy: { id: forward ? "asc" : "desc" }, take: first + 1 });
-  const items = rows.slice(0, first);
-  return { items, endCursor: items.length ? items[items.length - 1]!.id : page.after ?? null, hasNextPage: rows.length > first };
+export async function listSessions(db: Db, filter: SessionFilter, req: PageRequest, order: PageOrder = "desc") {
+  const { idAfter, orderBy, take } = pageArgs(req, order);
+  const rows = await db.session.findMany({ where: { ...sessionWhere(filter), ...idAfter }, orderBy, take });
+  return toPage(rows, req, (row) => row);
 }
 
 /** Per-identity totals over a time range: calls, denials, bytes out, cost. */

@@ -67,17 +67,17 @@ describe.each(["sqlite", "postgresql"] as const)("sessions on %s", (provider) =>
     const records = chain("p-list", Array.from({ length: 25 }, (_, i) => ({ at: i, graph: i % 2 ? "echo" : "slow", decision: i % 5 === 0 ? "deny" : "allow" })));
     await ingestSessions(store.prisma, "p-list", records);
     const seen: string[] = [];
-    let after: string | null = null;
+    let after: string | undefined;
     for (;;) {
       const page: Awaited<ReturnType<typeof listSessions>> = await listSessions(store.prisma, { proxyId: "p-list", graph: "slow" }, { first: 4, after });
-      seen.push(...page.items.map((s) => s.id));
+      seen.push(...page.nodes.map((s) => s.id));
       if (!page.hasNextPage) break;
-      after = page.endCursor;
+      after = page.nodes.at(-1)!.id;
     }
     const expected = records.filter((r) => r.graph === "slow").map((r) => r.id).reverse();
     expect(seen).toEqual(expected);
     const denied = await listSessions(store.prisma, { proxyId: "p-list", decision: "deny" }, { first: 100 });
-    expect(denied.items).toHaveLength(5);
+    expect(denied.nodes).toHaveLength(5);
     const aggregates = await identityAggregates(store.prisma, { proxyId: "p-list" });
     expect(aggregates).toEqual([expect.objectContaining({ subject: "alice", calls: 25, denials: 5 })]);
     const timeline = await graphTimeline(store.prisma, { proxyId: "p-list" }, "hour");
