@@ -14,7 +14,7 @@ import { SnapshotPublisher } from "./snapshot/publisher.js";
 import { ProxyStatusRegistry } from "./snapshot/status.js";
 import { buildSnapshot } from "./snapshot/compile.js";
 import { startSnapshotRefresher } from "./snapshot/refresher.js";
-import { startGrpcServer } from "./grpc/server.js";
+import { grpcServerTlsFromEnv, startGrpcServer } from "./grpc/server.js";
 import { createPolicyService } from "./grpc/policy-service.js";
 import { parsePolicyDocument } from "./policy-file/document.js";
 import { applyPolicyDocument } from "./policy-file/apply.js";
@@ -51,6 +51,10 @@ export async function startControlPlane(config: ControlPlaneConfig): Promise<Con
     log.info("bootstrap policy applied", { file: config.bootstrapFile, version: String(result.version), changed: result.changes.filter((c) => c.action !== "unchanged").length });
   }
 
+  // Version 0 is "no snapshot" to proxies: start at 1 so a fresh install serves its
+  // (empty, deny-all) policy and proxies become ready.
+  await store.prisma.snapshotVersion.updateMany({ where: { id: 1, version: 0n }, data: { version: 1n } });
+
   const publisher = new SnapshotPublisher();
   const proxies = new ProxyStatusRegistry();
   const assertionKey = secrets.derive("agentgate upstream assertion v1");
@@ -77,6 +81,8 @@ export async function startControlPlane(config: ControlPlaneConfig): Promise<Con
     port: config.grpcPort,
     host: config.grpcHost,
     proxyToken: config.proxyTokens,
+    tls: grpcServerTlsFromEnv(),
+    allowInsecure: config.grpcInsecure,
     services: [
       bindGrpcService(PolicyService, createPolicyService({ publisher, status: proxies })),
       bindGrpcService(SessionService, createSessionService({ db: store.prisma })),
@@ -96,6 +102,8 @@ export async function startControlPlane(config: ControlPlaneConfig): Promise<Con
     typeDefs: graphql.typeDefs,
     resolvers: graphql.resolvers,
     introspection: config.introspection,
+    // main.ts owns shutdown: Apollo's own handler would re-raise the signal before gRPC and the DB close.
+    stopOnTerminationSignals: false,
   });
   await apollo.start();
   const serveGraphql = graphqlHandler(apollo, (req) => graphql.context(req));
@@ -110,9 +118,24 @@ export async function startControlPlane(config: ControlPlaneConfig): Promise<Con
       });
       return;
     }
-    if (path === "/healthz" || path === "/readyz") {
+    if (path === "/healthz") {
       res.writeHead(200, { "content-type": "application/json" });
       res.end(JSON.stringify({ status: "ok", snapshotVersion: String(publisher.current()?.version ?? 0n) }));
+      return;
+    }
+    if (path === "/readyz") {
+      // Ready = the database answers and a snapshot is being served.
+      store.prisma.$queryRaw`SELECT 1`.then(
+        () => {
+          const ready = publisher.current() !== undefined;
+          res.writeHead(ready ? 200 : 503, { "content-type": "application/json" });
+          res.end(JSON.stringify({ ready, snapshotVersion: String(publisher.current()?.version ?? 0n) }));
+        },
+        () => {
+          res.writeHead(503, { "content-type": "application/json" });
+          res.end(JSON.stringify({ ready: false, error: "database unavailable" }));
+        },
+      );
       return;
     }
     res.writeHead(404, { "content-type": "application/json" });

@@ -20,6 +20,8 @@ export interface ControlPlaneConfig {
   readonly introspection: boolean;
   /** Sessions older than this many days are deleted (0 = keep forever). */
   readonly retentionDays: number;
+  /** Plaintext gRPC on a non-loopback interface (a private container network only). */
+  readonly grpcInsecure: boolean;
   /**
    * AGENTGATE_ADMIN_BOOTSTRAP_TOKEN: a bearer token with every admin scope, so a fresh
    * install can be administered before any identity provider or API token exists
@@ -75,6 +77,7 @@ export function loadControlPlaneConfig(env: NodeJS.ProcessEnv = process.env): Co
     snapshotPollMs: pollMs,
     introspection: env["AGENTGATE_GRAPHQL_INTROSPECTION"] !== "false",
     retentionDays,
+    grpcInsecure: env["AGENTGATE_GRPC_INSECURE"] === "1" || env["AGENTGATE_GRPC_INSECURE"] === "true",
     adminBootstrapToken: bootstrapToken,
     allowHttpIssuers,
   };

@@ -86,6 +86,8 @@ export async function startProxy(config: ProxyConfig): Promise<ProxyHandle> {
     proxyId: config.proxyId,
     proxyToken: config.proxyToken,
     advertisedAddress: config.port === 0 ? `${config.host}:${port}` : config.advertisedAddress,
+    ...(config.controlPlaneTls ? { tls: config.controlPlaneTls } : {}),
+    allowInsecure: config.grpcInsecure,
     store,
     onApplied: (version) => log.info("snapshot applied", { version: String(version) }),
   });
@@ -94,6 +96,8 @@ export async function startProxy(config: ProxyConfig): Promise<ProxyHandle> {
     proxyId: config.proxyId,
     proxyToken: config.proxyToken,
     spool,
+    ...(config.controlPlaneTls ? { tls: config.controlPlaneTls } : {}),
+    allowInsecure: config.grpcInsecure,
     batchSize: 200,
     flushIntervalMs: 100,
   });

@@ -1,6 +1,23 @@
 import { hostname } from "node:os";
 import { join } from "node:path";
+import { readFileSync } from "node:fs";
 import type { HttpAllowance } from "./identity/url-policy.js";
+import type { TlsFiles } from "../proto/grpc-adapter.js";
+
+/** AGENTGATE_CONTROL_PLANE_{CA,CERT,KEY}_FILE → TLS material; undefined when none is set. */
+function controlPlaneTls(env: NodeJS.ProcessEnv, problems: string[]): TlsFiles | undefined {
+  const ca = env["AGENTGATE_CONTROL_PLANE_CA_FILE"];
+  const cert = env["AGENTGATE_CONTROL_PLANE_CERT_FILE"];
+  const key = env["AGENTGATE_CONTROL_PLANE_KEY_FILE"];
+  if (!ca && !cert && !key) return undefined;
+  if (!cert !== !key) problems.push("AGENTGATE_CONTROL_PLANE_CERT_FILE and AGENTGATE_CONTROL_PLANE_KEY_FILE must be set together");
+  try {
+    return { ...(ca ? { ca: readFileSync(ca) } : {}), ...(cert && key ? { cert: readFileSync(cert), key: readFileSync(key) } : {}) };
+  } catch (e) {
+    problems.push(`control plane TLS files: ${(e as Error).message}`);
+    return undefined;
+  }
+}
 
 /** A proxy's settings, read once from the environment and frozen. */
 export interface ProxyConfig {
@@ -21,6 +38,10 @@ export interface ProxyConfig {
   readonly advertisedAddress: string;
   /** Upper bound of the session spool on disk; when full, new requests get 503. */
   readonly spoolMaxBytes: number;
+  /** TLS to the control plane: CA bundle, and a client certificate for mTLS. */
+  readonly controlPlaneTls: TlsFiles | undefined;
+  /** Plaintext gRPC to a non-loopback control plane (a private container network only). */
+  readonly grpcInsecure: boolean;
 }
 
 /** Every configuration problem at once (fail fast). */
@@ -47,8 +68,11 @@ export function loadProxyConfig(env: NodeJS.ProcessEnv = process.env): ProxyConf
   const host = env["AGENTGATE_PROXY_HOST"] ?? "127.0.0.1";
   const spoolMaxBytes = Number(env["AGENTGATE_SPOOL_MAX_BYTES"] ?? 1 << 30);
   if (!Number.isSafeInteger(spoolMaxBytes) || spoolMaxBytes < 1 << 20) problems.push("AGENTGATE_SPOOL_MAX_BYTES must be an integer ≥ 1048576");
+  const tls = controlPlaneTls(env, problems);
   if (problems.length) throw new ProxyConfigError(problems);
   return Object.freeze({
+    controlPlaneTls: tls,
+    grpcInsecure: env["AGENTGATE_GRPC_INSECURE"] === "1" || env["AGENTGATE_GRPC_INSECURE"] === "true",
     proxyId,
     host,
     port,
