@@ -28,8 +28,8 @@ export type { VerifiedIdentity };
 export interface BodyMasker {
   maskJson(value: unknown): unknown;
   maskText(text: string): string;
-  /** An incremental SSE masker for one response stream. */
-  sse(): { push(chunk: Buffer): string; end(): string };
+  /** An incremental SSE masker for one response stream; `onEvent` sees each masked event. */
+  sse(onEvent?: (event: string, data: string) => void): { push(chunk: Buffer): string; end(): string };
   counts(): Record<string, number>;
 }
 

@@ -1,16 +1,44 @@
 import type { MaskingProfile } from "../../proto/gen/agentgate/v1/policy_pb.js";
 import type { CompiledRule } from "./compiled-policy.js";
 import type { BodyMasker } from "../pipeline/context.js";
+import {
+  compileProfile,
+  defaultProfile,
+  maskJson,
+  maskText,
+  MaskSession,
+  SseMasker,
+  type CompiledProfile,
+  type MaskingRuleSpec,
+} from "../masking/index.js";
 
 /**
- * Compiles every masking profile of a snapshot once and returns the per-exchange masker
- * factory. PLACEHOLDER until the masking engine lands: passes bodies through unchanged.
+ * Compiles every masking profile of a snapshot once (a profile that does not compile
+ * rejects the whole snapshot) and returns the per-exchange masker factory: each exchange
+ * gets its own MaskSession (pseudonym key, counts) over its policy's profile, or over the
+ * default profile when the policy names none — responses are always masked.
  */
-export function createMaskerFactory(_profiles: readonly MaskingProfile[]): (rule: CompiledRule | undefined) => BodyMasker {
-  return () => ({
-    maskJson: (v) => v,
-    maskText: (t) => t,
-    sse: () => ({ push: (chunk) => chunk.toString("utf8"), end: () => "" }),
-    counts: () => ({}),
-  });
+export function createMaskerFactory(profiles: readonly MaskingProfile[]): (rule: CompiledRule | undefined) => BodyMasker {
+  const compiled = new Map<string, CompiledProfile>();
+  for (const p of profiles) {
+    try {
+      compiled.set(p.id, compileProfile(p.rules.map((r) => ({ kind: r.kind, match: r.match, style: r.style || "redact", ...(r.label ? { label: r.label } : {}) }) as MaskingRuleSpec)));
+    } catch (e) {
+      throw new Error(`masking profile ${p.name}: ${(e as Error).message}`);
+    }
+  }
+  const fallback = defaultProfile();
+  return (rule) => {
+    const profile = (rule?.maskingProfileId && compiled.get(rule.maskingProfileId)) || fallback;
+    const session = new MaskSession();
+    return {
+      maskJson: (value) => maskJson(value, profile, session),
+      maskText: (text) => maskText(text, profile, session),
+      sse: (onEvent) => {
+        const masker = new SseMasker(profile, session, onEvent ? { onEvent } : {});
+        return { push: (chunk) => masker.push(chunk), end: () => masker.end() };
+      },
+      counts: () => ({ ...session.counts }),
+    };
+  };
 }

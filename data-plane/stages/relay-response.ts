@@ -55,7 +55,7 @@ export class ResponseRelay extends Writable {
     super();
     this.scrub = scrubber(ctx.connection!.credential);
     if (mode === "sse") {
-      this.sse = maskerOf(ctx).sse();
+      this.sse = maskerOf(ctx).sse((event, data) => this.recordEvent(event, data));
       res.writeHead(status, { ...headers, "cache-control": "no-cache", "x-accel-buffering": "no" });
       res.flushHeaders();
     } else if (mode === "wait") {
@@ -65,7 +65,7 @@ export class ResponseRelay extends Writable {
   }
 
   override _write(chunk: Buffer, _enc: BufferEncoding, done: (err?: Error | null) => void): void {
-    if (this.mode === "sse") return this.send(this.recordEvents(this.scrub(this.sse!.push(chunk))), done);
+    if (this.mode === "sse") return this.send(this.scrub(this.sse!.push(chunk)), done);
     let rest = chunk;
     if (this.mode === "wait" && !this.prefixDone) {
       // Pass the keep-alive whitespace through at once; buffer from the first JSON byte.
@@ -88,8 +88,7 @@ export class ResponseRelay extends Writable {
 
   private async finish(): Promise<void> {
     if (this.mode === "sse") {
-      const tail = this.recordEvents(this.scrub(this.sse!.end()));
-      return this.end2(tail);
+      return this.end2(this.scrub(this.sse!.end()));
     }
     if (this.mode === "empty") {
       this.res.writeHead(this.status, this.headers);
@@ -133,27 +132,13 @@ export class ResponseRelay extends Writable {
     return { ok: true, body: masked };
   }
 
-  /** Keeps each complete masked SSE event, with its time offset, for the session record. */
-  private recordEvents(text: string): string {
-    if (!text) return text;
+  /** Keeps each masked SSE event, with its time offset, for the session record (bounded). */
+  private recordEvent(event: string, data: string): void {
+    this.countUsage(event, data);
     const events = this.ctx.record.events;
-    const offsetMs = Date.now() - this.ctx.req.startedAt;
-    for (const block of text.split("\n\n")) {
-      if (!block) continue;
-      let event = "message";
-      const data: string[] = [];
-      for (const line of block.split("\n")) {
-        if (line.startsWith("event:")) event = line.slice(6).trim();
-        else if (line.startsWith("data:")) data.push(line.slice(5).replace(/^ /, ""));
-      }
-      if (data.length === 0) continue;
-      const joined = data.join("\n");
-      this.countUsage(event, joined);
-      if (events.length >= MAX_RECORDED_EVENTS || this.recordedEventBytes > MAX_RECORDED_EVENT_BYTES) continue;
-      this.recordedEventBytes += joined.length;
-      events.push({ offsetMs, event, data: joined });
-    }
-    return text;
+    if (events.length >= MAX_RECORDED_EVENTS || this.recordedEventBytes > MAX_RECORDED_EVENT_BYTES) return;
+    this.recordedEventBytes += data.length;
+    events.push({ offsetMs: Date.now() - this.ctx.req.startedAt, event, data: this.scrub(data) });
   }
 
   /** Counts model tokens in run output (for cost budgets); never fails the relay. */

@@ -1,0 +1,103 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Client, type StreamMode } from "@langchain/langgraph-sdk";
+import { startStack, type Stack } from "../../demo/stack.js";
+import { findPlantedSecrets, SPLIT_CARD } from "../../demo/langgraph/fixtures.js";
+import { createTestDatabase, type TestDatabase } from "../helpers/databases.js";
+import { openStore, type Store } from "../../control-plane/store/client.js";
+
+/**
+ * Masking end to end: the `leaky` graph returns planted secrets in JSON and streams a
+ * message whose card number is split over three chunks; nothing planted may reach the
+ * SDK client, in any response shape or stream mode, nor the session records.
+ */
+let stack: Stack;
+let client: Client;
+let db: TestDatabase;
+let store: Store;
+let dataDir: string;
+
+beforeAll(async () => {
+  dataDir = mkdtempSync(join(tmpdir(), "agentgate-masking-"));
+  db = await createTestDatabase("sqlite");
+  stack = await startStack({ dataDir, databaseUrl: db.url });
+  store = await openStore(db.url);
+  const token = await stack.issuer.mint({ sub: "masked-user", groups: ["developers"] });
+  client = new Client({ apiUrl: stack.proxyUrl(), apiKey: null, defaultHeaders: { authorization: `Bearer ${token}` } });
+}, 120_000);
+
+afterAll(async () => {
+  await stack?.stop();
+  await store?.close();
+  await db?.drop();
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+test("runs.wait: no planted secret survives, and masks are labelled", async () => {
+  const output = await client.runs.wait(null, "leaky", { input: {} });
+  expect(findPlantedSecrets(output)).toEqual([]);
+  const text = JSON.stringify(output);
+  // Detectors inside values, and a whole object under a secret-looking key ("credentials").
+  for (const label of ["email", "credit_card", "iban", "phone", "aws_access_key", "credentials"]) expect(text).toContain(`[REDACTED:${label}`);
+});
+
+const MODES: StreamMode[] = ["values", "updates", "messages", "messages-tuple", "events", "debug"];
+
+test.each(MODES)("runs.stream in %s mode: no planted secret survives", async (mode) => {
+  const chunks: unknown[] = [];
+  for await (const chunk of client.runs.stream(null, "leaky", { input: {}, streamMode: mode })) chunks.push(chunk);
+  expect(chunks.length).toBeGreaterThan(1);
+  expect(findPlantedSecrets(chunks)).toEqual([]);
+});
+
+test("a card number split over three streamed chunks is masked, and the message text still arrives", async () => {
+  const pieces: string[] = [];
+  for await (const chunk of client.runs.stream(null, "leaky", { input: {}, streamMode: "messages-tuple" })) {
+    if (chunk.event !== "messages") continue;
+    const [message] = chunk.data as [{ content?: unknown }, unknown];
+    if (typeof message.content === "string") pieces.push(message.content);
+  }
+  const text = pieces.join("");
+  expect(pieces.length).toBeGreaterThanOrEqual(3);
+  expect(text).toContain("Here is what I found.");
+  expect(text.replace(/[\s-]/g, "")).not.toContain(SPLIT_CARD.replace(/\s/g, ""));
+  expect(text).toMatch(/\[REDACTED:credit_card/);
+  expect(findPlantedSecrets(text)).toEqual([]);
+});
+
+test("thread state and history are masked", async () => {
+  const thread = await client.threads.create();
+  await client.runs.wait(thread.thread_id, "leaky", { input: {} });
+  expect(findPlantedSecrets(await client.threads.getState(thread.thread_id))).toEqual([]);
+  expect(findPlantedSecrets(await client.threads.getHistory(thread.thread_id))).toEqual([]);
+});
+
+test("non-secrets pass unchanged: a 16-digit number failing Luhn, plain text, numbers", async () => {
+  const input = { text: "order 4111 1111 1111 1112 shipped", ref: "1234567812345678", count: 42, note: "version 1.2.3 on 2026-11-25" };
+  expect(await client.runs.wait(null, "echo", { input })).toMatchObject(input);
+});
+
+test("inputs are masked before they reach the upstream, and records hold masked content only", async () => {
+  const thread = await client.threads.create();
+  await client.runs.wait(thread.thread_id, "echo", { input: { text: "mail me at carol.secret@example.net", password: "hunter2-very-secret" } });
+  // Read the thread straight from the upstream (with its key): what LangGraph stored is masked.
+  const upstream = new Client({ apiUrl: stack.upstream.url, apiKey: stack.upstream.apiKey });
+  const stored = JSON.stringify(await upstream.threads.getState(thread.thread_id));
+  expect(stored).not.toContain("carol.secret@example.net");
+  expect(stored).not.toContain("hunter2-very-secret");
+
+  const deadline = Date.now() + 15_000;
+  let rows: Awaited<ReturnType<typeof store.prisma.session.findMany>> = [];
+  while (Date.now() < deadline) {
+    rows = await store.prisma.session.findMany({ where: { subject: "masked-user" } });
+    if (rows.length >= 12) break;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  expect(rows.length).toBeGreaterThanOrEqual(12);
+  const all = JSON.stringify(rows, (_, v) => (typeof v === "bigint" ? String(v) : v));
+  expect(findPlantedSecrets(all)).toEqual([]);
+  expect(all).not.toContain("carol.secret@example.net");
+  const leaky = rows.find((r) => r.graph === "leaky" && r.operation === "runs:wait")!;
+  expect(Object.keys(leaky.maskCounts as object)).toEqual(expect.arrayContaining(["email", "credit_card"]));
+});
