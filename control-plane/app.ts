@@ -23,6 +23,7 @@ import { createGraphqlModule } from "./graphql/module.js";
 import { deleteSessionsBefore } from "./sessions/retention.js";
 import type { GraphqlContext } from "./graphql/context.js";
 import { log } from "../data-plane/observability/log.js";
+import { MetricsRegistry, METRICS_CONTENT_TYPE } from "../data-plane/observability/metrics.js";
 
 /** A running control plane. */
 export interface ControlPlaneHandle {
@@ -67,6 +68,14 @@ export async function startControlPlane(config: ControlPlaneConfig): Promise<Con
   });
   await refresher.refresh();
 
+  const metrics = new MetricsRegistry();
+  const ingested = metrics.counter("agentgate_cp_sessions_ingested_total", "Session records stored (resends included once)");
+  metrics.gauge("agentgate_cp_snapshot_version", "Snapshot version being served", () => Number(publisher.current()?.version ?? 0n));
+  metrics.gauge("agentgate_cp_proxies_connected", "Proxies with an open Watch stream", () => proxies.list().filter((p) => p.connected).length);
+  metrics.gauge("agentgate_cp_proxy_acked_version", "Snapshot version each proxy last applied", () =>
+    proxies.list().map((p): [Record<string, string>, number] => [{ proxy: p.proxyId }, Number(p.ackedVersion ?? 0n)]),
+  );
+
   // Retention runs hourly; deleting a prefix of each proxy's chain keeps it verifiable.
   const retention = config.retentionDays > 0
     ? setInterval(() => {
@@ -85,7 +94,7 @@ export async function startControlPlane(config: ControlPlaneConfig): Promise<Con
     allowInsecure: config.grpcInsecure,
     services: [
       bindGrpcService(PolicyService, createPolicyService({ publisher, status: proxies })),
-      bindGrpcService(SessionService, createSessionService({ db: store.prisma })),
+      bindGrpcService(SessionService, createSessionService({ db: store.prisma, onStored: (ids) => ingested.inc({}, ids.length) })),
     ],
   });
 
@@ -99,8 +108,7 @@ export async function startControlPlane(config: ControlPlaneConfig): Promise<Con
     adminAuth: { bootstrapToken: config.adminBootstrapToken, allowHttpIssuers: config.allowHttpIssuers },
   });
   const apollo = new ApolloServer<GraphqlContext>({
-    typeDefs: graphql.typeDefs,
-    resolvers: graphql.resolvers,
+    ...graphql.serverOptions,
     introspection: config.introspection,
     // main.ts owns shutdown: Apollo's own handler would re-raise the signal before gRPC and the DB close.
     stopOnTerminationSignals: false,
@@ -116,6 +124,11 @@ export async function startControlPlane(config: ControlPlaneConfig): Promise<Con
         if (!res.headersSent) res.writeHead(500, { "content-type": "application/json" });
         res.end(JSON.stringify({ errors: [{ message: "internal error", extensions: { code: "INTERNAL" } }] }));
       });
+      return;
+    }
+    if (path === "/metrics") {
+      res.writeHead(200, { "content-type": METRICS_CONTENT_TYPE });
+      res.end(metrics.render());
       return;
     }
     if (path === "/healthz") {

@@ -14,6 +14,7 @@ import { TtlCache } from "./upstream/ttl-cache.js";
 import { startWatch } from "./sync/watch-client.js";
 import { createProxyServer } from "./http/server.js";
 import { log } from "./observability/log.js";
+import { MetricsRegistry, METRICS_CONTENT_TYPE } from "./observability/metrics.js";
 
 /** A running proxy. */
 export interface ProxyHandle {
@@ -38,6 +39,7 @@ export async function startProxy(config: ProxyConfig): Promise<ProxyHandle> {
   // to the control plane; a full spool refuses new requests rather than lose records.
   const spool = await openSpool({ dir: join(config.dataDir, "spool"), maxBytes: config.spoolMaxBytes });
 
+  const limiter = createLimiter(config.redisUrl ? { redisUrl: config.redisUrl, keyPrefix: "agentgate:limits:" } : {});
   const services: ProxyServices = {
     proxyId: config.proxyId,
     pools: new UpstreamPools(),
@@ -45,17 +47,29 @@ export async function startProxy(config: ProxyConfig): Promise<ProxyHandle> {
     threadOwners: new TtlCache<string>(100_000, 10 * 60_000),
     maxBodyBytes: config.maxBodyBytes,
     defaultConnection: config.connection,
-    limiter: createLimiter(config.redisUrl ? { redisUrl: config.redisUrl, keyPrefix: "agentgate:limits:" } : {}),
+    limiter,
   };
+
+  const metrics = new MetricsRegistry();
+  const exchanges = metrics.counter("agentgate_proxy_requests_total", "Proxied exchanges by decision, operation and status");
+  const durations = metrics.histogram("agentgate_proxy_request_duration_seconds", "Time from request to the end of the response", [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]);
+  metrics.gauge("agentgate_proxy_snapshot_version", "Snapshot version in force", () => Number(store.current()?.version ?? 0n));
+  metrics.gauge("agentgate_proxy_control_plane_connected", "1 while the Watch stream is up", () => (watch.status().connected ? 1 : 0));
+  metrics.gauge("agentgate_proxy_spool_pending_records", "Session records not yet acknowledged by the control plane", () => spool.stats().pendingCount);
+  metrics.gauge("agentgate_proxy_spool_fill_ratio", "Fraction of the spool's bound in use", () => spool.stats().fillRatio);
+  metrics.gauge("agentgate_proxy_limiter_degraded", "1 while shared (Redis) limits fall back to local counters", () => (limiter.stats().degraded ? 1 : 0));
 
   const server = createProxyServer({
     services,
     state: () => store.current()?.compiled,
     record: async (ctx) => {
       await spool.append(buildSessionRecord(ctx, config.proxyId));
+      exchanges.inc({ decision: ctx.record.decision, operation: ctx.route?.route.operation ?? "unknown", status: String(ctx.record.status) });
+      durations.observe((Date.now() - ctx.req.startedAt) / 1000, { decision: ctx.record.decision });
     },
     admission: () => (spool.stats().accepting ? undefined : "SPOOL_FULL"),
     health: (path) => {
+      if (path === "/metrics") return { status: 200, contentType: METRICS_CONTENT_TYPE, body: metrics.render() };
       if (path === "/healthz") return { status: 200, contentType: "application/json", body: JSON.stringify({ status: "ok" }) };
       if (path === "/readyz") {
         const current = store.current();

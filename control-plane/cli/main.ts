@@ -39,12 +39,12 @@ const out = (line: string) => process.stdout.write(line + "\n");
 async function apply(conn: CliConnection, args: Args): Promise<number> {
   const file = args.positional[1];
   if (!file) throw new UsageError("apply needs a policy file");
-  const data = await graphql<{ applyPolicyFile: { version: string; changes: Array<{ kind: string; name: string; action: string }> } }>(
+  const data = await graphql<{ applyPolicyFile: { snapshotVersion: string; changes: Array<{ kind: string; name: string; action: string }> } }>(
     conn,
-    `mutation($yaml: String!, $dryRun: Boolean) { applyPolicyFile(yaml: $yaml, dryRun: $dryRun) { version changes { kind name action } } }`,
+    `mutation($yaml: String!, $dryRun: Boolean) { applyPolicyFile(yaml: $yaml, dryRun: $dryRun) { snapshotVersion changes { kind name action } } }`,
     { yaml: await readFile(file, "utf8"), dryRun: args.flags.has("dry-run") },
   );
-  const { changes, version } = data.applyPolicyFile;
+  const { changes, snapshotVersion: version } = data.applyPolicyFile;
   for (const c of changes) out(`${c.action.padEnd(9)} ${c.kind} ${c.name}`);
   out(args.flags.has("dry-run") ? "dry run: nothing was written" : `snapshot version ${version}`);
   return 0;
@@ -116,7 +116,7 @@ async function audit(conn: CliConnection, args: Args): Promise<number> {
     const hours = Number(flag(args, "hours") ?? 24);
     const data = await graphql<{ anomalies: Array<{ rule: string; subject: string; email: string | null; count: number; detail: string }> }>(
       conn,
-      `query($from: String!, $to: String!) { anomalies(from: $from, to: $to) { rule subject email count detail } }`,
+      `query($from: DateTime!, $to: DateTime!) { anomalies(from: $from, to: $to) { rule subject email count detail } }`,
       { from: new Date(Date.now() - hours * 3_600_000).toISOString(), to: new Date().toISOString() },
     );
     for (const f of data.anomalies) out(`${f.rule.padEnd(15)} ${(f.email ?? f.subject).padEnd(24)} ${f.detail}`);

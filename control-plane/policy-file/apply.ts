@@ -1,6 +1,7 @@
 import type { Db, Tx } from "../store/client.js";
 import type { SecretBox } from "../secrets.js";
 import type { PolicyDocument } from "./document.js";
+import { bumpSnapshotVersion, writeAudit } from "../admin/change-log.js";
 
 /** One change a policy file makes (or would make, in a dry run). */
 export interface PolicyChange {
@@ -160,10 +161,8 @@ export async function applyPolicyDocument(
 
       let version = (await tx.snapshotVersion.findUnique({ where: { id: 1 } }))?.version ?? 0n;
       if (audits.length > 0) {
-        version = (await tx.snapshotVersion.update({ where: { id: 1 }, data: { version: { increment: 1 } } })).version;
-        await tx.adminAudit.createMany({
-          data: audits.map((a) => ({ actor: opts.actor, action: a.action, target: a.target, before: (a.before ?? undefined) as object | undefined, after: a.after as object, snapshotVersion: version })),
-        });
+        version = await bumpSnapshotVersion(tx);
+        await writeAudit(tx, opts.actor, audits, version);
       }
       const result: ApplyResult = { changes, version, dryRun: opts.dryRun === true };
       if (opts.dryRun) throw new DryRunRollback(result);

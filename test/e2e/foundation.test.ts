@@ -76,3 +76,31 @@ describe.each(["postgresql", "sqlite"] as const)("foundation on %s", (provider) 
     expect(Number(body.data.health.snapshotVersion)).toBeGreaterThan(0);
   });
 });
+
+describe("health and metrics", () => {
+  let stack: Stack;
+  let dataDir: string;
+  beforeAll(async () => {
+    dataDir = mkdtempSync(join(tmpdir(), "agentgate-metrics-"));
+    stack = await startStack({ dataDir });
+  }, 120_000);
+  afterAll(async () => {
+    await stack?.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  test("both planes answer /healthz, /readyz and Prometheus /metrics", async () => {
+    const token = await stack.issuer.mint({ sub: "m", groups: ["developers"] });
+    await fetch(`${stack.proxyUrl()}/assistants/search`, { method: "POST", headers: { authorization: `Bearer ${token}`, "content-type": "application/json" }, body: "{}" });
+    const cp = stack.controlPlane.ready["httpUrl"]!;
+    for (const base of [stack.proxyUrl(), cp]) {
+      expect((await fetch(`${base}/healthz`)).status).toBe(200);
+      expect((await fetch(`${base}/readyz`)).status).toBe(200);
+    }
+    const proxyMetrics = await (await fetch(`${stack.proxyUrl()}/metrics`)).text();
+    expect(proxyMetrics).toMatch(/agentgate_proxy_requests_total\{decision="allow",operation="assistants:search",status="200"\} 1/);
+    expect(proxyMetrics).toMatch(/agentgate_proxy_snapshot_version [1-9]/);
+    const cpMetrics = await (await fetch(`${cp}/metrics`)).text();
+    expect(cpMetrics).toMatch(/agentgate_cp_proxies_connected 1/);
+  });
+});

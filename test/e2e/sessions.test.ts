@@ -6,11 +6,25 @@ import { startStack, type Stack } from "../../demo/stack.js";
 import { createTestDatabase, type TestDatabase } from "../helpers/databases.js";
 import { openStore, type Store } from "../../control-plane/store/client.js";
 import { verifyStoredChains } from "../../control-plane/sessions/verify.js";
+import { execFile } from "node:child_process";
+
+/** Runs the agentgate CLI against the stack's control plane. */
+function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      ["--import", "tsx", "control-plane/cli/main.ts", ...args],
+      { env: { ...process.env, AGENTGATE_URL: stack.controlPlane.ready["httpUrl"], AGENTGATE_TOKEN: ADMIN_TOKEN }, timeout: 30_000 },
+      (err, stdout, stderr) => resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+    );
+  });
+}
 
 /**
  * Session recording end to end on PostgreSQL: every exchange leaves exactly one record,
  * nothing is lost when the control plane or a proxy dies, tampering is detected.
  */
+const ADMIN_TOKEN = "bootstrap-admin-token-for-tests-0123456789";
 let stack: Stack;
 let db: TestDatabase;
 let store: Store;
@@ -19,7 +33,7 @@ let dataDir: string;
 beforeAll(async () => {
   dataDir = mkdtempSync(join(tmpdir(), "agentgate-sessions-"));
   db = await createTestDatabase("postgresql");
-  stack = await startStack({ dataDir, databaseUrl: db.url, proxies: 2 });
+  stack = await startStack({ dataDir, databaseUrl: db.url, proxies: 2, env: { AGENTGATE_ADMIN_BOOTSTRAP_TOKEN: ADMIN_TOKEN } });
   store = await openStore(db.url);
 }, 120_000);
 
@@ -122,6 +136,29 @@ test("proxy killed with SIGKILL mid-load: every call the client saw complete is 
   expect(stored.size).toBe(rows.length); // no duplicates
 }, 180_000);
 
+test("GraphQL and the CLI: list, replay with timing, anomalies, verify, apply --dry-run", async () => {
+  const list = await cli("sessions", "list", "--subject", "rec-user");
+  expect(list).toMatchObject({ code: 0, stderr: "" });
+  expect(list.stdout.trim().split("\n")).toHaveLength(3);
+  const streamed = (await sessionsOf("rec-user", 3)).find((r) => r.operation === "runs:stream")!;
+  const replay = await cli("sessions", "replay", streamed.id, "--speed", "0");
+  expect(replay).toMatchObject({ code: 0, stderr: "" });
+  expect(replay.stdout).toContain(`session ${streamed.id}`);
+  expect(replay.stdout).toMatch(/\+\d+\.\d{3}s metadata/);
+  expect(replay.stdout).toMatch(/\+\d+\.\d{3}s updates/);
+  const verify = await cli("audit", "verify");
+  expect(verify).toMatchObject({ code: 0, stderr: "" });
+  expect(verify.stdout).toMatch(/ok +proxy-1/);
+  const anomalies = await cli("audit", "anomalies", "--hours", "1");
+  expect(anomalies).toMatchObject({ code: 0, stderr: "" });
+  expect(anomalies.stdout).toContain("new-graph");
+  const dryRun = await cli("apply", stack.policyFile, "--dry-run");
+  expect(dryRun).toMatchObject({ code: 0, stderr: "" });
+  expect(dryRun.stdout).toContain("dry run");
+  const denied = await fetch(`${stack.controlPlane.ready["httpUrl"]}/graphql`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ query: "{ sessions { edges { node { id } } } }" }) });
+  expect(JSON.stringify(await denied.json())).toContain("UNAUTHENTICATED");
+});
+
 test("the stored chains verify, and an edited record is reported", async () => {
   const before = await verifyStoredChains(store.prisma);
   expect(before.length).toBe(2);
@@ -132,4 +169,7 @@ test("the stored chains verify, and an edited record is reported", async () => {
   const after = await verifyStoredChains(store.prisma, victim.proxyId);
   expect(after[0]!.ok).toBe(false);
   expect(after[0]!.problems).toContainEqual(expect.objectContaining({ id: victim.id, kind: "altered" }));
+  const verify = await cli("audit", "verify", "--proxy", victim.proxyId);
+  expect(verify.code).toBe(1);
+  expect(verify.stdout).toContain(`altered (session ${victim.id})`);
 });

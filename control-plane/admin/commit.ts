@@ -1,0 +1,74 @@
+/**
+ * The one way an admin service writes: validate first (in the service), then run the
+ * write, the snapshot version bump and the audit rows in ONE transaction, then publish.
+ * A failed write leaves nothing behind, not even a burnt version or an orphan audit row.
+ */
+import { PrismaClientKnownRequestError } from "@prisma/client/runtime/client";
+import { log } from "../../data-plane/observability/log.js";
+import { CpError } from "../errors.js";
+import type { Tx } from "../store/client.js";
+import { bumpSnapshotVersion, writeAudit, type AuditEntry } from "./change-log.js";
+import type { AdminDeps } from "./deps.js";
+
+/** What a write produced inside its transaction: the result and what to audit. */
+export interface Change<T> {
+  readonly value: T;
+  /** Empty when nothing changed: then no version is bumped and nothing is audited. */
+  readonly audit: readonly AuditEntry[];
+}
+
+/** A committed write: its result and the snapshot version that carries it (null: none). */
+export interface Committed<T> {
+  readonly value: T;
+  readonly snapshotVersion: bigint | null;
+}
+
+/** Whether a write changes what proxies enforce (bumps the snapshot version) or only the admin state. */
+export type ChangeKind = "policy" | "admin";
+
+/**
+ * Runs `work` in a transaction; when it audited something, bumps the snapshot version (for
+ * policy changes) and writes the audit rows in that same transaction; after the commit,
+ * publishes the new snapshot. Database constraint errors become typed errors.
+ */
+export async function commitChange<T>(deps: AdminDeps, actor: string, kind: ChangeKind, work: (tx: Tx) => Promise<Change<T>>): Promise<Committed<T>> {
+  let committed: Committed<T>;
+  try {
+    committed = await deps.db.$transaction(
+      async (tx) => {
+        const change = await work(tx);
+        const version = kind === "policy" && change.audit.length > 0 ? await bumpSnapshotVersion(tx) : null;
+        await writeAudit(tx, actor, change.audit, version);
+        return { value: change.value, snapshotVersion: version };
+      },
+      { timeout: 15_000 },
+    );
+  } catch (err) {
+    throw constraintError(err);
+  }
+  if (committed.snapshotVersion !== null) {
+    // The write stands even if publishing fails now: the refresher's poll publishes it later.
+    await deps.refreshSnapshot().catch((err: unknown) => log.error("snapshot refresh after admin write failed", { error: (err as Error).message }));
+  }
+  return committed;
+}
+
+/**
+ * Database errors that a caller can cause, as typed errors. Services check names and
+ * references first to give precise messages; these are the backstop for races (two
+ * admins creating the same name at once).
+ */
+function constraintError(err: unknown): unknown {
+  if (!(err instanceof PrismaClientKnownRequestError)) return err;
+  switch (err.code) {
+    case "P2002":
+      return new CpError("CONFLICT", "an object with this name already exists", [], { cause: err });
+    case "P2003":
+    case "P2014":
+      return new CpError("CONFLICT", "the object is still referenced by another one", [], { cause: err });
+    case "P2025":
+      return new CpError("NOT_FOUND", "object not found", [], { cause: err });
+    default:
+      return err;
+  }
+}

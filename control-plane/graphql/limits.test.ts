@@ -1,0 +1,42 @@
+import { buildSchema, parse, validate } from "graphql";
+import { queryLimitsRule } from "./limits.js";
+
+// A recursive schema: depth is only bounded by the rule.
+const schema = buildSchema(`
+  type Node { id: ID! child: Node children(first: Int = 50): [Node!]! }
+  type Query { node: Node nodes(first: Int = 50): [Node!]! }
+`);
+
+const errorsOf = (query: string, limits = { maxDepth: 4, maxCost: 1000 }) => validate(schema, parse(query), [queryLimitsRule(limits)]).map((e) => e.message);
+
+describe("queryLimitsRule", () => {
+  test.each([
+    ["{ node { id } }", []],
+    ["{ node { child { child { id } } } }", []],
+    ["{ node { child { child { child { id } } } } }", ["query is nested 5 levels deep; the limit is 4"]],
+    // Fragments count where they are spread, inline fragments too.
+    ["query { node { ...F } } fragment F on Node { child { child { child { id } } } }", ["query is nested 5 levels deep; the limit is 4"]],
+    ["{ node { ... on Node { child { child { child { id } } } } } }", ["query is nested 5 levels deep; the limit is 4"]],
+    // Introspection is not counted (it is a separate setting).
+    ["{ __schema { types { fields { type { ofType { ofType { name } } } } } } }", []],
+  ])("depth of %s", (query, expected) => {
+    expect(errorsOf(query)).toEqual(expected);
+  });
+
+  test.each([
+    // 1 (nodes) + 10 × (1 + 1) = 21
+    ["{ nodes(first: 10) { id child { id } } }", 1000, []],
+    // 1 + 100 × (1 + 100 × 1) = 10101: a list in a list multiplies
+    ["{ nodes(first: 100) { children(first: 100) { id } } }", 1000, ["query may resolve 10101 fields; the limit is 1000"]],
+    // A variable is assumed to be the largest page; no argument is the default page.
+    ["query($n: Int) { nodes(first: $n) { id } }", 100, ["query may resolve 101 fields; the limit is 100"]],
+    ["{ nodes { id } }", 100, []],
+    ["query { nodes(first: 20) { ...F } } fragment F on Node { children(first: 20) { id } }", 100, ["query may resolve 421 fields; the limit is 100"]],
+  ])("cost of %s", (query, maxCost, expected) => {
+    expect(errorsOf(query as string, { maxDepth: 10, maxCost: maxCost as number })).toEqual(expected);
+  });
+
+  test("a fragment cycle does not loop (graphql's own rule reports it)", () => {
+    expect(errorsOf("query { node { ...A } } fragment A on Node { child { ...B } } fragment B on Node { child { ...A } }", { maxDepth: 10, maxCost: 1000 })).toEqual([]);
+  });
+});

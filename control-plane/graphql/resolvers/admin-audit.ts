@@ -1,0 +1,16 @@
+import { listAudit, type AuditEntryView, type AuditFilter } from "../../admin/audit-log.js";
+import { guarded } from "../guard.js";
+import { versionString } from "../map.js";
+import { pageRequest, toConnection, type ConnectionArgs } from "../pagination.js";
+
+/** The admin audit log (AUDIT scope), newest first. */
+export const adminAuditResolvers = {
+  AdminAuditEntry: {
+    snapshotVersion: (e: AuditEntryView) => versionString(e.snapshotVersion),
+  },
+  Query: {
+    adminAudit: guarded("audit", async (args: ConnectionArgs & { filter?: AuditFilter | null }, _by, ctx) =>
+      toConnection(await listAudit(ctx.admin.db, args.filter ?? {}, pageRequest(args))),
+    ),
+  },
+};

@@ -1,0 +1,35 @@
+import { createPolicy, deletePolicy, getPolicy, listPolicies, updatePolicy, type PolicyFilter, type PolicyInput } from "../../admin/policies.js";
+import type { PolicyLimits } from "../../admin/policy-rules.js";
+import { guarded } from "../guard.js";
+import { deleted, pairs, payload, unpairs } from "../map.js";
+import { pageRequest, toConnection, type ConnectionArgs } from "../pagination.js";
+
+type LimitsInput = Omit<Partial<PolicyLimits>, "costPerRun"> & { costPerRun?: Array<{ graph: string; cost: number }> | null };
+type Input = Omit<PolicyInput, "limits"> & { limits?: LimitsInput | null };
+
+function policyInput(input: Input): PolicyInput {
+  const { limits, ...rest } = input;
+  if (!limits) return { ...rest, ...(limits === null ? { limits: null } : {}) };
+  const { costPerRun, ...numbers } = limits;
+  return { ...rest, limits: { ...numbers, ...(costPerRun ? { costPerRun: unpairs<number>(costPerRun, "graph", "cost")! } : {}) } };
+}
+
+/** Policies: CRUD (READ / WRITE; policy-affecting). */
+export const policyResolvers = {
+  PolicyLimits: {
+    costPerRun: (l: PolicyLimits) => pairs(l.costPerRun, "graph", "cost"),
+  },
+  Query: {
+    policies: guarded("read", async (args: ConnectionArgs & { filter?: PolicyFilter | null }, _by, ctx) =>
+      toConnection(await listPolicies(ctx.admin.db, args.filter ?? {}, pageRequest(args))),
+    ),
+    policy: guarded("read", (args: { id: string }, _by, ctx) => getPolicy(ctx.admin.db, args.id)),
+  },
+  Mutation: {
+    createPolicy: guarded("write", async (args: { input: Input }, by, ctx) => payload("policy", await createPolicy(ctx.admin, by, policyInput(args.input)))),
+    updatePolicy: guarded("write", async (args: { id: string; input: Input }, by, ctx) =>
+      payload("policy", await updatePolicy(ctx.admin, by, args.id, policyInput(args.input))),
+    ),
+    deletePolicy: guarded("write", async (args: { id: string }, by, ctx) => deleted(await deletePolicy(ctx.admin, by, args.id))),
+  },
+};

@@ -1,0 +1,28 @@
+import type { ProxyStatus } from "../../snapshot/status.js";
+import { guarded } from "../guard.js";
+import { versionString } from "../map.js";
+import { pageOfList, pageRequest, toConnection, type ConnectionArgs } from "../pagination.js";
+
+function proxyView(p: ProxyStatus) {
+  return {
+    id: p.proxyId,
+    address: p.address,
+    ackedVersion: versionString(p.ackedVersion),
+    lastError: p.lastError,
+    rejectedVersion: versionString(p.rejectedVersion),
+    lastSeen: p.lastSeen,
+    connected: p.connected,
+  };
+}
+
+/** Proxies known to this control plane and the snapshot it serves (READ). */
+export const proxyResolvers = {
+  Query: {
+    // The registry lists proxies sorted by id, which is what pageOfList needs.
+    proxies: guarded("read", (args: ConnectionArgs, _by, ctx) => toConnection(pageOfList(ctx.proxies.list().map(proxyView), pageRequest(args)))),
+    snapshot: guarded("read", (_args: unknown, _by, ctx) => {
+      const current = ctx.publisher.current();
+      return { version: versionString(current?.version ?? 0n), createdAt: current ? new Date(Number(current.createdAtMs)) : null };
+    }),
+  },
+};
