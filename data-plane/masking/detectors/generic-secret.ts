@@ -1,0 +1,178 @@
+import type { Detector, Span } from "../types.js";
+import { distinctChars, longestSequentialRun, shannonEntropy } from "../placeholder.js";
+
+/**
+ * Assignment-like credentials in code, configs and logs: `password = "…"`, `"client_secret":
+ * "…"`, `API_KEY=…`, `:password => '…'`, `<password>…</password>`,
+ * `NetworkCredential("user", "…")`. Only the value is masked.
+ *
+ * Prose works too ("my password is hunter22."), with a stricter value check.
+ *
+ * The key is the identifier around a keyword hit; its normalised tail decides the class:
+ * password-like keys accept human passwords (length ≥ 6), token-like keys need a
+ * random-looking value (entropy, mixed character classes). Values that are code rather than
+ * data are kept: variables (`$X`, `${x}`), calls, member access, URLs, labels, placeholders.
+ */
+
+// Every form needs one of these after the key (see operatorFollows).
+const OPERATOR_HINT = /[=:,(>]|\s(?:is|was)\s/;
+const KEYWORD = /pass(?:word|wd|phrase)?|pwd|secret|token|api[_.-]?key|access[_.-]?key|private[_.-]?key|auth|credential|creds/gi;
+const IDENT_CHAR = /[A-Za-z0-9_.-]/;
+
+type ValueClass = "password" | "token";
+
+// Classified by the identifier's last word (camelCase, snake_case, kebab-case, dotted), so
+// `clientId`, `secret_length`, `passwordLabel` and `compass` are not credentials.
+const PASSWORD_WORD = /^(?:\w*pass(?:word|wd|phrase)|pass|pwd|credentials?|creds)$/;
+const TOKEN_WORD = /^(?:\w*(?:secret|token)|auth|authorization|\w*(?:api|access|secret|private|auth|encryption|signing|master)key)$/;
+const KEY_PAIR = /^(?:api|access|secret|private|auth|encryption|signing|master)key$/;
+
+/** Lower-case words of an identifier: "DevPfxPassword" → dev, pfx, password; "API_KEY" → api, key. */
+function words(identifier: string): string[] {
+  return identifier
+    .replace(/([a-z0-9])([A-Z])/g, "$1 $2")
+    .replace(/([A-Z]+)([A-Z][a-z])/g, "$1 $2")
+    .toLowerCase()
+    .split(/[^a-z0-9]+/)
+    .filter((w) => w.length > 0);
+}
+
+function classOf(identifier: string): ValueClass | null {
+  const w = words(identifier);
+  const last = w[w.length - 1] ?? "";
+  if (PASSWORD_WORD.test(last)) return "password";
+  if (TOKEN_WORD.test(last)) return "token";
+  if (w.length >= 2 && KEY_PAIR.test(w[w.length - 2]! + last)) return "token";
+  return null;
+}
+
+const CODE_START = /^[$.+#{(<[%@&=*\\/~!?,;|^`]/;
+const TEMPLATE = /\$\{|\{\{|#\{|%\(|<%/;
+const CALL = /^[A-Za-z_$][\w$.]*\(/;
+const MEMBER = /^[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)+$/;
+const LITERAL = /^(?:true|false|null|nil|none|undefined|empty|required|optional|string|int|bool|secret|password|token)$/i;
+const PLACEHOLDER = /example|placeholder|changeme|change_me|redacted|dummy|xxxx|\*\*\*|\.\.\.|your[_-]|<|>/i;
+const MASKED = /^\[(?:REDACTED:)?[A-Za-z0-9_.-]+(?::[0-9a-f]{8})?\]$/;
+
+// In prose the value must not read like a word: "the password is required".
+const NOT_A_WORD = /[\d!@#$%^&*+=?~_]/;
+
+function valueOk(value: string, identifier: string, cls: ValueClass, prose: boolean): boolean {
+  if (prose && !NOT_A_WORD.test(value)) return false;
+  if (value.length === 0 || value.length > 200 || value !== value.trim()) return false;
+  if (CODE_START.test(value) || TEMPLATE.test(value) || CALL.test(value) || MEMBER.test(value)) return false;
+  if (LITERAL.test(value) || PLACEHOLDER.test(value) || MASKED.test(value)) return false;
+  if (value.includes("://") || /^arn:/i.test(value) || value.endsWith(":")) return false;
+  if (value.toLowerCase().includes(identifier.toLowerCase())) return false; // echoes its own name
+  if (distinctChars(value) < 4 || longestSequentialRun(value) >= 5) return false;
+  if (cls === "password") return value.length >= 6;
+  if (value.length < 8 || /\s/.test(value)) return false;
+  const classes = Number(/[a-z]/.test(value)) + Number(/[A-Z]/.test(value)) + Number(/\d/.test(value));
+  return classes >= 2 && shannonEntropy(value) >= 3;
+}
+
+const OPERATOR = /^\s{0,8}(?::=|::=|=>|->|\?=|\|\|=|[=:,])\s{0,8}/;
+const PROSE_OPERATOR = /^\s{1,4}(?:is|was)\s{1,4}/;
+const OPEN_QUOTES = /^['"`]{1,3}/;
+const AUTH_SCHEME = /^(?:Basic|Bearer|Token|Digest)\s+/i;
+
+interface Found {
+  span: Span;
+  prose: boolean;
+}
+
+/** Parses `<sep> <value>` after the identifier; returns the value span or null. */
+function valueAfter(text: string, from: number, quotedKey: boolean): Found | null {
+  let i = from;
+  while (i < text.length && i < from + 2 && (text[i] === '"' || text[i] === "'" || text[i] === "`" || text[i] === "]")) i++;
+  const rest = text.slice(i, i + 240);
+  const prose = PROSE_OPERATOR.exec(rest);
+  const op = prose ?? OPERATOR.exec(rest);
+  if (op === null) return null;
+  // A bare comma separates arguments: only a quoted key ("api_token", "…") is followed by its value.
+  if (op[0].trim() === "," && !quotedKey) return null;
+  let j = i + op[0].length;
+  const q = OPEN_QUOTES.exec(text.slice(j, j + 3));
+  if (q !== null) j += q[0].length;
+  const scheme = AUTH_SCHEME.exec(text.slice(j, j + 16)); // "Authorization: Bearer <token>"
+  if (scheme !== null) j += scheme[0].length;
+  if (q !== null) {
+    // searches stay within the longest value: many keyword hits must not rescan the text
+    const window = text.slice(j, j + 201);
+    const end = window.indexOf(q[0][q[0].length - 1]!);
+    const nl = window.indexOf("\n");
+    if (end < 0 || (nl >= 0 && nl < end)) return null;
+    return { span: { start: j, end: j + end }, prose: prose !== null };
+  }
+  let end = j;
+  while (end < text.length && end - j <= 200 && !/[\s'"`,;)}\]<>&]/.test(text[end]!)) end++;
+  return end > j ? { span: { start: j, end }, prose: prose !== null } : null;
+}
+
+/** `Credential("user", "secret")` constructor calls: the second string argument. */
+const CREDENTIAL_CALL = /^\(\s*(["'])[^"'\n]{0,100}\1\s*,\s*(["'])([^"'\n]{1,200})\2/;
+
+/**
+ * Quick rejection of prose ("the token is…"): after the identifier and at most two closing
+ * quotes and a few spaces there must be an assignment-like character, an opening paren
+ * (credential constructors) or, for `<tag>`, the closing ">".
+ */
+function operatorFollows(text: string, start: number, end: number): boolean {
+  let i = end;
+  const limit = Math.min(text.length, end + 12);
+  while (i < limit) {
+    const c = text.charCodeAt(i);
+    if (c === 0x3d || c === 0x3a || c === 0x2c || c === 0x28) return true; // = : , (
+    if (c === 0x3e) return text.charCodeAt(start - 1) === 0x3c; // <key>
+    if (c === 0x2d && text.charCodeAt(i + 1) === 0x3e) return true; // ->
+    if (c === 0x3f || c === 0x7c) return true; // ?= ||=
+    if (c === 0x69 || c === 0x77) return i > end && PROSE_OPERATOR.test(text.slice(i - 1, i + 5)); // " is ", " was "
+    if (c !== 0x20 && c !== 0x09 && c !== 0x22 && c !== 0x27 && c !== 0x60 && c !== 0x5d) return false;
+    i++;
+  }
+  return false;
+}
+
+function findSecrets(text: string): Span[] {
+  const out: Span[] = [];
+  KEYWORD.lastIndex = 0;
+  let lastEnd = -1;
+  for (let k = KEYWORD.exec(text); k !== null; k = KEYWORD.exec(text)) {
+    let s = k.index;
+    let e = k.index + k[0].length;
+    while (s > 0 && k.index - s < 64 && IDENT_CHAR.test(text[s - 1]!)) s--;
+    while (e < text.length && e - k.index < 64 && IDENT_CHAR.test(text[e]!)) e++;
+    KEYWORD.lastIndex = e; // one decision per identifier
+    if (e <= lastEnd || !operatorFollows(text, s, e)) continue;
+    const identifier = text.slice(s, e).replace(/^[.-]+|[.-]+$/g, "");
+    const cls = classOf(identifier);
+    if (cls === null) continue;
+    let span: Span | null = null;
+    let prose = false;
+    if (text[e] === "(" && /credentials?$/i.test(identifier)) {
+      const call = CREDENTIAL_CALL.exec(text.slice(e, e + 320));
+      if (call !== null) {
+        const start = e + call[0].length - 1 - call[3]!.length;
+        span = { start, end: start + call[3]!.length };
+      }
+    } else if (text[s - 1] === "<" && text[e] === ">") {
+      const close = text.slice(e + 1, e + 202).indexOf("<");
+      if (close > 0) span = { start: e + 1, end: e + 1 + close };
+    } else {
+      const quotedKey = s > 0 && (text[s - 1] === '"' || text[s - 1] === "'");
+      const found = valueAfter(text, e, quotedKey);
+      if (found !== null) ({ span, prose } = found);
+    }
+    if (span === null || !valueOk(text.slice(span.start, span.end), identifier, cls, prose)) continue;
+    out.push(span);
+    lastEnd = span.end;
+    KEYWORD.lastIndex = span.end;
+  }
+  return out;
+}
+
+/** Credentials assigned to password/secret/token-like keys in code, configs, logs and prose. */
+export const genericSecret: Detector = {
+  name: "generic_secret",
+  find: (text) => (OPERATOR_HINT.test(text) ? findSecrets(text) : []),
+};

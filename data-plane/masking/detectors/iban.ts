@@ -1,0 +1,42 @@
+import type { Detector, Span } from "../types.js";
+import { ibanMod97Valid } from "../checksums.js";
+import { scan } from "./scan.js";
+import { hasDigits } from "./text-shape.js";
+
+/** IBAN length per country (SWIFT IBAN registry). */
+const IBAN_LENGTH: ReadonlyMap<string, number> = new Map(
+  ("AD24 AE23 AL28 AT20 AZ28 BA20 BE16 BG22 BH22 BI27 BR29 BY28 CH21 CR22 CY28 CZ24 DE22 DJ27 DK18 DO28 " +
+    "EE20 EG29 ES24 FI18 FK18 FO18 FR27 GB22 GE22 GI23 GL18 GR27 GT28 HN28 HR21 HU28 IE22 IL23 IQ23 IS26 " +
+    "IT27 JO30 KW30 KZ20 LB28 LC32 LI21 LT20 LU20 LV21 LY25 MC27 MD24 ME22 MK19 MN20 MR27 MT31 MU30 NI28 " +
+    "NL18 NO15 OM23 PK24 PL28 PS29 PT25 QA29 RO24 RS22 RU33 SA24 SC31 SD18 SE24 SI19 SK24 SM27 SO23 ST25 " +
+    "SV28 TL23 TN24 TR26 UA29 VA22 VG24 XK20 YE30")
+    .split(" ")
+    .map((e) => [e.slice(0, 2), Number(e.slice(2))] as const),
+);
+
+// Country code, check digits, then the BBAN either compact or in groups of four.
+const CANDIDATE = /(?<![A-Za-z0-9])[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,8}(?: ?[A-Z0-9]{1,3})?(?![A-Za-z0-9])/g;
+
+function validate(m: RegExpExecArray): Span | null {
+  const expected = IBAN_LENGTH.get(m[0].slice(0, 2));
+  if (expected === undefined) return null;
+  // Walk the candidate, keeping exactly `expected` alphanumerics: a longer match is an
+  // IBAN followed by another group.
+  let count = 0;
+  let end = 0;
+  const s = m[0];
+  while (end < s.length && count < expected) {
+    if (s[end] !== " ") count++;
+    end++;
+  }
+  if (count !== expected) return null;
+  if (end < s.length && s[end] !== " ") return null; // would split a group
+  if (!ibanMod97Valid(s.slice(0, end).replace(/ /g, ""))) return null;
+  return { start: m.index, end: m.index + end };
+}
+
+/** International bank account numbers: registry length per country and mod-97 checksum. */
+export const iban: Detector = {
+  name: "iban",
+  find: (text) => (text.length >= 15 && hasDigits(text, 2) ? scan(CANDIDATE, text, validate) : []),
+};

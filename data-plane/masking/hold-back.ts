@@ -1,0 +1,177 @@
+import type { CompiledProfile } from "./profile.js";
+import type { MaskSession } from "./session.js";
+import { findSpans, renderSpans } from "./spans.js";
+
+/** Most characters held back per streamed text (the bound on added delay and memory). */
+export const DEFAULT_MAX_HOLD = 256;
+/** Raw text kept after release so contextual detectors ("password: ", "aws … secret") still see it. */
+const CONTEXT = 128;
+
+const WHITESPACE_END = /(?=\s)/;
+
+/**
+ * Masks one streamed text (a chat message's content, a tool call's argument string) that
+ * arrives in pieces, so a secret split across pieces is still masked.
+ *
+ * Each push releases the masked prefix that can no longer be part of a match and holds
+ * back the shortest tail that still could: the word being written, a run of digit groups
+ * ("4111 1111 …"), an open quoted value after an assignment, a private-key block without
+ * its END line yet, and any detected match touching the end (it may still grow). Normal
+ * prose therefore flows one word behind. The hold is bounded: past `maxHold` characters the
+ * oldest part is released, and a match still growing at that point is replaced now and the
+ * rest of it swallowed until its natural end (whitespace, or the PEM END line).
+ */
+export class HoldBack {
+  private context = "";
+  private pending = "";
+  private swallowEnd: RegExp | null = null;
+  private swallowTail = "";
+
+  constructor(
+    private readonly profile: CompiledProfile,
+    private readonly session: MaskSession,
+    private readonly maxHold = DEFAULT_MAX_HOLD,
+  ) {}
+
+  /** Adds a piece; returns the masked text that can be released now (possibly ""). */
+  push(piece: string): string {
+    if (this.swallowEnd !== null) {
+      piece = this.swallow(piece);
+      if (this.swallowEnd !== null) return "";
+    }
+    return piece.length === 0 ? "" : this.release(this.pending + piece, false);
+  }
+
+  /** Ends the text: returns everything still held, masked. The instance can be reused. */
+  flush(): string {
+    const buf = this.pending;
+    const out = buf.length === 0 ? "" : this.release(buf, true);
+    this.reset();
+    return out;
+  }
+
+  /** Discards everything held without emitting (or counting) it. */
+  reset(): void {
+    this.context = "";
+    this.pending = "";
+    this.swallowEnd = null;
+    this.swallowTail = "";
+  }
+
+  /** True when nothing is held (a flush would return ""). */
+  get idle(): boolean {
+    return this.pending.length === 0;
+  }
+
+  /** Drops text until the swallowed match ends; returns what follows it. */
+  private swallow(piece: string): string {
+    const hay = this.swallowTail + piece;
+    const m = this.swallowEnd!.exec(hay);
+    if (m === null) {
+      this.swallowTail = hay.slice(-64); // the END line may straddle pieces
+      return "";
+    }
+    this.swallowEnd = null;
+    this.swallowTail = "";
+    return piece.slice(Math.max(0, m.index + m[0].length - (hay.length - piece.length)));
+  }
+
+  private release(buf: string, final: boolean): string {
+    const text = this.context + buf;
+    const base = this.context.length;
+    const spans = findSpans(text, this.profile);
+    let hold = final ? buf.length : Math.max(0, holdStart(text, base) - base);
+    let swallowRule = -1;
+    if (!final) {
+      for (const s of spans) {
+        const start = s.start - base;
+        const end = s.end - base;
+        if (end <= 0) continue;
+        // a match touching the end may still grow; one crossing the hold point stays whole
+        if (end >= buf.length || (start < hold && end > hold)) hold = Math.min(hold, Math.max(0, start));
+      }
+      if (buf.length - hold > this.maxHold) {
+        hold = buf.length - this.maxHold;
+        for (const s of spans) {
+          const start = s.start - base;
+          const end = s.end - base;
+          if (start < hold && end > hold) {
+            hold = Math.min(end, buf.length);
+            if (end >= buf.length) swallowRule = s.rule;
+          }
+        }
+      }
+    }
+    const out = renderSpans(text, spans, base, base + hold, this.profile, this.session);
+    this.context = text.slice(Math.max(0, base + hold - CONTEXT), base + hold);
+    this.pending = buf.slice(hold);
+    if (swallowRule >= 0) {
+      this.swallowEnd = this.profile.rules[swallowRule]!.streamEnd ?? WHITESPACE_END;
+      this.context = "";
+      this.pending = "";
+    }
+    return out;
+  }
+}
+
+const PEM_HEADER = "-----BEGIN ";
+const PEM_FOOTER = "-----END ";
+// Words a detector could extend across a single space: digit groups of cards, phones,
+// SSNs, IBANs ("DE89", "NWBK", "(312)", "515-2239", "+44(0)").
+const GROUP_WORD = /^(?:[+(]{1,2}|[+(]{0,2}\d[\d()+./-]{0,18}[,;:]?|[A-Z0-9]{1,4}|[A-Z]{2}\d{2}[A-Z0-9]{0,30})$/;
+const ASSIGN_QUOTE = /(?:[=:>]|=>)\s{0,8}$/;
+
+function isSpace(c: number): boolean {
+  return c === 32 || c === 9 || c === 10 || c === 13 || c === 12 || c === 11 || c === 0xa0;
+}
+
+/** Start of the word ending at `end` (exclusive). */
+function wordStart(buf: string, end: number): number {
+  let i = end;
+  while (i > 0 && !isSpace(buf.charCodeAt(i - 1))) i--;
+  return i;
+}
+
+/** Extends a group run leftwards across single spaces while the previous word is group-like. */
+function groupRunStart(buf: string, start: number): number {
+  let i = start;
+  while (i >= 2 && buf[i - 1] === " " && !isSpace(buf.charCodeAt(i - 2))) {
+    const ws = wordStart(buf, i - 1);
+    if (!GROUP_WORD.test(buf.slice(ws, i - 1))) break;
+    i = ws;
+  }
+  return i;
+}
+
+/**
+ * Where the tail that might still become (part of) a match starts, as an index into `text`
+ * (released context, then the held buffer from `base`). Heuristic by design: detectors'
+ * matches never contain whitespace except digit-group runs, quoted values and PEM blocks,
+ * which get their own rules here.
+ */
+function holdStart(text: string, base: number): number {
+  const n = text.length;
+  let hold = n;
+  const trailingWord = Math.max(base, wordStart(text, n));
+  if (trailingWord < n) {
+    hold = trailingWord;
+    if (GROUP_WORD.test(text.slice(trailingWord, n))) hold = groupRunStart(text, trailingWord);
+  } else {
+    let k = n;
+    while (k > base && (text[k - 1] === " " || text[k - 1] === "\t")) k--;
+    if (k < n && k > base && !isSpace(text.charCodeAt(k - 1))) {
+      const ws = wordStart(text, k);
+      if (GROUP_WORD.test(text.slice(ws, k))) hold = groupRunStart(text, ws);
+    }
+  }
+  hold = Math.max(hold, base);
+  // a group run is only worth holding when it has digits ("CALL ME AT" alone is not)
+  if (hold < trailingWord && !/\d/.test(text.slice(hold, n))) hold = trailingWord;
+  // an open quote right after an assignment: the quoted value may contain spaces
+  const q = Math.max(text.lastIndexOf('"'), text.lastIndexOf("'"), text.lastIndexOf("`"));
+  if (q >= base && q < hold && ASSIGN_QUOTE.test(text.slice(Math.max(0, q - 16), q))) hold = q;
+  // a private key block whose END line has not arrived
+  const h = text.lastIndexOf(PEM_HEADER);
+  if (h >= base && h < hold && text.indexOf(PEM_FOOTER, h) < 0) hold = h;
+  return hold;
+}

@@ -1,0 +1,65 @@
+import type { CompiledProfile } from "./profile.js";
+import type { MaskSession } from "./session.js";
+import type { PathNode } from "./json-path.js";
+import { stepPath } from "./json-path.js";
+import { isMaskToken, replacement } from "./replacement.js";
+import { maskText } from "./text.js";
+
+/** Deeper structures are replaced whole: recursion must stay bounded on hostile input. */
+const MAX_DEPTH = 512;
+const NO_STATES: readonly PathNode[] = Object.freeze([]);
+
+/**
+ * Returns a masked copy of a JSON value (never mutates the input). A member whose key or
+ * path matches a key/path rule is replaced whole, whatever its type (null stays null);
+ * every other string — object keys included — goes through the text matchers.
+ */
+export function maskJson(value: unknown, profile: CompiledProfile, session: MaskSession): unknown {
+  return walk(value, profile.paths === undefined ? NO_STATES : [profile.paths], 0, profile, session);
+}
+
+function walk(v: unknown, states: readonly PathNode[], depth: number, profile: CompiledProfile, session: MaskSession): unknown {
+  if (typeof v === "string") return maskText(v, profile, session);
+  if (typeof v !== "object" || v === null) return v;
+  if (depth >= MAX_DEPTH) return `[REDACTED:depth]`;
+  if (Array.isArray(v)) {
+    const out: unknown[] = new Array(v.length);
+    for (let i = 0; i < v.length; i++) {
+      const next = states.length === 0 ? NO_STATES : stepPath(states, i);
+      const rule = pathRule(next);
+      out[i] = rule === undefined ? walk(v[i], next, depth + 1, profile, session) : maskWhole(v[i], rule, profile, session);
+    }
+    return out;
+  }
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(v)) {
+    const child = (v as Record<string, unknown>)[key];
+    const next = states.length === 0 ? NO_STATES : stepPath(states, key);
+    const rule = minRule(pathRule(next), profile.keys?.match(key));
+    const masked = rule === undefined ? walk(child, next, depth + 1, profile, session) : maskWhole(child, rule, profile, session);
+    let outKey = maskText(key, profile, session);
+    // two masked keys can coincide ("[REDACTED:email]"): keep both members
+    if (outKey !== key) for (let n = 2; Object.hasOwn(out, outKey); n++) outKey = `${outKey.replace(/#\d+$/, "")}#${n}`;
+    if (outKey === "__proto__") Object.defineProperty(out, outKey, { value: masked, enumerable: true, writable: true, configurable: true });
+    else out[outKey] = masked;
+  }
+  return out;
+}
+
+function pathRule(states: readonly PathNode[]): number | undefined {
+  let best: number | undefined;
+  for (const s of states) if (s.rule !== undefined && (best === undefined || s.rule < best)) best = s.rule;
+  return best;
+}
+
+function minRule(a: number | undefined, b: number | undefined): number | undefined {
+  return a === undefined ? b : b === undefined || a < b ? a : b;
+}
+
+/** Replaces a whole value; already-masked values are kept so masking stays idempotent. */
+function maskWhole(v: unknown, rule: number, profile: CompiledProfile, session: MaskSession): unknown {
+  if (v === null || v === undefined) return v;
+  if (typeof v === "string" && isMaskToken(v)) return v;
+  const raw = typeof v === "string" ? v : JSON.stringify(v);
+  return replacement(raw, profile.rules[rule]!, session);
+}

@@ -1,0 +1,40 @@
+import { createHmac, randomBytes } from "node:crypto";
+
+const PSEUDONYM_MEMO_LIMIT = 10_000;
+
+/**
+ * Per-exchange masking state: a random HMAC key for pseudonyms (same input → same token
+ * within the session, unlinkable across sessions) and the counts of what was masked, by
+ * label. Create one per proxied exchange; never share across identities.
+ */
+export class MaskSession {
+  /** How many values each label masked in this session. */
+  readonly counts: Record<string, number> = Object.create(null) as Record<string, number>;
+  private readonly key: Uint8Array;
+  private readonly memo = new Map<string, string>();
+
+  /** `key` is for tests only; by default a fresh 32-byte random key is drawn. */
+  constructor(key?: Uint8Array) {
+    this.key = key ?? randomBytes(32);
+  }
+
+  /** Records one masked value under `label`. */
+  count(label: string): void {
+    this.counts[label] = (this.counts[label] ?? 0) + 1;
+  }
+
+  /** 8 hex digits of HMAC-SHA256(key, label NUL value): a stable, non-reversible token. */
+  pseudonym(label: string, value: string): string {
+    const memoKey = `${label}\u0000${value}`;
+    let token = this.memo.get(memoKey);
+    if (token === undefined) {
+      token = createHmac("sha256", this.key).update(memoKey).digest("hex").slice(0, 8);
+      // Memoise short values only (emails, tokens), bounded: the memo is a cache, not a log.
+      if (value.length <= 256) {
+        if (this.memo.size >= PSEUDONYM_MEMO_LIMIT) this.memo.clear();
+        this.memo.set(memoKey, token);
+      }
+    }
+    return token;
+  }
+}

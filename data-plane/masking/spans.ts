@@ -1,0 +1,65 @@
+import type { CompiledProfile } from "./profile.js";
+import type { MaskSession } from "./session.js";
+import { replacement } from "./replacement.js";
+
+/** A span to mask and the rule (profile index) that names it. */
+export interface RuleSpan {
+  start: number;
+  end: number;
+  rule: number;
+}
+
+const NONE: readonly RuleSpan[] = Object.freeze([]);
+/** No built-in or sensible custom match is shorter than this. */
+const MIN_TEXT = 4;
+
+/**
+ * Runs every text matcher of the profile over `text` and merges overlapping spans; a merged
+ * span is named by its earliest rule (profile order is priority order).
+ */
+export function findSpans(text: string, profile: CompiledProfile): readonly RuleSpan[] {
+  if (text.length < MIN_TEXT || profile.matchers.length === 0) return NONE;
+  let all: RuleSpan[] | undefined;
+  for (const m of profile.matchers) {
+    const found = m.find(text);
+    if (found.length === 0) continue;
+    all ??= [];
+    for (const s of found) all.push({ start: s.start, end: s.end, rule: m.rule });
+  }
+  if (all === undefined) return NONE;
+  all.sort((a, b) => a.start - b.start || a.rule - b.rule);
+  const merged: RuleSpan[] = [all[0]!];
+  for (let i = 1; i < all.length; i++) {
+    const s = all[i]!;
+    const cur = merged[merged.length - 1]!;
+    if (s.start < cur.end) {
+      if (s.end > cur.end) cur.end = s.end;
+      if (s.rule < cur.rule) cur.rule = s.rule;
+    } else merged.push(s);
+  }
+  return merged;
+}
+
+/**
+ * Renders `text[from, to)` with every span replaced (spans are clipped to the range).
+ * Returns the slice unchanged when no span touches it.
+ */
+export function renderSpans(
+  text: string,
+  spans: readonly RuleSpan[],
+  from: number,
+  to: number,
+  profile: CompiledProfile,
+  session: MaskSession,
+): string {
+  let out = "";
+  let pos = from;
+  for (const s of spans) {
+    if (s.end <= from || s.start >= to) continue;
+    const start = Math.max(s.start, from);
+    const end = Math.min(s.end, to);
+    out += text.slice(pos, start) + replacement(text.slice(start, end), profile.rules[s.rule]!, session);
+    pos = end;
+  }
+  return pos === from ? text.slice(from, to) : out + text.slice(pos, to);
+}

@@ -1,0 +1,135 @@
+/**
+ * Recognises LangGraph SSE events that carry one chat message in pieces, and where the
+ * pieces are:
+ *  - `messages` (stream mode messages-tuple): `data: [chunk, metadata]`, chunk a serialised
+ *    AIMessageChunk (`type: "AIMessageChunk"` from the Python server, `type: "ai"` with
+ *    `tool_call_chunks` from the JS server; or the `{lc: 1, kwargs: {…}}` form);
+ *  - `messages/partial` (stream mode messages): `data: [message]`, the message accumulated
+ *    so far (each event carries the whole text: cumulative);
+ *  - `events` (stream mode events): `on_chat_model_stream` with `data.chunk`.
+ * Subgraph events carry a `|namespace` suffix on the event name.
+ * Pieces are `content` (a string, or text blocks by index) and `tool_call_chunks[i].args`.
+ */
+
+/** A path inside an event's parsed data. */
+export type JsonPath = ReadonlyArray<string | number>;
+
+/** One streamed text inside a chunk. */
+export interface StreamSlot {
+  /** Identity of the text within its message: "c" (content), "c<index>" (text block), "t<index>" (tool args). */
+  readonly key: string;
+  readonly kind: "content" | "block" | "tool";
+  /** Block / tool-call index as the provider numbers it (merge key for clients). */
+  readonly index: number;
+  /** Where the piece sits in the event data. */
+  readonly path: JsonPath;
+  readonly piece: string;
+}
+
+/** A message chunk found in an event. */
+export interface MessageChunk {
+  readonly messageId: string;
+  /** Path of the chunk's fields object (inside `kwargs` for the lc form). */
+  readonly fieldsPath: JsonPath;
+  readonly slots: readonly StreamSlot[];
+  /** The chunk marks the end of its message (finish/stop reason, chunk_position "last"). */
+  readonly final: boolean;
+  /** The pieces are the whole text so far, not deltas (`messages/partial`). */
+  readonly cumulative: boolean;
+}
+
+type Json = Record<string, unknown>;
+
+const isRecord = (v: unknown): v is Json => typeof v === "object" && v !== null && !Array.isArray(v);
+
+/** True for a serialised message chunk (as opposed to a whole message). */
+function isChunk(fields: Json, lcId: unknown): boolean {
+  const type = fields.type;
+  if (typeof type === "string" && type.endsWith("Chunk")) return true;
+  if (type === "ai" && Array.isArray(fields.tool_call_chunks)) return true;
+  return Array.isArray(lcId) && typeof lcId[lcId.length - 1] === "string" && (lcId[lcId.length - 1] as string).endsWith("Chunk");
+}
+
+function chunkAt(obj: Json, path: JsonPath, fallbackId: string, cumulative: boolean, requireChunk: boolean): MessageChunk | null {
+  let fields = obj;
+  let fieldsPath = path;
+  if (obj.lc === 1 && isRecord(obj.kwargs)) {
+    fields = obj.kwargs;
+    fieldsPath = [...path, "kwargs"];
+  }
+  if (requireChunk && !isChunk(fields, obj.id)) return null;
+  const slots: StreamSlot[] = [];
+  const content = fields.content;
+  if (typeof content === "string") slots.push({ key: "c", kind: "content", index: 0, path: [...fieldsPath, "content"], piece: content });
+  else if (Array.isArray(content)) {
+    for (let j = 0; j < content.length; j++) {
+      const block: unknown = content[j];
+      if (!isRecord(block) || typeof block.text !== "string") continue;
+      const index = typeof block.index === "number" ? block.index : j;
+      slots.push({ key: `c${index}`, kind: "block", index, path: [...fieldsPath, "content", j, "text"], piece: block.text });
+    }
+  }
+  const toolChunks = fields.tool_call_chunks;
+  if (Array.isArray(toolChunks)) {
+    for (let j = 0; j < toolChunks.length; j++) {
+      const tc: unknown = toolChunks[j];
+      if (!isRecord(tc) || typeof tc.args !== "string") continue;
+      const index = typeof tc.index === "number" ? tc.index : j;
+      slots.push({ key: `t${index}`, kind: "tool", index, path: [...fieldsPath, "tool_call_chunks", j, "args"], piece: tc.args });
+    }
+  }
+  const meta = isRecord(fields.response_metadata) ? fields.response_metadata : {};
+  const final = Boolean(meta.finish_reason) || Boolean(meta.stop_reason) || fields.chunk_position === "last";
+  const messageId = typeof fields.id === "string" ? fields.id : fallbackId;
+  return { messageId, fieldsPath, slots, final, cumulative };
+}
+
+/** The message chunks an event carries, or null when it is not a token-streaming event. */
+export function messageChunksOf(eventName: string, data: unknown): MessageChunk[] | null {
+  const bar = eventName.indexOf("|");
+  const base = bar < 0 ? eventName : eventName.slice(0, bar);
+  if (base === "messages") {
+    if (!Array.isArray(data) || !isRecord(data[0])) return null;
+    const meta = isRecord(data[1]) ? data[1] : {};
+    const c = chunkAt(data[0], [0], typeof meta.run_id === "string" ? meta.run_id : "", false, true);
+    return c === null ? null : [c];
+  }
+  if (base === "messages/partial") {
+    if (!Array.isArray(data)) return null;
+    const out: MessageChunk[] = [];
+    for (let i = 0; i < data.length; i++) {
+      const m: unknown = data[i];
+      const c = isRecord(m) ? chunkAt(m, [i], "", true, false) : null;
+      if (c !== null) out.push(c);
+    }
+    return out.length > 0 ? out : null;
+  }
+  if (base === "events") {
+    if (!isRecord(data) || data.event !== "on_chat_model_stream" || !isRecord(data.data) || !isRecord(data.data.chunk)) return null;
+    const c = chunkAt(data.data.chunk, ["data", "chunk"], typeof data.run_id === "string" ? data.run_id : "", false, false);
+    return c === null ? null : [c];
+  }
+  return null;
+}
+
+/** Reads the value at `path` (undefined when the path does not exist). */
+export function getAt(root: unknown, path: JsonPath): unknown {
+  let v = root;
+  for (const k of path) {
+    if (typeof v !== "object" || v === null) return undefined;
+    v = (v as Record<string | number, unknown>)[k];
+  }
+  return v;
+}
+
+/** Sets the value at `path` in an object the caller owns; false when the path does not exist. */
+export function setAt(root: unknown, path: JsonPath, value: unknown): boolean {
+  let v = root;
+  for (let i = 0; i < path.length - 1; i++) {
+    if (typeof v !== "object" || v === null) return false;
+    v = (v as Record<string | number, unknown>)[path[i]!];
+  }
+  if (typeof v !== "object" || v === null) return false;
+  (v as Record<string | number, unknown>)[path[path.length - 1]!] = value;
+  return true;
+}

@@ -1,0 +1,104 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { startStack, waitForProxyReady, type Stack } from "../../demo/stack.js";
+import { startServiceProcess, type ServiceProcess } from "../../demo/service-process.js";
+import { createTestDatabase, type TestDatabase } from "../helpers/databases.js";
+
+/**
+ * The control plane is not on the request path: proxies keep enforcing their last good
+ * snapshot while it is down (even across a proxy restart), then resync; several control
+ * plane replicas on one PostgreSQL serve the same policy.
+ */
+const ADMIN_TOKEN = "bootstrap-admin-token-for-resilience-0123456789";
+let stack: Stack;
+let db: TestDatabase;
+let dataDir: string;
+
+beforeAll(async () => {
+  dataDir = mkdtempSync(join(tmpdir(), "agentgate-resilience-"));
+  db = await createTestDatabase("postgresql");
+  stack = await startStack({ dataDir, databaseUrl: db.url, env: { AGENTGATE_ADMIN_BOOTSTRAP_TOKEN: ADMIN_TOKEN } });
+}, 120_000);
+
+afterAll(async () => {
+  await stack?.stop();
+  await db?.drop();
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+async function search(sub: string): Promise<number> {
+  const token = await stack.issuer.mint({ sub, groups: ["developers"] });
+  const res = await fetch(`${stack.proxyUrl()}/assistants/search`, { method: "POST", headers: { authorization: `Bearer ${token}`, "content-type": "application/json" }, body: "{}" });
+  await res.arrayBuffer();
+  return res.status;
+}
+
+async function admin(graphqlUrl: string, query: string, variables: Record<string, unknown> = {}) {
+  const res = await fetch(graphqlUrl, { method: "POST", headers: { "content-type": "application/json", authorization: `Bearer ${ADMIN_TOKEN}` }, body: JSON.stringify({ query, variables }) });
+  const body = (await res.json()) as { data?: unknown; errors?: unknown };
+  if (body.errors) throw new Error(JSON.stringify(body.errors));
+  return body.data;
+}
+
+/** Polls until `check` holds; returns the milliseconds it took. */
+async function within(ms: number, check: () => Promise<boolean>): Promise<number> {
+  const start = Date.now();
+  while (!(await check())) {
+    if (Date.now() - start > ms) throw new Error(`condition not met within ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return Date.now() - start;
+}
+
+const SUSPEND = `mutation($issuer: String!, $subject: String!) { suspendIdentity(identity: { issuer: $issuer, subject: $subject }) { snapshotVersion } }`;
+
+test("control plane down: the proxy keeps serving, survives its own restart from the disk snapshot, then resyncs", async () => {
+  expect(await search("steady")).toBe(200);
+  await stack.stopControlPlane("SIGKILL");
+  expect(await search("steady")).toBe(200);
+
+  // A proxy restarted while the control plane is down serves its last good snapshot.
+  await stack.restartProxy(0);
+  await waitForProxyReady(stack.proxyUrl(0), 10_000);
+  expect(await search("steady")).toBe(200);
+  const ready = (await (await fetch(`${stack.proxyUrl()}/readyz`)).json()) as { controlPlaneConnected: boolean };
+  expect(ready.controlPlaneConnected).toBe(false);
+
+  await stack.startControlPlane();
+  await within(15_000, async () => ((await (await fetch(`${stack.proxyUrl()}/readyz`)).json()) as { controlPlaneConnected: boolean }).controlPlaneConnected);
+  // Resynced: a change made now is enforced.
+  await admin(stack.graphqlUrl(), SUSPEND, { issuer: stack.issuer.url, subject: "steady" });
+  const took = await within(1_000, async () => (await search("steady")) === 403);
+  expect(took).toBeLessThan(1_000);
+}, 120_000);
+
+test("two control-plane replicas on one PostgreSQL: a change made through either reaches the proxy", async () => {
+  const replica: ServiceProcess = await startServiceProcess("control-plane/main.ts", {
+    DATABASE_URL: db.url,
+    AGENTGATE_DATA_DIR: dataDir, // same secret key file: both replicas decrypt the same credentials
+    AGENTGATE_PROXY_TOKEN: stack.proxyToken,
+    AGENTGATE_ADMIN_BOOTSTRAP_TOKEN: ADMIN_TOKEN,
+    AGENTGATE_CP_HTTP_PORT: "0",
+    AGENTGATE_CP_GRPC_PORT: "0",
+    AGENTGATE_SNAPSHOT_POLL_MS: "200",
+  });
+  try {
+    expect(await search("replicated")).toBe(200);
+    // The proxy watches the first control plane; the write goes through the replica.
+    await admin(`${replica.ready["httpUrl"]}/graphql`, SUSPEND, { issuer: stack.issuer.url, subject: "replicated" });
+    const took = await within(1_500, async () => (await search("replicated")) === 403);
+    expect(took).toBeLessThan(1_500);
+    // The proxy acks what it applied; the first control plane shows it.
+    const version = ((await admin(`${replica.ready["httpUrl"]}/graphql`, `{ snapshot { version } }`)) as { snapshot: { version: string } }).snapshot.version;
+    await within(2_000, async () => {
+      const data = (await admin(stack.graphqlUrl(), `{ proxies { edges { node { id connected ackedVersion } } } }`)) as {
+        proxies: { edges: Array<{ node: { id: string; connected: boolean; ackedVersion: string } }> };
+      };
+      const node = data.proxies.edges[0]!.node;
+      return node.id === "proxy-1" && node.connected && node.ackedVersion === version;
+    });
+  } finally {
+    await replica.stop();
+  }
+}, 120_000);
