@@ -1,5 +1,6 @@
 import { globProblems } from "../data-plane/policy/glob.js";
 import { ROUTES } from "../data-plane/langgraph/routes.js";
+import { analyzeRegex } from "../data-plane/masking/regex-safety.js";
 
 /**
  * Input checks shared by every way of writing policy (GraphQL mutations, policy files):
@@ -53,40 +54,6 @@ export function denyPatternProblems(what: string, pattern: unknown): string[] {
   } catch (e) {
     return [`${what}: invalid regular expression: ${(e as Error).message}`];
   }
-  return unsafeRegexProblems(pattern).map((p) => `${what}: ${p}`);
-}
-
-/**
- * A conservative static check for patterns that can backtrack exponentially: a quantified
- * group that itself contains a quantifier or an alternation ("(a+)+", "(a|aa)*"), and
- * backreferences. Rejecting these keeps matching linear enough for the hot path.
- */
-export function unsafeRegexProblems(pattern: string): string[] {
-  const problems: string[] = [];
-  if (/\\[1-9]|\\k</.test(pattern)) problems.push("backreferences are not allowed");
-  // Find groups followed by a quantifier and check their content.
-  const stack: number[] = [];
-  for (let i = 0; i < pattern.length; i++) {
-    const c = pattern[i];
-    if (c === "\\") {
-      i++;
-      continue;
-    }
-    if (c === "[") {
-      while (i < pattern.length && pattern[i] !== "]") i += pattern[i] === "\\" ? 2 : 1;
-      continue;
-    }
-    if (c === "(") stack.push(i);
-    else if (c === ")") {
-      const start = stack.pop();
-      const next = pattern[i + 1];
-      if (start === undefined) continue;
-      const quantified = next === "*" || next === "+" || (next === "{" && /^\{\d*,\d*\}|^\{\d{2,}\}/.test(pattern.slice(i + 1)));
-      const inner = pattern.slice(start + 1, i).replace(/\\./g, "").replace(/\[[^\]]*\]/g, "x");
-      if (quantified && /[*+?{|]/.test(inner)) {
-        problems.push(`nested quantifier or alternation under a repeat near ${JSON.stringify(pattern.slice(start, i + 2))} can backtrack exponentially`);
-      }
-    }
-  }
-  return problems;
+  // The masking engine's analyzer: rejects shapes that backtrack catastrophically.
+  return analyzeRegex(pattern, "iu").map((p) => `${what}: ${p}`);
 }
