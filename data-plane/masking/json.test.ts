@@ -103,3 +103,13 @@ describe("maskJson", () => {
     });
   });
 });
+
+describe("numbers", () => {
+  test("a card number sent as a JSON number is masked; ordinary numbers are not", () => {
+    const out = maskJson({ card: 4111111111111111, amount: 4111, id: 1234567812345678, ts: 1764000000000 }, defaultProfile(), new MaskSession()) as Record<string, unknown>;
+    expect(out["card"]).toMatch(/^\[REDACTED:credit_card/);
+    expect(out["amount"]).toBe(4111);
+    expect(out["id"]).toBe(1234567812345678); // fails Luhn
+    expect(out["ts"]).toBe(1764000000000);
+  });
+});

@@ -20,6 +20,7 @@ export function maskJson(value: unknown, profile: CompiledProfile, session: Mask
 
 function walk(v: unknown, states: readonly PathNode[], depth: number, profile: CompiledProfile, session: MaskSession): unknown {
   if (typeof v === "string") return maskText(v, profile, session);
+  if (typeof v === "number") return maskNumber(v, profile, session);
   if (typeof v !== "object" || v === null) return v;
   if (depth >= MAX_DEPTH) return `[REDACTED:depth]`;
   if (Array.isArray(v)) {
@@ -44,6 +45,17 @@ function walk(v: unknown, states: readonly PathNode[], depth: number, profile: C
     else out[outKey] = masked;
   }
   return out;
+}
+
+// Card numbers (13-19 digits) sent as JSON numbers; shorter numbers are left alone (ids, amounts).
+const MIN_MASKED_NUMBER = 1e12;
+
+/** A long integer goes through the text detectors too (e.g. a card number sent as a number). */
+function maskNumber(v: number, profile: CompiledProfile, session: MaskSession): unknown {
+  if (!Number.isInteger(v) || Math.abs(v) < MIN_MASKED_NUMBER) return v;
+  const text = String(v);
+  const masked = maskText(text, profile, session);
+  return masked === text ? v : masked;
 }
 
 function pathRule(states: readonly PathNode[]): number | undefined {
