@@ -35,7 +35,9 @@ export function createMaskerFactory(profiles: readonly MaskingProfile[]): (rule:
       maskJson: (value) => maskJson(value, profile, session),
       maskText: (text) => maskText(text, profile, session),
       sse: (onEvent) => {
-        const masker = new SseMasker(profile, session, onEvent ? { onEvent } : {});
+        // Keep per-message hold-back when parallel nodes interleave messages: a secret split
+        // across an interleaving point must still be masked (bounded by the engine: 64 open messages).
+        const masker = new SseMasker(profile, session, { flushOnNewMessage: false, ...(onEvent ? { onEvent } : {}) });
         return { push: (chunk) => masker.push(chunk), end: () => masker.end() };
       },
       counts: () => ({ ...session.counts }),
