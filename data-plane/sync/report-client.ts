@@ -20,29 +20,21 @@
 import { create } from "@bufbuild/protobuf";
 import * as grpc from "@grpc/grpc-js";
 import { bearerInterceptor, channelCredentials, makeGrpcClient } from "../../proto/grpc-adapter.js";
-import type { TlsFiles } from "../../proto/grpc-adapter.js";
 import { SessionBatchSchema, SessionService } from "../../proto/gen/agentgate/v1/session_pb.js";
 import type { ReportAck, SessionBatch } from "../../proto/gen/agentgate/v1/session_pb.js";
+import type { ControlPlaneClientOptions } from "./control-plane-client.js";
 import { backoffDelay, DEFAULT_BACKOFF } from "./backoff.js";
-import type { BackoffPolicy } from "./backoff.js";
 import type { Spool } from "./spool.js";
 import { jsonLineLog } from "./watch-client.js";
-import type { SyncLog } from "./watch-client.js";
 
 /** What the reporter needs from the spool. */
 export type ReportSpool = Pick<Spool, "pending" | "ack" | "quarantine" | "stats" | "onAppend">;
 
 /** Options of `startReporter`. */
-export interface ReporterOptions {
-  /** Control-plane gRPC target, e.g. "control-plane:50051". */
-  address: string;
-  proxyId: string;
-  proxyToken: string;
+export interface ReporterOptions extends ControlPlaneClientOptions {
   spool: ReportSpool;
   /** Channel credentials; when absent, built from `tls` (plaintext only to loopback unless `allowInsecure`). */
   credentials?: grpc.ChannelCredentials;
-  tls?: TlsFiles;
-  allowInsecure?: boolean;
   /** Records per SessionBatch. */
   batchSize: number;
   /** Longest a record waits for its batch to fill before being sent anyway. */
@@ -53,11 +45,6 @@ export interface ReporterOptions {
   maxInFlightBatches?: number;
   /** An in-flight batch unacked for this long restarts the stream; default 30 000 ms. */
   ackTimeoutMs?: number;
-  backoff?: BackoffPolicy;
-  keepalive?: { timeMs?: number; timeoutMs?: number };
-  log?: SyncLog;
-  /** Random source of the jitter (tests). */
-  random?: () => number;
 }
 
 /** What /readyz and metrics read. */

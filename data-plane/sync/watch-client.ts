@@ -13,12 +13,11 @@
  */
 import * as grpc from "@grpc/grpc-js";
 import { bearerInterceptor, callUnary, channelCredentials, makeGrpcClient } from "../../proto/grpc-adapter.js";
-import type { TlsFiles } from "../../proto/grpc-adapter.js";
 import { PolicyService } from "../../proto/gen/agentgate/v1/policy_pb.js";
 import type { Snapshot } from "../../proto/gen/agentgate/v1/policy_pb.js";
 import type { ApplyOutcome } from "../policy/snapshot-store.js";
+import type { ControlPlaneClientOptions } from "./control-plane-client.js";
 import { backoffDelay, DEFAULT_BACKOFF } from "./backoff.js";
-import type { BackoffPolicy } from "./backoff.js";
 
 /** Structured log sink: one event, plain fields, never secrets. */
 export type SyncLog = (level: "debug" | "info" | "warn" | "error", msg: string, fields?: Record<string, unknown>) => void;
@@ -39,29 +38,16 @@ export interface WatchStore {
 }
 
 /** Options of `startWatch`. */
-export interface WatchClientOptions {
-  /** Control-plane gRPC target, e.g. "control-plane:50051". */
-  address: string;
-  proxyId: string;
-  proxyToken: string;
-  /** TLS to the control plane; plaintext only to loopback unless `allowInsecure`. */
-  tls?: TlsFiles;
-  allowInsecure?: boolean;
+export interface WatchClientOptions extends ControlPlaneClientOptions {
   /** Where this proxy serves HTTP, shown in the admin's proxies view. */
   advertisedAddress: string;
   store: WatchStore;
   /** Called after each snapshot is swapped in (e.g. metrics). Errors are logged, not thrown. */
   onApplied?: (version: bigint) => void;
-  backoff?: BackoffPolicy;
   /** A stream that stayed up this long resets the backoff; default 5000 ms. */
   healthyAfterMs?: number;
   /** Deadline of each Ack call; default 5000 ms. */
   ackTimeoutMs?: number;
-  /** Client keepalive pings on the long-lived stream (detects a silently dead control plane). */
-  keepalive?: { timeMs?: number; timeoutMs?: number };
-  log?: SyncLog;
-  /** Random source of the jitter (tests). */
-  random?: () => number;
 }
 
 /** What /readyz and metrics read. */
