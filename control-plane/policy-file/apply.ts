@@ -1,4 +1,4 @@
-import type { Db, Tx } from "../store/client.js";
+import type { Db } from "../store/client.js";
 import type { SecretBox } from "../secrets.js";
 import type { PolicyDocument } from "./document.js";
 import { bumpSnapshotVersion, writeAudit } from "../admin/change-log.js";

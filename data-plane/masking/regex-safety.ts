@@ -373,7 +373,6 @@ function first(n: Node): CharSet {
   }
 }
 
-const repeats = (n: Node): n is Extract<Node, { t: "quant" }> => n.t === "quant" && n.max > 1;
 const unwrap = (n: Node): Node => (n.t === "group" ? unwrap(n.body) : n);
 
 /** Repeating quantifiers inside `n`, not crossing lookarounds. */
