@@ -1,17 +1,18 @@
 import type { IncomingMessage } from "node:http";
 
 /** The body, or the reason it was refused. */
-export type BodyResult = { ok: true; body: Buffer } | { ok: false; tooLarge: true } | { ok: false; tooLarge: false };
+export type BodyResult = { ok: true; body: Buffer } | { ok: false; reason: "too-large" | "timeout" | "aborted" };
 
 const EMPTY = Buffer.alloc(0);
 
 /**
- * Reads a request body up to `maxBytes` (habit 8: every read has a limit). A declared
+ * Reads a request body up to `maxBytes` and within `timeoutMs` (habit 8: every read has a
+ * limit; a client trickling its body cannot hold a request open). A declared
  * Content-Length over the limit is refused before reading anything.
  */
-export function readBody(req: IncomingMessage, maxBytes: number): Promise<BodyResult> {
+export function readBody(req: IncomingMessage, maxBytes: number, timeoutMs = 30_000): Promise<BodyResult> {
   const declared = Number(req.headers["content-length"] ?? 0);
-  if (declared > maxBytes) return Promise.resolve({ ok: false, tooLarge: true });
+  if (declared > maxBytes) return Promise.resolve({ ok: false, reason: "too-large" });
   if (req.method === "GET" || req.method === "HEAD") {
     req.resume();
     return Promise.resolve({ ok: true, body: EMPTY });
@@ -20,23 +21,20 @@ export function readBody(req: IncomingMessage, maxBytes: number): Promise<BodyRe
     const chunks: Buffer[] = [];
     let size = 0;
     let settled = false;
+    const settle = (result: BodyResult) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      resolve(result);
+    };
+    const timer = setTimeout(() => settle({ ok: false, reason: "timeout" }), timeoutMs);
     req.on("data", (chunk: Buffer) => {
       if (settled) return;
       size += chunk.length;
-      if (size > maxBytes) {
-        settled = true;
-        resolve({ ok: false, tooLarge: true });
-        return;
-      }
+      if (size > maxBytes) return settle({ ok: false, reason: "too-large" });
       chunks.push(chunk);
     });
-    req.on("end", () => {
-      if (!settled) resolve({ ok: true, body: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks) });
-      settled = true;
-    });
-    req.on("error", () => {
-      if (!settled) resolve({ ok: false, tooLarge: false });
-      settled = true;
-    });
+    req.on("end", () => settle({ ok: true, body: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks) }));
+    req.on("error", () => settle({ ok: false, reason: "aborted" }));
   });
 }

@@ -88,8 +88,11 @@ async function handle(req: IncomingMessage, res: ServerResponse, opts: ProxyHttp
 
   const body = await readBody(req, opts.services.maxBodyBytes);
   if (!body.ok) {
-    if (body.tooLarge) res.setHeader("connection", "close");
-    return body.tooLarge ? writeError(res, "BODY_TOO_LARGE", `request body exceeds ${opts.services.maxBodyBytes} bytes`, id) : void res.destroy();
+    if (body.reason === "aborted") return void res.destroy();
+    res.setHeader("connection", "close"); // the rest of the body is not read
+    return body.reason === "too-large"
+      ? writeError(res, "BODY_TOO_LARGE", `request body exceeds ${opts.services.maxBodyBytes} bytes`, id)
+      : writeError(res, "REQUEST_TIMEOUT", "the request body did not arrive in time", id);
   }
   const queryAt = url.indexOf("?");
   let rawPath = queryAt >= 0 ? url.slice(0, queryAt) : url;

@@ -17,5 +17,11 @@ export function authorize(ctx: RequestContext): Outcome {
     return deny("POLICY_DENIED", `not allowed: ${what} (${decision.reason})`, decision.reason);
   }
   ctx.decision = decision;
+  // PATCH /assistants/{id} may move the assistant to another graph: that graph must be allowed too.
+  const newGraph = ctx.route!.route.operation === "assistants:update" ? ctx.json?.["graph_id"] : undefined;
+  if (typeof newGraph === "string" && ctx.graph !== undefined && newGraph !== ctx.graph) {
+    const target = evaluate(ctx.state.policy, who, ctx.connection!.id, "assistants:update", newGraph);
+    if (!target.allow) return deny("POLICY_DENIED", `not allowed: graph ${JSON.stringify(newGraph)} (${target.reason})`, target.reason);
+  }
   return CONTINUE;
 }

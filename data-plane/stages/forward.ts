@@ -39,7 +39,7 @@ export async function forward(ctx: RequestContext, res: ServerResponse): Promise
       ctx.record.decision = "allow";
       const contentType = String(upstreamHeaders["content-type"] ?? "");
       const filtered = inboundHeaders(upstreamHeaders, conn.credential, ctx.req.id);
-      return new ResponseRelay(ctx, res, statusCode, filtered, relayMode(ctx, statusCode, contentType));
+      return new ResponseRelay(ctx, res, statusCode, filtered, relayMode(ctx, statusCode, contentType, String(upstreamHeaders["content-encoding"] ?? "")));
     });
   } catch (err) {
     if (res.headersSent || ctx.signal.aborted) {

@@ -52,6 +52,9 @@ export function inspectRequest(ctx: RequestContext): Outcome {
   if (maxBody > 0 && ctx.req.body.length > maxBody) return deny("BODY_TOO_LARGE", `request body exceeds ${maxBody} bytes`, "body-too-large");
   const body = ctx.json;
   if (!body) return CONTINUE;
+  // A run's webhook makes the LangGraph server POST to any URL the caller names (SSRF, and
+  // run output leaving through a path the gateway does not see): refused.
+  if (body["webhook"] !== undefined && body["webhook"] !== null) return deny("INPUT_DENIED", "webhooks are not allowed through the gateway", "denylisted-input");
   const maxRecursion = limits?.maxRecursionLimit ?? 0;
   const recursion = (body["config"] as { recursion_limit?: unknown } | undefined)?.recursion_limit;
   if (maxRecursion > 0 && recursion !== undefined && (typeof recursion !== "number" || recursion > maxRecursion)) {

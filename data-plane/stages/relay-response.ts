@@ -13,11 +13,13 @@ const MAX_RECORDED_JSON = 1 << 20;
 const MAX_RECORDED_EVENTS = 10_000;
 const MAX_RECORDED_EVENT_BYTES = 4 << 20;
 
-type Mode = "sse" | "wait" | "json" | "text" | "empty";
+type Mode = "sse" | "wait" | "json" | "text" | "empty" | "uninspectable";
 
-/** How a response body is relayed, from its content type and the route. */
-export function relayMode(ctx: RequestContext, status: number, contentType: string): Mode {
+/** How a response body is relayed, from its content type and encoding and the route. */
+export function relayMode(ctx: RequestContext, status: number, contentType: string, contentEncoding = ""): Mode {
   if (status === 204 || status === 304 || ctx.req.method === "HEAD") return "empty";
+  // A compressed body cannot be masked: never relay what was not inspected.
+  if (contentEncoding && contentEncoding !== "identity") return "uninspectable";
   if (contentType.startsWith("text/event-stream")) return "sse";
   // runs/wait answers text/plain: keep-alive newlines, then the JSON (DESIGN.md §9).
   if (ctx.route!.route.operation === "runs:wait") return "wait";
@@ -65,6 +67,7 @@ export class ResponseRelay extends Writable {
   }
 
   override _write(chunk: Buffer, _enc: BufferEncoding, done: (err?: Error | null) => void): void {
+    if (this.mode === "uninspectable") return done(new Error("the upstream sent an encoded body the gateway cannot inspect"));
     if (this.mode === "sse") return this.send(this.scrub(this.sse!.push(chunk)), done);
     let rest = chunk;
     if (this.mode === "wait" && !this.prefixDone) {
@@ -87,6 +90,7 @@ export class ResponseRelay extends Writable {
   }
 
   private async finish(): Promise<void> {
+    if (this.mode === "uninspectable") throw new Error("the upstream sent an encoded body the gateway cannot inspect");
     if (this.mode === "sse") {
       return this.end2(this.scrub(this.sse!.end()));
     }

@@ -2,6 +2,7 @@ import { sideCall } from "../upstream/side-calls.js";
 import type { RequestContext } from "../pipeline/context.js";
 import { CONTINUE, deny, type Outcome } from "../pipeline/outcome.js";
 
+const ASSISTANT_WRITES = new Set(["assistants:update", "assistants:delete"]);
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
@@ -17,13 +18,16 @@ export async function resolveTarget(ctx: RequestContext): Promise<Outcome> {
   }
   const conn = ctx.connection!;
   const key = `${conn.id}\u0000${id.toLowerCase()}`;
-  let graph = ctx.services.assistantGraphs.get(key);
+  // Writes to an assistant can change its graph: resolve them fresh and forget the cached one.
+  const writes = ASSISTANT_WRITES.has(ctx.route!.route.operation);
+  if (writes) ctx.services.assistantGraphs.delete(key);
+  let graph = writes ? undefined : ctx.services.assistantGraphs.get(key);
   if (graph === undefined) {
     const res = await sideCall(ctx.services.pools, conn, "GET", `/assistants/${encodeURIComponent(id)}`);
     const found = (res.json as { graph_id?: unknown } | undefined)?.graph_id;
     if (res.status === 404 || typeof found !== "string") return deny("NOT_FOUND", `assistant ${id} not found`);
     graph = found;
-    ctx.services.assistantGraphs.set(key, graph);
+    if (!writes) ctx.services.assistantGraphs.set(key, graph);
   }
   ctx.graph = graph;
   return CONTINUE;

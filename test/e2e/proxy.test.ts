@@ -18,6 +18,7 @@ function policy(input: DemoPolicyInput): string {
       { name: "runner", bindings: [{ issuer: input.issuerUrl, group: "runners" }] },
       { name: "overseer", bindings: [{ issuer: input.issuerUrl, group: "overseers" }] },
       { name: "limited", bindings: [{ issuer: input.issuerUrl, group: "limited" }] },
+      { name: "editor", bindings: [{ issuer: input.issuerUrl, group: "editors" }] },
     ],
     connections: [
       { name: "main", baseUrl: input.upstreamUrl, credentialEnv: input.credentialEnv },
@@ -43,6 +44,7 @@ function policy(input: DemoPolicyInput): string {
         limits: { requestsPerMinute: 60, burst: 4, concurrentRuns: 1, maxRecursionLimit: 10 },
         denylist: [{ pattern: "drop\\s+table", message: "SQL is not accepted as input" }],
       },
+      { name: "editors", role: "editor", connection: "main", graphs: ["echo"], operations: ["assistants:*", "runs:*"] },
       { name: "overseers", role: "overseer", connection: "main", graphs: ["*"], operations: ["threads:read", "threads:search", "threads:read:any"] },
     ],
   });
@@ -341,5 +343,34 @@ describe("input checks and limits", () => {
     expect(await statusOf(client.runs.wait(null, "echo", { input: { text: "second" } }))).toBe(429);
     await first;
     expect(await client.runs.wait(null, "echo", { input: { text: "after" } })).toMatchObject({ text: "after" });
+  });
+});
+
+describe("escalation attempts", () => {
+  test("an assistant cannot be created on, or moved to, a graph outside the policy", async () => {
+    const editor = await clientFor("ed", ["editors"]);
+    const mine = await editor.assistants.create({ graphId: "echo", name: "mine" });
+    expect(await statusOf(editor.assistants.create({ graphId: "leaky" }))).toBe(403);
+    expect(await statusOf(editor.assistants.update(mine.assistant_id, { graphId: "leaky" }))).toBe(403);
+    expect(await editor.runs.wait(null, mine.assistant_id, { input: { text: "still echo" } })).toMatchObject({ text: "still echo" });
+  });
+
+  test("a run with a webhook is refused (the upstream would call any URL)", async () => {
+    const client = await clientFor("alice", ["runners"]);
+    expect(await statusOf(client.runs.wait(null, "echo", { input: {}, webhook: "http://169.254.169.254/latest/meta-data" }))).toBe(422);
+  });
+
+  test("a body that trickles in slower than the read timeout does not hold the proxy", async () => {
+    // Covered by the read-body unit test with a short timeout; here: a partial body then close.
+    const url = new URL(stack.proxyUrl());
+    const reply = await new Promise<string>((resolve) => {
+      const socket = connect(Number(url.port), url.hostname, () => socket.write(`POST /runs/wait HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{"a":`));
+      let data = "";
+      socket.on("data", (d) => (data += d));
+      socket.on("close", () => resolve(data));
+      setTimeout(() => socket.destroy(), 500);
+    });
+    expect(reply).toBe(""); // nothing answered before the body is complete, and no crash
+    expect((await fetch(`${stack.proxyUrl()}/healthz`)).status).toBe(200);
   });
 });
