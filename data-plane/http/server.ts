@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Socket } from "node:net";
 import { errorBody, statusOf, type GatewayErrorCode } from "../errors.js";
 import type { GatewayRequest, ProxyServices, ProxyState, RecordDraft, RequestContext } from "../pipeline/context.js";
-import type { Outcome } from "../pipeline/outcome.js";
+import { deny, type Outcome } from "../pipeline/outcome.js";
 import { runPipeline } from "../pipeline/run.js";
 import { readBody } from "./read-body.js";
 import { createUuidV7 } from "../recording/uuidv7.js";
@@ -27,6 +27,31 @@ export interface ProxyHttpOptions {
 }
 
 const CONNECTION_PREFIX = /^\/c\/([A-Za-z0-9._-]{1,100})(\/.*)$/;
+const EMPTY_BODY = Buffer.alloc(0);
+
+type Target = { ok: true; rawPath: string; pathname: string; search: string; connectionName: string | undefined } | { ok: false; message: string };
+
+/** Splits the request target into path, query and connection prefix; strict about its form. */
+function parseTarget(url: string): Target {
+  if (!url.startsWith("/") || url.startsWith("//")) return { ok: false, message: "request target must be a path" };
+  const queryAt = url.indexOf("?");
+  let rawPath = queryAt >= 0 ? url.slice(0, queryAt) : url;
+  const search = queryAt >= 0 ? url.slice(queryAt) : "";
+  let connectionName: string | undefined;
+  const prefixed = CONNECTION_PREFIX.exec(rawPath);
+  if (prefixed) {
+    connectionName = prefixed[1];
+    rawPath = prefixed[2]!;
+  }
+  let pathname: string;
+  try {
+    pathname = decodeURI(rawPath);
+  } catch {
+    return { ok: false, message: "malformed percent-encoding in the path" };
+  }
+  if (pathname.includes("/../") || pathname.endsWith("/..") || pathname.includes("/./")) return { ok: false, message: "dot segments are not allowed in paths" };
+  return { ok: true, rawPath, pathname, search, connectionName };
+}
 const nextId = createUuidV7();
 
 function newRecord(): RecordDraft {
@@ -80,38 +105,34 @@ async function handle(req: IncomingMessage, res: ServerResponse, opts: ProxyHttp
     res.end(health.body);
     return;
   }
-  if (!url.startsWith("/") || url.startsWith("//")) return writeError(res, "BAD_REQUEST", "request target must be a path", id);
   const refused = opts.admission?.();
   if (refused) return writeError(res, refused, "the gateway cannot record sessions right now; try again later", id, 5);
   const state = opts.state();
   if (!state) return writeError(res, "NO_POLICY_SNAPSHOT", "the gateway has no policy yet", id, 2);
 
-  const body = await readBody(req, opts.services.maxBodyBytes);
-  if (!body.ok) {
-    if (body.reason === "aborted") return void res.destroy();
+  // Problems found before the pipeline are denials like any other: recorded, then answered.
+  const target = parseTarget(url);
+  const body = target.ok ? await readBody(req, opts.services.maxBodyBytes) : undefined;
+  if (body && !body.ok && body.reason === "aborted") return void res.destroy();
+  let early: Outcome | undefined = target.ok ? undefined : deny("BAD_REQUEST", target.message);
+  if (body && !body.ok) {
     res.setHeader("connection", "close"); // the rest of the body is not read
-    return body.reason === "too-large"
-      ? writeError(res, "BODY_TOO_LARGE", `request body exceeds ${opts.services.maxBodyBytes} bytes`, id)
-      : writeError(res, "REQUEST_TIMEOUT", "the request body did not arrive in time", id);
+    early = body.reason === "too-large"
+      ? deny("BODY_TOO_LARGE", `request body exceeds ${opts.services.maxBodyBytes} bytes`, "body-too-large")
+      : deny("REQUEST_TIMEOUT", "the request body did not arrive in time");
   }
-  const queryAt = url.indexOf("?");
-  let rawPath = queryAt >= 0 ? url.slice(0, queryAt) : url;
-  const search = queryAt >= 0 ? url.slice(queryAt) : "";
-  let connectionName: string | undefined;
-  const prefixed = CONNECTION_PREFIX.exec(rawPath);
-  if (prefixed) {
-    connectionName = prefixed[1];
-    rawPath = prefixed[2]!;
-  }
-  let pathname: string;
-  try {
-    pathname = decodeURI(rawPath);
-  } catch {
-    return writeError(res, "BAD_REQUEST", "malformed percent-encoding in the path", id);
-  }
-  if (pathname.includes("/../") || pathname.endsWith("/..") || pathname.includes("/./")) return writeError(res, "BAD_REQUEST", "dot segments are not allowed in paths", id);
-
-  const gatewayRequest: GatewayRequest = { id, method: req.method ?? "GET", rawPath, pathname, search, headers: { ...req.headers }, body: body.body, startedAt, connectionName };
+  const t = target.ok ? target : { rawPath: url.slice(0, 2048), pathname: "", search: "", connectionName: undefined };
+  const gatewayRequest: GatewayRequest = {
+    id,
+    method: req.method ?? "GET",
+    rawPath: t.rawPath,
+    pathname: t.pathname,
+    search: t.search,
+    headers: { ...req.headers },
+    body: body?.ok ? body.body : EMPTY_BODY,
+    startedAt,
+    connectionName: t.connectionName,
+  };
   const abort = new AbortController();
   res.on("close", () => {
     if (!res.writableFinished) abort.abort();
@@ -127,11 +148,11 @@ async function handle(req: IncomingMessage, res: ServerResponse, opts: ProxyHttp
     usage: createUsageTracker(),
     commitRecord: () => (committed ??= opts.record(ctx)),
   };
-  ctx.record.bytesIn = body.body.length;
+  ctx.record.bytesIn = gatewayRequest.body.length;
 
   let outcome: Outcome;
   try {
-    outcome = await runPipeline(ctx, res);
+    outcome = early ?? (await runPipeline(ctx, res));
   } catch (err) {
     log.error("request failed", { requestId: id, error: (err as Error).message });
     outcome = { kind: "deny", code: "UPSTREAM_UNAVAILABLE", reason: undefined, message: "the request could not be completed" };

@@ -104,6 +104,23 @@ test("every call leaves exactly one record with the right fields, allowed or den
   for (const row of rows) expect(JSON.stringify(row, (_, v) => (typeof v === "bigint" ? String(v) : v))).not.toContain(token);
 });
 
+test("refusals before the pipeline (oversized body, malformed path) are recorded too", async () => {
+  const big = await fetch(`${stack.proxyUrl(0)}/runs/wait`, { method: "POST", headers: { "content-type": "application/json" }, body: "x".repeat(1_100_000) });
+  const bad = await fetch(`${stack.proxyUrl(0)}/threads/%E0%A4%A/state`);
+  expect([big.status, bad.status]).toEqual([413, 400]);
+  const ids = [big.headers.get("x-request-id")!, bad.headers.get("x-request-id")!];
+  const deadline = Date.now() + 15_000;
+  let rows: Awaited<ReturnType<typeof store.prisma.session.findMany>> = [];
+  while (rows.length < 2 && Date.now() < deadline) {
+    rows = await store.prisma.session.findMany({ where: { requestId: { in: ids } }, orderBy: { startedAt: "asc" } });
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  expect(rows.map((r) => [r.status, r.errorCode, r.decision])).toEqual([
+    [413, "BODY_TOO_LARGE", "deny"],
+    [400, "BAD_REQUEST", "deny"],
+  ]);
+});
+
 test("control plane killed during 2,000 calls through two proxies: exactly 2,000 records, no duplicates", async () => {
   let killed = false;
   let restarted: Promise<void> | undefined;
