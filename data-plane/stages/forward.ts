@@ -20,7 +20,7 @@ function isTimeout(err: unknown): boolean {
 export async function forward(ctx: RequestContext, res: ServerResponse): Promise<Outcome> {
   const conn = ctx.connection!;
   const identity = ctx.identity!;
-  const assertion = await signAssertion(ctx.state.policy.assertionKey, identity, ctx.req.id);
+  const assertion = signAssertion(ctx.state.policy.assertionKey, identity, ctx.req.id);
   const headers = outboundHeaders(ctx.req.headers, conn, identity, ctx.req.id, assertion);
   const body = ctx.outboundBody && ctx.outboundBody.length > 0 ? ctx.outboundBody : null;
   if (body) headers["content-type"] = "application/json";

@@ -1,0 +1,90 @@
+/**
+ * The systems the proxy bench measures: the demo stack (real LangGraph server, dev issuer,
+ * control plane, one proxy) plus a static upstream, both reachable through the proxy as two
+ * connections of one policy, and optionally nginx in front of both.
+ */
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parse, stringify } from "yaml";
+import { startStack, type Stack } from "../../demo/stack.js";
+import { demoPolicyYaml, type DemoPolicyInput } from "../../demo/demo-policy.js";
+import { startServiceProcess, type ServiceProcess } from "../../demo/service-process.js";
+import { startNginx, type RunningNginx } from "./nginx.js";
+import { pin, type Pinning } from "./procs.js";
+
+const STATIC_KEY_ENV = "AGENTGATE_BENCH_STATIC_KEY";
+
+/** Where to send a request, and the credential headers that go with it. */
+export interface Target {
+  readonly name: "direct" | "nginx" | "agentgate";
+  readonly baseUrl: string;
+  readonly headers: Record<string, string>;
+  /** The process whose CPU time is the cost of this hop (nginx master, the proxy); none for direct. */
+  readonly sutPid: number | undefined;
+}
+
+/** The two upstreams of the bench, each reachable directly, through nginx and through the proxy. */
+export interface BenchSystems {
+  readonly static: Target[];
+  readonly langgraph: Target[];
+  readonly proxyPid: number;
+  stop(): Promise<void>;
+}
+
+/** The demo policy plus a `static` connection that developers may use for anything. */
+function policyWithStatic(staticUrl: string): (input: DemoPolicyInput) => string {
+  return (input) => {
+    const doc = parse(demoPolicyYaml(input)) as { connections: unknown[]; policies: unknown[] };
+    doc.connections.push({ name: "static", baseUrl: staticUrl, credentialEnv: STATIC_KEY_ENV });
+    doc.policies.push({ name: "bench-static", role: "developer", connection: "static", graphs: ["*"], operations: ["*"] });
+    return stringify(doc);
+  };
+}
+
+/**
+ * Starts everything; on failure stops what already runs. With `pinning`, the proxy and nginx
+ * get the SUT core; everything else inherits the bench's own (already pinned) CPUs.
+ */
+export async function startBenchSystems(opts: { withNginx: boolean; pinning: Pinning | undefined; env?: Record<string, string> }): Promise<BenchSystems> {
+  const dataDir = mkdtempSync(join(tmpdir(), "agentgate-bench-"));
+  const staticKey = `st-${randomBytes(18).toString("base64url")}`;
+  let staticUpstream: ServiceProcess | undefined;
+  let stack: Stack | undefined;
+  let nginx: RunningNginx | undefined;
+  const stop = async (): Promise<void> => {
+    await nginx?.stop().catch(() => undefined);
+    await stack?.stop().catch(() => undefined);
+    await staticUpstream?.stop().catch(() => undefined);
+    rmSync(dataDir, { recursive: true, force: true });
+  };
+  try {
+    staticUpstream = await startServiceProcess("bench/lib/static-upstream-server.ts", { BENCH_STATIC_KEY: staticKey });
+    const staticUrl = staticUpstream.ready["url"]!;
+    stack = await startStack({ dataDir, policy: policyWithStatic(staticUrl), env: { ...opts.env, [STATIC_KEY_ENV]: staticKey } });
+    if (opts.pinning) pin(stack.proxies[0]!.pid, opts.pinning.sut);
+    const token = await stack.issuer.mint({ sub: "bench", groups: ["developers"], expiresIn: 3 * 3600 });
+    const bearer = { authorization: `Bearer ${token}` };
+    const proxyUrl = stack.proxyUrl(0);
+    const lgUrl = stack.upstream.url;
+    if (opts.withNginx) {
+      nginx = await startNginx([{ upstreamUrl: staticUrl, apiKey: staticKey }, { upstreamUrl: lgUrl, apiKey: stack.upstream.apiKey }], opts.pinning?.sut);
+    }
+    const proxyPid = stack.proxies[0]!.pid;
+    const targets = (upstreamUrl: string, key: string, proxyPath: string, nginxUrl: string | undefined): Target[] => [
+      { name: "direct", baseUrl: upstreamUrl, headers: { "x-api-key": key }, sutPid: undefined },
+      ...(nginxUrl ? [{ name: "nginx" as const, baseUrl: nginxUrl, headers: {}, sutPid: nginx?.pid }] : []),
+      { name: "agentgate", baseUrl: `${proxyUrl}${proxyPath}`, headers: bearer, sutPid: proxyPid },
+    ];
+    return {
+      static: targets(staticUrl, staticKey, "/c/static", nginx?.urls[0]),
+      langgraph: targets(lgUrl, stack.upstream.apiKey, "/c/demo", nginx?.urls[1]),
+      proxyPid,
+      stop,
+    };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
