@@ -85,14 +85,29 @@ type MethodAt<S extends DescService, K extends keyof MethodsOf<S>> = MethodsOf<S
   ? MethodsOf<S>[K]
   : never;
 
+/**
+ * Messages written to many streams unchanged: encoded once, not once per stream. A
+ * published policy snapshot is immutable and goes to every watching proxy (at 50,000
+ * bindings, ~20 ms of encoding per proxy otherwise).
+ */
+const ENCODE_ONCE: ReadonlySet<string> = new Set(["agentgate.v1.Snapshot"]);
+const encoded = new WeakMap<object, Buffer>();
+
 /** Encoder for one message type: accepts a full message or an init object. */
 function serializer<D extends DescMessage>(schema: D): grpc.serialize<Out<D>> {
+  const cache = ENCODE_ONCE.has(schema.typeName);
   return (value) => {
+    if (cache) {
+      const hit = encoded.get(value as object);
+      if (hit) return hit;
+    }
     // Handlers may write init objects; only those need `create` (full messages are encoded as is).
     const message = isMessage(value, schema) ? value : create(schema, value);
     const bytes = toBinary(schema, message);
     // Zero-copy view: grpc-js wants a Buffer, toBinary gives a Uint8Array.
-    return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    if (cache) encoded.set(value as object, buffer);
+    return buffer;
   };
 }
 

