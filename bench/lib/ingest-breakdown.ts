@@ -1,0 +1,70 @@
+/**
+ * Where the control plane's CPU per ingested record goes, measured in-process on the same
+ * database without gRPC: the whole `ingestSessions` of a 200-record batch, and two of its
+ * steps on their own — the hash check (`hashRecord` per record) and `storeSessions` (the
+ * dedupe query plus Prisma `createMany`). Each batch is fresh records of a chain of its own
+ * proxy id, so nothing is a resend.
+ */
+import { openStore } from "../../control-plane/store/client.js";
+import { storeSessions } from "../../control-plane/store/sessions.js";
+import { ingestSessions } from "../../control-plane/sessions/ingest.js";
+import { rowFromRecord } from "../../control-plane/sessions/record-mapping.js";
+import { ChainWriter, EMPTY_CHAIN, hashRecord } from "../../data-plane/recording/chain.js";
+import { testRecord } from "../../data-plane/recording/testing/test-record.js";
+import type { SessionRecord } from "../../proto/gen/agentgate/v1/session_pb.js";
+
+/** CPU (user + system) per record, µs, of each step, and the wall time of a batch. */
+export interface IngestBreakdown {
+  readonly batchSize: number;
+  readonly batches: number;
+  readonly ingestUs: number;
+  readonly ingestBatchMs: number;
+  readonly hashUs: number;
+  readonly storeUs: number;
+  readonly storeBatchMs: number;
+}
+
+/** Sealed records of a new chain owned by `proxyId`. */
+function sealedBatch(proxyId: string, size: number, bodyBytes: number): SessionRecord[] {
+  const chain = new ChainWriter(EMPTY_CHAIN);
+  return Array.from({ length: size }, (_, i) => {
+    const record = testRecord(i + 1, bodyBytes);
+    record.proxyId = proxyId;
+    return chain.seal(record);
+  });
+}
+
+/** Runs `step` once per batch; CPU µs per record and wall ms per batch. */
+async function timed(batches: readonly SessionRecord[][], step: (batch: SessionRecord[]) => Promise<unknown>): Promise<{ us: number; batchMs: number }> {
+  const cpu = process.cpuUsage();
+  const started = performance.now();
+  for (const batch of batches) await step(batch);
+  const used = process.cpuUsage(cpu);
+  const records = batches.reduce((n, b) => n + b.length, 0);
+  return { us: (used.user + used.system) / records, batchMs: (performance.now() - started) / batches.length };
+}
+
+/** Measures on the database at `url` (already migrated); adds `2 × batches × batchSize` rows. */
+export async function measureIngestBreakdown(url: string, opts: { batches: number; batchSize: number; bodyBytes: number }): Promise<IngestBreakdown> {
+  const store = await openStore(url, { migrate: false });
+  try {
+    const make = (tag: string) => Array.from({ length: opts.batches }, (_, i) => sealedBatch(`breakdown-${tag}-${i}`, opts.batchSize, opts.bodyBytes));
+    // One unmeasured batch first: the client's first query pays for connections and JIT.
+    const [warm] = make("warm");
+    await ingestSessions(store.prisma, warm![0]!.proxyId, warm!);
+    const ingest = await timed(make("ingest"), (b) => ingestSessions(store.prisma, b[0]!.proxyId, b));
+    const hash = await timed(make("hash"), async (b) => b.forEach((r) => hashRecord(r.prevHash, r)));
+    const store_ = await timed(make("store"), (b) => storeSessions(store.prisma, b.map(rowFromRecord)));
+    return {
+      batchSize: opts.batchSize,
+      batches: opts.batches,
+      ingestUs: ingest.us,
+      ingestBatchMs: ingest.batchMs,
+      hashUs: hash.us,
+      storeUs: store_.us,
+      storeBatchMs: store_.batchMs,
+    };
+  } finally {
+    await store.close();
+  }
+}
