@@ -68,7 +68,15 @@ export class ResponseRelay extends Writable {
 
   override _write(chunk: Buffer, _enc: BufferEncoding, done: (err?: Error | null) => void): void {
     if (this.mode === "uninspectable") return done(new Error("the upstream sent an encoded body the gateway cannot inspect"));
-    if (this.mode === "sse") return this.send(this.scrub(this.sse!.push(chunk)), done);
+    if (this.mode === "sse") {
+      let out: string;
+      try {
+        out = this.sse!.push(chunk);
+      } catch (err) {
+        return done(err as Error); // e.g. one event over the masker's size bound: cut the stream
+      }
+      return this.send(this.scrub(out), done);
+    }
     let rest = chunk;
     if (this.mode === "wait" && !this.prefixDone) {
       // Pass the keep-alive whitespace through at once; buffer from the first JSON byte.
