@@ -336,6 +336,28 @@ describe("input checks and limits", () => {
     expect((await other.assistants.search()).length).toBeGreaterThan(0);
   });
 
+  test("a client that disconnects mid-stream ends the exchange at once (upstream request cancelled, run slot freed)", async () => {
+    const token = await tokenFor("lim-5", ["limited"]);
+    const abort = new AbortController();
+    const res = await fetch(`${stack.proxyUrl()}/runs/stream`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+      body: JSON.stringify({ assistant_id: "slow", input: { steps: 10, delay_ms: 300 }, stream_mode: "updates" }),
+      signal: abort.signal,
+    });
+    const reader = res.body!.getReader();
+    await reader.read(); // the first event arrived: the run is under way and holds the only slot
+    abort.abort();
+    // The 3 s run would hold the slot until it ends; a cancelled exchange releases it now.
+    const client = await clientFor("lim-5", ["limited"]);
+    let status = 0;
+    for (let i = 0; i < 20 && status !== 200; i++) {
+      status = await statusOf(client.runs.wait(null, "echo", { input: { text: "next" } }));
+      if (status !== 200) await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(status).toBe(200);
+  });
+
   test("a second concurrent run over concurrentRuns is 429 until the first ends", async () => {
     const client = await clientFor("lim-4", ["limited"]);
     const first = client.runs.wait(null, "slow", { input: { steps: 3, delay_ms: 200 } });
