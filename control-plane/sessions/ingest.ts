@@ -3,6 +3,17 @@ import { hashRecord } from "../../data-plane/recording/chain.js";
 import type { Db } from "../store/client.js";
 import { rowFromRecord } from "./record-mapping.js";
 import { storeSessions } from "../store/sessions.js";
+import { PrismaClientKnownRequestError } from "@prisma/client/runtime/client";
+
+// Errors about the data itself, not the database being unavailable or busy: Prisma request
+// errors (P2xxx, but timeouts and transaction conflicts), and driver errors of SQLSTATE class
+// 22 (data exception, e.g. U+0000 in text) or 23 (integrity constraint).
+const TRANSIENT = new Set(["P2024", "P2028", "P2034"]);
+function isDataError(err: unknown): boolean {
+  if (err instanceof PrismaClientKnownRequestError) return err.code.startsWith("P2") && !TRANSIENT.has(err.code);
+  const cause = (err as { name?: string; cause?: { kind?: string; code?: unknown } } | undefined)?.cause;
+  return (err as { name?: string })?.name === "DriverAdapterError" && cause?.kind === "postgres" && /^2[23]/.test(String(cause.code));
+}
 
 /** What happened to a reported batch. */
 export interface IngestResult {
@@ -30,7 +41,26 @@ export async function ingestSessions(db: Db, proxyId: string, records: readonly 
   }
   if (candidates.length === 0) return result;
 
-  const stored = await storeSessions(db, candidates.map(rowFromRecord));
+  let stored: Awaited<ReturnType<typeof storeSessions>>;
+  try {
+    stored = await storeSessions(db, candidates.map(rowFromRecord));
+  } catch (err) {
+    if (!isDataError(err)) throw err; // storage unavailable: nothing acked, the proxy resends
+    // One record the database refuses must not block every record behind it: store one by
+    // one and reject, for good, only those refused for their content.
+    stored = { inserted: [], duplicates: [], conflicts: [] };
+    for (const r of candidates) {
+      try {
+        const one = await storeSessions(db, [rowFromRecord(r)]);
+        stored.inserted.push(...one.inserted);
+        stored.duplicates.push(...one.duplicates);
+        stored.conflicts.push(...one.conflicts);
+      } catch (e) {
+        if (!isDataError(e)) throw e;
+        result.rejected.push({ id: r.id, reason: "the database refused the record's content" });
+      }
+    }
+  }
   result.stored.push(...stored.inserted, ...stored.duplicates);
   for (const id of stored.conflicts) result.rejected.push({ id, reason: "its chain position is taken by another record (forked chain)" });
   return result;

@@ -63,6 +63,18 @@ describe.each(["sqlite", "postgresql"] as const)("sessions on %s", (provider) =>
     expect(await store.prisma.session.count({ where: { proxyId: "p-ingest" } })).toBe(3);
   });
 
+  test("a record the database refuses is rejected alone; the rest of its batch is stored", async () => {
+    const records = chain("p-poison", [{ at: 0 }, { at: 1, responseJson: "bad \u0000 byte" }, { at: 2 }]);
+    const result = await ingestSessions(store.prisma, "p-poison", records);
+    if (provider === "postgresql") {
+      expect(result.rejected.map((r) => r.id)).toEqual([records[1]!.id]);
+      expect(result.stored.sort()).toEqual([records[0]!.id, records[2]!.id].sort());
+    } else {
+      // SQLite stores U+0000 in text.
+      expect(result.stored).toHaveLength(3);
+    }
+  });
+
   test("filters and cursor pagination walk every matching session once", async () => {
     const records = chain("p-list", Array.from({ length: 25 }, (_, i) => ({ at: i, graph: i % 2 ? "echo" : "slow", decision: i % 5 === 0 ? "deny" : "allow" })));
     await ingestSessions(store.prisma, "p-list", records);

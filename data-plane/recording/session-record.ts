@@ -2,6 +2,11 @@ import { create } from "@bufbuild/protobuf";
 import { SessionRecordSchema, type SessionRecord } from "../../proto/gen/agentgate/v1/session_pb.js";
 import type { RequestContext } from "../pipeline/context.js";
 
+// PostgreSQL text and jsonb cannot hold U+0000: a record carrying one could never be
+// stored and would block the proxy's spool behind it. It is replaced before sealing.
+const NUL = /\u0000/g;
+const storable = (s: string): string => (s.includes("\u0000") ? s.replace(NUL, "\uFFFD") : s);
+
 /**
  * The session record of one exchange, from what the pipeline gathered. Everything in it is
  * already masked (request and response bodies, events); the caller's token never is in it.
@@ -17,9 +22,9 @@ export function buildSessionRecord(ctx: RequestContext, proxyId: string, now = D
     durationMs: Math.max(0, now - req.startedAt),
     requestId: req.id,
     issuer: who?.issuer ?? "",
-    subject: who?.subject ?? "",
-    email: who?.email ?? "",
-    groups: who ? [...who.groups] : [],
+    subject: storable(who?.subject ?? ""),
+    email: storable(who?.email ?? ""),
+    groups: who ? who.groups.map(storable) : [],
     connectionId: ctx.connection?.id ?? "",
     operation: ctx.route?.route.operation ?? "",
     graph: ctx.graph ?? "",
@@ -30,11 +35,11 @@ export function buildSessionRecord(ctx: RequestContext, proxyId: string, now = D
     reasons: record.reasons,
     snapshotVersion: ctx.state.policy.version,
     method: req.method,
-    path: req.rawPath,
+    path: storable(req.rawPath),
     status: record.status,
-    requestJson: record.requestJson,
-    responseJson: record.responseJson,
-    events: record.events,
+    requestJson: storable(record.requestJson),
+    responseJson: storable(record.responseJson),
+    events: record.events.map((e) => ({ offsetMs: e.offsetMs, event: storable(e.event), data: storable(e.data) })),
     bytesIn: BigInt(record.bytesIn),
     bytesOut: BigInt(record.bytesOut),
     cost: record.cost,
