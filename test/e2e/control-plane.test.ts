@@ -1,12 +1,9 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { Client } from "@langchain/langgraph-sdk";
 import { stringify } from "yaml";
-import { startStack, type Stack } from "../../demo/stack.js";
+import type { Stack } from "../../demo/stack.js";
 import type { DemoPolicyInput } from "../../demo/demo-policy.js";
-import { createTestDatabase, type TestDatabase } from "../helpers/databases.js";
+import { startE2eStack, type E2eStack } from "../helpers/e2e-stack.js";
 
 /**
  * The admin GraphQL API end to end on PostgreSQL: the bootstrap file only trusts the dev
@@ -27,8 +24,7 @@ interface Gql {
 }
 
 let stack: Stack;
-let db: TestDatabase;
-let dataDir: string;
+let e2e: E2eStack;
 let root: string;
 let member: string;
 let policyId: string;
@@ -90,18 +86,15 @@ async function proxyAcked(version: string): Promise<Record<string, any>> {
 }
 
 beforeAll(async () => {
-  dataDir = mkdtempSync(join(tmpdir(), "agentgate-cp-e2e-"));
-  db = await createTestDatabase("postgresql");
   // The control plane verifies admin tokens of the dev issuer, which serves plain http on loopback.
-  stack = await startStack({ dataDir, databaseUrl: db.url, policy: adminsOnly, env: { AGENTGATE_ALLOW_HTTP_ISSUERS: "loopback" } });
+  e2e = await startE2eStack({ provider: "postgresql", policy: adminsOnly, env: { AGENTGATE_ALLOW_HTTP_ISSUERS: "loopback" } });
+  stack = e2e.stack;
   root = await stack.issuer.mint({ sub: "root", groups: ["admins"] });
   member = await stack.issuer.mint({ sub: "ann", groups: ["echo-team"] });
 }, 120_000);
 
 afterAll(async () => {
-  await stack?.stop();
-  await db?.drop();
-  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  await e2e?.stop();
   if (Object.keys(latencies).length) console.log(`mutation → proxy enforcement (ms): ${JSON.stringify(latencies)}`);
 });
 

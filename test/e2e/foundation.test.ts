@@ -1,9 +1,6 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { Client } from "@langchain/langgraph-sdk";
-import { startStack, type Stack } from "../../demo/stack.js";
-import { createTestDatabase, type TestDatabase } from "../helpers/databases.js";
+import type { Stack } from "../../demo/stack.js";
+import { startE2eStack, type E2eStack } from "../helpers/e2e-stack.js";
 
 /**
  * The foundation end to end, on both storage providers: the real LangGraph server behind
@@ -11,21 +8,15 @@ import { createTestDatabase, type TestDatabase } from "../helpers/databases.js";
  * and a token from a real OIDC issuer.
  */
 describe.each(["postgresql", "sqlite"] as const)("foundation on %s", (provider) => {
+  let e2e: E2eStack;
   let stack: Stack;
-  let db: TestDatabase;
-  let dataDir: string;
 
   beforeAll(async () => {
-    dataDir = mkdtempSync(join(tmpdir(), "agentgate-e2e-"));
-    db = await createTestDatabase(provider);
-    stack = await startStack({ dataDir, databaseUrl: db.url, countingHop: true });
+    e2e = await startE2eStack({ provider, countingHop: true });
+    stack = e2e.stack;
   }, 120_000);
 
-  afterAll(async () => {
-    await stack?.stop();
-    await db?.drop();
-    rmSync(dataDir, { recursive: true, force: true });
-  });
+  afterAll(() => e2e?.stop());
 
   const clientFor = async (sub: string, groups: string[]) =>
     new Client({
@@ -78,16 +69,13 @@ describe.each(["postgresql", "sqlite"] as const)("foundation on %s", (provider) 
 });
 
 describe("health and metrics", () => {
+  let e2e: E2eStack;
   let stack: Stack;
-  let dataDir: string;
   beforeAll(async () => {
-    dataDir = mkdtempSync(join(tmpdir(), "agentgate-metrics-"));
-    stack = await startStack({ dataDir });
+    e2e = await startE2eStack();
+    stack = e2e.stack;
   }, 120_000);
-  afterAll(async () => {
-    await stack?.stop();
-    rmSync(dataDir, { recursive: true, force: true });
-  });
+  afterAll(() => e2e?.stop());
 
   test("both planes answer /healthz, /readyz and Prometheus /metrics", async () => {
     const token = await stack.issuer.mint({ sub: "m", groups: ["developers"] });

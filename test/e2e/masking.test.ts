@@ -1,38 +1,28 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { Client, type StreamMode } from "@langchain/langgraph-sdk";
-import { startStack, type Stack } from "../../demo/stack.js";
+import type { Stack } from "../../demo/stack.js";
 import { findPlantedSecrets, SPLIT_CARD } from "../../demo/langgraph/fixtures.js";
-import { createTestDatabase, type TestDatabase } from "../helpers/databases.js";
-import { openStore, type Store } from "../../control-plane/store/client.js";
+import type { Store } from "../../control-plane/store/client.js";
+import { startE2eStack, type E2eStack } from "../helpers/e2e-stack.js";
 
 /**
  * Masking end to end: the `leaky` graph returns planted secrets in JSON and streams a
  * message whose card number is split over three chunks; nothing planted may reach the
  * SDK client, in any response shape or stream mode, nor the session records.
  */
+let e2e: E2eStack;
 let stack: Stack;
 let client: Client;
-let db: TestDatabase;
 let store: Store;
-let dataDir: string;
 
 beforeAll(async () => {
-  dataDir = mkdtempSync(join(tmpdir(), "agentgate-masking-"));
-  db = await createTestDatabase("sqlite");
-  stack = await startStack({ dataDir, databaseUrl: db.url });
-  store = await openStore(db.url);
+  e2e = await startE2eStack({ provider: "sqlite", store: true });
+  stack = e2e.stack;
+  store = e2e.store!;
   const token = await stack.issuer.mint({ sub: "masked-user", groups: ["developers"] });
   client = new Client({ apiUrl: stack.proxyUrl(), apiKey: null, defaultHeaders: { authorization: `Bearer ${token}` } });
 }, 120_000);
 
-afterAll(async () => {
-  await stack?.stop();
-  await store?.close();
-  await db?.drop();
-  rmSync(dataDir, { recursive: true, force: true });
-});
+afterAll(() => e2e?.stop());
 
 test("runs.wait: no planted secret survives, and masks are labelled", async () => {
   const output = await client.runs.wait(null, "leaky", { input: {} });

@@ -1,12 +1,10 @@
-import { mkdtempSync, rmSync } from "node:fs";
 import { connect } from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { randomUUID } from "node:crypto";
 import { Client } from "@langchain/langgraph-sdk";
 import { exportSPKI, generateKeyPair, importJWK, SignJWT } from "jose";
 import { stringify } from "yaml";
-import { startStack, type Stack } from "../../demo/stack.js";
+import type { Stack } from "../../demo/stack.js";
+import { startE2eStack, type E2eStack } from "../helpers/e2e-stack.js";
 import { startIssuer, type Issuer } from "../../demo/issuer.js";
 import type { DemoPolicyInput } from "../../demo/demo-policy.js";
 
@@ -50,20 +48,19 @@ function policy(input: DemoPolicyInput): string {
   });
 }
 
+let e2e: E2eStack;
 let stack: Stack;
-let dataDir: string;
 let otherIssuer: Issuer;
 
 beforeAll(async () => {
-  dataDir = mkdtempSync(join(tmpdir(), "agentgate-proxy-"));
-  stack = await startStack({ dataDir, countingHop: true, policy, env: { AGENTGATE_CONNECTION: "main" } });
+  e2e = await startE2eStack({ countingHop: true, policy, env: { AGENTGATE_CONNECTION: "main" } });
+  stack = e2e.stack;
   otherIssuer = await startIssuer();
 }, 120_000);
 
 afterAll(async () => {
-  await stack?.stop();
+  await e2e?.stop();
   await otherIssuer?.stop();
-  rmSync(dataDir, { recursive: true, force: true });
 });
 
 const tokenFor = (sub: string, groups: string[]) => stack.issuer.mint({ sub, groups });

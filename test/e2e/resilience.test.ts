@@ -1,9 +1,6 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { startStack, waitForProxyReady, type Stack } from "../../demo/stack.js";
+import { waitForProxyReady, type Stack } from "../../demo/stack.js";
 import { startServiceProcess, type ServiceProcess } from "../../demo/service-process.js";
-import { createTestDatabase, type TestDatabase } from "../helpers/databases.js";
+import { startE2eStack, type E2eStack } from "../helpers/e2e-stack.js";
 
 /**
  * The control plane is not on the request path: proxies keep enforcing their last good
@@ -11,21 +8,15 @@ import { createTestDatabase, type TestDatabase } from "../helpers/databases.js";
  * plane replicas on one PostgreSQL serve the same policy.
  */
 const ADMIN_TOKEN = "bootstrap-admin-token-for-resilience-0123456789";
+let e2e: E2eStack;
 let stack: Stack;
-let db: TestDatabase;
-let dataDir: string;
 
 beforeAll(async () => {
-  dataDir = mkdtempSync(join(tmpdir(), "agentgate-resilience-"));
-  db = await createTestDatabase("postgresql");
-  stack = await startStack({ dataDir, databaseUrl: db.url, env: { AGENTGATE_ADMIN_BOOTSTRAP_TOKEN: ADMIN_TOKEN } });
+  e2e = await startE2eStack({ provider: "postgresql", env: { AGENTGATE_ADMIN_BOOTSTRAP_TOKEN: ADMIN_TOKEN } });
+  stack = e2e.stack;
 }, 120_000);
 
-afterAll(async () => {
-  await stack?.stop();
-  await db?.drop();
-  rmSync(dataDir, { recursive: true, force: true });
-});
+afterAll(() => e2e?.stop());
 
 async function search(sub: string): Promise<number> {
   const token = await stack.issuer.mint({ sub, groups: ["developers"] });
@@ -75,8 +66,8 @@ test("control plane down: the proxy keeps serving, survives its own restart from
 
 test("two control-plane replicas on one PostgreSQL: a change made through either reaches the proxy", async () => {
   const replica: ServiceProcess = await startServiceProcess("control-plane/main.ts", {
-    DATABASE_URL: db.url,
-    AGENTGATE_DATA_DIR: dataDir, // same secret key file: both replicas decrypt the same credentials
+    DATABASE_URL: e2e.db!.url,
+    AGENTGATE_DATA_DIR: e2e.dataDir, // same secret key file: both replicas decrypt the same credentials
     AGENTGATE_PROXY_TOKEN: stack.proxyToken,
     AGENTGATE_ADMIN_BOOTSTRAP_TOKEN: ADMIN_TOKEN,
     AGENTGATE_CP_HTTP_PORT: "0",

@@ -1,10 +1,7 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { Client } from "@langchain/langgraph-sdk";
-import { startStack, type Stack } from "../../demo/stack.js";
-import { createTestDatabase, type TestDatabase } from "../helpers/databases.js";
-import { openStore, type Store } from "../../control-plane/store/client.js";
+import type { Stack } from "../../demo/stack.js";
+import type { Store } from "../../control-plane/store/client.js";
+import { startE2eStack, type E2eStack } from "../helpers/e2e-stack.js";
 import { verifyStoredChains } from "../../control-plane/sessions/verify.js";
 import { execFile } from "node:child_process";
 
@@ -25,24 +22,17 @@ function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr:
  * nothing is lost when the control plane or a proxy dies, tampering is detected.
  */
 const ADMIN_TOKEN = "bootstrap-admin-token-for-tests-0123456789";
+let e2e: E2eStack;
 let stack: Stack;
-let db: TestDatabase;
 let store: Store;
-let dataDir: string;
 
 beforeAll(async () => {
-  dataDir = mkdtempSync(join(tmpdir(), "agentgate-sessions-"));
-  db = await createTestDatabase("postgresql");
-  stack = await startStack({ dataDir, databaseUrl: db.url, proxies: 2, env: { AGENTGATE_ADMIN_BOOTSTRAP_TOKEN: ADMIN_TOKEN } });
-  store = await openStore(db.url);
+  e2e = await startE2eStack({ provider: "postgresql", store: true, proxies: 2, env: { AGENTGATE_ADMIN_BOOTSTRAP_TOKEN: ADMIN_TOKEN } });
+  stack = e2e.stack;
+  store = e2e.store!;
 }, 120_000);
 
-afterAll(async () => {
-  await stack?.stop();
-  await store?.close();
-  await db?.drop();
-  rmSync(dataDir, { recursive: true, force: true });
-});
+afterAll(() => e2e?.stop());
 
 /** Waits until the stored sessions of `subject` reach `count` (records arrive asynchronously). */
 async function sessionsOf(subject: string, count: number, timeoutMs = 30_000) {
