@@ -12,6 +12,8 @@ describe("matchRoute", () => {
     ["POST", "/runs/crons", "crons:create", {}],
     ["PUT", "/store/items", "store:put", {}],
     ["GET", "/threads/t1/", "threads:read", { thread: "t1" }],
+    ["PATCH", "/threads/t1/state", "threads:update", { thread: "t1" }],
+    ["PATCH", "/runs/crons/c1", "crons:update", { cron: "c1" }],
   ])("%s %s → %s", (method, path, operation, params) => {
     const m = matchRoute(method, path);
     expect(m?.route.operation).toBe(operation);

@@ -41,12 +41,14 @@ export const ROUTES: readonly RouteSpec[] = [
   { method: "POST", pattern: "/threads", operation: "threads:create", graph: N },
   { method: "POST", pattern: "/threads/search", operation: "threads:search", graph: N },
   { method: "POST", pattern: "/threads/count", operation: "threads:search", graph: N },
+  { method: "POST", pattern: "/threads/prune", operation: "threads:delete", graph: N, unsupported: "pruning several threads at once is not supported through the gateway; delete threads one by one" },
   { method: "GET", pattern: "/threads/{thread}", operation: "threads:read", graph: N },
   { method: "PATCH", pattern: "/threads/{thread}", operation: "threads:update", graph: N },
   { method: "DELETE", pattern: "/threads/{thread}", operation: "threads:delete", graph: N },
   { method: "POST", pattern: "/threads/{thread}/copy", operation: "threads:create", graph: N },
   { method: "GET", pattern: "/threads/{thread}/state", operation: "threads:read", graph: N },
   { method: "POST", pattern: "/threads/{thread}/state", operation: "threads:update", graph: N },
+  { method: "PATCH", pattern: "/threads/{thread}/state", operation: "threads:update", graph: N },
   { method: "GET", pattern: "/threads/{thread}/state/{checkpoint}", operation: "threads:read", graph: N },
   { method: "POST", pattern: "/threads/{thread}/state/checkpoint", operation: "threads:read", graph: N },
   { method: "GET", pattern: "/threads/{thread}/history", operation: "threads:history", graph: N },
@@ -65,6 +67,8 @@ export const ROUTES: readonly RouteSpec[] = [
   { method: "POST", pattern: "/runs", operation: "runs:create", graph: A },
   { method: "POST", pattern: "/runs/stream", operation: "runs:stream", graph: A, streaming: true },
   { method: "POST", pattern: "/runs/wait", operation: "runs:wait", graph: A },
+  // A stateless run has no thread to own: joining one by id could read someone else's output.
+  { method: "GET", pattern: "/runs/{run}/stream", operation: "runs:stream", graph: N, unsupported: "joining a stateless run's stream is not supported through the gateway; stream the run when you create it" },
   { method: "POST", pattern: "/runs/batch", operation: "runs:create", graph: N, unsupported: "batch runs carry several assistants; send them one by one" },
   { method: "POST", pattern: "/runs/cancel", operation: "runs:cancel", graph: N, unsupported: "bulk cancel is not supported through the gateway; cancel runs one by one" },
   // crons
@@ -73,6 +77,7 @@ export const ROUTES: readonly RouteSpec[] = [
   { method: "POST", pattern: "/runs/crons/search", operation: "crons:search", graph: N },
   { method: "POST", pattern: "/runs/crons/count", operation: "crons:search", graph: N },
   { method: "DELETE", pattern: "/runs/crons/{cron}", operation: "crons:delete", graph: N },
+  { method: "PATCH", pattern: "/runs/crons/{cron}", operation: "crons:update", graph: N },
   // store
   { method: "PUT", pattern: "/store/items", operation: "store:put", graph: N },
   { method: "GET", pattern: "/store/items", operation: "store:get", graph: N },

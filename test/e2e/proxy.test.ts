@@ -121,6 +121,7 @@ describe("thread ownership", () => {
     expect(await statusOf(bob.runs.wait(thread.thread_id, "echo", { input: {} }))).toBe(404);
     expect(await statusOf(bob.threads.update(thread.thread_id, { metadata: { agentgate_owner: "bob" } }))).toBe(404);
     expect(await statusOf(bob.threads.delete(thread.thread_id))).toBe(404);
+    expect(await statusOf(bob.threads.prune([thread.thread_id]))).toBe(501);
 
     const bobThread = await bob.threads.create({ metadata: { agentgate_owner: "forged" } });
     const bobSees = (await bob.threads.search({ limit: 100 })).map((t) => t.thread_id);
