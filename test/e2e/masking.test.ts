@@ -1,4 +1,5 @@
 import { Client, type StreamMode } from "@langchain/langgraph-sdk";
+import { stringify } from "yaml";
 import type { Stack } from "../../demo/stack.js";
 import { findPlantedSecrets, SPLIT_CARD } from "../../demo/langgraph/fixtures.js";
 import type { Store } from "../../control-plane/store/client.js";
@@ -90,4 +91,45 @@ test("inputs are masked before they reach the upstream, and records hold masked 
   expect(all).not.toContain("carol.secret@example.net");
   const leaky = rows.find((r) => r.graph === "leaky" && r.operation === "runs:wait")!;
   expect(Object.keys(leaky.maskCounts as object)).toEqual(expect.arrayContaining(["email", "credit_card"]));
+});
+
+describe("a masking profile attached to a policy", () => {
+  let custom: E2eStack;
+  beforeAll(async () => {
+    custom = await startE2eStack({
+      policy: (input) =>
+        stringify({
+          identityProviders: [{ issuer: input.issuerUrl, audiences: ["agentgate"], groupsClaim: "groups" }],
+          roles: [{ name: "support", bindings: [{ issuer: input.issuerUrl, group: "support" }] }],
+          connections: [{ name: "demo", baseUrl: input.upstreamUrl, credentialEnv: input.credentialEnv }],
+          maskingProfiles: [
+            {
+              name: "support-view",
+              rules: [
+                { kind: "key", match: "customer_name", style: "redact", label: "name" },
+                { kind: "detector", match: "email", style: "pseudonym" },
+                { kind: "regex", match: "ORD-[0-9]{6}", style: "redact", label: "order" },
+                { kind: "detector", match: "credit_card", style: "partial" },
+              ],
+            },
+          ],
+          policies: [{ name: "support", role: "support", connection: "demo", graphs: ["echo"], operations: ["runs:*"], maskingProfile: "support-view", maskRequests: false }],
+        }),
+    });
+  }, 120_000);
+  afterAll(() => custom?.stop());
+
+  test("its rules and styles apply: key, pseudonym (consistent within the exchange), custom regex, partial", async () => {
+    const token = await custom.stack.issuer.mint({ sub: "agent", groups: ["support"] });
+    const sdk = new Client({ apiUrl: custom.stack.proxyUrl(), apiKey: null, defaultHeaders: { authorization: `Bearer ${token}` } });
+    const out = (await sdk.runs.wait(null, "echo", {
+      input: { customer_name: "Alice Doe", from: "alice@example.com", cc: "alice@example.com", note: "re ORD-123456", card: "4111 1111 1111 1111" },
+    })) as Record<string, string>;
+    expect(out["customer_name"]).toBe("[REDACTED:name]");
+    expect(out["from"]).toMatch(/^\[email:[0-9a-f]{8}\]$/);
+    expect(out["cc"]).toBe(out["from"]);
+    expect(out["note"]).toBe("re [REDACTED:order]");
+    expect(out["card"]).toMatch(/1111$/);
+    expect(out["card"]).not.toContain("4111 1111 1111");
+  });
 });
