@@ -12,6 +12,9 @@ import { openStore } from "./store/client.js";
 import { SecretBox } from "./secrets.js";
 import { SnapshotPublisher } from "./snapshot/publisher.js";
 import { ProxyStatusRegistry } from "./snapshot/status.js";
+import { persistProxyStatus } from "./snapshot/status-store.js";
+import { hostname } from "node:os";
+import { randomBytes } from "node:crypto";
 import { buildSnapshot } from "./snapshot/compile.js";
 import { startSnapshotRefresher } from "./snapshot/refresher.js";
 import { grpcServerTlsFromEnv, startGrpcServer } from "./grpc/server.js";
@@ -58,6 +61,8 @@ export async function startControlPlane(config: ControlPlaneConfig): Promise<Con
 
   const publisher = new SnapshotPublisher();
   const proxies = new ProxyStatusRegistry();
+  // Shared through the database so every replica lists every proxy.
+  const statusMirror = persistProxyStatus(store.prisma, proxies, `${hostname()}-${process.pid}-${randomBytes(3).toString("hex")}`);
   const assertionKey = secrets.derive("agentgate upstream assertion v1");
   const refresher = startSnapshotRefresher({
     db: store.prisma,
@@ -161,6 +166,7 @@ export async function startControlPlane(config: ControlPlaneConfig): Promise<Con
     grpcAddress: grpc.address,
     async stop() {
       refresher.stop();
+      statusMirror.stop();
       if (retention) clearInterval(retention);
       await new Promise<void>((resolve) => http.close(() => resolve()));
       http.closeAllConnections();

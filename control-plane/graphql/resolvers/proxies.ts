@@ -1,4 +1,5 @@
 import type { ProxyStatus } from "../../snapshot/status.js";
+import { listProxyStatuses } from "../../snapshot/status-store.js";
 import { guarded } from "../guard.js";
 import { versionString } from "../map.js";
 import { pageOfList, pageRequest, toConnection, type ConnectionArgs } from "../pagination.js";
@@ -18,8 +19,10 @@ function proxyView(p: ProxyStatus) {
 /** Proxies known to this control plane and the snapshot it serves (READ). */
 export const proxyResolvers = {
   Query: {
-    // The registry lists proxies sorted by id, which is what pageOfList needs.
-    proxies: guarded("read", (args: ConnectionArgs, _by, ctx) => toConnection(pageOfList(ctx.proxies.list().map(proxyView), pageRequest(args)))),
+    // Every replica's proxies (this one's registry plus the shared table), sorted by id as pageOfList needs.
+    proxies: guarded("read", async (args: ConnectionArgs, _by, ctx) =>
+      toConnection(pageOfList((await listProxyStatuses(ctx.db, ctx.proxies)).map(proxyView), pageRequest(args))),
+    ),
     snapshot: guarded("read", (_args: unknown, _by, ctx) => {
       const current = ctx.publisher.current();
       return { version: versionString(current?.version ?? 0n), createdAt: current ? new Date(Number(current.createdAtMs)) : null };
