@@ -99,7 +99,7 @@ export async function startControlPlane(config: ControlPlaneConfig): Promise<Con
     allowInsecure: config.grpcInsecure,
     services: [
       bindGrpcService(PolicyService, createPolicyService({ publisher, status: proxies })),
-      bindGrpcService(SessionService, createSessionService({ db: store.prisma, onStored: (ids) => ingested.inc({}, ids.length) })),
+      bindGrpcService(SessionService, createSessionService({ db: store.prisma, provider: store.provider, onStored: (ids) => ingested.inc({}, ids.length) })),
     ],
   });
 

@@ -1,7 +1,7 @@
 import * as grpc from "@grpc/grpc-js";
 import type { GrpcServiceImpl } from "../../proto/grpc-adapter.js";
 import type { SessionService } from "../../proto/gen/agentgate/v1/session_pb.js";
-import type { Db } from "../store/client.js";
+import type { Db, StoreProvider } from "../store/client.js";
 import { ingestSessions } from "../sessions/ingest.js";
 import type { GrpcLog } from "./log.js";
 import { jsonLineLog } from "./log.js";
@@ -9,6 +9,7 @@ import { jsonLineLog } from "./log.js";
 /** Dependencies of the SessionService implementation. */
 export interface SessionServiceDeps {
   db: Db;
+  provider?: StoreProvider;
   /** Called after records are stored (e.g. live tail subscribers). */
   onStored?: (ids: string[]) => void;
   log?: GrpcLog;
@@ -27,7 +28,7 @@ export function createSessionService(deps: SessionServiceDeps): GrpcServiceImpl<
       call.on("data", (batch) => {
         queue = queue.then(async () => {
           try {
-            const result = await ingestSessions(deps.db, batch.proxyId, batch.records);
+            const result = await ingestSessions(deps.db, batch.proxyId, batch.records, deps.provider);
             for (const r of result.rejected) log("warn", "session record rejected", { proxyId: batch.proxyId, id: r.id, reason: r.reason });
             if (!call.writable) return;
             call.write({ ids: result.stored, rejectedIds: result.rejected.map((r) => r.id), error: "" });

@@ -1,6 +1,6 @@
 import type { SessionRecord } from "../../proto/gen/agentgate/v1/session_pb.js";
 import { hashRecord } from "../../data-plane/recording/chain.js";
-import type { Db } from "../store/client.js";
+import type { Db, StoreProvider } from "../store/client.js";
 import { rowFromRecord } from "./record-mapping.js";
 import { storeSessions } from "../store/sessions.js";
 import { PrismaClientKnownRequestError } from "@prisma/client/runtime/client";
@@ -31,7 +31,7 @@ export interface IngestResult {
  * Link gaps are not refused here (records may legitimately arrive after a restart); the
  * on-demand chain verification reports them.
  */
-export async function ingestSessions(db: Db, proxyId: string, records: readonly SessionRecord[]): Promise<IngestResult> {
+export async function ingestSessions(db: Db, proxyId: string, records: readonly SessionRecord[], provider: StoreProvider = "sqlite"): Promise<IngestResult> {
   const result: IngestResult = { stored: [], rejected: [] };
   const candidates: SessionRecord[] = [];
   for (const r of records) {
@@ -43,7 +43,7 @@ export async function ingestSessions(db: Db, proxyId: string, records: readonly 
 
   let stored: Awaited<ReturnType<typeof storeSessions>>;
   try {
-    stored = await storeSessions(db, candidates.map(rowFromRecord));
+    stored = await storeSessions(db, candidates.map(rowFromRecord), provider);
   } catch (err) {
     if (!isDataError(err)) throw err; // storage unavailable: nothing acked, the proxy resends
     // One record the database refuses must not block every record behind it: store one by
@@ -51,7 +51,7 @@ export async function ingestSessions(db: Db, proxyId: string, records: readonly 
     stored = { inserted: [], duplicates: [], conflicts: [] };
     for (const r of candidates) {
       try {
-        const one = await storeSessions(db, [rowFromRecord(r)]);
+        const one = await storeSessions(db, [rowFromRecord(r)], provider);
         stored.inserted.push(...one.inserted);
         stored.duplicates.push(...one.duplicates);
         stored.conflicts.push(...one.conflicts);

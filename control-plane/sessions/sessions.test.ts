@@ -52,20 +52,20 @@ describe.each(["sqlite", "postgresql"] as const)("sessions on %s", (provider) =>
 
   test("ingest is idempotent and rejects records whose hash does not match", async () => {
     const records = chain("p-ingest", [{ at: 0 }, { at: 1 }, { at: 2 }]);
-    expect((await ingestSessions(store.prisma, "p-ingest", records)).stored).toHaveLength(3);
-    const again = await ingestSessions(store.prisma, "p-ingest", records);
+    expect((await ingestSessions(store.prisma, "p-ingest", records, store.provider)).stored).toHaveLength(3);
+    const again = await ingestSessions(store.prisma, "p-ingest", records, store.provider);
     expect(again).toEqual({ stored: records.map((r) => r.id), rejected: [] });
     const forged = chain("p-ingest", [{ at: 3 }])[0]!;
     forged.subject = "mallory";
-    expect((await ingestSessions(store.prisma, "p-ingest", [forged])).rejected).toHaveLength(1);
+    expect((await ingestSessions(store.prisma, "p-ingest", [forged], store.provider)).rejected).toHaveLength(1);
     const other = chain("p-x", [{ at: 0 }]);
-    expect((await ingestSessions(store.prisma, "p-ingest", other)).rejected[0]!.reason).toMatch(/proxy_id/);
+    expect((await ingestSessions(store.prisma, "p-ingest", other, store.provider)).rejected[0]!.reason).toMatch(/proxy_id/);
     expect(await store.prisma.session.count({ where: { proxyId: "p-ingest" } })).toBe(3);
   });
 
   test("a record the database refuses is rejected alone; the rest of its batch is stored", async () => {
     const records = chain("p-poison", [{ at: 0 }, { at: 1, responseJson: "bad \u0000 byte" }, { at: 2 }]);
-    const result = await ingestSessions(store.prisma, "p-poison", records);
+    const result = await ingestSessions(store.prisma, "p-poison", records, store.provider);
     if (provider === "postgresql") {
       expect(result.rejected.map((r) => r.id)).toEqual([records[1]!.id]);
       expect(result.stored.sort()).toEqual([records[0]!.id, records[2]!.id].sort());
@@ -77,7 +77,7 @@ describe.each(["sqlite", "postgresql"] as const)("sessions on %s", (provider) =>
 
   test("filters and cursor pagination walk every matching session once", async () => {
     const records = chain("p-list", Array.from({ length: 25 }, (_, i) => ({ at: i, graph: i % 2 ? "echo" : "slow", decision: i % 5 === 0 ? "deny" : "allow" })));
-    await ingestSessions(store.prisma, "p-list", records);
+    await ingestSessions(store.prisma, "p-list", records, store.provider);
     const seen: string[] = [];
     let after: string | undefined;
     for (;;) {
@@ -105,7 +105,7 @@ describe.each(["sqlite", "postgresql"] as const)("sessions on %s", (provider) =>
       ...Array.from({ length: 10 }, (_, i) => ({ at: 4 + i * 0.1, subject: "prober", decision: "deny", status: 403 })),
       { at: 60 * 11, subject: "night-owl" }, // 23:00 UTC
     ]);
-    await ingestSessions(store.prisma, "p-anomaly", records);
+    await ingestSessions(store.prisma, "p-anomaly", records, store.provider);
     const findings = await findAnomalies(store.prisma, { from: new Date(T0 - MIN), to: new Date(T0 + 24 * 60 * MIN) });
     const rules = (subject: string) => findings.filter((f) => f.subject === subject).map((f) => f.rule).sort();
     expect(rules("bulk")).toEqual(["large-payloads", "new-graph"]);
@@ -116,7 +116,7 @@ describe.each(["sqlite", "postgresql"] as const)("sessions on %s", (provider) =>
 
   test("verification finds a deleted and an edited record; retention deletes a prefix and stays verifiable", async () => {
     const records = chain("p-verify", Array.from({ length: 10 }, (_, i) => ({ at: i })));
-    await ingestSessions(store.prisma, "p-verify", records);
+    await ingestSessions(store.prisma, "p-verify", records, store.provider);
     expect((await verifyStoredChains(store.prisma, "p-verify"))[0]).toMatchObject({ ok: true, records: 10 });
 
     expect(await deleteSessionsBefore(store.prisma, new Date(T0 + 3 * MIN))).toBeGreaterThanOrEqual(3);

@@ -200,11 +200,15 @@ withTestDatabases((ctx) => {
   test("idempotent insert by id: storeSessions (works on both); upsert also works", async () => {
     const { prisma } = store;
     const batch = [session(10), session(11), session(12)];
-    expect(await storeSessions(prisma, batch)).toEqual({ inserted: batch.map((s) => s.id), duplicates: [], conflicts: [] });
+    // The provider's own path: createMany on SQLite, one raw INSERT … ON CONFLICT on PostgreSQL.
+    expect(await storeSessions(prisma, batch, store.provider)).toEqual({ inserted: batch.map((s) => s.id), duplicates: [], conflicts: [] });
     // A resend with one new record and one chain fork (same proxyId+seq, other id).
-    const again = await storeSessions(prisma, [session(11), session(13), session(14, { seq: 12n })]);
+    const again = await storeSessions(prisma, [session(11), session(13), session(14, { seq: 12n })], store.provider);
     expect(again).toEqual({ inserted: [session(13).id], duplicates: [session(11).id], conflicts: [session(14).id] });
     expect(await prisma.session.count({ where: { seq: { gte: 10n } } })).toBe(4);
+    // Rows written either way read back identically through Prisma (dates, BigInt, JSON).
+    const stored = await prisma.session.findUniqueOrThrow({ where: { id: session(13).id } });
+    expect(stored).toMatchObject({ seq: session(13).seq, startedAt: session(13).startedAt, groups: session(13).groups, bytesOut: session(13).bytesOut });
 
     // upsert with an empty update is the per-row alternative that works on both.
     const s = session(20);
