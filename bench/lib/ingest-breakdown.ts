@@ -1,8 +1,8 @@
 /**
  * Where the control plane's CPU per ingested record goes, measured in-process on the same
  * database without gRPC: the whole `ingestSessions` of a 200-record batch, and two of its
- * steps on their own — the hash check (`hashRecord` per record) and `storeSessions` (the
- * dedupe query plus Prisma `createMany`). Each batch is fresh records of a chain of its own
+ * steps on their own — the hash check (`hashRecord` per record) and `storeSessions` (Prisma
+ * `createMany` after a dedupe query on SQLite; one raw INSERT … ON CONFLICT on PostgreSQL). Each batch is fresh records of a chain of its own
  * proxy id, so nothing is a resend.
  */
 import { openStore } from "../../control-plane/store/client.js";
@@ -51,10 +51,10 @@ export async function measureIngestBreakdown(url: string, opts: { batches: numbe
     const make = (tag: string) => Array.from({ length: opts.batches }, (_, i) => sealedBatch(`breakdown-${tag}-${i}`, opts.batchSize, opts.bodyBytes));
     // One unmeasured batch first: the client's first query pays for connections and JIT.
     const [warm] = make("warm");
-    await ingestSessions(store.prisma, warm![0]!.proxyId, warm!);
-    const ingest = await timed(make("ingest"), (b) => ingestSessions(store.prisma, b[0]!.proxyId, b));
+    await ingestSessions(store.prisma, warm![0]!.proxyId, warm!, store.provider);
+    const ingest = await timed(make("ingest"), (b) => ingestSessions(store.prisma, b[0]!.proxyId, b, store.provider));
     const hash = await timed(make("hash"), async (b) => b.forEach((r) => hashRecord(r.prevHash, r)));
-    const store_ = await timed(make("store"), (b) => storeSessions(store.prisma, b.map(rowFromRecord)));
+    const store_ = await timed(make("store"), (b) => storeSessions(store.prisma, b.map(rowFromRecord), store.provider));
     return {
       batchSize: opts.batchSize,
       batches: opts.batches,
