@@ -84,6 +84,21 @@ test("rotation: an unknown kid refetches only after the cooldown", async () => {
   expect(idp.hits.jwks).toBe(2);
 });
 
+test("a rotation shortly after start-up is picked up at once; kid spraying still costs one fetch per cooldown", async () => {
+  const s = source({ refetchCooldownMs: 30_000 });
+  await s.getKey(RS);
+  idp.keys = [...idp.keys, await makeTestKey("RS256", "rs-2")];
+  t += 1_000;
+  await expect(s.getKey({ alg: "RS256", kid: "rs-2" })).resolves.toBeDefined();
+  expect(idp.hits.jwks).toBe(2);
+  t += 1_000;
+  for (let i = 0; i < 50; i++) await expect(s.getKey({ alg: "RS256", kid: `spray-${i}` })).rejects.toBeInstanceOf(errors.JWKSNoMatchingKey);
+  expect(idp.hits.jwks).toBe(2);
+  t += 30_000;
+  await expect(s.getKey({ alg: "RS256", kid: "spray-x" })).rejects.toBeInstanceOf(errors.JWKSNoMatchingKey);
+  expect(idp.hits.jwks).toBe(3);
+});
+
 test("a failed forced refetch keeps serving the last good keys", async () => {
   const s = source();
   await s.getKey(RS);

@@ -115,6 +115,8 @@ export function createJwksSource(
 ): JwksSource {
   const now = options.now ?? Date.now;
   const refetchCooldownMs = options.refetchCooldownMs ?? 30_000;
+  // Never two fetches back to back: keys fetched this recently are the IdP's current ones.
+  const MIN_REFETCH_GAP_MS = Math.min(500, refetchCooldownMs);
   const unavailableRetryMs = options.unavailableRetryMs ?? 5_000;
   const maxAgeMs = options.maxAgeMs ?? 600_000;
   const maxKeys = options.maxKeys ?? 100;
@@ -134,6 +136,10 @@ export function createJwksSource(
   let fetchedAt: number | undefined;
   // The cooldown is measured from the last *attempt*, successful or not (see module comment).
   let lastAttemptAt = Number.NEGATIVE_INFINITY;
+  // Refetches caused by unknown kids are rate-limited on their own clock: a key rotation
+  // right after start-up (or after a scheduled refresh) is picked up at once, while a
+  // client spraying random kids still causes at most one fetch per cooldown.
+  let lastUnknownKidRefetchAt = Number.NEGATIVE_INFINITY;
   let inflight: Promise<void> | undefined;
   let fetches = 0;
   let failures = 0;
@@ -184,8 +190,10 @@ export function createJwksSource(
       // Unknown kid: the IdP may have rotated. Refetch — but at most once per cooldown per issuer,
       // so a client spraying random kids cannot make us hammer the IdP.
       if (inflight) await inflight.catch(noop);
-      else if (sinceAttempt() >= refetchCooldownMs) await refresh();
-      else throw err;
+      else if (now() - lastUnknownKidRefetchAt >= refetchCooldownMs && sinceAttempt() >= MIN_REFETCH_GAP_MS) {
+        lastUnknownKidRefetchAt = now();
+        await refresh();
+      } else throw err;
       if (keys === current || !keys) throw err;
       try {
         return await keys(header);
