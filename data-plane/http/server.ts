@@ -81,7 +81,12 @@ export function writeError(res: ServerResponse, code: GatewayErrorCode, message:
 export function createProxyServer(opts: ProxyHttpOptions): Server {
   const server = createServer(
     { requestTimeout: opts.requestTimeoutMs ?? 0, headersTimeout: 30_000, maxHeaderSize: 16 * 1024, keepAliveTimeout: 65_000 },
-    (req, res) => void handle(req, res, opts),
+    (req, res) =>
+      // Last line of defence: a bug in one exchange must never take the proxy down.
+      void handle(req, res, opts).catch((err: unknown) => {
+        log.error("unhandled error in an exchange", { error: (err as Error).message });
+        res.destroy();
+      }),
   );
   server.on("upgrade", (_req: IncomingMessage, socket: Socket) => {
     const body = errorBody("ROUTE_UNSUPPORTED", "WebSocket upgrades are not supported through the gateway", nextId());
@@ -179,5 +184,4 @@ async function handle(req: IncomingMessage, res: ServerResponse, opts: ProxyHttp
     return void res.destroy();
   }
   if (outcome.kind === "deny") writeError(res, outcome.code, outcome.message, id, outcome.retryAfterSeconds);
-
 }
