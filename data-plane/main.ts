@@ -1,14 +1,18 @@
 import { loadProxyConfig } from "./config.js";
 import { startProxy } from "./app.js";
+import { exitOnStartupError } from "./observability/fatal.js";
 import { log } from "./observability/log.js";
 
 /** Entry point: configuration → proxy; stops cleanly on SIGINT/SIGTERM. */
 process.env["AGENTGATE_COMPONENT"] ??= "proxy";
-const config = loadProxyConfig();
-const proxy = await startProxy(config);
+const config = await Promise.resolve().then(() => loadProxyConfig()).catch((err: unknown) => exitOnStartupError("proxy", err));
+const proxy = await startProxy(config).catch((err: unknown) => exitOnStartupError("proxy", err));
 // One machine-readable line so launchers (npm start, tests) learn the bound port.
 process.stdout.write(JSON.stringify({ ready: "proxy", proxyId: config.proxyId, url: proxy.url }) + "\n");
 log.info("proxy ready", { url: proxy.url, proxyId: config.proxyId });
+// A stray rejected promise in background work (a reconnect, a flush) is logged, not fatal:
+// the process holds sessions in flight and a last good snapshot worth keeping up.
+process.on("unhandledRejection", (reason) => log.error("unhandled rejection", { error: reason instanceof Error ? reason.message : String(reason) }));
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
   process.once(signal, () => {
     void proxy.stop().finally(() => process.exit(0));
