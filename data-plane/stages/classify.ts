@@ -18,7 +18,8 @@ export function classify(ctx: RequestContext): Outcome {
 
   if (ctx.req.body.length > 0 && ctx.req.method !== "GET") {
     const type = ctx.req.headers["content-type"];
-    if (typeof type === "string" && !JSON_TYPE.test(type)) return deny("BAD_REQUEST", "request bodies must be application/json", "invalid-json");
+    // Non-JSON bodies are blocked rather than passed uninspected (the LangGraph API takes JSON only).
+    if (typeof type === "string" && !JSON_TYPE.test(type)) return deny("UNSUPPORTED_MEDIA_TYPE", "request bodies must be application/json", "invalid-json");
     let parsed: unknown;
     try {
       parsed = JSON.parse(ctx.req.body.toString("utf8"));

@@ -268,6 +268,8 @@ describe("bad input and failures", () => {
     expect([res.status, await codeOf(res)]).toEqual([413, "BODY_TOO_LARGE"]);
     res = await call("/runs/wait", { method: "POST", body: JSON.stringify({ input: {} }) });
     expect(res.status).toBe(400);
+    res = await call("/runs/wait", { method: "POST", body: "assistant_id=echo", headers: { "content-type": "application/x-www-form-urlencoded" } });
+    expect([res.status, await codeOf(res)]).toEqual([415, "UNSUPPORTED_MEDIA_TYPE"]);
   });
 
   test("the events protocol and WebSocket upgrades are refused, not passed through", async () => {
