@@ -7,6 +7,8 @@ import { bindGrpcService } from "../proto/grpc-adapter.js";
 import { PolicyService } from "../proto/gen/agentgate/v1/policy_pb.js";
 import { SessionService } from "../proto/gen/agentgate/v1/session_pb.js";
 import { createSessionService } from "./grpc/session-service.js";
+import { ApprovalService } from "../proto/gen/agentgate/v1/approval_pb.js";
+import { createApprovalService } from "./grpc/approval-service.js";
 import type { ControlPlaneConfig } from "./config.js";
 import { openStore } from "./store/client.js";
 import { SecretBox } from "./secrets.js";
@@ -99,6 +101,7 @@ export async function startControlPlane(config: ControlPlaneConfig): Promise<Con
     allowInsecure: config.grpcInsecure,
     services: [
       bindGrpcService(PolicyService, createPolicyService({ publisher, status: proxies })),
+      bindGrpcService(ApprovalService, createApprovalService({ db: store.prisma })),
       bindGrpcService(SessionService, createSessionService({ db: store.prisma, provider: store.provider, onStored: (ids) => ingested.inc({}, ids.length) })),
     ],
   });

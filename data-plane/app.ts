@@ -9,6 +9,7 @@ import { openSpool } from "./sync/spool.js";
 import { startReporter } from "./sync/report-client.js";
 import { buildSessionRecord } from "./recording/session-record.js";
 import { createLimiter } from "./limits/limiter.js";
+import { createApprovalClient } from "./sync/approval-client.js";
 import { UpstreamPools } from "./upstream/pools.js";
 import { TtlCache } from "./upstream/ttl-cache.js";
 import { startWatch } from "./sync/watch-client.js";
@@ -48,6 +49,13 @@ export async function startProxy(config: ProxyConfig): Promise<ProxyHandle> {
     maxBodyBytes: config.maxBodyBytes,
     defaultConnection: config.connection,
     limiter,
+    approvals: createApprovalClient({
+      address: config.controlPlane,
+      proxyId: config.proxyId,
+      proxyToken: config.proxyToken,
+      ...(config.controlPlaneTls ? { tls: config.controlPlaneTls } : {}),
+      allowInsecure: config.grpcInsecure,
+    }),
   };
 
   const metrics = new MetricsRegistry();
@@ -126,6 +134,7 @@ export async function startProxy(config: ProxyConfig): Promise<ProxyHandle> {
       server.closeAllConnections();
       await services.pools.close();
       await services.limiter.close();
+      services.approvals.close();
       await spool.close();
     },
   };

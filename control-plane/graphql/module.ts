@@ -27,6 +27,7 @@ import { roleResolvers } from "./resolvers/roles.js";
 import { viewerResolvers } from "./resolvers/viewer.js";
 import { sessionResolvers } from "./resolvers/sessions.js";
 import { policyFileResolvers } from "./resolvers/policy-file.js";
+import { approvalResolvers } from "./resolvers/approvals.js";
 
 /** Admin authentication settings (from the control plane's config). */
 export interface AdminAuthConfig {
@@ -91,6 +92,7 @@ export function createGraphqlModule(deps: GraphqlDeps): GraphqlModule {
       adminAuditResolvers,
       sessionResolvers,
       policyFileResolvers,
+      approvalResolvers,
     ] as Resolvers,
     formatError,
     validationRules: [queryLimitsRule(deps.queryLimits ?? DEFAULT_QUERY_LIMITS)],

@@ -6,6 +6,7 @@ import type { TtlCache } from "../upstream/ttl-cache.js";
 import type { Reason } from "../policy/reasons.js";
 import type { Verifier, VerifiedIdentity } from "../identity/verifier.js";
 import type { Limiter } from "../limits/limiter.js";
+import type { ApprovalClient } from "../sync/approval-client.js";
 import type { UsageTracker } from "../limits/usage.js";
 
 /** The caller's request, copied once from node's IncomingMessage (habit 7: copy before any await). */
@@ -50,6 +51,7 @@ export interface ProxyServices {
   readonly maxBodyBytes: number;
   readonly defaultConnection: string | undefined;
   readonly limiter: Limiter;
+  readonly approvals: ApprovalClient;
 }
 
 /** Fields gathered along the pipeline for the session record. */

@@ -9,6 +9,7 @@ import { resolveTarget } from "../stages/resolve-target.js";
 import { checkThreadOwnership } from "../stages/thread-ownership.js";
 import { inspectRequest } from "../stages/inspect-request.js";
 import { applyLimits } from "../stages/limits.js";
+import { approvalGate } from "../stages/approval-gate.js";
 import { shapeRequest } from "../stages/shape-request.js";
 import { maskRequest } from "../stages/mask-request.js";
 import { forward } from "../stages/forward.js";
@@ -27,7 +28,8 @@ const STAGES: readonly Stage[] = [
   resolveTarget,
   authorize, // operation and graph
   checkThreadOwnership,
-  inspectRequest, // before limits: a rejected input spends no budget
+  inspectRequest, // before approval and limits: a rejected input files nothing, spends nothing
+  approvalGate, // before limits: a run waiting for a reviewer spends no budget
   applyLimits,
   shapeRequest,
   maskRequest,

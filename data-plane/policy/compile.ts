@@ -1,4 +1,4 @@
-import type { Snapshot } from "../../proto/gen/agentgate/v1/policy_pb.js";
+import type { ApprovalGrant, Snapshot } from "../../proto/gen/agentgate/v1/policy_pb.js";
 import { compileGlobs } from "./glob.js";
 import { scopedKey, type CompiledConnection, type CompiledPolicy, type CompiledRule } from "./compiled-policy.js";
 
@@ -101,6 +101,7 @@ export function compilePolicy(snapshot: Snapshot): CompiledPolicy {
     rolesBySubject,
     rulesByRoleConnection,
     suspended: new Set(snapshot.suspendedIdentities.map((i) => scopedKey(i.issuer, i.subject))),
+    grants: snapshot.grants.reduce((m, g) => (pushTo(m, scopedKey(g.issuer, g.subject), g), m), new Map<string, ApprovalGrant[]>()),
     assertionKey: snapshot.assertionKey,
   };
 }

@@ -1,4 +1,4 @@
-import type { ApprovalRule, Limits, MaskingRule } from "../../proto/gen/agentgate/v1/policy_pb.js";
+import type { ApprovalGrant, ApprovalRule, Limits, MaskingRule } from "../../proto/gen/agentgate/v1/policy_pb.js";
 import type { NameMatcher } from "./glob.js";
 
 /** A denylist rule with its pattern compiled once. */
@@ -52,6 +52,8 @@ export interface CompiledPolicy {
   /** policies by "role\u0000connectionId", in a stable order */
   readonly rulesByRoleConnection: ReadonlyMap<string, readonly CompiledRule[]>;
   readonly suspended: ReadonlySet<string>;
+  /** Approved runs by "issuer\u0000subject" (just-in-time approval grants). */
+  readonly grants: ReadonlyMap<string, readonly ApprovalGrant[]>;
   readonly assertionKey: string;
 }
 

@@ -1,0 +1,99 @@
+import type { Db } from "../store/client.js";
+import type { ApprovalRequest } from "../store/types.js";
+import type { AdminDeps } from "../admin/deps.js";
+import { commitChange } from "../admin/commit.js";
+import { CpError, orNotFound } from "../errors.js";
+import { pageArgs, toPage, type Page, type PageRequest } from "../admin/page.js";
+
+/** What a proxy files when a run needs a reviewer (parameters already masked). */
+export interface ApprovalInput {
+  proxyId: string;
+  issuer: string;
+  subject: string;
+  email: string;
+  connectionId: string;
+  graph: string;
+  operation: string;
+  policyId: string;
+  parametersJson: string;
+  reason: string;
+}
+
+const DEFAULT_GRANT_TTL_SECONDS = 3_600;
+const MAX_PARAMETERS = 64 * 1024;
+
+/**
+ * Files an approval request, or returns the one already open for the same identity,
+ * connection, graph and operation (a caller retrying does not flood the reviewers), or an
+ * approved grant still valid (the proxy's snapshot may not carry it yet).
+ */
+export async function requestApproval(db: Db, input: ApprovalInput, now = new Date()): Promise<{ id: string; status: string }> {
+  const same = { requesterIssuer: input.issuer, requesterSubject: input.subject, connectionId: input.connectionId, graph: input.graph, operation: input.operation };
+  const open = await db.approvalRequest.findFirst({
+    where: { ...same, OR: [{ status: "pending" }, { status: "approved", grantExpiresAt: { gt: now } }] },
+    orderBy: { createdAt: "desc" },
+  });
+  if (open) return { id: open.id, status: open.status };
+  let parameters: unknown;
+  try {
+    parameters = input.parametersJson ? JSON.parse(input.parametersJson.slice(0, MAX_PARAMETERS)) : {};
+  } catch {
+    parameters = { text: input.parametersJson.slice(0, 4_096) };
+  }
+  const created = await db.approvalRequest.create({
+    data: {
+      ...same,
+      requesterEmail: input.email || null,
+      proxyId: input.proxyId,
+      policyId: input.policyId || null,
+      parameters: parameters as object,
+      reason: input.reason.slice(0, 1_000) || null,
+    },
+  });
+  return { id: created.id, status: created.status };
+}
+
+/** Approval requests, newest first, optionally by status. */
+export async function listApprovals(db: Db, status: string | undefined, page: PageRequest): Promise<Page<ApprovalRequest>> {
+  const { idAfter, orderBy, take } = pageArgs(page, "desc");
+  const rows = await db.approvalRequest.findMany({ where: { ...idAfter, ...(status ? { status } : {}) }, orderBy, take });
+  return toPage(rows, page, (r) => r);
+}
+
+/**
+ * Approves or denies a pending request. Nobody decides their own request. An approval
+ * becomes a grant (valid for the policy's grantTtlSeconds, default 1 h) that reaches the
+ * proxies in the next snapshot: the version is bumped in the same transaction.
+ */
+export async function decideApproval(
+  deps: AdminDeps,
+  actor: string,
+  id: string,
+  decision: "approved" | "denied",
+  note: string | undefined,
+  now = new Date(),
+): Promise<ApprovalRequest> {
+  const committed = await commitChange(deps, actor, "policy", async (tx) => {
+    const request = orNotFound(await tx.approvalRequest.findUnique({ where: { id } }), `approval request ${id}`);
+    if (actor === `oidc:${request.requesterIssuer}|${request.requesterSubject}`) throw new CpError("FORBIDDEN", "nobody approves their own request");
+    if (request.status !== "pending") throw new CpError("CONFLICT", `approval request ${id} is already ${request.status}`);
+    const policy = request.policyId ? await tx.policy.findUnique({ where: { id: request.policyId }, select: { approval: true } }) : null;
+    const rule = (policy?.approval ?? {}) as { grantTtlSeconds?: number; grantUses?: number };
+    const ttl = rule.grantTtlSeconds && rule.grantTtlSeconds > 0 ? rule.grantTtlSeconds : DEFAULT_GRANT_TTL_SECONDS;
+    const value = await tx.approvalRequest.update({
+      where: { id },
+      data: {
+        status: decision,
+        reviewer: actor,
+        reviewNote: note?.slice(0, 1_000) ?? null,
+        decidedAt: now,
+        ...(decision === "approved" ? { grantExpiresAt: new Date(now.getTime() + ttl * 1_000), grantUsesLeft: rule.grantUses && rule.grantUses > 0 ? rule.grantUses : null } : {}),
+      },
+    });
+    return {
+      value,
+      audit: [{ action: `approval.${decision === "approved" ? "approve" : "deny"}`, target: `ApprovalRequest:${id}`, before: { status: request.status }, after: { status: decision, grantExpiresAt: value.grantExpiresAt } }],
+    };
+  });
+  return committed.value;
+}

@@ -1,0 +1,25 @@
+import { decideApproval, listApprovals } from "../../approvals/service.js";
+import { CpError, toGraphQLError } from "../../errors.js";
+import { authorize, guarded } from "../guard.js";
+import { pageRequest, toConnection, type ConnectionArgs } from "../pagination.js";
+import type { GraphqlContext } from "../context.js";
+
+/** Just-in-time approvals: reviewers list and decide requests filed by the proxies. */
+export const approvalResolvers = {
+  Query: {
+    // Approvers and auditors both see the queue.
+    approvalRequests: async (_: unknown, args: ConnectionArgs & { status?: string | null }, ctx: GraphqlContext) => {
+      try {
+        const by = await authorize(ctx, null);
+        if (!by.scopes.has("approve") && !by.scopes.has("audit")) throw new CpError("FORBIDDEN", "this operation requires the approve or audit scope");
+        return toConnection(await listApprovals(ctx.db, args.status ?? undefined, pageRequest(args)));
+      } catch (err) {
+        throw toGraphQLError(err);
+      }
+    },
+  },
+  Mutation: {
+    approveRequest: guarded("approve", (args: { id: string; note?: string | null }, by, ctx) => decideApproval(ctx.admin, by.actor, args.id, "approved", args.note ?? undefined)),
+    denyRequest: guarded("approve", (args: { id: string; note?: string | null }, by, ctx) => decideApproval(ctx.admin, by.actor, args.id, "denied", args.note ?? undefined)),
+  },
+};

@@ -1,0 +1,39 @@
+import * as grpc from "@grpc/grpc-js";
+import type { GrpcServiceImpl } from "../../proto/grpc-adapter.js";
+import type { ApprovalService } from "../../proto/gen/agentgate/v1/approval_pb.js";
+import type { Db } from "../store/client.js";
+import { requestApproval } from "../approvals/service.js";
+import type { GrpcLog } from "./log.js";
+import { jsonLineLog } from "./log.js";
+
+/** ApprovalService.Request: a proxy files (or finds) the approval request of a run. */
+export function createApprovalService(deps: { db: Db; log?: GrpcLog }): GrpcServiceImpl<typeof ApprovalService> {
+  const log = deps.log ?? jsonLineLog;
+  return {
+    request(call, callback) {
+      const r = call.request;
+      if (!r.issuer || !r.subject || !r.connectionId || !r.operation) {
+        callback({ code: grpc.status.INVALID_ARGUMENT, details: "issuer, subject, connection_id and operation are required" });
+        return;
+      }
+      requestApproval(deps.db, {
+        proxyId: r.proxyId,
+        issuer: r.issuer,
+        subject: r.subject,
+        email: r.email,
+        connectionId: r.connectionId,
+        graph: r.graph,
+        operation: r.operation,
+        policyId: r.policyId,
+        parametersJson: r.parametersJson,
+        reason: r.reason,
+      }).then(
+        (ticket) => callback(null, ticket),
+        (err: Error) => {
+          log("error", "approval request not stored", { error: err.message });
+          callback({ code: grpc.status.UNAVAILABLE, details: "approval requests cannot be stored right now" });
+        },
+      );
+    },
+  };
+}

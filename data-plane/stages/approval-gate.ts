@@ -1,0 +1,48 @@
+import { scopedKey } from "../policy/compiled-policy.js";
+import { maskerOf, type RequestContext } from "../pipeline/context.js";
+import { CONTINUE, deny, type Outcome } from "../pipeline/outcome.js";
+import { RUN_OPERATIONS } from "./limits.js";
+import { log } from "../observability/log.js";
+
+const GATED = new Set([...RUN_OPERATIONS, "crons:create"]);
+
+/**
+ * Just-in-time approval: when the granting policy requires a reviewer, a run starts only
+ * under an approved, unexpired grant for this identity, connection and graph (carried by
+ * the snapshot). Otherwise the request is filed with the control plane (masked parameters)
+ * and the caller gets 428 with the request's id to show a reviewer; retrying after the
+ * approval succeeds. Must run after authorize and inspect-request.
+ */
+export async function approvalGate(ctx: RequestContext): Promise<Outcome> {
+  const rule = ctx.decision!.rule;
+  const operation = ctx.route!.route.operation;
+  if (!rule.approval?.required || !GATED.has(operation)) return CONTINUE;
+  const who = ctx.identity!;
+  const now = Date.now();
+  const grants = ctx.state.policy.grants.get(scopedKey(who.issuer, who.subject)) ?? [];
+  const granted = grants.some(
+    (g) => g.connectionId === ctx.connection!.id && g.graph === ctx.graph && (g.operation === "" || g.operation === operation) && Number(g.expiresAtMs) > now,
+  );
+  if (granted) return CONTINUE;
+  let ticket: { id: string; status: string } | undefined;
+  try {
+    ticket = await ctx.services.approvals.request({
+      issuer: who.issuer,
+      subject: who.subject,
+      email: who.email ?? "",
+      connectionId: ctx.connection!.id,
+      graph: ctx.graph ?? "",
+      operation,
+      policyId: rule.id,
+      parametersJson: ctx.json ? JSON.stringify(maskerOf(ctx).maskJson(ctx.json)) : "",
+    });
+  } catch (err) {
+    log.warn("approval request not filed", { requestId: ctx.req.id, error: (err as Error).message });
+  }
+  const message = ticket
+    ? ticket.status === "approved"
+      ? `approval request ${ticket.id} is approved; the grant reaches this gateway within seconds, retry shortly`
+      : `graph ${JSON.stringify(ctx.graph)} requires approval: request ${ticket.id} is ${ticket.status}; retry once a reviewer approved it`
+    : `graph ${JSON.stringify(ctx.graph)} requires approval, and the request could not be filed right now; retry later`;
+  return deny("APPROVAL_REQUIRED", message, "approval-required", ticket?.status === "approved" ? 1 : undefined);
+}

@@ -1,0 +1,37 @@
+import { ApprovalService } from "../../proto/gen/agentgate/v1/approval_pb.js";
+import { bearerInterceptor, callUnary, channelCredentials, makeGrpcClient } from "../../proto/grpc-adapter.js";
+import type { ControlPlaneClientOptions } from "./control-plane-client.js";
+
+/** What the approval gate files with the control plane. */
+export interface ApprovalFiling {
+  issuer: string;
+  subject: string;
+  email: string;
+  connectionId: string;
+  graph: string;
+  operation: string;
+  policyId: string;
+  parametersJson: string;
+}
+
+/** Files approval requests; the decision comes back as a grant in a later snapshot. */
+export interface ApprovalClient {
+  request(filing: ApprovalFiling): Promise<{ id: string; status: string }>;
+  close(): void;
+}
+
+const DEADLINE_MS = 3_000;
+
+/** An ApprovalService client over the proxy's control-plane channel settings. */
+export function createApprovalClient(options: ControlPlaneClientOptions): ApprovalClient {
+  const client = makeGrpcClient(ApprovalService, options.address, channelCredentials(options.address, options.tls, options.allowInsecure), {
+    interceptors: [bearerInterceptor(options.proxyToken)],
+  });
+  return {
+    async request(filing) {
+      const ticket = await callUnary(client, "request", { proxyId: options.proxyId, reason: "", ...filing }, { deadline: DEADLINE_MS });
+      return { id: ticket.id, status: ticket.status };
+    },
+    close: () => client.close(),
+  };
+}

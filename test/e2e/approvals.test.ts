@@ -1,0 +1,95 @@
+import { Client } from "@langchain/langgraph-sdk";
+import { stringify } from "yaml";
+import type { Stack } from "../../demo/stack.js";
+import { startE2eStack, type E2eStack } from "../helpers/e2e-stack.js";
+
+/**
+ * Just-in-time approval: a run of a graph whose policy requires a reviewer is held (428)
+ * until an approver approves the request the proxy filed; nobody approves their own.
+ */
+const ADMIN_TOKEN = "bootstrap-admin-token-for-approvals-0123456789";
+let e2e: E2eStack;
+let stack: Stack;
+
+beforeAll(async () => {
+  e2e = await startE2eStack({
+    provider: "postgresql",
+    env: { AGENTGATE_ADMIN_BOOTSTRAP_TOKEN: ADMIN_TOKEN, AGENTGATE_ALLOW_HTTP_ISSUERS: "loopback" },
+    policy: (input) =>
+      stringify({
+        identityProviders: [{ issuer: input.issuerUrl, audiences: ["agentgate"], groupsClaim: "groups" }],
+        roles: [
+          { name: "runner", bindings: [{ issuer: input.issuerUrl, group: "runners" }] },
+          { name: "cp-approver", bindings: [{ issuer: input.issuerUrl, group: "approvers" }] },
+        ],
+        connections: [{ name: "demo", baseUrl: input.upstreamUrl, credentialEnv: input.credentialEnv }],
+        policies: [
+          { name: "gated-echo", role: "runner", connection: "demo", graphs: ["echo"], operations: ["runs:*"], approval: { required: true, grantTtlSeconds: 600 } },
+          { name: "free-slow", role: "runner", connection: "demo", graphs: ["slow"], operations: ["runs:*"] },
+        ],
+      }),
+  });
+  stack = e2e.stack;
+}, 120_000);
+
+afterAll(() => e2e?.stop());
+
+async function gql(token: string, query: string, variables: Record<string, unknown> = {}) {
+  const res = await fetch(stack.graphqlUrl(), { method: "POST", headers: { "content-type": "application/json", authorization: `Bearer ${token}` }, body: JSON.stringify({ query, variables }) });
+  return (await res.json()) as { data?: Record<string, any>; errors?: Array<{ extensions?: { code?: string } }> };
+}
+
+async function runEcho(token: string): Promise<{ status: number; body: any }> {
+  const res = await fetch(`${stack.proxyUrl()}/runs/wait`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+    body: JSON.stringify({ assistant_id: "echo", input: { text: "needs a reviewer", email: "carol@example.com" } }),
+  });
+  return { status: res.status, body: await res.json() };
+}
+
+const requestIdOf = (body: any): string => /request ([0-9a-f-]{36})/.exec(body.error.message)![1]!;
+
+test("a gated run is held with 428 until approved, then runs; ungated graphs are not affected", async () => {
+  const token = await stack.issuer.mint({ sub: "runner-1", groups: ["runners"] });
+  const first = await runEcho(token);
+  expect(first.status).toBe(428);
+  expect(first.body.error.code).toBe("APPROVAL_REQUIRED");
+  const id = requestIdOf(first.body);
+  expect(requestIdOf((await runEcho(token)).body)).toBe(id); // retrying does not file another request
+
+  const sdk = new Client({ apiUrl: stack.proxyUrl(), apiKey: null, defaultHeaders: { authorization: `Bearer ${token}` } });
+  expect(await sdk.runs.wait(null, "slow", { input: { steps: 1, delay_ms: 10 } })).toBeDefined();
+
+  const queue = await gql(ADMIN_TOKEN, `{ approvalRequests(status: "pending") { edges { node { id requesterSubject graph operation parameters } } } }`);
+  const pending = queue.data!["approvalRequests"].edges.map((e: any) => e.node);
+  expect(pending).toContainEqual(expect.objectContaining({ id, requesterSubject: "runner-1", graph: "echo", operation: "runs:wait" }));
+  expect(JSON.stringify(pending)).not.toContain("carol@example.com"); // parameters are masked
+
+  const approved = await gql(ADMIN_TOKEN, `mutation($id: ID!) { approveRequest(id: $id, note: "ok") { status reviewer grantExpiresAt } }`, { id });
+  expect(approved.data!["approveRequest"]).toMatchObject({ status: "approved", reviewer: "token:$bootstrap" });
+
+  let result = await runEcho(token);
+  for (let i = 0; i < 50 && result.status !== 200; i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    result = await runEcho(token);
+  }
+  expect(result.status).toBe(200);
+  expect(result.body).toMatchObject({ text: "needs a reviewer" });
+});
+
+test("nobody approves their own request; a denied request stays denied and a retry files a new one", async () => {
+  const self = await stack.issuer.mint({ sub: "runner-2", groups: ["runners", "approvers"] });
+  const id = requestIdOf((await runEcho(self)).body);
+  const own = await gql(self, `mutation($id: ID!) { approveRequest(id: $id) { status } }`, { id });
+  expect(own.errors?.[0]?.extensions?.code).toBe("FORBIDDEN");
+
+  const reviewer = await stack.issuer.mint({ sub: "reviewer", groups: ["approvers"] });
+  const denied = await gql(reviewer, `mutation($id: ID!) { denyRequest(id: $id, note: "no") { status reviewer } }`, { id });
+  expect(denied.data!["denyRequest"]).toMatchObject({ status: "denied", reviewer: `oidc:${stack.issuer.url}|reviewer` });
+  const again = await runEcho(self);
+  expect(again.status).toBe(428);
+  expect(requestIdOf(again.body)).not.toBe(id);
+  const twice = await gql(reviewer, `mutation($id: ID!) { approveRequest(id: $id) { status } }`, { id });
+  expect(twice.errors?.[0]?.extensions?.code).toBe("CONFLICT");
+});
