@@ -12,6 +12,7 @@ import { replaySession, type ReplayableSession } from "./replay.js";
  *   agentgate sessions tail [--interval MS]        follow new sessions
  *   agentgate audit verify [--proxy ID]            verify the hash chains (exit 1 on problems)
  *   agentgate audit anomalies [--hours N]          list anomaly findings
+ *   agentgate approvals list | approve <id> | deny <id>   just-in-time approvals
  */
 const SESSION_FIELDS = `id proxyId startedAt durationMs issuer subject email method path status operation graph decision reasons
   requestJson responseJson bytesOut cost errorCode events { offsetMs event data }`;
@@ -125,6 +126,33 @@ async function audit(conn: CliConnection, args: Args): Promise<number> {
   throw new UsageError(`unknown audit command ${JSON.stringify(sub)}`);
 }
 
+async function approvals(conn: CliConnection, args: Args): Promise<number> {
+  const sub = args.positional[1];
+  if (sub === "list") {
+    const data = await graphql<{ approvalRequests: { edges: Array<{ node: { id: string; status: string; requesterSubject: string; requesterEmail: string | null; graph: string; operation: string; createdAt: string } }> } }>(
+      conn,
+      `query($status: String) { approvalRequests(status: $status) { edges { node { id status requesterSubject requesterEmail graph operation createdAt } } } }`,
+      { status: flag(args, "status") ?? "pending" },
+    );
+    for (const { node: a } of data.approvalRequests.edges) out(`${a.createdAt}  ${a.id}  ${a.status.padEnd(8)} ${(a.requesterEmail ?? a.requesterSubject).padEnd(24)} ${a.operation} ${a.graph}`);
+    return 0;
+  }
+  if (sub === "approve" || sub === "deny") {
+    const id = args.positional[2];
+    if (!id) throw new UsageError(`approvals ${sub} needs a request id`);
+    const field = sub === "approve" ? "approveRequest" : "denyRequest";
+    const data = await graphql<Record<string, { status: string; grantExpiresAt: string | null }>>(
+      conn,
+      `mutation($id: ID!, $note: String) { ${field}(id: $id, note: $note) { status grantExpiresAt } }`,
+      { id, note: flag(args, "note") ?? null },
+    );
+    const r = data[field]!;
+    out(`${id} ${r.status}${r.grantExpiresAt ? ` until ${r.grantExpiresAt}` : ""}`);
+    return 0;
+  }
+  throw new UsageError(`unknown approvals command ${JSON.stringify(sub)}`);
+}
+
 class UsageError extends Error {}
 
 const USAGE = `usage: agentgate <command>
@@ -134,6 +162,8 @@ const USAGE = `usage: agentgate <command>
   sessions tail [--interval MS]
   audit verify [--proxy ID]
   audit anomalies [--hours N]
+  approvals list [--status pending|approved|denied]
+  approvals approve|deny <id> [--note TEXT]
 environment: AGENTGATE_URL (control plane, default http://127.0.0.1:4000), AGENTGATE_TOKEN (API or OIDC token)`;
 
 /** Runs the CLI; returns the process exit code. */
@@ -148,6 +178,8 @@ export async function runCli(argv: string[]): Promise<number> {
         return await sessions(conn, args);
       case "audit":
         return await audit(conn, args);
+      case "approvals":
+        return await approvals(conn, args);
       default:
         throw new UsageError(args.positional[0] ? `unknown command ${JSON.stringify(args.positional[0])}` : "");
     }

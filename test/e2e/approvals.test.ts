@@ -2,6 +2,7 @@ import { Client } from "@langchain/langgraph-sdk";
 import { stringify } from "yaml";
 import type { Stack } from "../../demo/stack.js";
 import { startE2eStack, type E2eStack } from "../helpers/e2e-stack.js";
+import { runCli } from "../helpers/cli.js";
 
 /**
  * Just-in-time approval: a run of a graph whose policy requires a reviewer is held (428)
@@ -85,8 +86,12 @@ test("nobody approves their own request; a denied request stays denied and a ret
   expect(own.errors?.[0]?.extensions?.code).toBe("FORBIDDEN");
 
   const reviewer = await stack.issuer.mint({ sub: "reviewer", groups: ["approvers"] });
-  const denied = await gql(reviewer, `mutation($id: ID!) { denyRequest(id: $id, note: "no") { status reviewer } }`, { id });
-  expect(denied.data!["denyRequest"]).toMatchObject({ status: "denied", reviewer: `oidc:${stack.issuer.url}|reviewer` });
+  // The reviewer works from the terminal: the CLI lists the queue and denies.
+  const listed = await runCli(stack, reviewer, "approvals", "list");
+  expect(listed).toMatchObject({ code: 0 });
+  expect(listed.stdout).toContain(id);
+  const denied = await runCli(stack, reviewer, "approvals", "deny", id, "--note", "no");
+  expect(denied).toMatchObject({ code: 0, stdout: `${id} denied\n` });
   const again = await runEcho(self);
   expect(again.status).toBe(428);
   expect(requestIdOf(again.body)).not.toBe(id);

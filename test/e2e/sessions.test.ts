@@ -2,26 +2,16 @@ import { Client } from "@langchain/langgraph-sdk";
 import type { Stack } from "../../demo/stack.js";
 import type { Store } from "../../control-plane/store/client.js";
 import { startE2eStack, type E2eStack } from "../helpers/e2e-stack.js";
+import { runCli } from "../helpers/cli.js";
 import { verifyStoredChains } from "../../control-plane/sessions/verify.js";
-import { execFile } from "node:child_process";
 
-/** Runs the agentgate CLI against the stack's control plane. */
-function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      ["--import", "tsx", "control-plane/cli/main.ts", ...args],
-      { env: { ...process.env, AGENTGATE_URL: stack.controlPlane.ready["httpUrl"], AGENTGATE_TOKEN: ADMIN_TOKEN }, timeout: 30_000 },
-      (err, stdout, stderr) => resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
-    );
-  });
-}
 
 /**
  * Session recording end to end on PostgreSQL: every exchange leaves exactly one record,
  * nothing is lost when the control plane or a proxy dies, tampering is detected.
  */
 const ADMIN_TOKEN = "bootstrap-admin-token-for-tests-0123456789";
+const cli = (...args: string[]) => runCli(stack, ADMIN_TOKEN, ...args);
 let e2e: E2eStack;
 let stack: Stack;
 let store: Store;
