@@ -9,7 +9,7 @@ import { jsonLineLog } from "./log.js";
 /** Dependencies of the SessionService implementation. */
 export interface SessionServiceDeps {
   db: Db;
-  provider?: StoreProvider;
+  provider: StoreProvider;
   /** Called after records are stored (e.g. live tail subscribers). */
   onStored?: (ids: string[]) => void;
   log?: GrpcLog;

@@ -31,7 +31,7 @@ export interface IngestResult {
  * Link gaps are not refused here (records may legitimately arrive after a restart); the
  * on-demand chain verification reports them.
  */
-export async function ingestSessions(db: Db, proxyId: string, records: readonly SessionRecord[], provider: StoreProvider = "sqlite"): Promise<IngestResult> {
+export async function ingestSessions(db: Db, proxyId: string, records: readonly SessionRecord[], provider: StoreProvider): Promise<IngestResult> {
   const result: IngestResult = { stored: [], rejected: [] };
   const candidates: SessionRecord[] = [];
   for (const r of records) {
