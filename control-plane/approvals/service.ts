@@ -1,23 +1,13 @@
 import type { Db } from "../store/client.js";
 import type { ApprovalRequest } from "../store/types.js";
+import type { ApprovalRequest as ApprovalRequestMessage } from "../../proto/gen/agentgate/v1/approval_pb.js";
 import type { AdminDeps } from "../admin/deps.js";
 import { commitChange } from "../admin/commit.js";
 import { CpError, orNotFound } from "../errors.js";
 import { pageArgs, toPage, type Page, type PageRequest } from "../admin/page.js";
 
-/** What a proxy files when a run needs a reviewer (parameters already masked). */
-export interface ApprovalInput {
-  proxyId: string;
-  issuer: string;
-  subject: string;
-  email: string;
-  connectionId: string;
-  graph: string;
-  operation: string;
-  policyId: string;
-  parametersJson: string;
-  reason: string;
-}
+/** What a proxy files when a run needs a reviewer (parameters already masked): the gRPC message's fields. */
+export type ApprovalInput = Omit<ApprovalRequestMessage, "$typeName" | "$unknown">;
 
 const DEFAULT_GRANT_TTL_SECONDS = 3_600;
 const MAX_PARAMETERS = 64 * 1024;

@@ -16,18 +16,7 @@ export function createApprovalService(deps: { db: Db; log?: GrpcLog }): GrpcServ
         callback({ code: grpc.status.INVALID_ARGUMENT, details: "issuer, subject, connection_id and operation are required" });
         return;
       }
-      requestApproval(deps.db, {
-        proxyId: r.proxyId,
-        issuer: r.issuer,
-        subject: r.subject,
-        email: r.email,
-        connectionId: r.connectionId,
-        graph: r.graph,
-        operation: r.operation,
-        policyId: r.policyId,
-        parametersJson: r.parametersJson,
-        reason: r.reason,
-      }).then(
+      requestApproval(deps.db, r).then(
         (ticket) => callback(null, ticket),
         (err: Error) => {
           log("error", "approval request not stored", { error: err.message });

@@ -1,18 +1,9 @@
-import { ApprovalService } from "../../proto/gen/agentgate/v1/approval_pb.js";
+import { ApprovalService, type ApprovalRequest } from "../../proto/gen/agentgate/v1/approval_pb.js";
 import { bearerInterceptor, callUnary, channelCredentials, makeGrpcClient } from "../../proto/grpc-adapter.js";
 import type { ControlPlaneClientOptions } from "./control-plane-client.js";
 
-/** What the approval gate files with the control plane. */
-export interface ApprovalFiling {
-  issuer: string;
-  subject: string;
-  email: string;
-  connectionId: string;
-  graph: string;
-  operation: string;
-  policyId: string;
-  parametersJson: string;
-}
+/** What the approval gate files with the control plane: the gRPC message less what the client adds. */
+export type ApprovalFiling = Omit<ApprovalRequest, "$typeName" | "$unknown" | "proxyId" | "reason">;
 
 /** Files approval requests; the decision comes back as a grant in a later snapshot. */
 export interface ApprovalClient {
