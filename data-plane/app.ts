@@ -111,7 +111,6 @@ export async function startProxy(config: ProxyConfig): Promise<ProxyHandle> {
     ...(config.controlPlaneTls ? { tls: config.controlPlaneTls } : {}),
     allowInsecure: config.grpcInsecure,
     store,
-    onApplied: (version) => log.info("snapshot applied", { version: String(version) }),
   });
   const reporter = startReporter({
     address: config.controlPlane,

@@ -1,3 +1,5 @@
+import { writeLog } from "../observability/log.js";
+
 /**
  * Counters and the log hook shared by the limiter backends. Kept as plain mutable numbers on one
  * object so the hot path only increments a field; `/metrics` reads a copy.
@@ -28,6 +30,4 @@ export function createStats(backend: LimiterStats["backend"]): LimiterStats {
 }
 
 /** Default log: one JSON line on stderr, like the rest of the data plane. */
-export const jsonLineLog: LimiterLog = (level, msg, fields) => {
-  process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), level, component: "limits", msg, ...fields })}\n`);
-};
+export const jsonLineLog: LimiterLog = (level, msg, fields) => writeLog(level, msg, { component: "limits", ...fields });

@@ -17,18 +17,14 @@ import { PolicyService } from "../../proto/gen/agentgate/v1/policy_pb.js";
 import type { Snapshot } from "../../proto/gen/agentgate/v1/policy_pb.js";
 import type { ApplyOutcome } from "../policy/snapshot-store.js";
 import type { ControlPlaneClientOptions } from "./control-plane-client.js";
+import { writeLog } from "../observability/log.js";
 import { backoffDelay, DEFAULT_BACKOFF } from "./backoff.js";
 
 /** Structured log sink: one event, plain fields, never secrets. */
 export type SyncLog = (level: "debug" | "info" | "warn" | "error", msg: string, fields?: Record<string, unknown>) => void;
 
 /** Default `SyncLog`: one JSON line on stderr (bigints as strings). */
-export const jsonLineLog: SyncLog = (level, msg, fields = {}) => {
-  const line = JSON.stringify({ time: new Date().toISOString(), level, msg, ...fields }, (_k, v: unknown) =>
-    typeof v === "bigint" ? v.toString() : v,
-  );
-  process.stderr.write(`${line}\n`);
-};
+export const jsonLineLog: SyncLog = writeLog;
 
 /** What the watch client needs from the snapshot store (`SnapshotStore<T>` satisfies it). */
 export interface WatchStore {
