@@ -8,17 +8,16 @@ import {
   type Snapshot,
 } from "../../proto/gen/agentgate/v1/policy_pb.js";
 import type { Db } from "../store/client.js";
+import { jsonRecord, jsonRecords, jsonStringMap, jsonStrings } from "../admin/json.js";
 import type { SecretBox } from "../secrets.js";
 
-const strings = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === "string") : []);
-const record = (v: unknown): Record<string, unknown> => (v && typeof v === "object" && !Array.isArray(v) ? (v as Record<string, unknown>) : {});
 const num = (v: unknown): number => (typeof v === "number" && Number.isFinite(v) && v >= 0 ? v : 0);
 
 /** Policy.limits JSON (camelCase, as the admin API writes it) → Limits message. */
 export function limitsFromJson(json: unknown): Limits {
-  const l = record(json);
+  const l = jsonRecord(json);
   const costPerRun: Record<string, number> = {};
-  for (const [graph, cost] of Object.entries(record(l["costPerRun"]))) costPerRun[graph] = num(cost);
+  for (const [graph, cost] of Object.entries(jsonRecord(l["costPerRun"]))) costPerRun[graph] = num(cost);
   return create(LimitsSchema, {
     requestsPerMinute: Math.floor(num(l["requestsPerMinute"])),
     burst: Math.floor(num(l["burst"])),
@@ -33,10 +32,10 @@ export function limitsFromJson(json: unknown): Limits {
 
 /** Policy.approval JSON → ApprovalRule message. */
 export function approvalFromJson(json: unknown): ApprovalRule {
-  const a = record(json);
+  const a = jsonRecord(json);
   return create(ApprovalRuleSchema, {
     required: a["required"] === true,
-    approverRoles: strings(a["approverRoles"]),
+    approverRoles: jsonStrings(a["approverRoles"]),
     grantTtlSeconds: Math.floor(num(a["grantTtlSeconds"])),
     grantUses: Math.floor(num(a["grantUses"])),
   });
@@ -70,11 +69,11 @@ export async function buildSnapshot(db: Db, secrets: SecretBox, assertionKey: st
       id: p.id,
       issuer: p.issuer,
       jwksUri: p.jwksUri ?? "",
-      audiences: strings(p.audiences),
+      audiences: jsonStrings(p.audiences),
       groupsClaim: p.groupsClaim,
-      allowedAlgorithms: strings(p.allowedAlgorithms),
+      allowedAlgorithms: jsonStrings(p.allowedAlgorithms),
       clockToleranceSeconds: p.clockToleranceSeconds,
-      groupMapping: Object.fromEntries(Object.entries(record(p.groupMapping)).filter((e): e is [string, string] => typeof e[1] === "string")),
+      groupMapping: jsonStringMap(p.groupMapping),
     })),
     roleBindings: rows.bindings.map((b) =>
       b.identity
@@ -86,15 +85,17 @@ export async function buildSnapshot(db: Db, secrets: SecretBox, assertionKey: st
       name: p.name,
       role: p.role.name,
       connectionId: p.connectionId,
-      graphs: strings(p.graphs),
-      operations: strings(p.operations),
+      graphs: jsonStrings(p.graphs),
+      operations: jsonStrings(p.operations),
       maskingProfileId: p.maskingProfileId ?? "",
       maskRequests: p.maskRequests,
       limits: limitsFromJson(p.limits),
-      denylist: (Array.isArray(p.denylist) ? p.denylist : []).map((d, i) => {
-        const r = record(d);
-        return { id: String(r["id"] ?? `rule-${i + 1}`), pattern: String(r["pattern"] ?? ""), path: String(r["path"] ?? ""), message: String(r["message"] ?? "") };
-      }),
+      denylist: jsonRecords(p.denylist).map((r, i) => ({
+        id: String(r["id"] ?? `rule-${i + 1}`),
+        pattern: String(r["pattern"] ?? ""),
+        path: String(r["path"] ?? ""),
+        message: String(r["message"] ?? ""),
+      })),
       approval: approvalFromJson(p.approval),
     })),
     connections: rows.connections.map((c) => ({
@@ -111,10 +112,12 @@ export async function buildSnapshot(db: Db, secrets: SecretBox, assertionKey: st
     maskingProfiles: rows.profiles.map((m) => ({
       id: m.id,
       name: m.name,
-      rules: (Array.isArray(m.rules) ? m.rules : []).map((r) => {
-        const rule = record(r);
-        return { kind: String(rule["kind"] ?? ""), match: String(rule["match"] ?? ""), style: String(rule["style"] ?? "redact"), label: String(rule["label"] ?? "") };
-      }),
+      rules: jsonRecords(m.rules).map((rule) => ({
+        kind: String(rule["kind"] ?? ""),
+        match: String(rule["match"] ?? ""),
+        style: String(rule["style"] ?? "redact"),
+        label: String(rule["label"] ?? ""),
+      })),
     })),
     grants: rows.grants.map((g) => ({
       id: g.id,
