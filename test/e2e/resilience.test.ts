@@ -1,6 +1,7 @@
 import { waitForProxyReady, type Stack } from "../../demo/stack.js";
 import { startServiceProcess, type ServiceProcess } from "../../demo/service-process.js";
 import { startE2eStack, type E2eStack } from "../helpers/e2e-stack.js";
+import { graphql } from "../../control-plane/cli/graphql-client.js";
 
 /**
  * The control plane is not on the request path: proxies keep enforcing their last good
@@ -25,12 +26,8 @@ async function search(sub: string): Promise<number> {
   return res.status;
 }
 
-async function admin(graphqlUrl: string, query: string, variables: Record<string, unknown> = {}) {
-  const res = await fetch(graphqlUrl, { method: "POST", headers: { "content-type": "application/json", authorization: `Bearer ${ADMIN_TOKEN}` }, body: JSON.stringify({ query, variables }) });
-  const body = (await res.json()) as { data?: unknown; errors?: unknown };
-  if (body.errors) throw new Error(JSON.stringify(body.errors));
-  return body.data;
-}
+/** An admin GraphQL call with the bootstrap token, through the CLI's client (throws on errors). */
+const admin = (url: string, query: string, variables: Record<string, unknown> = {}) => graphql<unknown>({ url, token: ADMIN_TOKEN }, query, variables);
 
 /** Polls until `check` holds; returns the milliseconds it took. */
 async function within(ms: number, check: () => Promise<boolean>): Promise<number> {
