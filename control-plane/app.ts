@@ -18,6 +18,7 @@ import { persistProxyStatus } from "./snapshot/status-store.js";
 import { hostname } from "node:os";
 import { randomBytes } from "node:crypto";
 import { buildSnapshot } from "./snapshot/compile.js";
+import { deriveGatewayKeys } from "./snapshot/gateway-keys.js";
 import { startSnapshotRefresher } from "./snapshot/refresher.js";
 import { grpcServerTlsFromEnv, startGrpcServer } from "./grpc/server.js";
 import { createPolicyService } from "./grpc/policy-service.js";
@@ -65,11 +66,14 @@ export async function startControlPlane(config: ControlPlaneConfig): Promise<Con
   const proxies = new ProxyStatusRegistry();
   // Shared through the database so every replica lists every proxy.
   const statusMirror = persistProxyStatus(store.prisma, proxies, `${hostname()}-${process.pid}-${randomBytes(3).toString("hex")}`);
-  const assertionKey = secrets.derive("agentgate upstream assertion v1");
+  const snapshotKeys = {
+    assertionKey: secrets.derive("agentgate upstream assertion v1"),
+    gatewayKeys: deriveGatewayKeys(secrets, config.gatewayKeyGeneration),
+  };
   const refresher = startSnapshotRefresher({
     db: store.prisma,
     publisher,
-    build: () => buildSnapshot(store.prisma, secrets, assertionKey),
+    build: () => buildSnapshot(store.prisma, secrets, snapshotKeys),
     pollMs: config.snapshotPollMs,
     onError: (err) => log.error("snapshot refresh failed", { error: (err as Error).message }),
   });

@@ -30,6 +30,8 @@ export interface ControlPlaneConfig {
   readonly adminBootstrapToken: string | undefined;
   /** AGENTGATE_ALLOW_HTTP_ISSUERS: plain-http identity providers for admin sign-in (dev: "loopback"). */
   readonly allowHttpIssuers: HttpAllowance;
+  /** AGENTGATE_GATEWAY_KEY_GENERATION: current generation of the gateway keys (owner tags, pseudonyms); raise it to rotate. */
+  readonly gatewayKeyGeneration: number;
 }
 
 /** Thrown with every configuration problem at once (fail fast, habit 7). */
@@ -64,6 +66,8 @@ export function loadControlPlaneConfig(env: NodeJS.ProcessEnv = process.env): Co
   }
   const allowHttpIssuers = (env["AGENTGATE_ALLOW_HTTP_ISSUERS"] || "never") as HttpAllowance;
   if (!["never", "loopback", "any"].includes(allowHttpIssuers)) problems.push("AGENTGATE_ALLOW_HTTP_ISSUERS must be never, loopback or any");
+  const gatewayKeyGeneration = Number(env["AGENTGATE_GATEWAY_KEY_GENERATION"] || 1);
+  if (!Number.isInteger(gatewayKeyGeneration) || gatewayKeyGeneration < 1 || gatewayKeyGeneration > 1_000_000) problems.push("AGENTGATE_GATEWAY_KEY_GENERATION must be an integer ≥ 1");
   const config: ControlPlaneConfig = {
     databaseUrl: env["DATABASE_URL"] || undefined,
     host: env["AGENTGATE_CP_HOST"] ?? "127.0.0.1",
@@ -80,6 +84,7 @@ export function loadControlPlaneConfig(env: NodeJS.ProcessEnv = process.env): Co
     grpcInsecure: env["AGENTGATE_GRPC_INSECURE"] === "1" || env["AGENTGATE_GRPC_INSECURE"] === "true",
     adminBootstrapToken: bootstrapToken,
     allowHttpIssuers,
+    gatewayKeyGeneration,
   };
   if (problems.length) throw new ConfigError(problems);
   return Object.freeze(config);

@@ -9,6 +9,7 @@ import { performance } from "node:perf_hooks";
 import { fromBinary, toBinary } from "@bufbuild/protobuf";
 import { SnapshotSchema, type Snapshot } from "../../proto/gen/agentgate/v1/policy_pb.js";
 import { buildSnapshot } from "../../control-plane/snapshot/compile.js";
+import { deriveGatewayKeys } from "../../control-plane/snapshot/gateway-keys.js";
 import { openStore } from "../../control-plane/store/client.js";
 import { SecretBox } from "../../control-plane/secrets.js";
 import { compilePolicy } from "../../data-plane/policy/compile.js";
@@ -52,12 +53,12 @@ export async function measureBuild(provider: TestProvider, bindings: number, run
     const store = await openStore(database.url);
     try {
       const secrets = SecretBox.fromBase64(randomBytes(32).toString("base64"));
-      const assertionKey = secrets.derive("agentgate upstream assertion v1");
+      const keys = { assertionKey: secrets.derive("agentgate upstream assertion v1"), gatewayKeys: deriveGatewayKeys(secrets, 1) };
       await applyBenchPolicy(store.prisma, secrets);
       const t0 = performance.now();
       await seedBindings(store.prisma, { count: bindings, issuer: BENCH_ISSUER, roles: BENCH_ROLES });
       const seedMs = performance.now() - t0;
-      const build = () => buildSnapshot(store.prisma, secrets, assertionKey);
+      const build = () => buildSnapshot(store.prisma, secrets, keys);
       await build(); // warm-up: connection pool, prepared plans, JIT
       const { median, min, max, last } = await medianMs(runs, build);
       if (last.roleBindings.length !== bindings) throw new Error(`expected ${bindings} bindings in the snapshot, got ${last.roleBindings.length}`);

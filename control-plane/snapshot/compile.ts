@@ -4,6 +4,7 @@ import {
   LimitsSchema,
   SnapshotSchema,
   type ApprovalRule,
+  type GatewayKey,
   type Limits,
   type Snapshot,
 } from "../../proto/gen/agentgate/v1/policy_pb.js";
@@ -41,12 +42,18 @@ export function approvalFromJson(json: unknown): ApprovalRule {
   });
 }
 
+/** Keys a snapshot carries to proxies: the upstream assertion key and the gateway keys. */
+export interface SnapshotKeys {
+  readonly assertionKey: string;
+  readonly gatewayKeys: readonly GatewayKey[];
+}
+
 /**
  * Reads everything proxies need in one transaction (a consistent view at one version)
  * and builds the Snapshot message: providers, bindings, policies, connections with their
  * decrypted credentials, masking profiles, live approval grants, suspended identities.
  */
-export async function buildSnapshot(db: Db, secrets: SecretBox, assertionKey: string, now = new Date()): Promise<Snapshot> {
+export async function buildSnapshot(db: Db, secrets: SecretBox, keys: SnapshotKeys, now = new Date()): Promise<Snapshot> {
   const rows = await db.$transaction(async (tx) => ({
     version: await tx.snapshotVersion.findUnique({ where: { id: 1 } }),
     providers: await tx.identityProvider.findMany({ orderBy: { issuer: "asc" } }),
@@ -64,7 +71,8 @@ export async function buildSnapshot(db: Db, secrets: SecretBox, assertionKey: st
   return create(SnapshotSchema, {
     version: rows.version?.version ?? 0n,
     createdAtMs: BigInt(now.getTime()),
-    assertionKey,
+    assertionKey: keys.assertionKey,
+    gatewayKeys: [...keys.gatewayKeys],
     identityProviders: rows.providers.map((p) => ({
       id: p.id,
       issuer: p.issuer,

@@ -1,6 +1,6 @@
 import type { ApprovalGrant, Snapshot } from "../../proto/gen/agentgate/v1/policy_pb.js";
 import { compileGlobs } from "./glob.js";
-import { scopedKey, type CompiledConnection, type CompiledPolicy, type CompiledRule } from "./compiled-policy.js";
+import { scopedKey, type CompiledConnection, type CompiledPolicy, type CompiledRule, type GatewayKeyEntry } from "./compiled-policy.js";
 
 /** A snapshot that cannot be applied; lists every problem found (nacked, never half-applied). */
 export class SnapshotInvalidError extends Error {
@@ -91,6 +91,11 @@ export function compilePolicy(snapshot: Snapshot): CompiledPolicy {
       problems.push(`policy ${p.name}: ${(e as Error).message}`);
     }
   }
+  const gatewayKeys = new Map<string, GatewayKeyEntry[]>();
+  for (const k of snapshot.gatewayKeys) {
+    if (!k.purpose || !/^[A-Za-z0-9_-]{1,16}$/.test(k.id) || k.key.length < 32) problems.push(`gateway key ${k.purpose}/${k.id}: malformed`);
+    else pushTo(gatewayKeys, k.purpose, { id: k.id, key: Buffer.from(k.key) });
+  }
   if (problems.length) throw new SnapshotInvalidError(problems);
 
   return {
@@ -103,5 +108,6 @@ export function compilePolicy(snapshot: Snapshot): CompiledPolicy {
     suspended: new Set(snapshot.suspendedIdentities.map((i) => scopedKey(i.issuer, i.subject))),
     grants: snapshot.grants.reduce((m, g) => (pushTo(m, scopedKey(g.issuer, g.subject), g), m), new Map<string, ApprovalGrant[]>()),
     assertionKey: snapshot.assertionKey,
+    gatewayKeys,
   };
 }

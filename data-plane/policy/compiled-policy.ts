@@ -55,6 +55,14 @@ export interface CompiledPolicy {
   /** Approved runs by "issuer\u0000subject" (just-in-time approval grants). */
   readonly grants: ReadonlyMap<string, readonly ApprovalGrant[]>;
   readonly assertionKey: string;
+  /** Gateway-only keys by purpose ("owner-tag", "pseudonym"), current generation first. */
+  readonly gatewayKeys: ReadonlyMap<string, readonly GatewayKeyEntry[]>;
+}
+
+/** One generation of a gateway key: `id` is stamped into values computed with it. */
+export interface GatewayKeyEntry {
+  readonly id: string;
+  readonly key: Buffer;
 }
 
 /** Map key for issuer-scoped names; NUL cannot appear in an issuer or a claim. */

@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file agentgate/v1/policy.proto.
  */
 export const file_agentgate_v1_policy: GenFile = /*@__PURE__*/
-  fileDesc("ChlhZ2VudGdhdGUvdjEvcG9saWN5LnByb3RvEgxhZ2VudGdhdGUudjEiRwoMV2F0Y2hSZXF1ZXN0EhAKCHByb3h5X2lkGAEgASgJEhQKDGxhc3RfdmVyc2lvbhgCIAEoBBIPCgdhZGRyZXNzGAMgASgJIj4KCkFja1JlcXVlc3QSEAoIcHJveHlfaWQYASABKAkSDwoHdmVyc2lvbhgCIAEoBBINCgVlcnJvchgDIAEoCSINCgtBY2tSZXNwb25zZSKsAwoIU25hcHNob3QSDwoHdmVyc2lvbhgBIAEoBBIVCg1jcmVhdGVkX2F0X21zGAIgASgDEjoKEmlkZW50aXR5X3Byb3ZpZGVycxgDIAMoCzIeLmFnZW50Z2F0ZS52MS5JZGVudGl0eVByb3ZpZGVyEjAKDXJvbGVfYmluZGluZ3MYBCADKAsyGS5hZ2VudGdhdGUudjEuUm9sZUJpbmRpbmcSJgoIcG9saWNpZXMYBSADKAsyFC5hZ2VudGdhdGUudjEuUG9saWN5Ei0KC2Nvbm5lY3Rpb25zGAYgAygLMhguYWdlbnRnYXRlLnYxLkNvbm5lY3Rpb24SNgoQbWFza2luZ19wcm9maWxlcxgHIAMoCzIcLmFnZW50Z2F0ZS52MS5NYXNraW5nUHJvZmlsZRIrCgZncmFudHMYCCADKAsyGy5hZ2VudGdhdGUudjEuQXBwcm92YWxHcmFudBI3ChRzdXNwZW5kZWRfaWRlbnRpdGllcxgJIAMoCzIZLmFnZW50Z2F0ZS52MS5JZGVudGl0eVJlZhIVCg1hc3NlcnRpb25fa2V5GAogASgJIqQCChBJZGVudGl0eVByb3ZpZGVyEgoKAmlkGAEgASgJEg4KBmlzc3VlchgCIAEoCRIQCghqd2tzX3VyaRgDIAEoCRIRCglhdWRpZW5jZXMYBCADKAkSFAoMZ3JvdXBzX2NsYWltGAUgASgJEhoKEmFsbG93ZWRfYWxnb3JpdGhtcxgGIAMoCRIfChdjbG9ja190b2xlcmFuY2Vfc2Vjb25kcxgHIAEoDRJHCg1ncm91cF9tYXBwaW5nGAggAygLMjAuYWdlbnRnYXRlLnYxLklkZW50aXR5UHJvdmlkZXIuR3JvdXBNYXBwaW5nRW50cnkaMwoRR3JvdXBNYXBwaW5nRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASIuCgtJZGVudGl0eVJlZhIOCgZpc3N1ZXIYASABKAkSDwoHc3ViamVjdBgCIAEoCSJLCgtSb2xlQmluZGluZxIMCgRyb2xlGAEgASgJEg4KBmlzc3VlchgCIAEoCRINCgVncm91cBgDIAEoCRIPCgdzdWJqZWN0GAQgASgJIpwCCgZQb2xpY3kSCgoCaWQYASABKAkSDAoEbmFtZRgCIAEoCRIMCgRyb2xlGAMgASgJEhUKDWNvbm5lY3Rpb25faWQYBCABKAkSDgoGZ3JhcGhzGAUgAygJEhIKCm9wZXJhdGlvbnMYBiADKAkSGgoSbWFza2luZ19wcm9maWxlX2lkGAcgASgJEhUKDW1hc2tfcmVxdWVzdHMYCCABKAgSJAoGbGltaXRzGAkgASgLMhQuYWdlbnRnYXRlLnYxLkxpbWl0cxIoCghkZW55bGlzdBgKIAMoCzIWLmFnZW50Z2F0ZS52MS5EZW55UnVsZRIsCghhcHByb3ZhbBgLIAEoCzIaLmFnZW50Z2F0ZS52MS5BcHByb3ZhbFJ1bGUiqgIKBkxpbWl0cxIbChNyZXF1ZXN0c19wZXJfbWludXRlGAEgASgNEg0KBWJ1cnN0GAIgASgNEhcKD2NvbmN1cnJlbnRfcnVucxgDIAEoDRIbChNjb3N0X2J1ZGdldF9wZXJfZGF5GAQgASgBEhYKDm1heF9ib2R5X2J5dGVzGAUgASgEEhsKE21heF9yZWN1cnNpb25fbGltaXQYBiABKA0SOgoMY29zdF9wZXJfcnVuGAcgAygLMiQuYWdlbnRnYXRlLnYxLkxpbWl0cy5Db3N0UGVyUnVuRW50cnkSGgoSY29zdF9wZXJfMWtfdG9rZW5zGAggASgBGjEKD0Nvc3RQZXJSdW5FbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAE6AjgBIkYKCERlbnlSdWxlEgoKAmlkGAEgASgJEg8KB3BhdHRlcm4YAiABKAkSDAoEcGF0aBgDIAEoCRIPCgdtZXNzYWdlGAQgASgJImcKDEFwcHJvdmFsUnVsZRIQCghyZXF1aXJlZBgBIAEoCBIWCg5hcHByb3Zlcl9yb2xlcxgCIAMoCRIZChFncmFudF90dGxfc2Vjb25kcxgDIAEoDRISCgpncmFudF91c2VzGAQgASgNIsYBCgpDb25uZWN0aW9uEgoKAmlkGAEgASgJEgwKBG5hbWUYAiABKAkSDAoEa2luZBgDIAEoCRIQCghiYXNlX3VybBgEIAEoCRIZChFjcmVkZW50aWFsX2hlYWRlchgFIAEoCRISCgpjcmVkZW50aWFsGAYgASgJEhoKEmNvbm5lY3RfdGltZW91dF9tcxgHIAEoDRIaChJoZWFkZXJzX3RpbWVvdXRfbXMYCCABKA0SFwoPYm9keV90aW1lb3V0X21zGAkgASgNIlQKDk1hc2tpbmdQcm9maWxlEgoKAmlkGAEgASgJEgwKBG5hbWUYAiABKAkSKAoFcnVsZXMYAyADKAsyGS5hZ2VudGdhdGUudjEuTWFza2luZ1J1bGUiSAoLTWFza2luZ1J1bGUSDAoEa2luZBgBIAEoCRINCgVtYXRjaBgCIAEoCRINCgVzdHlsZRgDIAEoCRINCgVsYWJlbBgEIAEoCSKvAQoNQXBwcm92YWxHcmFudBIKCgJpZBgBIAEoCRITCgthcHByb3ZhbF9pZBgCIAEoCRIOCgZpc3N1ZXIYAyABKAkSDwoHc3ViamVjdBgEIAEoCRIVCg1jb25uZWN0aW9uX2lkGAUgASgJEg0KBWdyYXBoGAYgASgJEhEKCW9wZXJhdGlvbhgHIAEoCRIVCg1leHBpcmVzX2F0X21zGAggASgDEgwKBHVzZXMYCSABKA0yigEKDVBvbGljeVNlcnZpY2USPQoFV2F0Y2gSGi5hZ2VudGdhdGUudjEuV2F0Y2hSZXF1ZXN0GhYuYWdlbnRnYXRlLnYxLlNuYXBzaG90MAESOgoDQWNrEhguYWdlbnRnYXRlLnYxLkFja1JlcXVlc3QaGS5hZ2VudGdhdGUudjEuQWNrUmVzcG9uc2ViBnByb3RvMw");
+  fileDesc("ChlhZ2VudGdhdGUvdjEvcG9saWN5LnByb3RvEgxhZ2VudGdhdGUudjEiRwoMV2F0Y2hSZXF1ZXN0EhAKCHByb3h5X2lkGAEgASgJEhQKDGxhc3RfdmVyc2lvbhgCIAEoBBIPCgdhZGRyZXNzGAMgASgJIj4KCkFja1JlcXVlc3QSEAoIcHJveHlfaWQYASABKAkSDwoHdmVyc2lvbhgCIAEoBBINCgVlcnJvchgDIAEoCSINCgtBY2tSZXNwb25zZSLcAwoIU25hcHNob3QSDwoHdmVyc2lvbhgBIAEoBBIVCg1jcmVhdGVkX2F0X21zGAIgASgDEjoKEmlkZW50aXR5X3Byb3ZpZGVycxgDIAMoCzIeLmFnZW50Z2F0ZS52MS5JZGVudGl0eVByb3ZpZGVyEjAKDXJvbGVfYmluZGluZ3MYBCADKAsyGS5hZ2VudGdhdGUudjEuUm9sZUJpbmRpbmcSJgoIcG9saWNpZXMYBSADKAsyFC5hZ2VudGdhdGUudjEuUG9saWN5Ei0KC2Nvbm5lY3Rpb25zGAYgAygLMhguYWdlbnRnYXRlLnYxLkNvbm5lY3Rpb24SNgoQbWFza2luZ19wcm9maWxlcxgHIAMoCzIcLmFnZW50Z2F0ZS52MS5NYXNraW5nUHJvZmlsZRIrCgZncmFudHMYCCADKAsyGy5hZ2VudGdhdGUudjEuQXBwcm92YWxHcmFudBI3ChRzdXNwZW5kZWRfaWRlbnRpdGllcxgJIAMoCzIZLmFnZW50Z2F0ZS52MS5JZGVudGl0eVJlZhIVCg1hc3NlcnRpb25fa2V5GAogASgJEi4KDGdhdGV3YXlfa2V5cxgLIAMoCzIYLmFnZW50Z2F0ZS52MS5HYXRld2F5S2V5IjYKCkdhdGV3YXlLZXkSDwoHcHVycG9zZRgBIAEoCRIKCgJpZBgCIAEoCRILCgNrZXkYAyABKAwipAIKEElkZW50aXR5UHJvdmlkZXISCgoCaWQYASABKAkSDgoGaXNzdWVyGAIgASgJEhAKCGp3a3NfdXJpGAMgASgJEhEKCWF1ZGllbmNlcxgEIAMoCRIUCgxncm91cHNfY2xhaW0YBSABKAkSGgoSYWxsb3dlZF9hbGdvcml0aG1zGAYgAygJEh8KF2Nsb2NrX3RvbGVyYW5jZV9zZWNvbmRzGAcgASgNEkcKDWdyb3VwX21hcHBpbmcYCCADKAsyMC5hZ2VudGdhdGUudjEuSWRlbnRpdHlQcm92aWRlci5Hcm91cE1hcHBpbmdFbnRyeRozChFHcm91cE1hcHBpbmdFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIi4KC0lkZW50aXR5UmVmEg4KBmlzc3VlchgBIAEoCRIPCgdzdWJqZWN0GAIgASgJIksKC1JvbGVCaW5kaW5nEgwKBHJvbGUYASABKAkSDgoGaXNzdWVyGAIgASgJEg0KBWdyb3VwGAMgASgJEg8KB3N1YmplY3QYBCABKAkinAIKBlBvbGljeRIKCgJpZBgBIAEoCRIMCgRuYW1lGAIgASgJEgwKBHJvbGUYAyABKAkSFQoNY29ubmVjdGlvbl9pZBgEIAEoCRIOCgZncmFwaHMYBSADKAkSEgoKb3BlcmF0aW9ucxgGIAMoCRIaChJtYXNraW5nX3Byb2ZpbGVfaWQYByABKAkSFQoNbWFza19yZXF1ZXN0cxgIIAEoCBIkCgZsaW1pdHMYCSABKAsyFC5hZ2VudGdhdGUudjEuTGltaXRzEigKCGRlbnlsaXN0GAogAygLMhYuYWdlbnRnYXRlLnYxLkRlbnlSdWxlEiwKCGFwcHJvdmFsGAsgASgLMhouYWdlbnRnYXRlLnYxLkFwcHJvdmFsUnVsZSKqAgoGTGltaXRzEhsKE3JlcXVlc3RzX3Blcl9taW51dGUYASABKA0SDQoFYnVyc3QYAiABKA0SFwoPY29uY3VycmVudF9ydW5zGAMgASgNEhsKE2Nvc3RfYnVkZ2V0X3Blcl9kYXkYBCABKAESFgoObWF4X2JvZHlfYnl0ZXMYBSABKAQSGwoTbWF4X3JlY3Vyc2lvbl9saW1pdBgGIAEoDRI6Cgxjb3N0X3Blcl9ydW4YByADKAsyJC5hZ2VudGdhdGUudjEuTGltaXRzLkNvc3RQZXJSdW5FbnRyeRIaChJjb3N0X3Blcl8xa190b2tlbnMYCCABKAEaMQoPQ29zdFBlclJ1bkVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoAToCOAEiRgoIRGVueVJ1bGUSCgoCaWQYASABKAkSDwoHcGF0dGVybhgCIAEoCRIMCgRwYXRoGAMgASgJEg8KB21lc3NhZ2UYBCABKAkiZwoMQXBwcm92YWxSdWxlEhAKCHJlcXVpcmVkGAEgASgIEhYKDmFwcHJvdmVyX3JvbGVzGAIgAygJEhkKEWdyYW50X3R0bF9zZWNvbmRzGAMgASgNEhIKCmdyYW50X3VzZXMYBCABKA0ixgEKCkNvbm5lY3Rpb24SCgoCaWQYASABKAkSDAoEbmFtZRgCIAEoCRIMCgRraW5kGAMgASgJEhAKCGJhc2VfdXJsGAQgASgJEhkKEWNyZWRlbnRpYWxfaGVhZGVyGAUgASgJEhIKCmNyZWRlbnRpYWwYBiABKAkSGgoSY29ubmVjdF90aW1lb3V0X21zGAcgASgNEhoKEmhlYWRlcnNfdGltZW91dF9tcxgIIAEoDRIXCg9ib2R5X3RpbWVvdXRfbXMYCSABKA0iVAoOTWFza2luZ1Byb2ZpbGUSCgoCaWQYASABKAkSDAoEbmFtZRgCIAEoCRIoCgVydWxlcxgDIAMoCzIZLmFnZW50Z2F0ZS52MS5NYXNraW5nUnVsZSJICgtNYXNraW5nUnVsZRIMCgRraW5kGAEgASgJEg0KBW1hdGNoGAIgASgJEg0KBXN0eWxlGAMgASgJEg0KBWxhYmVsGAQgASgJIq8BCg1BcHByb3ZhbEdyYW50EgoKAmlkGAEgASgJEhMKC2FwcHJvdmFsX2lkGAIgASgJEg4KBmlzc3VlchgDIAEoCRIPCgdzdWJqZWN0GAQgASgJEhUKDWNvbm5lY3Rpb25faWQYBSABKAkSDQoFZ3JhcGgYBiABKAkSEQoJb3BlcmF0aW9uGAcgASgJEhUKDWV4cGlyZXNfYXRfbXMYCCABKAMSDAoEdXNlcxgJIAEoDTKKAQoNUG9saWN5U2VydmljZRI9CgVXYXRjaBIaLmFnZW50Z2F0ZS52MS5XYXRjaFJlcXVlc3QaFi5hZ2VudGdhdGUudjEuU25hcHNob3QwARI6CgNBY2sSGC5hZ2VudGdhdGUudjEuQWNrUmVxdWVzdBoZLmFnZW50Z2F0ZS52MS5BY2tSZXNwb25zZWIGcHJvdG8z");
 
 /**
  * @generated from message agentgate.v1.WatchRequest
@@ -142,6 +142,15 @@ export type Snapshot = Message<"agentgate.v1.Snapshot"> & {
    * @generated from field: string assertion_key = 10;
    */
   assertionKey: string;
+
+  /**
+   * Keys only gateways hold, by purpose ("owner-tag", "pseudonym", ...): the first key of a
+   * purpose is current (used to compute new values); later ones are older generations, kept
+   * so values computed before a rotation still verify.
+   *
+   * @generated from field: repeated agentgate.v1.GatewayKey gateway_keys = 11;
+   */
+  gatewayKeys: GatewayKey[];
 };
 
 /**
@@ -150,6 +159,35 @@ export type Snapshot = Message<"agentgate.v1.Snapshot"> & {
  */
 export const SnapshotSchema: GenMessage<Snapshot> = /*@__PURE__*/
   messageDesc(file_agentgate_v1_policy, 3);
+
+/**
+ * @generated from message agentgate.v1.GatewayKey
+ */
+export type GatewayKey = Message<"agentgate.v1.GatewayKey"> & {
+  /**
+   * @generated from field: string purpose = 1;
+   */
+  purpose: string;
+
+  /**
+   * Short generation label stamped into values computed with this key (e.g. "k1").
+   *
+   * @generated from field: string id = 2;
+   */
+  id: string;
+
+  /**
+   * @generated from field: bytes key = 3;
+   */
+  key: Uint8Array;
+};
+
+/**
+ * Describes the message agentgate.v1.GatewayKey.
+ * Use `create(GatewayKeySchema)` to create a new message.
+ */
+export const GatewayKeySchema: GenMessage<GatewayKey> = /*@__PURE__*/
+  messageDesc(file_agentgate_v1_policy, 4);
 
 /**
  * @generated from message agentgate.v1.IdentityProvider
@@ -207,7 +245,7 @@ export type IdentityProvider = Message<"agentgate.v1.IdentityProvider"> & {
  * Use `create(IdentityProviderSchema)` to create a new message.
  */
 export const IdentityProviderSchema: GenMessage<IdentityProvider> = /*@__PURE__*/
-  messageDesc(file_agentgate_v1_policy, 4);
+  messageDesc(file_agentgate_v1_policy, 5);
 
 /**
  * @generated from message agentgate.v1.IdentityRef
@@ -229,7 +267,7 @@ export type IdentityRef = Message<"agentgate.v1.IdentityRef"> & {
  * Use `create(IdentityRefSchema)` to create a new message.
  */
 export const IdentityRefSchema: GenMessage<IdentityRef> = /*@__PURE__*/
-  messageDesc(file_agentgate_v1_policy, 5);
+  messageDesc(file_agentgate_v1_policy, 6);
 
 /**
  * Grants a role to every member of a group of an issuer, or to one identity.
@@ -267,7 +305,7 @@ export type RoleBinding = Message<"agentgate.v1.RoleBinding"> & {
  * Use `create(RoleBindingSchema)` to create a new message.
  */
 export const RoleBindingSchema: GenMessage<RoleBinding> = /*@__PURE__*/
-  messageDesc(file_agentgate_v1_policy, 6);
+  messageDesc(file_agentgate_v1_policy, 7);
 
 /**
  * @generated from message agentgate.v1.Policy
@@ -340,7 +378,7 @@ export type Policy = Message<"agentgate.v1.Policy"> & {
  * Use `create(PolicySchema)` to create a new message.
  */
 export const PolicySchema: GenMessage<Policy> = /*@__PURE__*/
-  messageDesc(file_agentgate_v1_policy, 7);
+  messageDesc(file_agentgate_v1_policy, 8);
 
 /**
  * @generated from message agentgate.v1.Limits
@@ -396,7 +434,7 @@ export type Limits = Message<"agentgate.v1.Limits"> & {
  * Use `create(LimitsSchema)` to create a new message.
  */
 export const LimitsSchema: GenMessage<Limits> = /*@__PURE__*/
-  messageDesc(file_agentgate_v1_policy, 8);
+  messageDesc(file_agentgate_v1_policy, 9);
 
 /**
  * @generated from message agentgate.v1.DenyRule
@@ -432,7 +470,7 @@ export type DenyRule = Message<"agentgate.v1.DenyRule"> & {
  * Use `create(DenyRuleSchema)` to create a new message.
  */
 export const DenyRuleSchema: GenMessage<DenyRule> = /*@__PURE__*/
-  messageDesc(file_agentgate_v1_policy, 9);
+  messageDesc(file_agentgate_v1_policy, 10);
 
 /**
  * @generated from message agentgate.v1.ApprovalRule
@@ -464,7 +502,7 @@ export type ApprovalRule = Message<"agentgate.v1.ApprovalRule"> & {
  * Use `create(ApprovalRuleSchema)` to create a new message.
  */
 export const ApprovalRuleSchema: GenMessage<ApprovalRule> = /*@__PURE__*/
-  messageDesc(file_agentgate_v1_policy, 10);
+  messageDesc(file_agentgate_v1_policy, 11);
 
 /**
  * @generated from message agentgate.v1.Connection
@@ -525,7 +563,7 @@ export type Connection = Message<"agentgate.v1.Connection"> & {
  * Use `create(ConnectionSchema)` to create a new message.
  */
 export const ConnectionSchema: GenMessage<Connection> = /*@__PURE__*/
-  messageDesc(file_agentgate_v1_policy, 11);
+  messageDesc(file_agentgate_v1_policy, 12);
 
 /**
  * @generated from message agentgate.v1.MaskingProfile
@@ -552,7 +590,7 @@ export type MaskingProfile = Message<"agentgate.v1.MaskingProfile"> & {
  * Use `create(MaskingProfileSchema)` to create a new message.
  */
 export const MaskingProfileSchema: GenMessage<MaskingProfile> = /*@__PURE__*/
-  messageDesc(file_agentgate_v1_policy, 12);
+  messageDesc(file_agentgate_v1_policy, 13);
 
 /**
  * @generated from message agentgate.v1.MaskingRule
@@ -590,7 +628,7 @@ export type MaskingRule = Message<"agentgate.v1.MaskingRule"> & {
  * Use `create(MaskingRuleSchema)` to create a new message.
  */
 export const MaskingRuleSchema: GenMessage<MaskingRule> = /*@__PURE__*/
-  messageDesc(file_agentgate_v1_policy, 13);
+  messageDesc(file_agentgate_v1_policy, 14);
 
 /**
  * @generated from message agentgate.v1.ApprovalGrant
@@ -647,7 +685,7 @@ export type ApprovalGrant = Message<"agentgate.v1.ApprovalGrant"> & {
  * Use `create(ApprovalGrantSchema)` to create a new message.
  */
 export const ApprovalGrantSchema: GenMessage<ApprovalGrant> = /*@__PURE__*/
-  messageDesc(file_agentgate_v1_policy, 14);
+  messageDesc(file_agentgate_v1_policy, 15);
 
 /**
  * @generated from service agentgate.v1.PolicyService

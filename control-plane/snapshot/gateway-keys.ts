@@ -1,0 +1,29 @@
+import { createHmac } from "node:crypto";
+import { create } from "@bufbuild/protobuf";
+import { GatewayKeySchema, type GatewayKey } from "../../proto/gen/agentgate/v1/policy_pb.js";
+import type { SecretBox } from "../secrets.js";
+
+/** What each gateway key is for; a key is only ever used for its one purpose. */
+export const GATEWAY_KEY_PURPOSES = ["owner-tag", "pseudonym"] as const;
+export type GatewayKeyPurpose = (typeof GATEWAY_KEY_PURPOSES)[number];
+
+/** Generations kept for verification after rotations (older values stop verifying past this). */
+export const MAX_KEY_GENERATIONS = 16;
+
+/**
+ * The keys proxies need for values nobody else may compute (owner tags, pseudonyms), derived
+ * from the control plane's secret key: generation `current` first, then every older one down
+ * to 1 (at most MAX_KEY_GENERATIONS), so values made before a rotation still verify. Raising
+ * AGENTGATE_GATEWAY_KEY_GENERATION rotates every purpose at once.
+ */
+export function deriveGatewayKeys(secrets: SecretBox, current: number): GatewayKey[] {
+  const keys: GatewayKey[] = [];
+  for (const purpose of GATEWAY_KEY_PURPOSES) {
+    for (let gen = current; gen >= 1 && gen > current - MAX_KEY_GENERATIONS; gen--) {
+      const seed = secrets.derive(`agentgate gateway key ${purpose} generation ${gen}`);
+      const key = createHmac("sha256", seed).update(purpose).digest();
+      keys.push(create(GatewayKeySchema, { purpose, id: `k${gen}`, key }));
+    }
+  }
+  return keys;
+}
