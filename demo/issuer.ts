@@ -51,6 +51,8 @@ export interface MintOptions {
    * Set one to `undefined` to leave it out of the token.
    */
   claims?: Record<string, unknown>;
+  /** Header `typ`; default "JWT" (e.g. "logout+jwt" to test type confusion). */
+  typ?: string;
 }
 
 /** Options of {@link Issuer.rotate}. */
@@ -152,7 +154,7 @@ export async function startIssuer(options: IssuerOptions = {}): Promise<Issuer> 
       ...(m.email === undefined ? {} : { email: m.email }),
       ...(m.groups === undefined ? {} : { groups: m.groups }),
       ...claims,
-    }).setProtectedHeader({ alg: key.alg, kid: key.kid, typ: "JWT" });
+    }).setProtectedHeader({ alg: key.alg, kid: key.kid, typ: m.typ ?? "JWT" });
     if (!has("iss")) jwt = jwt.setIssuer(url);
     if (!has("sub")) jwt = jwt.setSubject(m.sub);
     if (!has("aud")) jwt = jwt.setAudience(m.aud ?? audience);

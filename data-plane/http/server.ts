@@ -54,6 +54,16 @@ function parseTarget(url: string): Target {
 }
 const nextId = createUuidV7();
 
+/**
+ * Every Authorization header as sent. Node keeps only the first one in `req.headers`, so a
+ * second credential would go unseen there: an array here makes the bearer parser refuse it.
+ */
+function authorizationValues(raw: readonly string[]): string | string[] | undefined {
+  const values: string[] = [];
+  for (let i = 0; i + 1 < raw.length; i += 2) if (raw[i]!.toLowerCase() === "authorization") values.push(raw[i + 1]!);
+  return values.length > 1 ? values : values[0];
+}
+
 function newRecord(): RecordDraft {
   return { decision: "deny", reasons: [], status: 0, errorCode: "", requestJson: "", responseJson: "", events: [], bytesIn: 0, bytesOut: 0, cost: 0, maskCounts: {} };
 }
@@ -133,7 +143,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, opts: ProxyHttp
     rawPath: t.rawPath,
     pathname: t.pathname,
     search: t.search,
-    headers: { ...req.headers },
+    headers: { ...req.headers, authorization: authorizationValues(req.rawHeaders) },
     body: body?.ok ? body.body : EMPTY_BODY,
     startedAt,
     connectionName: t.connectionName,

@@ -25,6 +25,8 @@ export const AUTH_ERROR_CODES = [
   "AUTHN_UNKNOWN_ISSUER",
   /** The header `alg` is not in the provider's allow-list (covers `none` and HS* confusion). → 401 */
   "AUTHN_ALG_NOT_ALLOWED",
+  /** The header `typ` says this is not an access token (e.g. `logout+jwt`, `id_token+jwt`): RFC 8725 §3.11. → 401 */
+  "AUTHN_WRONG_TYPE",
   /** No (or more than one) key of the issuer's JWKS matches `kid`/`alg`, even after a refetch. → 401 */
   "AUTHN_UNKNOWN_KEY",
   /** The issuer's discovery document or JWKS could not be fetched or was invalid. → 503 (not the caller's fault) */

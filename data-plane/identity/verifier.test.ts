@@ -133,3 +133,13 @@ test("a token with a huge nesting depth does not crash verification", async () =
   const r = await v.verify(await idp.sign({ deep }));
   expect(r.ok).toBe(true);
 });
+
+test("typ allow-list: absent, JWT, at+jwt and application/at+jwt pass (any case); other token kinds are refused", async () => {
+  const v = createVerifier([base()], { allowHttp: "loopback", cache: false });
+  for (const typ of [undefined, "JWT", "jwt", "at+jwt", "AT+JWT", "application/at+jwt", "application/jwt"]) {
+    expect(await v.verify(await idp.sign({}, { header: { typ } }))).toMatchObject({ ok: true });
+  }
+  for (const typ of ["logout+jwt", "id_token+jwt", "secevent+jwt", "JOSE", "at+jwt ", null, ["JWT"]]) {
+    expect(await v.verify(await idp.sign({}, { header: { typ } }))).toMatchObject({ ok: false, code: "AUTHN_WRONG_TYPE" });
+  }
+});

@@ -3,7 +3,7 @@
  * proxy's authenticate stage and the control plane's GraphQL context call.
  *
  * Order of checks (cheap and certain first, cryptography last):
- *   size → cache → shape/untrusted decode → issuer lookup (exact `iss`) → `alg` allow-list →
+ *   size → cache → shape/untrusted decode → issuer lookup (exact `iss`) → `alg` allow-list → `typ` allow-list →
  *   jose `jwtVerify` (signature with the issuer's JWKS key, iss, aud, exp, nbf, required claims)
  *   → our extra checks (iat not in the future, sub non-empty) → identity (groups) → cache.
  * Everything is prepared once per provider in `createVerifier` (EXAMPLES habit 4); a change of
@@ -103,6 +103,14 @@ function deepFreeze<T>(root: T): T {
   return root;
 }
 
+// Media types compare case-insensitively; "application/" may be omitted (RFC 7515 §4.1.9).
+const ACCEPTED_TYPES = new Set(["jwt", "at+jwt", "application/jwt", "application/at+jwt"]);
+
+/** The header `typ` values accepted for access tokens: absent, JWT or at+jwt. */
+export function typAllowed(typ: unknown): boolean {
+  return typ === undefined || (typeof typ === "string" && ACCEPTED_TYPES.has(typ.toLowerCase()));
+}
+
 function prepare(provider: ResolvedIdentityProvider, options: VerifierOptions, now: () => number): PreparedProvider {
   const jwks = createJwksSource(provider, { ...options.jwks, allowHttp: options.allowHttp ?? "never", now });
   const verifyOptions: JWTVerifyOptions = {
@@ -169,6 +177,10 @@ export function createVerifier(providers: readonly IdentityProviderConfig[], opt
     if (!prepared.algorithms.has(decoded.header.alg as string)) {
       return authFailure("AUTHN_ALG_NOT_ALLOWED", "token algorithm is not allowed");
     }
+    // Explicit typing (RFC 8725 §3.11, RFC 9068 §2.1): a logout token or another JWT kind
+    // signed by the same issuer must not pass as an access token. Absent `typ` is accepted
+    // (most IdPs' access tokens carry none or "JWT").
+    if (!typAllowed(decoded.header.typ)) return authFailure("AUTHN_WRONG_TYPE", "token type (typ) is not an access token");
     const { provider } = prepared;
     const opts = customClock ? { ...prepared.verifyOptions, currentDate: new Date(now()) } : prepared.verifyOptions;
     let payload: JWTPayload;

@@ -9,7 +9,8 @@ import { parseBearer } from "../identity/bearer.js";
  */
 export async function authenticate(ctx: RequestContext): Promise<Outcome> {
   const header = ctx.req.headers["authorization"];
-  const bearer = parseBearer(typeof header === "string" ? header : undefined);
+  // An array means the header was sent more than once (see the HTTP front): refused there.
+  const bearer = parseBearer(header);
   if (!bearer.ok) return deny(bearer.code === "AUTHN_MISSING" ? "AUTHN_REQUIRED" : "AUTHN_INVALID", bearer.message);
   const result = await ctx.state.verifier.verify(bearer.token);
   if (!result.ok) {

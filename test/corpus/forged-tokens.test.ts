@@ -146,6 +146,11 @@ const cases: Case[] = [
     token: () => a.sign({}, { key: { ...attacker, kid: "evil" }, header: { jku: "http://127.0.0.1:1/evil-jwks" } }),
     code: "AUTHN_UNKNOWN_KEY",
   },
+  // Valid signature, issuer and claims, but not an access token (RFC 8725 §3.11).
+  { name: "logout token (typ logout+jwt)", token: () => a.sign({ events: { "http://schemas.openid.net/event/backchannel-logout": {} } }, { header: { typ: "logout+jwt" } }), code: "AUTHN_WRONG_TYPE" },
+  { name: "security event token (typ secevent+jwt)", token: () => a.sign({}, { header: { typ: "secevent+jwt" } }), code: "AUTHN_WRONG_TYPE" },
+  { name: "typ as a number", token: () => a.sign({}, { header: { typ: 1 } }), code: "AUTHN_WRONG_TYPE" },
+  { name: "empty typ", token: () => a.sign({}, { header: { typ: "" } }), code: "AUTHN_WRONG_TYPE" },
   { name: "no sub", token: () => a.sign({ sub: undefined }), code: "AUTHN_INVALID_CLAIMS" },
   { name: "empty sub", token: () => a.sign({ sub: "" }), code: "AUTHN_INVALID_CLAIMS" },
   { name: "no exp", token: () => a.sign({ exp: undefined }), code: "AUTHN_INVALID_CLAIMS" },

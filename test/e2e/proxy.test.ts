@@ -199,6 +199,8 @@ describe("tokens", () => {
       },
     ],
     ["garbage", async () => "not.a.jwt"],
+    ["logout token (typ logout+jwt), otherwise valid", () => stack.issuer.mint({ sub: "alice", groups: ["runners"], typ: "logout+jwt" })],
+    ["ID token type (typ id_token+jwt), otherwise valid", () => stack.issuer.mint({ sub: "alice", groups: ["runners"], typ: "id_token+jwt" })],
   ];
 
   test.each(forged)("%s → 401, nothing reaches the upstream", async (_name, make) => {
@@ -212,6 +214,39 @@ describe("tokens", () => {
     expect(res.headers.get("www-authenticate")).toContain("Bearer");
     expect(((await res.json()) as { error: { code: string } }).error.code).toBe("AUTHN_INVALID");
     expect(stack.hop!.requests).toHaveLength(0);
+  });
+});
+
+describe("duplicate Authorization headers", () => {
+  // fetch merges repeated headers, so the request is written by hand.
+  const rawPost = (headers: string[]): Promise<string> => {
+    const url = new URL(stack.proxyUrl());
+    const body = JSON.stringify({ assistant_id: "echo", input: { text: "x" } });
+    return new Promise<string>((resolve) => {
+      const socket = connect(Number(url.port), url.hostname, () => {
+        socket.write(`POST /runs/wait HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: close\r\n${headers.map((h) => `${h}\r\n`).join("")}\r\n${body}`);
+      });
+      let data = "";
+      socket.on("data", (d) => (data += d));
+      socket.on("close", () => resolve(data));
+    });
+  };
+
+  test.each([
+    ["valid + garbage", (good: string, _other: string) => [`Authorization: Bearer ${good}`, "Authorization: Bearer not.a.jwt"]],
+    ["garbage + valid", (good: string, _other: string) => ["authorization: Bearer not.a.jwt", `AUTHORIZATION: Bearer ${good}`]],
+    ["two valid tokens of two identities", (good: string, other: string) => [`Authorization: Bearer ${good}`, `Authorization: Bearer ${other}`]],
+    ["the same valid token twice", (good: string, _other: string) => [`Authorization: Bearer ${good}`, `Authorization: Bearer ${good}`]],
+  ])("%s → 401, nothing reaches the upstream", async (_name, headers) => {
+    const good = await tokenFor("alice", ["runners"]);
+    const other = await tokenFor("bob", ["runners"]);
+    stack.hop!.reset();
+    const reply = await rawPost(headers(good, other));
+    expect(reply).toMatch(/^HTTP\/1\.1 401/);
+    expect(reply).toContain('"AUTHN_INVALID"');
+    expect(stack.hop!.requests).toHaveLength(0);
+    // Control: one header with the same token is accepted.
+    expect(await rawPost([`Authorization: Bearer ${good}`])).toMatch(/^HTTP\/1\.1 200/);
   });
 });
 
