@@ -9,6 +9,7 @@ import { openSpool } from "./sync/spool.js";
 import { startReporter } from "./sync/report-client.js";
 import { buildSessionRecord } from "./recording/session-record.js";
 import { createLimiter } from "./limits/limiter.js";
+import { RunTracker } from "./limits/run-tracker.js";
 import { createApprovalClient } from "./sync/approval-client.js";
 import { UpstreamPools } from "./upstream/pools.js";
 import { TtlCache } from "./upstream/ttl-cache.js";
@@ -49,6 +50,7 @@ export async function startProxy(config: ProxyConfig): Promise<ProxyHandle> {
     maxBodyBytes: config.maxBodyBytes,
     defaultConnection: config.connection,
     limiter,
+    runTracker: new RunTracker({ maxRunMs: config.maxRunMs }),
     approvals: createApprovalClient({
       address: config.controlPlane,
       proxyId: config.proxyId,
@@ -65,6 +67,7 @@ export async function startProxy(config: ProxyConfig): Promise<ProxyHandle> {
   metrics.gauge("agentgate_proxy_control_plane_connected", "1 while the Watch stream is up", () => (watch.status().connected ? 1 : 0));
   metrics.gauge("agentgate_proxy_spool_pending_records", "Session records not yet acknowledged by the control plane", () => spool.stats().pendingCount);
   metrics.gauge("agentgate_proxy_spool_fill_ratio", "Fraction of the spool's bound in use", () => spool.stats().fillRatio);
+  metrics.gauge("agentgate_proxy_runs_followed", "Background runs followed until they end upstream (their slots are held)", () => services.runTracker.active);
   metrics.gauge("agentgate_proxy_limiter_degraded", "1 while shared (Redis) limits fall back to local counters", () => (limiter.stats().degraded ? 1 : 0));
 
   const server = createProxyServer({
@@ -132,6 +135,7 @@ export async function startProxy(config: ProxyConfig): Promise<ProxyHandle> {
       await new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
       await services.pools.close();
+      await services.runTracker.close();
       await services.limiter.close();
       services.approvals.close();
       await spool.close();

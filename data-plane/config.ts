@@ -40,6 +40,8 @@ export interface ProxyConfig {
   readonly spoolMaxBytes: number;
   /** TLS to the control plane: CA bundle, and a client certificate for mTLS. */
   readonly controlPlaneTls: TlsFiles | undefined;
+  /** Longest a run holds its concurrency slot and cost reservation (background runs, abandoned streams). */
+  readonly maxRunMs: number;
   /** Plaintext gRPC to a non-loopback control plane (a private container network only). */
   readonly grpcInsecure: boolean;
 }
@@ -68,6 +70,8 @@ export function loadProxyConfig(env: NodeJS.ProcessEnv = process.env): ProxyConf
   const host = env["AGENTGATE_PROXY_HOST"] ?? "127.0.0.1";
   const spoolMaxBytes = Number(env["AGENTGATE_SPOOL_MAX_BYTES"] ?? 1 << 30);
   if (!Number.isSafeInteger(spoolMaxBytes) || spoolMaxBytes < 1 << 20) problems.push("AGENTGATE_SPOOL_MAX_BYTES must be an integer ≥ 1048576");
+  const maxRunMs = Number(env["AGENTGATE_MAX_RUN_SECONDS"] ?? 3600) * 1000;
+  if (!Number.isSafeInteger(maxRunMs) || maxRunMs < 1000) problems.push("AGENTGATE_MAX_RUN_SECONDS must be an integer ≥ 1");
   const tls = controlPlaneTls(env, problems);
   if (problems.length) throw new ProxyConfigError(problems);
   return Object.freeze({
@@ -85,5 +89,6 @@ export function loadProxyConfig(env: NodeJS.ProcessEnv = process.env): ProxyConf
     allowHttpIssuers: allowHttp,
     advertisedAddress: env["AGENTGATE_ADVERTISED_ADDRESS"] ?? `${host}:${port}`,
     spoolMaxBytes,
+    maxRunMs,
   });
 }

@@ -8,6 +8,7 @@ import type { Verifier, VerifiedIdentity } from "../identity/verifier.js";
 import type { Limiter } from "../limits/limiter.js";
 import type { ApprovalClient } from "../sync/approval-client.js";
 import type { UsageTracker } from "../limits/usage.js";
+import type { RunTracker } from "../limits/run-tracker.js";
 
 /** The caller's request, copied once from node's IncomingMessage (habit 7: copy before any await). */
 export interface GatewayRequest {
@@ -51,6 +52,8 @@ export interface ProxyServices {
   readonly maxBodyBytes: number;
   readonly defaultConnection: string | undefined;
   readonly limiter: Limiter;
+  /** Follows background runs to their end upstream (their slots and reservations are held meanwhile). */
+  readonly runTracker: RunTracker;
   readonly approvals: ApprovalClient;
 }
 
@@ -85,6 +88,8 @@ export interface RequestContext {
   graph?: string;
   threadId?: string;
   runId?: string;
+  /** The run this exchange created upstream, from the upstream's answer (ids checked as UUIDs). */
+  startedRun?: { runId: string; threadId?: string };
   /** Opaque owner tag of the caller, written into thread metadata. */
   ownerTag?: string;
   /** Owner tag of the thread the request targets ("" when untagged). */

@@ -6,6 +6,23 @@ import { basePath } from "../upstream/pools.js";
 import { inboundHeaders, outboundHeaders } from "../upstream/outbound-headers.js";
 import { ResponseRelay, relayMode } from "./relay-response.js";
 import { signAssertion } from "../upstream/assertion.js";
+import { runOutlivesHangUp } from "./limits.js";
+
+/**
+ * The signal that cancels the upstream request. Usually the caller's hang-up; but when the run
+ * goes on upstream anyway (see runOutlivesHangUp), the upstream response is read to its end so
+ * the run keeps its slot and is priced, bounded by the run tracker's longest run.
+ */
+function upstreamSignal(ctx: RequestContext): AbortSignal {
+  if (!runOutlivesHangUp(ctx)) return ctx.signal;
+  const upstream = new AbortController();
+  ctx.signal.addEventListener("abort", () => {
+    const left = ctx.services.runTracker.maxRunMs - (Date.now() - ctx.req.startedAt);
+    const timer = setTimeout(() => upstream.abort(), Math.max(0, left)).unref();
+    ctx.cleanups.push(() => clearTimeout(timer));
+  }, { once: true });
+  return upstream.signal;
+}
 
 function isTimeout(err: unknown): boolean {
   return err instanceof undiciErrors.HeadersTimeoutError || err instanceof undiciErrors.ConnectTimeoutError || err instanceof undiciErrors.BodyTimeoutError;
@@ -15,7 +32,8 @@ function isTimeout(err: unknown): boolean {
  * Sends the (checked, masked) request to the connection with the gateway's credential and
  * relays the answer through ResponseRelay. Upstream failures before the response starts
  * become 502/504 denials; after it starts, the caller's response is cut (it cannot change
- * status any more). A caller that disconnects aborts the upstream request.
+ * status any more). A caller that disconnects aborts the upstream request, unless the run
+ * goes on upstream regardless (then the answer is read to its end, see upstreamSignal).
  */
 export async function forward(ctx: RequestContext, res: ServerResponse): Promise<Outcome> {
   const conn = ctx.connection!;
@@ -29,7 +47,7 @@ export async function forward(ctx: RequestContext, res: ServerResponse): Promise
     path: basePath(conn) + ctx.req.rawPath + ctx.req.search,
     headers,
     body,
-    signal: ctx.signal,
+    signal: upstreamSignal(ctx),
   };
   let status = 0;
   try {

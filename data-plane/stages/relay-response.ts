@@ -6,6 +6,16 @@ import { errorBody } from "../errors.js";
 import { extractTokenUsage } from "../limits/usage.js";
 import { exchangeCost, RUN_OPERATIONS } from "./limits.js";
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** The ids of a run the upstream says it created (a background run's answer), if well-formed. */
+function createdRun(json: unknown): { runId: string; threadId?: string } | undefined {
+  if (typeof json !== "object" || json === null) return undefined;
+  const { run_id: runId, thread_id: threadId } = json as Record<string, unknown>;
+  if (typeof runId !== "string" || !UUID.test(runId)) return undefined;
+  return typeof threadId === "string" && UUID.test(threadId) ? { runId, threadId } : { runId };
+}
+
 /** Largest non-streamed response the proxy will buffer to inspect (then 502). */
 export const MAX_BUFFERED_RESPONSE = 32 << 20;
 // What a session record keeps of a response: enough to replay, bounded.
@@ -137,6 +147,7 @@ export class ResponseRelay extends Writable {
     else {
       const filtered = this.status < 300 ? filterResponse(this.ctx, json) : { ok: true as const, json };
       if (!filtered.ok) return filtered;
+      if (this.status < 300 && this.ctx.route!.route.operation === "runs:create") this.ctx.startedRun = createdRun(filtered.json);
       if (this.mode === "wait") this.countUsage("values", JSON.stringify(filtered.json));
       masked = JSON.stringify(masker.maskJson(filtered.json));
     }
@@ -164,7 +175,8 @@ export class ResponseRelay extends Writable {
   }
 
   private send(text: string, done: (err?: Error | null) => void): void {
-    if (!text) return done();
+    // The caller left but the run goes on (see runOutlivesHangUp): keep reading, to nobody.
+    if (!text || this.res.destroyed) return done();
     this.ctx.record.bytesOut += Buffer.byteLength(text);
     if (this.res.write(text)) done();
     else this.res.once("drain", () => done());
@@ -174,6 +186,7 @@ export class ResponseRelay extends Writable {
   private async end2(text: string): Promise<void> {
     this.ctx.record.bytesOut += Buffer.byteLength(text);
     this.ctx.record.cost = exchangeCost(this.ctx);
+    if (this.res.destroyed) this.ctx.record.errorCode ||= "CLIENT_CLOSED";
     await this.ctx.commitRecord();
     this.res.end(text);
   }

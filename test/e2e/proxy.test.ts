@@ -371,19 +371,20 @@ describe("input checks and limits", () => {
     expect((await other.assistants.search()).length).toBeGreaterThan(0);
   });
 
-  test("a client that disconnects mid-stream ends the exchange at once (upstream request cancelled, run slot freed)", async () => {
+  test("a client that disconnects mid-stream with on_disconnect cancel ends the exchange at once (upstream run cancelled, slot freed)", async () => {
     const token = await tokenFor("lim-5", ["limited"]);
     const abort = new AbortController();
     const res = await fetch(`${stack.proxyUrl()}/runs/stream`, {
       method: "POST",
       headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
-      body: JSON.stringify({ assistant_id: "slow", input: { steps: 10, delay_ms: 300 }, stream_mode: "updates" }),
+      body: JSON.stringify({ assistant_id: "slow", input: { steps: 10, delay_ms: 300 }, stream_mode: "updates", on_disconnect: "cancel" }),
       signal: abort.signal,
     });
     const reader = res.body!.getReader();
     await reader.read(); // the first event arrived: the run is under way and holds the only slot
     abort.abort();
-    // The 3 s run would hold the slot until it ends; a cancelled exchange releases it now.
+    // The 3 s run would hold the slot until it ends; a cancelled run releases it now
+    // (without on_disconnect cancel the run goes on, and so does its slot: see e2e/limits.test.ts).
     const client = await clientFor("lim-5", ["limited"]);
     let status = 0;
     for (let i = 0; i < 20 && status !== 200; i++) {
