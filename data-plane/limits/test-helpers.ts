@@ -21,7 +21,8 @@ export interface Backend {
 /**
  * Generous command timeout for tests that count exact grants: with several jest workers on a
  * small machine, the default 50 ms is sometimes missed and the decision (rightly) falls back to
- * local counters, which is what failover.test.ts checks, not what these tests are about.
+ * local counters, which is what failover.test.ts checks, not what these tests are about. The same
+ * bound applies to the first connection (a loaded machine can take over 250 ms to open it).
  */
 export const TEST_COMMAND_TIMEOUT_MS = 2000;
 
@@ -32,7 +33,7 @@ export function backends(prefix: string): Backend[] {
     {
       name: "redis",
       make: (extra) =>
-        createLimiter({ redisUrl: REDIS_URL, keyPrefix: prefix, commandTimeoutMs: TEST_COMMAND_TIMEOUT_MS, ...extra }),
+        createLimiter({ redisUrl: REDIS_URL, keyPrefix: prefix, commandTimeoutMs: TEST_COMMAND_TIMEOUT_MS, startupWaitMs: TEST_COMMAND_TIMEOUT_MS, ...extra }),
     },
   ];
 }

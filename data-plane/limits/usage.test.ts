@@ -122,9 +122,8 @@ describe("extractTokenUsage edge shapes", () => {
   it("bounds the walk: a huge event costs at most the node budget, newest messages first", () => {
     const history = Array.from({ length: 50_000 }, (_, i) => ai(`m${i}`, usage(1, 0)));
     history.push(ai("newest", usage(500, 500)));
-    const started = performance.now();
+    // Work is bounded by the node budget (asserted through what was reached, not by timing).
     const found = extractTokenUsage("updates", { a: { messages: history } });
-    expect(performance.now() - started).toBeLessThan(250); // ~ms normally; loose for a busy machine
     expect(found).toBeGreaterThan(1000); // the newest message was reached
     expect(found).toBeLessThan(1000 + 10_000);
   });
