@@ -5,7 +5,7 @@ import type { ProxyConfig } from "./config.js";
 import { SnapshotStore } from "./policy/snapshot-store.js";
 import { proxyStateCompiler } from "./policy/proxy-state.js";
 import type { ProxyServices, ProxyState } from "./pipeline/context.js";
-import { openSpool } from "./sync/spool.js";
+import { openSpool, type Reservation } from "./sync/spool.js";
 import { startReporter } from "./sync/report-client.js";
 import { buildSessionRecord } from "./recording/session-record.js";
 import { createLimiter } from "./limits/limiter.js";
@@ -66,19 +66,27 @@ export async function startProxy(config: ProxyConfig): Promise<ProxyHandle> {
   metrics.gauge("agentgate_proxy_snapshot_version", "Snapshot version in force", () => Number(store.current()?.version ?? 0n));
   metrics.gauge("agentgate_proxy_control_plane_connected", "1 while the Watch stream is up", () => (watch.status().connected ? 1 : 0));
   metrics.gauge("agentgate_proxy_spool_pending_records", "Session records not yet acknowledged by the control plane", () => spool.stats().pendingCount);
-  metrics.gauge("agentgate_proxy_spool_fill_ratio", "Fraction of the spool's bound in use", () => spool.stats().fillRatio);
+  metrics.gauge("agentgate_proxy_spool_fill_ratio", "Fraction of the spool's bound in use (reservations included)", () => spool.stats().fillRatio);
+  metrics.gauge("agentgate_proxy_spool_reserved_bytes", "Spool bytes reserved for the records of exchanges in progress", () => spool.stats().reservedBytes);
+  metrics.gauge("agentgate_proxy_spool_free_bytes", "Spool bytes neither used nor reserved", () => spool.stats().freeBytes);
   metrics.gauge("agentgate_proxy_runs_followed", "Background runs followed until they end upstream (their slots are held)", () => services.runTracker.active);
   metrics.gauge("agentgate_proxy_limiter_degraded", "1 while shared (Redis) limits fall back to local counters", () => (limiter.stats().degraded ? 1 : 0));
 
   const server = createProxyServer({
     services,
     state: () => store.current()?.compiled,
-    record: async (ctx) => {
-      await spool.append(buildSessionRecord(ctx, config.proxyId));
+    record: async (ctx, ticket) => {
+      await spool.append(buildSessionRecord(ctx, config.proxyId), { reservation: ticket as Reservation | undefined });
       exchanges.inc({ decision: ctx.record.decision, operation: ctx.route?.route.operation ?? "unknown", status: String(ctx.record.status) });
       durations.observe((Date.now() - ctx.req.startedAt) / 1000, { decision: ctx.record.decision });
     },
-    admission: () => (spool.stats().accepting ? undefined : "SPOOL_FULL"),
+    admit: () => {
+      try {
+        return { ticket: spool.reserve() };
+      } catch {
+        return { refused: "SPOOL_FULL" }; // full, failed or closing: this exchange could not be recorded
+      }
+    },
     health: (path) => {
       if (path === "/metrics") return { status: 200, contentType: METRICS_CONTENT_TYPE, body: metrics.render() };
       if (path === "/healthz") return { status: 200, contentType: "application/json", body: JSON.stringify({ status: "ok" }) };
@@ -87,14 +95,15 @@ export async function startProxy(config: ProxyConfig): Promise<ProxyHandle> {
         const sync = watch.status();
         const spooled = spool.stats();
         const body = JSON.stringify({
-          ready: current !== undefined,
+          ready: current !== undefined && spooled.accepting,
           snapshotVersion: current ? String(current.version) : null,
           controlPlaneConnected: sync.connected,
           lastError: sync.lastError,
           spool: { pending: spooled.pendingCount, fillRatio: spooled.fillRatio, accepting: spooled.accepting },
           warnings: spooled.fillRatio >= 0.8 ? ["session spool is over 80% full"] : [],
         });
-        return { status: current ? 200 : 503, contentType: "application/json", body };
+        // Not ready when a new exchange could not be recorded: a balancer sends it elsewhere.
+        return { status: current && spooled.accepting ? 200 : 503, contentType: "application/json", body };
       }
       return undefined;
     },

@@ -15,15 +15,24 @@ export interface ProxyHttpOptions {
   /** The current proxy state, or undefined before the first snapshot. */
   readonly state: () => ProxyState | undefined;
   /**
-   * Stores the session record of an exchange, allowed or denied, durably. Called once per
-   * exchange, before its response completes (see RequestContext.commitRecord).
+   * Stores the session record of an exchange, allowed or denied, durably, into the space
+   * `admit` reserved for it. Called once per exchange, before its response completes (see
+   * RequestContext.commitRecord).
    */
-  readonly record: (ctx: RequestContext) => Promise<void>;
+  readonly record: (ctx: RequestContext, ticket: RecordTicket | undefined) => Promise<void>;
   /** Health endpoints and metrics, answered before any policy. */
   readonly health: (path: string) => { status: number; body: string; contentType: string } | undefined;
-  /** Refuses new work (e.g. the session spool is full): never lose a record. */
-  readonly admission?: () => GatewayErrorCode | undefined;
+  /**
+   * Reserves recording space for a new exchange before anything else happens, or refuses it
+   * (e.g. SPOOL_FULL): a request that could not be recorded never reaches the upstream.
+   */
+  readonly admit?: () => { ticket: RecordTicket } | { refused: GatewayErrorCode };
   readonly requestTimeoutMs?: number;
+}
+
+/** Recording space held for one exchange; released when the exchange ends without using it. */
+export interface RecordTicket {
+  release(): unknown;
 }
 
 const CONNECTION_PREFIX = /^\/c\/([A-Za-z0-9._-]{1,100})(\/.*)$/;
@@ -120,8 +129,17 @@ async function handle(req: IncomingMessage, res: ServerResponse, opts: ProxyHttp
     res.end(health.body);
     return;
   }
-  const refused = opts.admission?.();
-  if (refused) return writeError(res, refused, "the gateway cannot record sessions right now; try again later", id, 5);
+  const admitted = opts.admit?.() ?? { ticket: undefined };
+  if ("refused" in admitted) return writeError(res, admitted.refused, "the gateway cannot record sessions right now; try again later", id, 5);
+  try {
+    await handleAdmitted(req, res, opts, id, startedAt, admitted.ticket);
+  } finally {
+    admitted.ticket?.release(); // unused (e.g. no snapshot yet): give the space back
+  }
+}
+
+async function handleAdmitted(req: IncomingMessage, res: ServerResponse, opts: ProxyHttpOptions, id: string, startedAt: number, ticket: RecordTicket | undefined): Promise<void> {
+  const url = req.url ?? "";
   const state = opts.state();
   if (!state) return writeError(res, "NO_POLICY_SNAPSHOT", "the gateway has no policy yet", id, 2);
 
@@ -161,7 +179,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, opts: ProxyHttp
     cleanups: [],
     record: newRecord(),
     usage: createUsageTracker(),
-    commitRecord: () => (committed ??= opts.record(ctx)),
+    commitRecord: () => (committed ??= opts.record(ctx, ticket)),
   };
   ctx.record.bytesIn = gatewayRequest.body.length;
 

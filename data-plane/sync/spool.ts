@@ -17,10 +17,14 @@
  * each paying for one. A segment becomes deletable once all its records are acked; the
  * newest segment is kept, so the chain state is always recoverable.
  *
- * Failing closed: when the spool reaches `maxBytes`, `append` rejects with
- * SpoolError("SPOOL_FULL") and the proxy answers 503 (GatewayErrorCode SPOOL_FULL) rather
- * than serve a request it could not record. A "fill-warning" event fires at `warnRatio`
- * (80%) first. After a write or fsync error the spool refuses all appends (SPOOL_IO) until
+ * Failing closed: before a request is forwarded, the proxy `reserve`s space for its record
+ * (synchronously, so concurrent admissions can never together overcommit the budget). When
+ * the reservation cannot be made, the proxy answers 503 (GatewayErrorCode SPOOL_FULL) and
+ * nothing reaches the upstream. An `append` with a reservation never fails for space: it
+ * uses the reservation plus whatever is free, and a record larger than that is fitted
+ * (recording/fit-record.ts: bulky content cut with a marker), never dropped. Appends without
+ * a reservation are refused with SPOOL_FULL at `maxBytes`. A "fill-warning" event fires at
+ * `warnRatio` (80%) first. After a write or fsync error the spool refuses all appends (SPOOL_IO) until
  * it is reopened: after a failed fsync the page cache can no longer be trusted, so the
  * only safe state is what recovery reads back from disk.
  */
@@ -37,6 +41,7 @@ import type { DirLock } from "../recording/dir-lock.js";
 import { FRAME_HEADER_BYTES, frameHeader } from "../recording/frame.js";
 import { SEGMENT_HEADER_BYTES, ackLogName, createSegment, unlinkIfExists } from "../recording/segment-file.js";
 import { recoverSpool } from "../recording/spool-recovery.js";
+import { fitRecord } from "../recording/fit-record.js";
 import type { RecoveredSpool, SpoolEntry, SpoolSegment } from "../recording/spool-recovery.js";
 
 /** Why the spool refused an operation. SPOOL_FULL maps to HTTP 503 in data-plane/errors.ts. */
@@ -60,6 +65,22 @@ export type SpoolEvent =
   | { type: "io-error"; operation: string; message: string }
   | { type: "quarantined"; ids: string[] };
 
+/**
+ * Space held for one record from admission until its `append` (which consumes it) or its
+ * `release` (the exchange ended without a record). Releasing twice is harmless.
+ */
+export interface Reservation {
+  readonly bytes: number;
+  /** Gives the space back; true if it was still held (false after an append or a release). */
+  release(): boolean;
+}
+
+/** Options of Spool.append. */
+export interface AppendOptions {
+  /** The exchange's reservation: the record is fitted into it (plus free space) rather than refused. */
+  readonly reservation?: Reservation;
+}
+
 /** How to open a spool. */
 export interface SpoolOptions {
   readonly dir: string;
@@ -69,6 +90,11 @@ export interface SpoolOptions {
   readonly segmentBytes?: number;
   /** Largest encoded record accepted. Default 3 MiB, so a record always fits grpc-js' default 4 MiB message. */
   readonly maxRecordBytes?: number;
+  /**
+   * Bytes reserved per exchange at admission (`reserve()`); a record fits into at least this
+   * much. Default 64 KiB (at most maxBytes / 4, at least 16 KiB: a record's identifying fields).
+   */
+  readonly reserveBytes?: number;
   /** Fill ratio at which "fill-warning" is emitted. Default 0.8. */
   readonly warnRatio?: number;
   /** Receives operational events. Default: one JSON line per event on stderr. */
@@ -85,14 +111,18 @@ export interface SpoolStats {
   /** Bytes on disk counted against maxBytes (segments and ack logs). */
   readonly diskBytes: number;
   readonly maxBytes: number;
-  /** (diskBytes + queued bytes) / maxBytes; appends fail at 1. */
+  /** (diskBytes + queued bytes + reserved bytes) / maxBytes. */
   readonly fillRatio: number;
+  /** Bytes held by reservations of exchanges in progress. */
+  readonly reservedBytes: number;
+  /** maxBytes minus disk, queued and reserved bytes (never below 0). */
+  readonly freeBytes: number;
   readonly segments: number;
   readonly rejectedCount: number;
   readonly rejectedBytes: number;
   /**
-   * Appends can succeed: open, no I/O failure, below maxBytes. The pipeline checks this
-   * before forwarding a request, so a request it could not record is refused (503) up front.
+   * A new exchange could be recorded now: open, no I/O failure, and a reservation of
+   * `reserveBytes` would succeed. /readyz reports not-ready otherwise.
    */
   readonly accepting: boolean;
 }
@@ -108,10 +138,17 @@ export interface PendingOptions {
 /** An open spool. */
 export interface Spool {
   /**
+   * Holds `reserveBytes` (or `bytes`) for one exchange's record. Synchronous, so concurrent
+   * admissions are race-free. Throws SpoolError SPOOL_FULL (no room), SPOOL_CLOSED or SPOOL_IO.
+   */
+  reserve(bytes?: number): Reservation;
+  /**
    * Seals `record` into the hash chain (seq, prev_hash, hash), writes it and resolves with
    * the sealed record once it is fsynced. Rejects with SpoolError without consuming a seq.
+   * With a reservation, the reservation is consumed and the record is fitted into it (plus
+   * free space) instead of being refused for its size.
    */
-  append(record: SessionRecord): Promise<SessionRecord>;
+  append(record: SessionRecord, options?: AppendOptions): Promise<SessionRecord>;
   /** Up to `limit` durable, unacked records, oldest first. */
   pending(limit: number, options?: PendingOptions): Promise<SessionRecord[]>;
   /** Forgets acked records; deletes segments whose records are all acked. Never rejects. */
@@ -149,6 +186,7 @@ interface SpoolConfig {
   readonly maxBytes: number;
   readonly segmentBytes: number;
   readonly maxRecordBytes: number;
+  readonly reserveBytes: number;
   readonly warnRatio: number;
   readonly emit: (event: SpoolEvent) => void;
 }
@@ -169,6 +207,7 @@ function resolveConfig(options: SpoolOptions): SpoolConfig {
     // Small enough that acked data is released in steps well below the budget.
     segmentBytes: positiveInt("segmentBytes", options.segmentBytes ?? Math.max(64 * 1024, Math.min(8 * MIB, Math.floor(maxBytes / 8)))),
     maxRecordBytes: positiveInt("maxRecordBytes", options.maxRecordBytes ?? 3 * MIB),
+    reserveBytes: positiveInt("reserveBytes", options.reserveBytes ?? Math.max(16 * 1024, Math.min(64 * 1024, Math.floor(maxBytes / 4)))),
     warnRatio,
     emit: options.onEvent ?? logEvent,
   };
@@ -179,6 +218,7 @@ class FileSpool implements Spool {
   readonly #maxBytes: number;
   readonly #segmentBytes: number;
   readonly #maxRecordBytes: number;
+  readonly #reserveBytes: number;
   readonly #warnRatio: number;
   readonly #emit: (event: SpoolEvent) => void;
   readonly #lock: DirLock;
@@ -190,6 +230,7 @@ class FileSpool implements Spool {
   #queue: Queued[] = [];
   readonly #queuedIds = new Set<string>();
   #queuedBytes = 0;
+  #reservedBytes = 0;
   #pendingBytes = 0;
   #diskBytes: number;
   #draining: Promise<void> | undefined;
@@ -206,6 +247,7 @@ class FileSpool implements Spool {
     this.#maxBytes = config.maxBytes;
     this.#segmentBytes = config.segmentBytes;
     this.#maxRecordBytes = config.maxRecordBytes;
+    this.#reserveBytes = config.reserveBytes;
     this.#warnRatio = config.warnRatio;
     this.#emit = config.emit;
     this.#lock = lock;
@@ -222,7 +264,48 @@ class FileSpool implements Spool {
     return this.#segments[this.#segments.length - 1];
   }
 
-  append(record: SessionRecord): Promise<SessionRecord> {
+  reserve(bytes = this.#reserveBytes): Reservation {
+    if (this.#closed) throw new SpoolError("SPOOL_CLOSED", "spool is closed");
+    if (this.#failed) throw this.#failed;
+    if (this.#usedBytes() + bytes > this.#maxBytes) throw this.#refuseFull();
+    this.#full = false;
+    this.#reservedBytes += bytes;
+    this.#checkFill();
+    let held = true;
+    return {
+      bytes,
+      release: () => {
+        if (!held) return false;
+        held = false;
+        this.#reservedBytes -= bytes;
+        return true;
+      },
+    };
+  }
+
+  /**
+   * Disk, fsync queue and reservations: everything counted against maxBytes. A fully acked
+   * newest segment does not count: the next write starts a new segment and deletes it (so
+   * a spool whose records all sit in one acked segment is not stuck full).
+   */
+  #usedBytes(): number {
+    const tail = this.#tail;
+    const reclaimable = tail !== undefined && tail.live === 0 ? tail.size + tail.ackBytes - SEGMENT_HEADER_BYTES : 0;
+    return this.#diskBytes - reclaimable + this.#queuedBytes + this.#reservedBytes;
+  }
+
+  #refuseFull(): SpoolError {
+    if (!this.#full) {
+      this.#full = true;
+      this.#emit({ type: "full", fillRatio: this.#fillRatio() });
+    }
+    return new SpoolError("SPOOL_FULL", `spool is full (${this.#maxBytes} bytes); records are not being acked`);
+  }
+
+  append(record: SessionRecord, options: AppendOptions = {}): Promise<SessionRecord> {
+    const reservation = options.reservation;
+    // From here on the reservation is spent, whatever happens: a second append must not reuse it.
+    const reserved = reservation?.release() ? reservation.bytes : 0;
     if (this.#closed) return Promise.reject(new SpoolError("SPOOL_CLOSED", "spool is closed"));
     if (this.#failed) return Promise.reject(this.#failed);
     if (!record.id) return Promise.reject(new TypeError("spool: record.id is required"));
@@ -234,20 +317,27 @@ class FileSpool implements Spool {
     // Seal first (the hash is part of the size), but roll back on refusal so that a
     // refused record never leaves a hole in the chain.
     const before = this.#chain.state;
-    const sealed = this.#chain.seal(record);
-    const payload = toBinary(SessionRecordSchema, sealed);
+    let sealed = this.#chain.seal(record);
+    let payload = toBinary(SessionRecordSchema, sealed);
+    // A reserved record may use its reservation even if acks or a segment header took the
+    // free space meanwhile; above that it fits into what is free.
+    const room = Math.max(reserved, this.#maxBytes - this.#usedBytes());
+    const limit = reservation ? Math.min(this.#maxRecordBytes, room - FRAME_HEADER_BYTES) : this.#maxRecordBytes;
+    if (payload.length > limit && reservation) {
+      this.#chain = new ChainWriter(before);
+      const fitted = fitRecord(sealed, limit);
+      if (fitted === undefined) return Promise.reject(this.#refuseFull());
+      sealed = this.#chain.seal(fitted);
+      payload = toBinary(SessionRecordSchema, sealed);
+    }
     const bytes = FRAME_HEADER_BYTES + payload.length;
     if (payload.length > this.#maxRecordBytes) {
       this.#chain = new ChainWriter(before);
       return Promise.reject(new SpoolError("SPOOL_RECORD_TOO_LARGE", `record ${record.id} is ${payload.length} bytes (max ${this.#maxRecordBytes})`));
     }
-    if (this.#diskBytes + this.#queuedBytes + bytes > this.#maxBytes) {
+    if (bytes > room) {
       this.#chain = new ChainWriter(before);
-      if (!this.#full) {
-        this.#full = true;
-        this.#emit({ type: "full", fillRatio: this.#fillRatio() });
-      }
-      return Promise.reject(new SpoolError("SPOOL_FULL", `spool is full (${this.#maxBytes} bytes); records are not being acked`));
+      return Promise.reject(this.#refuseFull());
     }
     this.#full = false;
     return new Promise<SessionRecord>((resolve, reject) => {
@@ -281,7 +371,8 @@ class FileSpool implements Spool {
   async #writeBatch(batch: Queued[]): Promise<void> {
     const total = batch.reduce((n, q) => n + q.bytes, 0);
     let tail = this.#tail;
-    if (tail === undefined || (tail.size > SEGMENT_HEADER_BYTES && tail.size + total > this.#segmentBytes)) {
+    const full = tail !== undefined && tail.size > SEGMENT_HEADER_BYTES && (tail.size + total > this.#segmentBytes || tail.live === 0);
+    if (tail === undefined || full) {
       tail = await this.#rotate(batch[0]!.record);
     }
     const parts: Uint8Array[] = [];
@@ -462,7 +553,7 @@ class FileSpool implements Spool {
   }
 
   #fillRatio(): number {
-    return (this.#diskBytes + this.#queuedBytes) / this.#maxBytes;
+    return this.#usedBytes() / this.#maxBytes;
   }
 
   #checkFill(): void {
@@ -485,10 +576,12 @@ class FileSpool implements Spool {
       diskBytes: this.#diskBytes,
       maxBytes: this.#maxBytes,
       fillRatio: this.#fillRatio(),
+      reservedBytes: this.#reservedBytes,
+      freeBytes: Math.max(0, this.#maxBytes - this.#usedBytes()),
       segments: this.#segments.length,
       rejectedCount: this.#rejectedCount,
       rejectedBytes: this.#rejectedBytes,
-      accepting: !this.#closed && this.#failed === undefined && this.#fillRatio() < 1,
+      accepting: !this.#closed && this.#failed === undefined && this.#usedBytes() + this.#reserveBytes <= this.#maxBytes,
     };
   }
 
