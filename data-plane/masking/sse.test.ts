@@ -50,7 +50,9 @@ describe("SseMasker: events", () => {
     ": ping from [REDACTED:ip_address]\n\n" +
     "event: values\nid: 1\ndata: {\"messages\":[{\"type\":\"human\",\"content\":\"mail [REDACTED:email]\"}]}\n\n" +
     "event: updates\ndata: {\"agent\":{\"password\":\"[REDACTED:password]\"}}\n\n" +
-    "event: custom\ndata: plain text with [REDACTED:email]\ndata: second line\n\n";
+    "event: custom\ndata: plain text with [REDACTED:email]\ndata: second \n\n" +
+    // custom mode is streamed text: its last word is held until the channel ends
+    "event: custom\ndata: line\n\n";
 
   it("masks JSON data structurally, text data and comments as text, and keeps ids", () => {
     expect(run([STREAM])).toBe(EXPECTED);
@@ -64,7 +66,7 @@ describe("SseMasker: events", () => {
   it("reports each emitted event to onEvent", () => {
     const seen: Array<[string, string]> = [];
     run([STREAM], { onEvent: (e, d) => seen.push([e, d]) });
-    expect(seen.map(([e]) => e)).toEqual(["metadata", "values", "updates", "custom"]);
+    expect(seen.map(([e]) => e)).toEqual(["metadata", "values", "updates", "custom", "custom"]);
     expect(seen.every(([, d]) => !d.includes("a@b.io") && !d.includes("hunter22"))).toBe(true);
   });
 
@@ -108,23 +110,38 @@ describe("SseMasker: token streaming", () => {
     }
   });
 
-  it("flushes a message when another message starts, or before any other event", () => {
-    const out = run([tuple("call +1 415 555", {}, "a"), tuple(" 0132", {}, "a"), tuple("hi", {}, "b"), "event: updates\ndata: {}\n\n"]);
-    const evs = events(out);
-    expect(evs.map((e) => [e.event, e.event === "messages" ? (e.data as Chunk[])[0]!.content : null])).toEqual([
-      ["messages", "call "],
-      ["messages", ""],
-      ["messages", "[REDACTED:phone]"], // synthesized: message "a" ended because "b" started
-      ["messages", ""],
-      ["messages", "hi"], // synthesized: "b" ended because of the updates event
-      ["updates", null],
+  it("never releases a held tail because of an unrelated event: other modes, nodes, messages, channels", () => {
+    const out = run([
+      tuple("call +1 415 555", {}, "a"),
+      tuple("hi", {}, "b"),
+      "event: updates\ndata: {\"other\":{}}\n\n",
+      "event: values\ndata: {}\n\n",
+      `event: custom\ndata: ${JSON.stringify({ step: "x" })}\n\n`,
+      tuple(" 0132", {}, "a"),
     ]);
+    expect(out).not.toContain("415 555");
+    expect(messageText(out, "a")).toBe("call [REDACTED:phone]");
+    expect(messageText(out, "b")).toBe("hi");
+    const evs = events(out);
+    // the tails come out at end(), after everything else
+    expect(evs.map((e) => e.event)).toEqual(["messages", "messages", "updates", "values", "custom", "messages", "messages", "messages", "custom"]);
   });
 
-  it("keeps interleaved messages apart when flushOnNewMessage is off", () => {
-    const out = run([tuple("a@b", {}, "a"), tuple("x@y", {}, "b"), tuple(".io ", {}, "a"), tuple(".io ", {}, "b")], { flushOnNewMessage: false });
+  it("keeps interleaved messages apart", () => {
+    const out = run([tuple("a@b", {}, "a"), tuple("x@y", {}, "b"), tuple(".io ", {}, "a"), tuple(".io ", {}, "b")]);
     expect(messageText(out, "a")).toBe("[REDACTED:email] ");
     expect(messageText(out, "b")).toBe("[REDACTED:email] ");
+  });
+
+  it("holds custom-mode strings per JSON path, and releases them at end()", () => {
+    const custom = (data: unknown) => `event: custom\ndata: ${JSON.stringify(data)}\n\n`;
+    const out = run([custom({ delta: "mail jane@exa", n: 1 }), custom("plain jane@exa"), custom({ delta: "mple.org now", n: 2 }), custom("mple.org")]);
+    expect(out).not.toContain("jane@");
+    const evs = events(out).map((e) => e.data);
+    const tokens = evs.filter((d): d is Chunk => typeof d === "object").map((d) => d.delta).join("");
+    const plain = evs.filter((d): d is string => typeof d === "string").join("");
+    expect(tokens).toBe("mail [REDACTED:email] now");
+    expect(plain).toBe("plain [REDACTED:email]");
   });
 
   it("streams tool-call arguments and content blocks per index, synthesizing neutral chunks", () => {

@@ -4,14 +4,21 @@ import { HoldBack, DEFAULT_MAX_HOLD } from "./hold-back.js";
 import { maskJson } from "./json.js";
 import { SseParser, DEFAULT_MAX_EVENT_CHARS, type SseBlock, type SseField } from "./sse-parser.js";
 import { maskText } from "./text.js";
-import { getAt, messageChunksOf, setAt, type JsonPath, type MessageChunk } from "./token-events.js";
+import {
+  getAt,
+  isCustomEvent,
+  messageChunksOf,
+  setAt,
+  stringLeaves,
+  type JsonPath,
+  type MessageChunk,
+  type SlotKind,
+} from "./token-events.js";
 
 /** Tuning for one stream. */
 export interface SseMaskerOptions {
   /** Most characters held back per streamed text (default 256). */
   maxHold?: number;
-  /** Flush a message's held text when another message starts on the same event name (default true). */
-  flushOnNewMessage?: boolean;
   /** Bound on one event's size in characters (default 16 Mi); exceeding it throws SseEventTooLargeError. */
   maxEventChars?: number;
   /** Observes every emitted event (masked data), e.g. to record the session. */
@@ -19,9 +26,13 @@ export interface SseMaskerOptions {
 }
 
 interface SlotState {
-  readonly kind: "content" | "block" | "tool";
+  readonly kind: SlotKind;
   readonly index: number;
-  readonly path: JsonPath;
+  /** Block kind: path inside the block; leaf kind: path inside the fields (custom: inside the data). */
+  readonly rel: JsonPath;
+  /** Path inside the chunk's fields object (cumulative mode rewrites it whole). */
+  readonly fieldRel: JsonPath;
+  readonly blockType: string | undefined;
   readonly hold: HoldBack;
   /** Cumulative mode: masked text emitted so far, raw length consumed, and its last chars (append check). */
   masked: string;
@@ -29,20 +40,26 @@ interface SlotState {
   rawTail: string;
 }
 
-interface MessageState {
+/** One logical stream: a chat message (by event name + message id) or a custom channel (by event name). */
+interface StreamState {
   readonly event: string;
-  readonly messageId: string;
+  readonly custom: boolean;
   readonly cumulative: boolean;
   readonly fieldsPath: JsonPath;
+  /** One hold-back per logical text of the stream (content, block field, tool args, custom JSON path). */
   readonly slots: Map<string, SlotState>;
-  /** Masked data of the message's last event, streamed pieces emptied: the shape of a synthesized event. */
+  /** Masked data of the stream's last event, streamed pieces emptied: the shape of a synthesized event. */
   template: unknown;
 }
 
 type Json = Record<string, unknown>;
 const RAW_TAIL = 32;
-/** Messages streamed at once before the oldest is flushed (bounds memory when none ever ends). */
-const MAX_OPEN_MESSAGES = 64;
+/** Streams open at once before the oldest is closed (bounds memory when none ever ends). */
+const MAX_OPEN_STREAMS = 64;
+/** What a forced close emits instead of held text that could be half a secret (fail closed). */
+const OVERFLOW = "[REDACTED:stream-overflow]";
+/** Path key of a custom event whose data is not JSON (the whole data is the text). */
+const RAW = "\u0000raw";
 const isRecord = (v: unknown): v is Json => typeof v === "object" && v !== null && !Array.isArray(v);
 
 /**
@@ -50,19 +67,21 @@ const isRecord = (v: unknown): v is Json => typeof v === "object" && v !== null 
  * boundaries, masks each event's `data` (JSON with maskJson, anything else with maskText),
  * and re-emits complete events. Only the current incomplete event is buffered.
  *
- * Chat messages streamed token by token (LangGraph `messages`, `messages/partial`,
- * `events`/on_chat_model_stream) go through a per-message HoldBack, so a secret split
- * across chunks is still masked. Held text is released in the chunk that ends the message
- * (finish/stop reason, chunk_position "last"), or — when the message ends otherwise (a
- * non-streaming event, another message on the same event name, end of stream) — in a
- * synthesized event of the same shape placed before the event that ended it. Synthesized
- * events carry no `id`.
+ * Guarantee: for every logical text a client reassembles by concatenation — a chat
+ * message's content, each field of each content block (text, thinking, reasoning…), each
+ * tool call's argument string and their parsed views, each string leaf of a `custom`
+ * channel — the concatenation of what is emitted never contains a match that the same
+ * text, whole, would have masked. Each logical text has its own HoldBack, keyed by event
+ * name (namespace included) + message id + field; an unrelated event (another mode, node,
+ * message or channel) never releases it. Held text leaves in the chunk that ends its
+ * message (finish/stop reason, chunk_position "last"), or at end of stream in a
+ * synthesized event of the same shape (no `id`). When more than 64 streams are open the
+ * oldest is closed and its held text replaced by `[REDACTED:stream-overflow]`.
  */
 export class SseMasker {
   private readonly parser: SseParser;
-  private readonly messages = new Map<string, MessageState>();
+  private readonly streams = new Map<string, StreamState>();
   private readonly maxHold: number;
-  private readonly flushOnNewMessage: boolean;
   private readonly onEvent: ((event: string, data: string) => void) | undefined;
 
   constructor(
@@ -72,7 +91,6 @@ export class SseMasker {
   ) {
     this.parser = new SseParser(opts.maxEventChars ?? DEFAULT_MAX_EVENT_CHARS);
     this.maxHold = opts.maxHold ?? DEFAULT_MAX_HOLD;
-    this.flushOnNewMessage = opts.flushOnNewMessage ?? true;
     this.onEvent = opts.onEvent;
   }
 
@@ -83,11 +101,13 @@ export class SseMasker {
     return out;
   }
 
-  /** Ends the stream: emits an unterminated last event and every held message tail. */
+  /** Ends the stream: emits an unterminated last event and every held tail. */
   end(): string {
     let out = "";
     for (const block of this.parser.end()) out += this.block(block);
-    return out + this.flushMessages(undefined, undefined);
+    for (const st of this.streams.values()) out += this.synthesize(st, false);
+    this.streams.clear();
+    return out;
   }
 
   private block(block: SseBlock): string {
@@ -97,7 +117,7 @@ export class SseMasker {
       if (f.name === "event") event = f.value;
       else if (f.name === "data") data = data === undefined ? f.value : `${data}\n${f.value}`;
     }
-    if (data === undefined) return this.serialize(block.fields, undefined, event); // comments, ids: no flush
+    if (data === undefined) return this.serialize(block.fields, undefined, event); // comments, ids
     let parsed: unknown;
     let isJson = true;
     try {
@@ -105,46 +125,72 @@ export class SseMasker {
     } catch {
       isJson = false;
     }
+    if (isCustomEvent(event)) return this.customEvent(block.fields, event, isJson ? parsed : undefined, isJson ? undefined : data);
     if (isJson) {
       const chunks = messageChunksOf(event, parsed);
       if (chunks !== null) return this.tokenEvent(block.fields, event, parsed, chunks);
       if (event.startsWith("messages/complete") && Array.isArray(parsed)) this.dropCompleted(event, parsed);
     }
-    // Any other event ends the messages being streamed: release their tails first.
-    const flushed = this.flushMessages(undefined, undefined);
+    // Whole values (values, updates, debug, whole messages…): masked as they are; they never
+    // release another stream's held text.
     const masked = isJson ? JSON.stringify(maskJson(parsed, this.profile, this.session)) : maskText(data, this.profile, this.session);
-    return flushed + this.serialize(block.fields, masked, event);
+    return this.serialize(block.fields, masked, event);
+  }
+
+  /** Opens (or finds) a stream's state; closing the oldest when too many are open. */
+  private open(key: string, make: () => StreamState): [StreamState, string] {
+    const st = this.streams.get(key);
+    if (st !== undefined) return [st, ""];
+    let out = "";
+    if (this.streams.size >= MAX_OPEN_STREAMS) {
+      const [oldKey, oldest] = this.streams.entries().next().value as [string, StreamState];
+      this.streams.delete(oldKey);
+      out = this.synthesize(oldest, true);
+    }
+    const fresh = make();
+    this.streams.set(key, fresh);
+    return [fresh, out];
+  }
+
+  private slot(st: StreamState, key: string, kind: SlotKind, index: number, rel: JsonPath, fieldRel: JsonPath, blockType: string | undefined): SlotState {
+    let slot = st.slots.get(key);
+    if (slot === undefined) {
+      slot = { kind, index, rel, fieldRel, blockType, hold: new HoldBack(this.profile, this.session, this.maxHold), masked: "", rawLength: 0, rawTail: "" };
+      st.slots.set(key, slot);
+    }
+    return slot;
   }
 
   private tokenEvent(fields: readonly SseField[], event: string, data: unknown, chunks: MessageChunk[]): string {
     let out = "";
-    if (this.flushOnNewMessage && this.messages.size > 0) out += this.flushMessages(event, chunks);
     // Streamed pieces go through their HoldBack; everything else through maskJson.
     for (const c of chunks) for (const s of c.slots) setAt(data, s.path, "");
     const masked = maskJson(data, this.profile, this.session);
-    const states: Array<MessageState | undefined> = [];
+    const states: Array<StreamState | undefined> = [];
     for (const c of chunks) {
-      const key = `${event}\u0000${c.messageId}`;
-      let st = this.messages.get(key);
-      if (st === undefined) {
-        if (this.messages.size >= MAX_OPEN_MESSAGES) out += this.flushOldest();
-        st = { event, messageId: c.messageId, cumulative: c.cumulative, fieldsPath: c.fieldsPath, slots: new Map(), template: undefined };
-        this.messages.set(key, st);
-      }
+      const key = `m\u0000${event}\u0000${c.messageId}`;
+      const [st, closed] = this.open(key, () => ({ event, custom: false, cumulative: c.cumulative, fieldsPath: c.fieldsPath, slots: new Map(), template: undefined }));
+      out += closed;
       for (const s of c.slots) {
         if (getAt(masked, s.path) !== "") continue; // replaced whole by a key/path rule
-        let slot = st.slots.get(s.key);
-        if (slot === undefined) {
-          slot = { kind: s.kind, index: s.index, path: s.path, hold: new HoldBack(this.profile, this.session, this.maxHold), masked: "", rawLength: 0, rawTail: "" };
-          st.slots.set(s.key, slot);
-        }
+        const slot = this.slot(st, s.key, s.kind, s.index, s.rel, s.path.slice(c.fieldsPath.length), s.blockType);
         let text = slot.hold.push(c.cumulative ? this.delta(slot, s.piece) : s.piece);
         if (c.final) text += slot.hold.flush();
         if (c.cumulative) text = slot.masked += text;
         setAt(masked, s.path, text);
       }
       if (c.final) {
-        this.messages.delete(key);
+        // The message ends here: texts it streamed earlier but not in this chunk end too.
+        const present = new Set(c.slots.map((s) => s.key));
+        const target = getAt(masked, c.fieldsPath);
+        for (const [k, slot] of st.slots) {
+          if (present.has(k)) continue;
+          const text = slot.hold.flush();
+          if (text === "" || !isRecord(target)) continue;
+          if (c.cumulative) setAt(masked, [...c.fieldsPath, ...slot.fieldRel], slot.masked + text);
+          else addPiece(target, slot, text);
+        }
+        this.streams.delete(key);
         states.push(undefined);
       } else states.push(st);
     }
@@ -157,6 +203,34 @@ export class SseMasker {
       st.template = masked;
     }
     return out;
+  }
+
+  /**
+   * Stream mode `custom` carries whatever the graph writes; a client may concatenate any
+   * string of it across events, so each string leaf (by JSON path, per event name) is held
+   * back as one text. Non-JSON data is one text.
+   */
+  private customEvent(fields: readonly SseField[], event: string, parsed: unknown, raw: string | undefined): string {
+    const [st, out] = this.open(`c\u0000${event}`, () => ({ event, custom: true, cumulative: false, fieldsPath: [], slots: new Map(), template: undefined }));
+    if (raw !== undefined) {
+      const text = this.slot(st, RAW, "leaf", 0, [], [], undefined).hold.push(raw);
+      return out + this.serialize(fields, text, event);
+    }
+    if (typeof parsed === "string") {
+      const text = this.slot(st, "", "leaf", 0, [], [], undefined).hold.push(parsed);
+      return out + this.serialize(fields, JSON.stringify(text), event);
+    }
+    const leaves: Array<[JsonPath, string]> = [];
+    stringLeaves(parsed, (rel, s) => leaves.push([rel, s]), false);
+    for (const [rel] of leaves) setAt(parsed, rel, "");
+    const masked = maskJson(parsed, this.profile, this.session);
+    const template = structuredClone(masked);
+    for (const [rel, piece] of leaves) {
+      if (getAt(masked, rel) !== "") continue; // replaced whole by a key/path rule (or its key was masked)
+      setAt(masked, rel, this.slot(st, rel.join("\u0000"), "leaf", 0, rel, rel, undefined).hold.push(piece));
+    }
+    st.template = template;
+    return out + this.serialize(fields, JSON.stringify(masked), event);
   }
 
   /** Cumulative mode: the new part of the text, or the whole text when it was not an append. */
@@ -176,45 +250,44 @@ export class SseMasker {
   /** `messages/complete` supersedes the partial messages it completes: their state is dropped. */
   private dropCompleted(event: string, messages: unknown[]): void {
     const partial = event.replace("messages/complete", "messages/partial");
-    for (const m of messages) if (isRecord(m) && typeof m.id === "string") this.messages.delete(`${partial}\u0000${m.id}`);
+    for (const m of messages) if (isRecord(m) && typeof m.id === "string") this.streams.delete(`m\u0000${partial}\u0000${m.id}`);
   }
 
   /**
-   * Releases held tails as synthesized events: of every message, or — given an event name
-   * and the chunks just received — of the other messages streamed under that name.
+   * Releases a stream's held tails as one synthesized event of its shape; `overflow` (a
+   * forced close) replaces each held tail instead, since it may be half a secret.
    */
-  private flushMessages(event: string | undefined, current: readonly MessageChunk[] | undefined): string {
-    let out = "";
-    for (const [key, st] of this.messages) {
-      if (event !== undefined && (st.event !== event || isCurrent(st.messageId, current!))) continue;
-      this.messages.delete(key);
-      out += this.synthesize(st);
-    }
-    return out;
-  }
-
-  private flushOldest(): string {
-    const [key, st] = this.messages.entries().next().value as [string, MessageState];
-    this.messages.delete(key);
-    return this.synthesize(st);
-  }
-
-  private synthesize(st: MessageState): string {
+  private synthesize(st: StreamState, overflow: boolean): string {
     const tails: Array<[SlotState, string]> = [];
-    for (const slot of st.slots.values()) {
-      const text = slot.hold.flush();
-      if (text !== "") tails.push([slot, text]);
+    let out = "";
+    for (const [key, slot] of st.slots) {
+      let text: string;
+      if (overflow) {
+        text = slot.hold.idle ? "" : OVERFLOW;
+        slot.hold.reset();
+      } else text = slot.hold.flush();
+      if (text === "") continue;
+      // custom channels: non-JSON text and bare JSON strings are events of their own
+      if (st.custom && (key === RAW || key === "")) out += this.synthetic(st.event, key === RAW ? text : JSON.stringify(text));
+      else tails.push([slot, text]);
     }
-    if (tails.length === 0 || st.template === undefined) return "";
+    if (tails.length === 0 || st.template === undefined) return out;
     const data = structuredClone(st.template);
-    if (st.cumulative) {
-      for (const [slot, text] of tails) setAt(data, slot.path, slot.masked + text);
+    if (st.custom) {
+      for (const [slot, text] of tails) setAt(data, slot.rel, text);
+    } else if (st.cumulative) {
+      for (const [slot, text] of tails) setAt(data, [...st.fieldsPath, ...slot.fieldRel], slot.masked + text);
     } else {
       const fields = getAt(data, st.fieldsPath);
-      if (!isRecord(fields)) return "";
+      if (!isRecord(fields)) return out;
       for (const [slot, text] of tails) addPiece(fields, slot, text);
     }
-    return this.serialize([{ name: "event", value: st.event }, { name: "data", value: "" }], JSON.stringify(data), st.event);
+    return out + this.synthetic(st.event, JSON.stringify(data));
+  }
+
+  /** An event the masker adds (released tails): event name and data, no id. */
+  private synthetic(event: string, data: string): string {
+    return this.serialize([{ name: "event", value: event }, { name: "data", value: "" }], data, event);
   }
 
   private serialize(fields: readonly SseField[], data: string | undefined, event: string): string {
@@ -235,11 +308,6 @@ export class SseMasker {
   }
 }
 
-function isCurrent(messageId: string, chunks: readonly MessageChunk[]): boolean {
-  for (const c of chunks) if (c.messageId === messageId) return true;
-  return false;
-}
-
 /**
  * Turns a masked chunk into an empty one: clients concatenate chunk fields, so a
  * synthesized chunk must carry nothing but the released text (no repeated tool names,
@@ -254,19 +322,43 @@ function neutralize(fields: unknown): void {
   if ("chunk_position" in fields) delete fields.chunk_position;
 }
 
-/** Puts one released tail into an empty chunk, in the place its kind belongs. */
+/** Puts one released tail into a chunk, in the place its kind belongs. */
 function addPiece(fields: Json, slot: SlotState, text: string): void {
   switch (slot.kind) {
     case "content":
-      fields.content = text;
+      if (Array.isArray(fields.content)) (fields.content as unknown[]).push({ type: "text", text });
+      else fields.content = `${typeof fields.content === "string" ? fields.content : ""}${text}`;
       break;
-    case "block":
+    case "block": {
       if (!Array.isArray(fields.content)) fields.content = [];
-      (fields.content as unknown[]).push({ type: "text", text, index: slot.index });
+      const blocks = fields.content as unknown[];
+      let block = blocks.find((b) => isRecord(b) && b.index === slot.index) as Json | undefined;
+      if (block === undefined) blocks.push((block = { type: slot.blockType ?? "text", index: slot.index }));
+      setAtCreate(block, slot.rel, text);
       break;
+    }
     case "tool":
       if (!Array.isArray(fields.tool_call_chunks)) fields.tool_call_chunks = [];
       (fields.tool_call_chunks as unknown[]).push({ name: null, args: text, id: null, index: slot.index, type: "tool_call_chunk" });
       break;
+    case "leaf":
+      // Parsed views inside lists (tool_calls[].args, invalid_tool_calls[].args) are not
+      // rebuilt: their text reaches clients through tool_call_chunks. Plain fields are.
+      if (slot.rel.every((k) => typeof k === "string")) setAtCreate(fields, slot.rel, text);
+      break;
   }
+}
+
+/** Sets a string at `path`, creating objects/arrays on the way (appending to a string already there). */
+function setAtCreate(root: Json, path: JsonPath, text: string): void {
+  let v: Record<string | number, unknown> = root;
+  for (let i = 0; i < path.length - 1; i++) {
+    const k = path[i]!;
+    let next = v[k];
+    if (typeof next !== "object" || next === null) v[k] = next = typeof path[i + 1] === "number" ? [] : {};
+    v = next as Record<string | number, unknown>;
+  }
+  const last = path[path.length - 1]!;
+  const prev = v[last];
+  v[last] = typeof prev === "string" ? prev + text : text;
 }

@@ -8,21 +8,37 @@
  *    so far (each event carries the whole text: cumulative);
  *  - `events` (stream mode events): `on_chat_model_stream` with `data.chunk`.
  * Subgraph events carry a `|namespace` suffix on the event name.
- * Pieces are `content` (a string, or text blocks by index) and `tool_call_chunks[i].args`.
+ * Pieces are `content` (a string, or every text field of content blocks by index: text,
+ * thinking, reasoning…), `tool_call_chunks[i].args`, and the string leaves of `tool_calls`,
+ * `invalid_tool_calls` and `additional_kwargs` (the same fragments, parsed or not).
+ *
+ * Stream mode `custom` carries whatever the graph writes: {@link customTextsOf} treats each
+ * string leaf (by JSON path) as one streamed text.
  */
 
 /** A path inside an event's parsed data. */
 export type JsonPath = ReadonlyArray<string | number>;
 
+/** How a streamed text is put back into a synthesized chunk (see SseMasker). */
+export type SlotKind = "content" | "block" | "tool" | "leaf";
+
 /** One streamed text inside a chunk. */
 export interface StreamSlot {
-  /** Identity of the text within its message: "c" (content), "c<index>" (text block), "t<index>" (tool args). */
+  /**
+   * Identity of the text within its message: "c" (content), "c<index>:<field path>" (a
+   * content block's field: text, thinking, reasoning, summary parts…), "t<index>" (tool-call
+   * chunk args), "<field>:<path>" (string leaves of tool_calls, invalid_tool_calls and
+   * additional_kwargs, which clients may concatenate too).
+   */
   readonly key: string;
-  readonly kind: "content" | "block" | "tool";
+  readonly kind: SlotKind;
   /** Block / tool-call index as the provider numbers it (merge key for clients). */
   readonly index: number;
   /** Where the piece sits in the event data. */
   readonly path: JsonPath;
+  /** Block kind: the block's type and the field path inside the block; leaf kind: path inside the chunk's fields. */
+  readonly blockType?: string;
+  readonly rel: JsonPath;
   readonly piece: string;
 }
 
@@ -42,6 +58,46 @@ type Json = Record<string, unknown>;
 
 const isRecord = (v: unknown): v is Json => typeof v === "object" && v !== null && !Array.isArray(v);
 
+/** Fields naming a block or call rather than carrying streamed text: never held back. */
+const IDENTITY_FIELDS = new Set(["type", "index", "id", "name"]);
+/** Chunk fields whose string leaves are streamed deltas besides content and tool_call_chunks. */
+const LEAF_FIELDS = ["tool_calls", "invalid_tool_calls", "additional_kwargs"] as const;
+/** Bound on the string leaves collected per field (hostile chunks stay cheap). */
+const MAX_LEAVES = 256;
+
+/** Containers of call arguments: inside them every key is data, none is an identity field. */
+const PAYLOAD_FIELDS = new Set(["args", "input", "arguments"]);
+
+/**
+ * Calls `visit` for each string leaf under `v` with its path relative to `v`; identity
+ * fields are skipped outside argument payloads. Bounded in depth and count.
+ */
+export function stringLeaves(v: unknown, visit: (rel: JsonPath, s: string) => void, skipIdentity = true): void {
+  const budget = { n: MAX_LEAVES };
+  const walk = (x: unknown, rel: Array<string | number>, depth: number, payload: boolean): void => {
+    if (typeof x === "string") {
+      if (budget.n-- > 0) visit(rel.slice(), x);
+      return;
+    }
+    if (typeof x !== "object" || x === null || depth > 16) return;
+    if (Array.isArray(x)) {
+      for (let i = 0; i < x.length; i++) {
+        rel.push(i);
+        walk(x[i], rel, depth + 1, payload);
+        rel.pop();
+      }
+      return;
+    }
+    for (const k of Object.keys(x)) {
+      if (!payload && IDENTITY_FIELDS.has(k)) continue;
+      rel.push(k);
+      walk((x as Json)[k], rel, depth + 1, payload || PAYLOAD_FIELDS.has(k));
+      rel.pop();
+    }
+  };
+  walk(v, [], 0, !skipIdentity);
+}
+
 /** True for a serialised message chunk (as opposed to a whole message). */
 function isChunk(fields: Json, lcId: unknown): boolean {
   const type = fields.type;
@@ -60,13 +116,17 @@ function chunkAt(obj: Json, path: JsonPath, fallbackId: string, cumulative: bool
   if (requireChunk && !isChunk(fields, obj.id)) return null;
   const slots: StreamSlot[] = [];
   const content = fields.content;
-  if (typeof content === "string") slots.push({ key: "c", kind: "content", index: 0, path: [...fieldsPath, "content"], piece: content });
+  if (typeof content === "string") slots.push({ key: "c", kind: "content", index: 0, path: [...fieldsPath, "content"], rel: ["content"], piece: content });
   else if (Array.isArray(content)) {
     for (let j = 0; j < content.length; j++) {
       const block: unknown = content[j];
-      if (!isRecord(block) || typeof block.text !== "string") continue;
+      if (!isRecord(block)) continue;
       const index = typeof block.index === "number" ? block.index : j;
-      slots.push({ key: `c${index}`, kind: "block", index, path: [...fieldsPath, "content", j, "text"], piece: block.text });
+      const blockType = typeof block.type === "string" ? block.type : "text";
+      // Every text a block streams: text, thinking, reasoning, summary parts, partial tool input…
+      stringLeaves(block, (rel, piece) =>
+        slots.push({ key: `c${index}:${rel.join(".")}`, kind: "block", index, path: [...fieldsPath, "content", j, ...rel], blockType, rel, piece }),
+      );
     }
   }
   const toolChunks = fields.tool_call_chunks;
@@ -75,8 +135,17 @@ function chunkAt(obj: Json, path: JsonPath, fallbackId: string, cumulative: bool
       const tc: unknown = toolChunks[j];
       if (!isRecord(tc) || typeof tc.args !== "string") continue;
       const index = typeof tc.index === "number" ? tc.index : j;
-      slots.push({ key: `t${index}`, kind: "tool", index, path: [...fieldsPath, "tool_call_chunks", j, "args"], piece: tc.args });
+      slots.push({ key: `t${index}`, kind: "tool", index, path: [...fieldsPath, "tool_call_chunks", j, "args"], rel: [], piece: tc.args });
     }
+  }
+  // Parsed views of the same fragments (tool_calls[].args, invalid_tool_calls[].args) and
+  // provider extras (additional_kwargs.reasoning_content…): each string leaf is its own text.
+  for (const name of LEAF_FIELDS) {
+    const v = fields[name];
+    if (v === undefined) continue;
+    stringLeaves(v, (rel, piece) =>
+      slots.push({ key: `${name}:${rel.join(".")}`, kind: "leaf", index: 0, path: [...fieldsPath, name, ...rel], rel: [name, ...rel], piece }),
+    );
   }
   const meta = isRecord(fields.response_metadata) ? fields.response_metadata : {};
   const final = Boolean(meta.finish_reason) || Boolean(meta.stop_reason) || fields.chunk_position === "last";
@@ -132,4 +201,9 @@ export function setAt(root: unknown, path: JsonPath, value: unknown): boolean {
   if (typeof v !== "object" || v === null) return false;
   (v as Record<string | number, unknown>)[path[path.length - 1]!] = value;
   return true;
+}
+
+/** True for events of stream mode `custom` (any namespace). */
+export function isCustomEvent(eventName: string): boolean {
+  return eventName === "custom" || eventName.startsWith("custom|");
 }

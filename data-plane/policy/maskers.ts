@@ -35,9 +35,8 @@ export function createMaskerFactory(profiles: readonly MaskingProfile[]): (rule:
       maskJson: (value) => maskJson(value, profile, session),
       maskText: (text) => maskText(text, profile, session),
       sse: (onEvent) => {
-        // Keep per-message hold-back when parallel nodes interleave messages: a secret split
-        // across an interleaving point must still be masked (bounded by the engine: 64 open messages).
-        const masker = new SseMasker(profile, session, { flushOnNewMessage: false, ...(onEvent ? { onEvent } : {}) });
+        // Hold-back is per logical text; interleaved events never release it (see SseMasker).
+        const masker = new SseMasker(profile, session, onEvent ? { onEvent } : {});
         return { push: (chunk) => masker.push(chunk), end: () => masker.end() };
       },
       counts: () => ({ ...session.counts }),
