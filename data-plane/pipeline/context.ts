@@ -9,6 +9,7 @@ import type { Limiter } from "../limits/limiter.js";
 import type { ApprovalClient } from "../sync/approval-client.js";
 import type { UsageTracker } from "../limits/usage.js";
 import type { RunTracker } from "../limits/run-tracker.js";
+import type { OwnerTags } from "../langgraph/owner-tag.js";
 
 /** The caller's request, copied once from node's IncomingMessage (habit 7: copy before any await). */
 export interface GatewayRequest {
@@ -90,7 +91,9 @@ export interface RequestContext {
   runId?: string;
   /** The run this exchange created upstream, from the upstream's answer (ids checked as UUIDs). */
   startedRun?: { runId: string; threadId?: string };
-  /** Opaque owner tag of the caller, written into thread metadata. */
+  /** The caller's owner tags (HMAC, gateway key): `current` is written, `owns` checks any generation. */
+  owner?: OwnerTags;
+  /** The caller's newest owner tag, written into the metadata of what it creates. */
   ownerTag?: string;
   /** Owner tag of the thread the request targets ("" when untagged). */
   threadOwner?: string;

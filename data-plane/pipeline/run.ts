@@ -6,6 +6,7 @@ import { selectConnection } from "../stages/select-connection.js";
 import { classify } from "../stages/classify.js";
 import { authorize } from "../stages/authorize.js";
 import { resolveTarget } from "../stages/resolve-target.js";
+import { guardReservedKeys } from "../stages/reserved-keys.js";
 import { checkThreadOwnership } from "../stages/thread-ownership.js";
 import { inspectRequest } from "../stages/inspect-request.js";
 import { applyLimits } from "../stages/limits.js";
@@ -25,6 +26,7 @@ const STAGES: readonly Stage[] = [
   selectConnection,
   classify,
   authorize, // operation only: no upstream look-ups for callers without a grant
+  guardReservedKeys, // owner tags and gateway identity keys cannot come from the client
   resolveTarget,
   authorize, // operation and graph
   checkThreadOwnership,

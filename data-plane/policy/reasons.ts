@@ -16,6 +16,7 @@ export type Reason =
   | "body-too-large"
   | "recursion-limit-exceeded"
   | "denylisted-input"
+  | "reserved-key"
   | "invalid-json"
   | "approval-required"
   | "rate-limited"

@@ -1,6 +1,6 @@
 import { graphVisible } from "../policy/evaluate.js";
 import type { RequestContext } from "../pipeline/context.js";
-import { ownerIn } from "./thread-ownership.js";
+import { ownerIn } from "../langgraph/owner-tag.js";
 
 /** A JSON response after the ownership and visibility checks, or a replacement error. */
 export type FilterResult = { ok: true; json: unknown } | { ok: false; status: number; code: "CONFLICT"; message: string };
@@ -15,12 +15,12 @@ export function filterResponse(ctx: RequestContext, json: unknown): FilterResult
   const pattern = ctx.route!.route.pattern;
   const decision = ctx.decision!;
   if (op === "threads:search" && Array.isArray(json) && !decision.threadsAny) {
-    return { ok: true, json: json.filter((t) => ownerIn(t) === ctx.ownerTag) };
+    return { ok: true, json: json.filter((t) => ctx.owner!.owns(ownerIn(t))) };
   }
   if (op === "assistants:search" && Array.isArray(json)) {
     return { ok: true, json: json.filter((a) => typeof a?.graph_id === "string" && graphVisible(decision.rules, a.graph_id)) };
   }
-  if (op === "threads:create" && pattern === "/threads" && json && typeof json === "object" && ownerIn(json) !== ctx.ownerTag) {
+  if (op === "threads:create" && pattern === "/threads" && json && typeof json === "object" && !ctx.owner!.owns(ownerIn(json))) {
     return { ok: false, status: 409, code: "CONFLICT", message: "a thread with this id already exists" };
   }
   return { ok: true, json };

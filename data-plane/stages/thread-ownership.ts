@@ -1,17 +1,11 @@
-import { createHash } from "node:crypto";
 import { sideCall } from "../upstream/side-calls.js";
 import type { RequestContext } from "../pipeline/context.js";
 import { CONTINUE, deny, type Outcome } from "../pipeline/outcome.js";
 
-/** The thread metadata key that holds the owner tag. Clients cannot set or change it. */
-export const OWNER_KEY = "agentgate_owner";
+import { OWNER_KEY, ownerIn, ownerTagsFor } from "../langgraph/owner-tag.js";
 
 const CREATES_THREAD_ON_RUN = new Set(["runs:create", "runs:stream", "runs:wait", "crons:create"]);
 
-/** Opaque, stable tag for an identity (no issuer or subject leaks into thread metadata). */
-export function ownerTagOf(issuer: string, subject: string): string {
-  return createHash("sha256").update(issuer).update("\u0000").update(subject).digest("hex").slice(0, 32);
-}
 
 /**
  * Threads are owned (DESIGN.md §4): a thread-scoped request on another identity's thread
@@ -21,7 +15,10 @@ export function ownerTagOf(issuer: string, subject: string): string {
  */
 export async function checkThreadOwnership(ctx: RequestContext): Promise<Outcome> {
   const who = ctx.identity!;
-  ctx.ownerTag = ownerTagOf(who.issuer, who.subject);
+  const tags = ownerTagsFor(ctx.state.policy, who.issuer, who.subject);
+  if (!tags) return deny("INTERNAL", "the policy snapshot carries no owner-tag key");
+  ctx.owner = tags;
+  ctx.ownerTag = tags.current;
   const threadId = ctx.threadId;
   if (threadId === undefined) return CONTINUE;
   const conn = ctx.connection!;
@@ -48,15 +45,8 @@ export async function checkThreadOwnership(ctx: RequestContext): Promise<Outcome
     }
     if (owner !== undefined) ctx.services.threadOwners.set(key, owner);
   }
-  if (owner !== ctx.ownerTag && !ctx.decision!.threadsAny) return deny("NOT_FOUND", `thread ${threadId} not found`, "thread-not-owned");
+  if (!tags.owns(owner) && !ctx.decision!.threadsAny) return deny("NOT_FOUND", `thread ${threadId} not found`, "thread-not-owned");
   if (ctx.route!.route.operation === "threads:delete") ctx.services.threadOwners.delete(key);
   ctx.threadOwner = owner;
   return CONTINUE;
-}
-
-/** The owner tag in a thread object's metadata ("" for untagged threads). */
-export function ownerIn(thread: unknown): string {
-  const metadata = (thread as { metadata?: Record<string, unknown> } | undefined)?.metadata;
-  const tag = metadata?.[OWNER_KEY];
-  return typeof tag === "string" ? tag : "";
 }

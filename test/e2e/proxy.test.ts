@@ -119,11 +119,13 @@ describe("thread ownership", () => {
     expect(await statusOf(bob.threads.getState(thread.thread_id))).toBe(404);
     expect(await statusOf(bob.threads.getHistory(thread.thread_id))).toBe(404);
     expect(await statusOf(bob.runs.wait(thread.thread_id, "echo", { input: {} }))).toBe(404);
-    expect(await statusOf(bob.threads.update(thread.thread_id, { metadata: { agentgate_owner: "bob" } }))).toBe(404);
+    expect(await statusOf(bob.threads.update(thread.thread_id, { metadata: { agentgate_owner: "bob" } }))).toBe(422); // reserved key, whoever owns the thread
+    expect(await statusOf(bob.threads.update(thread.thread_id, { metadata: { topic: "bob's now" } }))).toBe(404);
     expect(await statusOf(bob.threads.delete(thread.thread_id))).toBe(404);
     expect(await statusOf(bob.threads.prune([thread.thread_id]))).toBe(501);
 
-    const bobThread = await bob.threads.create({ metadata: { agentgate_owner: "forged" } });
+    expect(await statusOf(bob.threads.create({ metadata: { agentgate_owner: "forged" } }))).toBe(422);
+    const bobThread = await bob.threads.create({ metadata: { topic: "bob's" } });
     const bobSees = (await bob.threads.search({ limit: 100 })).map((t) => t.thread_id);
     expect(bobSees).toContain(bobThread.thread_id);
     expect(bobSees).not.toContain(thread.thread_id);
