@@ -24,6 +24,9 @@ import { grpcServerTlsFromEnv, startGrpcServer } from "./grpc/server.js";
 import { createPolicyService } from "./grpc/policy-service.js";
 import { parsePolicyDocument } from "./policy-file/document.js";
 import { applyPolicyDocument } from "./policy-file/apply.js";
+import type { AdminDeps } from "./admin/deps.js";
+import { BOOTSTRAP_FILE_ACTOR, principal } from "./auth/principal.js";
+import { SCOPES } from "./auth/scopes.js";
 import { graphqlHandler } from "./http/graphql-handler.js";
 import { createGraphqlModule } from "./graphql/module.js";
 import { deleteSessionsBefore } from "./sessions/retention.js";
@@ -54,7 +57,10 @@ export async function startControlPlane(config: ControlPlaneConfig): Promise<Con
   const secrets = config.secretKey ? SecretBox.fromBase64(config.secretKey) : SecretBox.fromKeyFile(join(config.dataDir, "secret.key"));
   if (config.bootstrapFile) {
     const doc = parsePolicyDocument(await readFile(config.bootstrapFile, "utf8"));
-    const result = await applyPolicyDocument(store.prisma, secrets, doc, { actor: "bootstrap" });
+    // Through the same services as every write; the operator's file holds every scope. The
+    // refresher below publishes the result, so no refresh is needed here.
+    const deps: AdminDeps = { db: store.prisma, secrets, refreshSnapshot: async () => {}, allowHttpIssuers: config.allowHttpIssuers, credentialEnvAllow: config.credentialEnvAllow };
+    const result = await applyPolicyDocument(deps, principal("bootstrap", BOOTSTRAP_FILE_ACTOR, SCOPES), doc);
     log.info("bootstrap policy applied", { file: config.bootstrapFile, version: String(result.version), changed: result.changes.filter((c) => c.action !== "unchanged").length });
   }
 
@@ -118,6 +124,7 @@ export async function startControlPlane(config: ControlPlaneConfig): Promise<Con
     secrets,
     refreshSnapshot: refresher.refresh,
     adminAuth: { bootstrapToken: config.adminBootstrapToken, allowHttpIssuers: config.allowHttpIssuers },
+    credentialEnvAllow: config.credentialEnvAllow,
   });
   const apollo = new ApolloServer<GraphqlContext>({
     ...graphql.serverOptions,

@@ -1,5 +1,6 @@
 import { join } from "node:path";
 import type { HttpAllowance } from "../data-plane/identity/index.js";
+import { parseCredentialEnvAllow } from "./admin/credential-env.js";
 import { BOOTSTRAP_TOKEN_SHAPE, MIN_BOOTSTRAP_TOKEN_LENGTH } from "./auth/authenticator.js";
 
 /** The control plane's settings, read once from the environment and frozen. */
@@ -30,6 +31,8 @@ export interface ControlPlaneConfig {
   readonly adminBootstrapToken: string | undefined;
   /** AGENTGATE_ALLOW_HTTP_ISSUERS: plain-http identity providers for admin sign-in (dev: "loopback"). */
   readonly allowHttpIssuers: HttpAllowance;
+  /** AGENTGATE_CREDENTIAL_ENV_ALLOW: variable names a policy file's credentialEnv may read besides AGENTGATE_UPSTREAM_*. */
+  readonly credentialEnvAllow: readonly string[];
   /** AGENTGATE_GATEWAY_KEY_GENERATION: current generation of the gateway keys (owner tags, pseudonyms); raise it to rotate. */
   readonly gatewayKeyGeneration: number;
 }
@@ -85,6 +88,7 @@ export function loadControlPlaneConfig(env: NodeJS.ProcessEnv = process.env): Co
     adminBootstrapToken: bootstrapToken,
     allowHttpIssuers,
     gatewayKeyGeneration,
+    credentialEnvAllow: parseCredentialEnvAllow(env["AGENTGATE_CREDENTIAL_ENV_ALLOW"]),
   };
   if (problems.length) throw new ConfigError(problems);
   return Object.freeze(config);

@@ -48,7 +48,7 @@ export interface Stack {
   stop(): Promise<void>;
 }
 
-const CREDENTIAL_ENV = "AGENTGATE_DEMO_UPSTREAM_KEY";
+const CREDENTIAL_ENV = "AGENTGATE_UPSTREAM_DEMO_KEY";
 
 /** Waits until a proxy enforces a snapshot (its /readyz answers 200). */
 export async function waitForProxyReady(url: string, timeoutMs = 30_000): Promise<void> {
@@ -92,6 +92,8 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       AGENTGATE_CP_HTTP_PORT: String(opts.ports?.controlPlaneHttp ?? 0),
       AGENTGATE_CP_GRPC_PORT: String(opts.ports?.controlPlaneGrpc ?? 0),
       AGENTGATE_SNAPSHOT_POLL_MS: "200",
+      // The demo issuer is plain http on loopback; the policy file is validated like any write.
+      AGENTGATE_ALLOW_HTTP_ISSUERS: "loopback",
       [CREDENTIAL_ENV]: upstreamKey,
     };
     const controlPlane = await startServiceProcess("control-plane/main.ts", cpEnv, { onLog: log("control-plane") });

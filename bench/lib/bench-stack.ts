@@ -14,7 +14,7 @@ import { startServiceProcess, type ServiceProcess } from "../../demo/service-pro
 import { startNginx, type RunningNginx } from "./nginx.js";
 import { pin, type Pinning } from "./procs.js";
 
-const STATIC_KEY_ENV = "AGENTGATE_BENCH_STATIC_KEY";
+const STATIC_KEY_ENV = "AGENTGATE_UPSTREAM_BENCH_STATIC_KEY";
 
 /** Where to send a request, and the credential headers that go with it. */
 export interface Target {

@@ -28,7 +28,7 @@ import { seedBindings } from "./snapshot-seed.js";
 /** The probe connection (static upstream) and the policy whose operations the bench toggles. */
 const PROBE_CONNECTION = "probe";
 const PROBE_POLICY = "bench-probe";
-const PROBE_KEY_ENV = "AGENTGATE_BENCH_PROBE_KEY";
+const PROBE_KEY_ENV = "AGENTGATE_UPSTREAM_BENCH_PROBE_KEY";
 /** Allowed: any operation; denied: only runs, so the probe (`assistants:search`) gets 403 from the proxy itself. */
 const ALLOW_OPERATIONS = ["*"];
 const DENY_OPERATIONS = ["runs:*"];

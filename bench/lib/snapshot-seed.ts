@@ -8,10 +8,12 @@ import type { Db } from "../../control-plane/store/client.js";
 import type { SecretBox } from "../../control-plane/secrets.js";
 import type { PolicyDocument } from "../../control-plane/policy-file/document.js";
 import { applyPolicyDocument } from "../../control-plane/policy-file/apply.js";
+import { principal } from "../../control-plane/auth/principal.js";
+import { SCOPES } from "../../control-plane/auth/scopes.js";
 import { createUuidV7 } from "../../data-plane/recording/uuidv7.js";
 
 /** Environment variable the bench policy's connections read their (fake) credential from. */
-export const BENCH_CREDENTIAL_ENV = "AGENTGATE_BENCH_SNAPSHOT_KEY";
+export const BENCH_CREDENTIAL_ENV = "AGENTGATE_UPSTREAM_BENCH_SNAPSHOT_KEY";
 /** Issuer of the seeded bindings and identities in the compile bench. */
 export const BENCH_ISSUER = "https://idp.bench.example";
 /** Roles of the compile bench's policy; bindings are spread over them round-robin. */
@@ -54,7 +56,8 @@ export function benchPolicyDocument(): PolicyDocument {
 /** Applies {@link benchPolicyDocument} in one transaction, as `agentgate apply` would. */
 export async function applyBenchPolicy(db: Db, secrets: SecretBox): Promise<void> {
   process.env[BENCH_CREDENTIAL_ENV] ??= "bench-upstream-key";
-  await applyPolicyDocument(db, secrets, benchPolicyDocument(), { actor: "bench" });
+  const deps = { db, secrets, refreshSnapshot: async () => {}, allowHttpIssuers: "never" as const };
+  await applyPolicyDocument(deps, principal("bootstrap", "bench", SCOPES), benchPolicyDocument());
 }
 
 /** Options of {@link seedBindings}. */

@@ -8,7 +8,7 @@ import { log } from "../../data-plane/observability/log.js";
 import { CpError } from "../errors.js";
 import type { Tx } from "../store/client.js";
 import { bumpSnapshotVersion, writeAudit, type AuditEntry } from "./change-log.js";
-import type { AdminDeps } from "./deps.js";
+import type { AdminDeps, Batch } from "./deps.js";
 
 /** What a write produced inside its transaction: the result and what to audit. */
 export interface Change<T> {
@@ -32,6 +32,12 @@ export type ChangeKind = "policy" | "admin";
  * publishes the new snapshot. Database constraint errors become typed errors.
  */
 export async function commitChange<T>(deps: AdminDeps, actor: string, kind: ChangeKind, work: (tx: Tx) => Promise<Change<T>>): Promise<Committed<T>> {
+  if (deps.batch) {
+    // Inside a batch (a policy file): same checks and audit rows, one transaction for all.
+    const change = await work(deps.batch.tx);
+    deps.batch.audits.push(...change.audit);
+    return { value: change.value, snapshotVersion: null };
+  }
   let committed: Committed<T>;
   try {
     committed = await deps.db.$transaction(
@@ -48,6 +54,42 @@ export async function commitChange<T>(deps: AdminDeps, actor: string, kind: Chan
   }
   if (committed.snapshotVersion !== null) {
     // The write stands even if publishing fails now: the refresher's poll publishes it later.
+    await deps.refreshSnapshot().catch((err: unknown) => log.error("snapshot refresh after admin write failed", { error: (err as Error).message }));
+  }
+  return committed;
+}
+
+class DryRunRollback<T> extends Error {
+  constructor(readonly committed: Committed<T>) {
+    super("dry run");
+  }
+}
+
+/**
+ * Runs several service writes as ONE policy change: `work` gets deps whose services write
+ * into this transaction (with all their checks); then one version bump, the audit rows of
+ * every write, one publish. With `dryRun` everything runs and is rolled back, so a dry run
+ * reports exactly what the real run would do, refusals included.
+ */
+export async function commitBatch<T>(deps: AdminDeps, actor: string, opts: { dryRun: boolean }, work: (batchDeps: AdminDeps) => Promise<T>): Promise<Committed<T>> {
+  let committed: Committed<T>;
+  try {
+    committed = await deps.db.$transaction(
+      async (tx) => {
+        const batch: Batch = { tx, audits: [] };
+        const value = await work({ ...deps, batch });
+        const version = batch.audits.length > 0 ? await bumpSnapshotVersion(tx) : null;
+        await writeAudit(tx, actor, batch.audits, version);
+        if (opts.dryRun) throw new DryRunRollback({ value, snapshotVersion: version });
+        return { value, snapshotVersion: version };
+      },
+      { timeout: 60_000 },
+    );
+  } catch (err) {
+    if (err instanceof DryRunRollback) return err.committed as Committed<T>;
+    throw constraintError(err);
+  }
+  if (committed.snapshotVersion !== null) {
     await deps.refreshSnapshot().catch((err: unknown) => log.error("snapshot refresh after admin write failed", { error: (err as Error).message }));
   }
   return committed;

@@ -13,7 +13,7 @@ import { commitChange, type Committed } from "./commit.js";
 import type { AdminDeps } from "./deps.js";
 import { assertNotUsedByPolicies, assertUnique } from "./guards.js";
 import { pageArgs, toPage, type Page, type PageRequest } from "./page.js";
-import { applyPatch, type Patch } from "./patch.js";
+import { applyPatch, sameState, type Patch } from "./patch.js";
 
 /** The configurable fields of a connection, credential excepted. */
 export interface ConnectionFields {
@@ -98,6 +98,17 @@ function sealed(deps: AdminDeps, credential: string | null | undefined, current:
   return credential === null ? null : deps.secrets.encrypt(credential);
 }
 
+function fieldsOfRow(row: Connection): ConnectionFields {
+  const { name, baseUrl, credentialHeader, connectTimeoutMs, headersTimeoutMs, bodyTimeoutMs } = row;
+  return { name, baseUrl, credentialHeader, connectTimeoutMs, headersTimeoutMs, bodyTimeoutMs };
+}
+
+/** True when a credential input would store the credential already stored (compared decrypted). */
+function sameCredential(deps: AdminDeps, credential: string | null | undefined, current: string | null): boolean {
+  if (credential === null) return current === null;
+  return typeof credential === "string" && current !== null && deps.secrets.decrypt(current) === credential;
+}
+
 function fieldsOnly(input: ConnectionInput): Patch<ConnectionFields> {
   const { credential: _credential, ...fields } = input;
   return fields;
@@ -130,8 +141,11 @@ export async function createConnection(deps: AdminDeps, by: Principal, input: Co
 export async function updateConnection(deps: AdminDeps, by: Principal, id: string, input: ConnectionInput): Promise<Committed<ConnectionView>> {
   return commitChange(deps, by.actor, "policy", async (tx) => {
     const row = orNotFound(await tx.connection.findUnique({ where: { id } }), "connection");
-    const fields = normalized(applyPatch<ConnectionFields>(view(row), fieldsOnly(input), DEFAULTS));
+    const current = fieldsOfRow(row);
+    const fields = normalized(applyPatch<ConnectionFields>(current, fieldsOnly(input), DEFAULTS));
     assertNoProblems(problems(fields, input.credential));
+    const credential = sameCredential(deps, input.credential, row.credentialCiphertext) ? undefined : input.credential;
+    if (credential === undefined && sameState(current, fields)) return { value: view(row), audit: [] };
     await assertNameFree(tx, fields.name, id);
     const data = {
       name: fields.name,
@@ -140,11 +154,11 @@ export async function updateConnection(deps: AdminDeps, by: Principal, id: strin
       connectTimeoutMs: fields.connectTimeoutMs,
       headersTimeoutMs: fields.headersTimeoutMs,
       bodyTimeoutMs: fields.bodyTimeoutMs,
-      credentialCiphertext: sealed(deps, input.credential, row.credentialCiphertext),
+      credentialCiphertext: sealed(deps, credential, row.credentialCiphertext),
     };
     const updated = await tx.connection.update({ where: { id }, data });
     // Only the fact of a change is audited, never a credential or its ciphertext.
-    const after = { ...view(updated), credentialChanged: input.credential !== undefined };
+    const after = { ...view(updated), credentialChanged: credential !== undefined };
     return { value: view(updated), audit: [{ action: "connection.update", target: `Connection:${id}`, before: view(row), after }] };
   });
 }

@@ -19,7 +19,7 @@ import type { AdminDeps } from "./deps.js";
 import { jsonStringMap, jsonStrings } from "./json.js";
 import { assertUnique } from "./guards.js";
 import { pageArgs, toPage, type Page, type PageRequest } from "./page.js";
-import { applyPatch, type Patch } from "./patch.js";
+import { applyPatch, sameState, type Patch } from "./patch.js";
 
 /** The configurable fields of a provider. */
 export interface IdentityProviderFields {
@@ -128,8 +128,10 @@ export async function createIdentityProvider(deps: AdminDeps, by: Principal, inp
 export async function updateIdentityProvider(deps: AdminDeps, by: Principal, id: string, patch: Patch<IdentityProviderFields>): Promise<Committed<IdentityProviderView>> {
   return commitChange(deps, by.actor, "policy", async (tx) => {
     const row = orNotFound(await tx.identityProvider.findUnique({ where: { id } }), "identity provider");
-    const fields = applyPatch(fieldsOf(row), patch, DEFAULTS);
+    const current = fieldsOf(row);
+    const fields = applyPatch(current, patch, DEFAULTS);
     assertNoProblems(identityProviderProblems(fields, deps.allowHttpIssuers));
+    if (sameState(current, fields)) return { value: view(row), audit: [] };
     await assertIssuerFree(tx, fields.issuer, id);
     const updated = await tx.identityProvider.update({ where: { id }, data: dataOf(fields) });
     return { value: view(updated), audit: [{ action: "identityProvider.update", target: `IdentityProvider:${id}`, before: view(row), after: view(updated) }] };

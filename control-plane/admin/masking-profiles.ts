@@ -14,7 +14,7 @@ import { assertNotUsedByPolicies, assertUnique } from "./guards.js";
 import { jsonRecords } from "./json.js";
 import { maskingRuleProblems, type MaskingRule } from "./masking-rules.js";
 import { pageArgs, toPage, type Page, type PageRequest } from "./page.js";
-import { applyPatch, type Patch } from "./patch.js";
+import { applyPatch, sameState, type Patch } from "./patch.js";
 import { textProblems } from "./text.js";
 
 /** A rule as given by the caller: style defaults to "redact", label to "". */
@@ -96,8 +96,10 @@ export async function createMaskingProfile(deps: AdminDeps, by: Principal, input
 export async function updateMaskingProfile(deps: AdminDeps, by: Principal, id: string, input: MaskingProfileInput): Promise<Committed<MaskingProfileView>> {
   return commitChange(deps, by.actor, "policy", async (tx) => {
     const row = orNotFound(await tx.maskingProfile.findUnique({ where: { id } }), "masking profile");
-    const fields = fieldsOf(input, view(row));
+    const current = dataOf(view(row));
+    const fields = fieldsOf(input, current);
     assertNoProblems(problems(fields));
+    if (sameState(current, dataOf(fields))) return { value: view(row), audit: [] };
     await assertNameFree(tx, fields.name, id);
     const updated = await tx.maskingProfile.update({ where: { id }, data: dataOf(fields) });
     return { value: view(updated), audit: [{ action: "maskingProfile.update", target: `MaskingProfile:${id}`, before: view(row), after: view(updated) }] };

@@ -17,3 +17,21 @@ export function applyPatch<T extends object>(base: T, patch: Patch<T>, defaults:
   }
   return out as T;
 }
+
+/** Stable JSON (object key order does not count). */
+export function canonical(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonical).join(",")}]`;
+  if (v instanceof Date) return JSON.stringify(v.toISOString());
+  if (v && typeof v === "object") {
+    return `{${Object.keys(v).sort().map((k) => `${JSON.stringify(k)}:${canonical((v as Record<string, unknown>)[k])}`).join(",")}}`;
+  }
+  return JSON.stringify(v ?? null);
+}
+
+/**
+ * True when an update would store what is already stored: then services write nothing
+ * (no version bump, no audit row), so re-applying a policy file reports "unchanged".
+ */
+export function sameState<T extends object>(current: T, desired: T): boolean {
+  return canonical(current) === canonical(desired);
+}

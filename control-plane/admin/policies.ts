@@ -13,7 +13,7 @@ import type { AdminDeps } from "./deps.js";
 import { assertUnique } from "./guards.js";
 import { jsonStrings } from "./json.js";
 import { pageArgs, toPage, type Page, type PageRequest } from "./page.js";
-import { applyPatch, type Patch } from "./patch.js";
+import { applyPatch, sameState, type Patch } from "./patch.js";
 import {
   NO_APPROVAL,
   NO_LIMITS,
@@ -108,7 +108,8 @@ function view(row: PolicyRow): PolicyView {
 }
 
 function fieldsOfView(v: PolicyView): PolicyFields {
-  return { ...v, role: v.role.name, connection: v.connection.name, maskingProfile: v.maskingProfile?.name ?? null };
+  const { id: _id, createdAt: _c, updatedAt: _u, ...rest } = v;
+  return { ...rest, role: v.role.name, connection: v.connection.name, maskingProfile: v.maskingProfile?.name ?? null };
 }
 
 /** The desired state: `base` with the input laid over it; nested objects given are complete. */
@@ -209,8 +210,10 @@ export async function createPolicy(deps: AdminDeps, by: Principal, input: Policy
 export async function updatePolicy(deps: AdminDeps, by: Principal, id: string, input: PolicyInput): Promise<Committed<PolicyView>> {
   return commitChange(deps, by.actor, "policy", async (tx) => {
     const row = orNotFound(await tx.policy.findUnique({ where: { id }, include: INCLUDE }), "policy");
-    const fields = desired(fieldsOfView(view(row)), input);
+    const current = fieldsOfView(view(row));
+    const fields = desired(current, input);
     assertNoProblems(staticProblems(fields));
+    if (sameState(current, fields)) return { value: view(row), audit: [] };
     await assertNameFree(tx, fields.name, id);
     const updated = await tx.policy.update({ where: { id }, data: await columns(tx, fields), include: INCLUDE });
     return { value: view(updated), audit: [{ action: "policy.update", target: `Policy:${id}`, before: view(row), after: view(updated) }] };

@@ -3,9 +3,7 @@
  * reserved control-plane role is how people become admins, approvers or auditors, so the
  * caller must hold the scopes it grants. Policy-affecting: bindings travel in the snapshot.
  */
-import { assertMayGrant } from "../auth/grant.js";
 import type { Principal } from "../auth/principal.js";
-import { CONTROL_PLANE_ROLES } from "../auth/scopes.js";
 import { CpError, assertNoProblems, orNotFound } from "../errors.js";
 import type { Db, Tx } from "../store/client.js";
 import type { Identity, Role, RoleBinding } from "../store/types.js";
@@ -14,6 +12,7 @@ import { commitChange, type Change, type Committed } from "./commit.js";
 import type { AdminDeps } from "./deps.js";
 import { identityRefProblems, resolveIdentity, type IdentityRef } from "./identities.js";
 import { pageArgs, toPage, type Page, type PageRequest } from "./page.js";
+import { assertMayChangeReservedRole } from "./roles.js";
 import { textProblems } from "./text.js";
 
 /** A binding as the API shows it: exactly one of `group` (with its issuer) or `identity` is set. */
@@ -56,8 +55,7 @@ export async function listRoleBindings(db: Db, filter: RoleBindingFilter, page: 
 /** The role named `name`, after checking the caller may grant what it grants. */
 async function grantableRole(tx: Tx, by: Principal, name: string): Promise<Role> {
   const role = orNotFound(await tx.role.findUnique({ where: { name } }), `role ${JSON.stringify(name)}`);
-  const scopes = CONTROL_PLANE_ROLES[role.name];
-  if (scopes) assertMayGrant(by, scopes, `binding role ${role.name}`);
+  assertMayChangeReservedRole(by, role.name);
   return role;
 }
 
@@ -91,10 +89,11 @@ export async function bindRoleToIdentity(deps: AdminDeps, by: Principal, input: 
   });
 }
 
-/** Removes a binding. */
+/** Removes a binding (of a reserved role: only by a caller holding every scope it grants). */
 export async function deleteRoleBinding(deps: AdminDeps, by: Principal, id: string): Promise<Committed<string>> {
   return commitChange(deps, by.actor, "policy", async (tx) => {
     const row = orNotFound(await tx.roleBinding.findUnique({ where: { id }, include: INCLUDE }), "role binding");
+    assertMayChangeReservedRole(by, row.role.name);
     await tx.roleBinding.delete({ where: { id } });
     return { value: id, audit: [{ action: "roleBinding.delete", target: `RoleBinding:${id}`, before: view(row) }] };
   });

@@ -5,8 +5,8 @@
  */
 import { assertMayGrant } from "../auth/grant.js";
 import type { Principal } from "../auth/principal.js";
-import { CONTROL_PLANE_ROLES } from "../auth/scopes.js";
-import { assertNoProblems, orNotFound } from "../errors.js";
+import { CONTROL_PLANE_ROLES, isControlPlaneRole } from "../auth/scopes.js";
+import { CpError, assertNoProblems, orNotFound } from "../errors.js";
 import type { Db, Tx } from "../store/client.js";
 import type { Role } from "../store/types.js";
 import { nameProblems } from "../validation.js";
@@ -14,7 +14,7 @@ import { commitChange, type Committed } from "./commit.js";
 import type { AdminDeps } from "./deps.js";
 import { assertNotUsedByPolicies, assertUnique } from "./guards.js";
 import { pageArgs, toPage, type Page, type PageRequest } from "./page.js";
-import { applyPatch, type Patch } from "./patch.js";
+import { applyPatch, sameState, type Patch } from "./patch.js";
 import { textProblems } from "./text.js";
 
 /** The configurable fields of a role. */
@@ -40,10 +40,13 @@ function problems(f: RoleFields): string[] {
   return [...nameProblems("role", f.name), ...textProblems("role description", f.description)];
 }
 
-/** A caller may give a role a reserved name only if it holds every scope that name grants. */
-function assertMayName(by: Principal, name: string): void {
+/**
+ * A reserved role (cp-admin, cp-approver, cp-auditor) may be created, renamed to or from,
+ * re-described, bound or unbound only by a caller holding every scope it grants.
+ */
+export function assertMayChangeReservedRole(by: Principal, name: string): void {
   const scopes = CONTROL_PLANE_ROLES[name];
-  if (scopes) assertMayGrant(by, scopes, `role ${name}`);
+  if (scopes) assertMayGrant(by, scopes, `changing reserved role ${name}`);
 }
 
 async function assertNameFree(tx: Tx, name: string, exceptId?: string): Promise<void> {
@@ -67,7 +70,7 @@ export async function getRole(db: Db, by: { id?: string | null; name?: string | 
 export async function createRole(deps: AdminDeps, by: Principal, input: Patch<RoleFields>): Promise<Committed<RoleView>> {
   const fields = applyPatch(DEFAULTS, input, DEFAULTS);
   assertNoProblems(problems(fields));
-  assertMayName(by, fields.name);
+  assertMayChangeReservedRole(by, fields.name);
   return commitChange(deps, by.actor, "policy", async (tx) => {
     await assertNameFree(tx, fields.name);
     const row = await tx.role.create({ data: fields });
@@ -82,10 +85,13 @@ export async function createRole(deps: AdminDeps, by: Principal, input: Patch<Ro
 export async function updateRole(deps: AdminDeps, by: Principal, id: string, patch: Patch<RoleFields>): Promise<Committed<RoleView>> {
   return commitChange(deps, by.actor, "policy", async (tx) => {
     const row = orNotFound(await tx.role.findUnique({ where: { id } }), "role");
-    const fields = applyPatch<RoleFields>(view(row), patch, DEFAULTS);
+    const current: RoleFields = { name: row.name, description: row.description };
+    const fields = applyPatch<RoleFields>(current, patch, DEFAULTS);
     assertNoProblems(problems(fields));
+    if (sameState(current, fields)) return { value: view(row), audit: [] };
+    assertMayChangeReservedRole(by, row.name);
     if (fields.name !== row.name) {
-      assertMayName(by, fields.name);
+      assertMayChangeReservedRole(by, fields.name);
       await assertNameFree(tx, fields.name, id);
     }
     const updated = await tx.role.update({ where: { id }, data: { name: fields.name, description: fields.description } });
@@ -93,10 +99,11 @@ export async function updateRole(deps: AdminDeps, by: Principal, id: string, pat
   });
 }
 
-/** Deletes a role and its bindings; refused while a policy is written for it. */
+/** Deletes a role and its bindings; refused while a policy is written for it, and always for a reserved role. */
 export async function deleteRole(deps: AdminDeps, by: Principal, id: string): Promise<Committed<string>> {
   return commitChange(deps, by.actor, "policy", async (tx) => {
     const row = orNotFound(await tx.role.findUnique({ where: { id }, include: { policies: { select: { name: true } }, _count: { select: { bindings: true } } } }), "role");
+    if (isControlPlaneRole(row.name)) throw new CpError("FORBIDDEN", `role ${row.name} is reserved and cannot be deleted`);
     assertNotUsedByPolicies(`role ${row.name}`, row.policies);
     await tx.role.delete({ where: { id } });
     return { value: id, audit: [{ action: "role.delete", target: `Role:${id}`, before: { ...view(row), bindings: row._count.bindings } }] };

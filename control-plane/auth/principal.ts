@@ -22,6 +22,9 @@ export interface Principal {
  */
 export const BOOTSTRAP_ACTOR = "token:$bootstrap";
 
+/** Audit name of the policy file applied at start (AGENTGATE_BOOTSTRAP_FILE). */
+export const BOOTSTRAP_FILE_ACTOR = "file:$bootstrap";
+
 /** Audit name of an OIDC identity. */
 export function oidcActor(issuer: string, subject: string): string {
   return `oidc:${issuer}|${subject}`;

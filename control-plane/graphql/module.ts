@@ -48,6 +48,8 @@ export interface GraphqlDeps {
   readonly refreshSnapshot: () => Promise<void>;
   /** Admin authentication; default: no bootstrap token, https identity providers only. */
   readonly adminAuth?: AdminAuthConfig;
+  /** AGENTGATE_CREDENTIAL_ENV_ALLOW (policy files' credentialEnv besides AGENTGATE_UPSTREAM_*). */
+  readonly credentialEnvAllow?: readonly string[];
   /** Query depth/cost limits; default DEFAULT_QUERY_LIMITS. */
   readonly queryLimits?: QueryLimits;
 }
@@ -74,7 +76,7 @@ export interface GraphqlModule extends GraphqlServerOptions {
 /** Builds the GraphQL module (one SDL file and one resolver file per area). */
 export function createGraphqlModule(deps: GraphqlDeps): GraphqlModule {
   const authenticator = createAdminAuthenticator({ db: deps.db, bootstrapToken: deps.adminAuth?.bootstrapToken, allowHttpIssuers: deps.adminAuth?.allowHttpIssuers });
-  const admin: AdminDeps = { db: deps.db, secrets: deps.secrets, refreshSnapshot: deps.refreshSnapshot, allowHttpIssuers: deps.adminAuth?.allowHttpIssuers ?? "never" };
+  const admin: AdminDeps = { db: deps.db, secrets: deps.secrets, refreshSnapshot: deps.refreshSnapshot, allowHttpIssuers: deps.adminAuth?.allowHttpIssuers ?? "never", credentialEnvAllow: deps.credentialEnvAllow ?? [] };
   const serverOptions: GraphqlServerOptions = {
     typeDefs: loadTypeDefs(),
     resolvers: [

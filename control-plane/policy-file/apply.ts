@@ -1,176 +1,165 @@
-import type { Db } from "../store/client.js";
-import type { SecretBox } from "../secrets.js";
+/**
+ * Applies a policy file as a DIFF through the admin services — the same functions the
+ * GraphQL mutations call, with the same validation, defaults, scope checks (reserved roles)
+ * and audit rows — in one transaction (commitBatch). Nothing here writes a table itself.
+ *
+ * Each listed object is created or updated by name; a role's listed bindings become its
+ * bindings: missing ones are bound, others unbound (each reported as its own change, and
+ * each through the service that checks the caller may change that role). Objects the file
+ * does not list are left alone. Omitted optional fields take the services' defaults.
+ */
+import { commitBatch } from "../admin/commit.js";
+import { readCredentialEnv } from "../admin/credential-env.js";
+import type { AdminDeps } from "../admin/deps.js";
+import { createConnection, updateConnection } from "../admin/connections.js";
+import { createIdentityProvider, updateIdentityProvider } from "../admin/identity-providers.js";
+import { createMaskingProfile, updateMaskingProfile } from "../admin/masking-profiles.js";
+import { createPolicy, updatePolicy } from "../admin/policies.js";
+import { bindRoleToGroup, bindRoleToIdentity, deleteRoleBinding } from "../admin/role-bindings.js";
+import { createRole, updateRole } from "../admin/roles.js";
+import type { Principal } from "../auth/principal.js";
+import { CpError, badInput } from "../errors.js";
 import type { PolicyDocument } from "./document.js";
-import { bumpSnapshotVersion, writeAudit } from "../admin/change-log.js";
 
 /** One change a policy file makes (or would make, in a dry run). */
 export interface PolicyChange {
-  kind: "identityProvider" | "role" | "connection" | "maskingProfile" | "policy";
+  kind: "identityProvider" | "role" | "roleBinding" | "connection" | "maskingProfile" | "policy";
   name: string;
-  action: "create" | "update" | "unchanged";
+  action: "create" | "update" | "delete" | "unchanged";
 }
 
 /** What applying a policy file did. */
 export interface ApplyResult {
   changes: PolicyChange[];
-  /** The snapshot version after the apply (unchanged in a dry run or when nothing changed). */
+  /** The snapshot version after the apply (in a dry run: the one it would produce). */
   version: bigint;
   dryRun: boolean;
 }
 
-class DryRunRollback extends Error {
-  constructor(readonly result: ApplyResult) {
-    super("dry run");
+/** Collects changes and the input problems of every object (so a file reports all problems at once). */
+class Diff {
+  readonly changes: PolicyChange[] = [];
+  readonly problems: string[] = [];
+  /** `audits`: the batch's audit entries; a write that adds none changed nothing. */
+  constructor(private readonly audits: readonly unknown[]) {}
+
+  /**
+   * Runs one service write and records what it did: `action` when it wrote something
+   * (create, update, delete), "unchanged" when not. Input problems are collected under the
+   * object's name; refusals (FORBIDDEN, CONFLICT) abort the whole file.
+   */
+  async write(kind: PolicyChange["kind"], name: string, action: Exclude<PolicyChange["action"], "unchanged">, run: () => Promise<unknown>): Promise<void> {
+    const before = this.audits.length;
+    try {
+      await run();
+    } catch (err) {
+      if (err instanceof CpError && err.code === "BAD_USER_INPUT") {
+        const problems = err.problems.length > 0 ? err.problems : [err.message];
+        this.problems.push(...problems.map((p) => `${kind} ${name}: ${p}`));
+        return;
+      }
+      throw err;
+    }
+    this.changes.push({ kind, name, action: this.audits.length !== before ? action : "unchanged" });
   }
 }
 
-// Stable JSON for change detection (key order does not count as a change).
-function canonical(v: unknown): string {
-  if (Array.isArray(v)) return `[${v.map(canonical).join(",")}]`;
-  if (v && typeof v === "object") {
-    return `{${Object.keys(v).sort().map((k) => `${JSON.stringify(k)}:${canonical((v as Record<string, unknown>)[k])}`).join(",")}}`;
-  }
-  return JSON.stringify(v ?? null);
-}
+/** Applies `doc` for `by` (dry run: computes everything, writes nothing). */
+export async function applyPolicyDocument(deps: AdminDeps, by: Principal, doc: PolicyDocument, opts: { dryRun?: boolean } = {}): Promise<ApplyResult> {
+  const dryRun = opts.dryRun === true;
+  const committed = await commitBatch(deps, by.actor, { dryRun }, async (d) => {
+    const tx = d.batch!.tx;
+    const diff = new Diff(d.batch!.audits);
+    const upsert = (kind: PolicyChange["kind"], name: string, id: string | undefined, update: (id: string) => Promise<unknown>, create: () => Promise<unknown>) =>
+      diff.write(kind, name, id === undefined ? "create" : "update", () => (id === undefined ? create() : update(id)));
 
-function pick(row: Record<string, unknown> | null, keys: readonly string[]): Record<string, unknown> | null {
-  return row ? Object.fromEntries(keys.map((k) => [k, row[k]])) : null;
-}
-
-/**
- * Applies a validated policy file in ONE transaction: upserts by name, replaces each
- * listed role's bindings, encrypts credentials read from the environment, writes an
- * AdminAudit row per change and bumps the snapshot version once if anything changed.
- * With `dryRun` everything is computed inside the transaction and rolled back.
- */
-export async function applyPolicyDocument(
-  db: Db,
-  secrets: SecretBox,
-  doc: PolicyDocument,
-  opts: { actor: string; dryRun?: boolean },
-): Promise<ApplyResult> {
-  try {
-    return await db.$transaction(async (tx) => {
-      const changes: PolicyChange[] = [];
-      const audits: Array<{ action: string; target: string; before: unknown; after: unknown }> = [];
-      const track = (kind: PolicyChange["kind"], name: string, target: string, before: Record<string, unknown> | null, after: Record<string, unknown>) => {
-        const action = before === null ? "create" : canonical(before) === canonical(after) ? "unchanged" : "update";
-        changes.push({ kind, name, action });
-        if (action !== "unchanged") audits.push({ action: `${kind}.${action}`, target, before, after });
-        return action;
+    for (const p of doc.identityProviders) {
+      const input = {
+        issuer: p.issuer,
+        jwksUri: p.jwksUri ?? null,
+        audiences: p.audiences ?? null,
+        groupsClaim: p.groupsClaim ?? null,
+        allowedAlgorithms: p.allowedAlgorithms ?? null,
+        clockToleranceSeconds: p.clockToleranceSeconds ?? null,
+        groupMapping: p.groupMapping ?? null,
       };
+      const row = await tx.identityProvider.findUnique({ where: { issuer: p.issuer }, select: { id: true } });
+      await upsert("identityProvider", p.issuer, row?.id, (id) => updateIdentityProvider(d, by, id, input), () => createIdentityProvider(d, by, input));
+    }
 
-      for (const p of doc.identityProviders) {
-        const data = {
-          issuer: p.issuer,
-          jwksUri: p.jwksUri ?? null,
-          audiences: p.audiences,
-          groupsClaim: p.groupsClaim ?? "groups",
-          allowedAlgorithms: p.allowedAlgorithms ?? ["RS256", "ES256"],
-          clockToleranceSeconds: p.clockToleranceSeconds ?? 60,
-          groupMapping: p.groupMapping ?? {},
-        };
-        const before = await tx.identityProvider.findUnique({ where: { issuer: p.issuer } });
-        if (track("identityProvider", p.issuer, `IdentityProvider:${p.issuer}`, pick(before, Object.keys(data)), data) !== "unchanged") {
-          await tx.identityProvider.upsert({ where: { issuer: p.issuer }, create: data, update: data });
+    for (const r of doc.roles) {
+      const input = { name: r.name, description: r.description ?? null };
+      const row = await tx.role.findUnique({ where: { name: r.name }, select: { id: true } });
+      await upsert("role", r.name, row?.id, (id) => updateRole(d, by, id, input), () => createRole(d, by, input));
+    }
+
+    for (const c of doc.connections) {
+      let credential: string | undefined;
+      if (c.credentialEnv !== undefined) {
+        const read = readCredentialEnv(c.credentialEnv, deps.credentialEnvAllow ?? []);
+        if ("problem" in read) {
+          diff.problems.push(`connection ${c.name}: ${read.problem}`);
+          continue;
         }
+        credential = read.value;
       }
+      const input = {
+        name: c.name,
+        baseUrl: c.baseUrl,
+        credentialHeader: c.credentialHeader ?? null,
+        connectTimeoutMs: c.connectTimeoutMs ?? null,
+        headersTimeoutMs: c.headersTimeoutMs ?? null,
+        bodyTimeoutMs: c.bodyTimeoutMs ?? null,
+        ...(credential === undefined ? {} : { credential }),
+      };
+      const row = await tx.connection.findUnique({ where: { name: c.name }, select: { id: true } });
+      await upsert("connection", c.name, row?.id, (id) => updateConnection(d, by, id, input), () => createConnection(d, by, input));
+    }
 
-      for (const role of doc.roles) {
-        const existing = await tx.role.findUnique({ where: { name: role.name }, include: { bindings: { include: { identity: true } } } });
-        const before = existing && {
-          description: existing.description,
-          bindings: existing.bindings
-            .map((b) => (b.identity ? { issuer: b.identity.issuer, subject: b.identity.subject } : { issuer: b.issuer, group: b.group }))
-            .sort((a, b) => canonical(a).localeCompare(canonical(b))),
-        };
-        const after = {
-          description: role.description ?? null,
-          bindings: role.bindings
-            .map((b) => (b.subject ? { issuer: b.issuer, subject: b.subject } : { issuer: b.issuer, group: b.group }))
-            .sort((a, b) => canonical(a).localeCompare(canonical(b))),
-        };
-        if (track("role", role.name, `Role:${role.name}`, before, after) === "unchanged") continue;
-        const saved = await tx.role.upsert({ where: { name: role.name }, create: { name: role.name, description: role.description ?? null }, update: { description: role.description ?? null } });
-        await tx.roleBinding.deleteMany({ where: { roleId: saved.id } });
-        for (const b of role.bindings) {
-          if (b.subject) {
-            const identity = await tx.identity.upsert({
-              where: { issuer_subject: { issuer: b.issuer, subject: b.subject } },
-              create: { issuer: b.issuer, subject: b.subject, groups: [] },
-              update: {},
-            });
-            await tx.roleBinding.create({ data: { roleId: saved.id, identityId: identity.id } });
-          } else {
-            await tx.roleBinding.create({ data: { roleId: saved.id, issuer: b.issuer, group: b.group! } });
-          }
-        }
-      }
+    for (const m of doc.maskingProfiles) {
+      const input = { name: m.name, description: m.description ?? null, rules: m.rules };
+      const row = await tx.maskingProfile.findUnique({ where: { name: m.name }, select: { id: true } });
+      await upsert("maskingProfile", m.name, row?.id, (id) => updateMaskingProfile(d, by, id, input), () => createMaskingProfile(d, by, input));
+    }
 
-      for (const c of doc.connections) {
-        const existing = await tx.connection.findUnique({ where: { name: c.name } });
-        const credential = c.credentialEnv ? process.env[c.credentialEnv] : undefined;
-        const data = {
-          name: c.name,
-          kind: "langgraph",
-          baseUrl: c.baseUrl,
-          credentialHeader: (c.credentialHeader ?? "x-api-key").toLowerCase(),
-          connectTimeoutMs: c.connectTimeoutMs ?? 5_000,
-          headersTimeoutMs: c.headersTimeoutMs ?? 60_000,
-          bodyTimeoutMs: c.bodyTimeoutMs ?? 300_000,
-        };
-        // The credential is compared decrypted, and only "set"/"changed" is audited.
-        const credentialChanged = credential !== undefined && (!existing?.credentialCiphertext || secrets.decrypt(existing.credentialCiphertext) !== credential);
-        const before = existing && { ...pick(existing, Object.keys(data)), credential: "set" };
-        const after = { ...data, credential: credentialChanged ? "changed" : existing?.credentialCiphertext || credential ? "set" : "unset" };
-        if (track("connection", c.name, `Connection:${c.name}`, before, after) === "unchanged") continue;
-        const sealed = credentialChanged ? secrets.encrypt(credential!) : existing?.credentialCiphertext ?? null;
-        await tx.connection.upsert({ where: { name: c.name }, create: { ...data, credentialCiphertext: sealed }, update: { ...data, credentialCiphertext: sealed } });
-      }
+    for (const p of doc.policies) {
+      const input = {
+        name: p.name,
+        description: p.description ?? null,
+        role: p.role,
+        connection: p.connection,
+        graphs: p.graphs,
+        operations: p.operations,
+        maskingProfile: p.maskingProfile ?? null,
+        maskRequests: p.maskRequests ?? null,
+        limits: p.limits ?? null,
+        denylist: p.denylist ?? null,
+        approval: p.approval ?? null,
+      };
+      const row = await tx.policy.findUnique({ where: { name: p.name }, select: { id: true } });
+      await upsert("policy", p.name, row?.id, (id) => updatePolicy(d, by, id, input), () => createPolicy(d, by, input));
+    }
 
-      for (const m of doc.maskingProfiles) {
-        const data = { name: m.name, description: m.description ?? null, rules: m.rules };
-        const before = await tx.maskingProfile.findUnique({ where: { name: m.name } });
-        if (track("maskingProfile", m.name, `MaskingProfile:${m.name}`, pick(before, Object.keys(data)), data) !== "unchanged") {
-          await tx.maskingProfile.upsert({ where: { name: m.name }, create: data, update: data });
-        }
+    // Bindings last: a role the file creates exists by now (if its input was valid).
+    for (const r of doc.roles) {
+      const role = await tx.role.findUnique({ where: { name: r.name }, include: { bindings: { include: { identity: true } } } });
+      if (!role) continue;
+      const key = (b: { issuer: string; group?: string | null; subject?: string | null }) => (b.subject ? `subject ${b.issuer} ${b.subject}` : `group ${b.issuer} ${b.group}`);
+      const wanted = new Map(r.bindings.map((b) => [key(b), b]));
+      const existing = new Map(role.bindings.map((b) => [key(b.identity ? { issuer: b.identity.issuer, subject: b.identity.subject } : { issuer: b.issuer ?? "", group: b.group }), b]));
+      for (const [k, b] of existing) {
+        if (!wanted.has(k)) await diff.write("roleBinding", `${r.name}: ${k}`, "delete", () => deleteRoleBinding(d, by, b.id));
       }
-
-      for (const p of doc.policies) {
-        const role = await tx.role.findUniqueOrThrow({ where: { name: p.role } });
-        const connection = await tx.connection.findUniqueOrThrow({ where: { name: p.connection } });
-        const profile = p.maskingProfile ? await tx.maskingProfile.findUniqueOrThrow({ where: { name: p.maskingProfile } }) : null;
-        const data = {
-          name: p.name,
-          description: p.description ?? null,
-          roleId: role.id,
-          connectionId: connection.id,
-          graphs: p.graphs,
-          operations: p.operations,
-          maskingProfileId: profile?.id ?? null,
-          maskRequests: p.maskRequests ?? true,
-          limits: p.limits ?? {},
-          denylist: (p.denylist ?? []).map((d, i) => ({ id: d.id ?? `rule-${i + 1}`, pattern: d.pattern, path: d.path ?? "", message: d.message ?? "" })),
-          approval: p.approval ?? {},
-        };
-        const before = await tx.policy.findUnique({ where: { name: p.name } });
-        if (track("policy", p.name, `Policy:${p.name}`, pick(before, Object.keys(data)), data) !== "unchanged") {
-          await tx.policy.upsert({ where: { name: p.name }, create: data, update: data });
-        }
+      for (const [k, b] of wanted) {
+        if (existing.has(k)) continue;
+        await diff.write("roleBinding", `${r.name}: ${k}`, "create", () =>
+          b.subject ? bindRoleToIdentity(d, by, { role: r.name, identity: { issuer: b.issuer, subject: b.subject } }) : bindRoleToGroup(d, by, { role: r.name, issuer: b.issuer, group: b.group! }),
+        );
       }
-
-      let version = (await tx.snapshotVersion.findUnique({ where: { id: 1 } }))?.version ?? 0n;
-      if (audits.length > 0) {
-        version = await bumpSnapshotVersion(tx);
-        await writeAudit(tx, opts.actor, audits, version);
-      }
-      const result: ApplyResult = { changes, version, dryRun: opts.dryRun === true };
-      if (opts.dryRun) throw new DryRunRollback(result);
-      return result;
-    }, { timeout: 30_000 });
-  } catch (err) {
-    if (err instanceof DryRunRollback) return err.result;
-    throw err;
-  }
+    }
+    if (diff.problems.length > 0) throw badInput(diff.problems, "invalid policy file");
+    return diff.changes;
+  });
+  const version = committed.snapshotVersion ?? (await deps.db.snapshotVersion.findUnique({ where: { id: 1 } }))?.version ?? 0n;
+  return { changes: committed.value, version, dryRun };
 }
-

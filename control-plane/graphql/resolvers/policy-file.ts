@@ -6,29 +6,23 @@ import { versionString } from "../map.js";
 
 const MAX_POLICY_FILE = 1 << 20;
 
-/** `applyPolicyFile`: the declarative way to write policy (CLI `agentgate apply`). */
+/**
+ * `applyPolicyFile`: the declarative way to write policy (CLI `agentgate apply`). Applied
+ * as a diff through the admin services, so it can do nothing the caller could not do
+ * mutation by mutation.
+ */
 export const policyFileResolvers = {
   Mutation: {
     applyPolicyFile: guarded("write", async (args: { yaml: string; dryRun?: boolean | null }, by, ctx) => {
       if (args.yaml.length > MAX_POLICY_FILE) throw badInput([`the policy file exceeds ${MAX_POLICY_FILE} bytes`]);
-      const [roles, connections, profiles] = await Promise.all([
-        ctx.db.role.findMany({ select: { name: true } }),
-        ctx.db.connection.findMany({ select: { name: true } }),
-        ctx.db.maskingProfile.findMany({ select: { name: true } }),
-      ]);
       let doc;
       try {
-        doc = parsePolicyDocument(args.yaml, {
-          roles: new Set(roles.map((r) => r.name)),
-          connections: new Set(connections.map((c) => c.name)),
-          profiles: new Set(profiles.map((p) => p.name)),
-        });
+        doc = parsePolicyDocument(args.yaml);
       } catch (err) {
-        if (err instanceof PolicyDocumentError) throw badInput(err.problems);
+        if (err instanceof PolicyDocumentError) throw badInput(err.problems, "invalid policy file");
         throw err;
       }
-      const result = await applyPolicyDocument(ctx.db, ctx.admin.secrets, doc, { actor: by.actor, dryRun: args.dryRun === true });
-      if (!result.dryRun && result.changes.some((c) => c.action !== "unchanged")) await ctx.admin.refreshSnapshot();
+      const result = await applyPolicyDocument(ctx.admin, by, doc, { dryRun: args.dryRun === true });
       return { changes: result.changes, snapshotVersion: versionString(result.version), dryRun: result.dryRun };
     }),
   },

@@ -45,6 +45,7 @@ export interface HarnessOptions {
   allowHttpIssuers?: HttpAllowance;
   introspection?: boolean;
   queryLimits?: QueryLimits;
+  credentialEnvAllow?: readonly string[];
 }
 
 /** Starts the API on `databaseUrl` (migrated on open). */
@@ -64,6 +65,7 @@ export async function startGraphqlHarness(opts: HarnessOptions): Promise<Graphql
     refreshSnapshot: refresher.refresh,
     adminAuth: { bootstrapToken: opts.bootstrapToken, allowHttpIssuers: opts.allowHttpIssuers ?? "loopback" },
     ...(opts.queryLimits ? { queryLimits: opts.queryLimits } : {}),
+    ...(opts.credentialEnvAllow ? { credentialEnvAllow: opts.credentialEnvAllow } : {}),
   });
   const apollo = new ApolloServer<GraphqlContext>({ ...graphql.serverOptions, introspection: opts.introspection ?? true });
   await apollo.start();
