@@ -26,7 +26,7 @@ beforeAll(async () => {
         ],
         connections: [{ name: "demo", baseUrl: input.upstreamUrl, credentialEnv: input.credentialEnv }],
         policies: [
-          { name: "gated-echo", role: "runner", connection: "demo", graphs: ["echo"], operations: ["runs:*"], approval: { required: true, grantTtlSeconds: 600 } },
+          { name: "gated-echo", role: "runner", connection: "demo", graphs: ["echo"], operations: ["runs:*"], approval: { required: true, approverRoles: ["cp-approver"], grantTtlSeconds: 600 } },
           { name: "free-slow", role: "runner", connection: "demo", graphs: ["slow"], operations: ["runs:*"] },
         ],
       }),
