@@ -1,8 +1,8 @@
 # syntax=docker/dockerfile:1
 #
-# agentgate: one image for both planes.
-#   control plane (default):  docker run IMAGE                       → node --import tsx control-plane/main.ts
-#   proxy (data plane):       docker run IMAGE data-plane/main.ts    → node --import tsx data-plane/main.ts
+# agentgate: one image for both planes, compiled by `npm run build` (tsc type-checks it).
+#   control plane (default):  docker run IMAGE                            → node dist/control-plane/main.js
+#   proxy (data plane):       docker run IMAGE dist/data-plane/main.js    → node dist/data-plane/main.js
 #
 # Nothing secret is baked in: AGENTGATE_PROXY_TOKEN, AGENTGATE_SECRET_KEY, DATABASE_URL
 # come from the environment at run time (see deploy/README.md).
@@ -11,11 +11,12 @@
 ARG NODE_IMAGE=node:20-bookworm-slim
 
 # ---------------------------------------------------------------------------------------
-# build: production node_modules (better-sqlite3 compiled here) + generated Prisma clients
+# build: all dependencies (tsc, Prisma CLI), generated Prisma clients, `npm run build`
+# (type-checks and compiles to dist/), then the dev dependencies are pruned away
 # ---------------------------------------------------------------------------------------
 FROM ${NODE_IMAGE} AS build
 WORKDIR /app
-# better-sqlite3 falls back to a source build when its prebuilt binary cannot be fetched.
+# better-sqlite3 and re2 fall back to a source build when a prebuilt binary cannot be fetched.
 RUN apt-get update \
  && apt-get install -y --no-install-recommends python3 make g++ \
  && rm -rf /var/lib/apt/lists/*
@@ -31,21 +32,26 @@ ENV CHECKPOINT_DISABLE=1 \
 COPY package.json package-lock.json ./
 COPY prisma/ ./prisma/
 COPY control-plane/store/database-url.ts ./control-plane/store/database-url.ts
-# --omit=dev: tsx, prisma and the driver adapters are runtime dependencies; jest, buf,
-# typescript and the LangGraph dev server are not shipped. postinstall generates both
-# Prisma clients (prisma/sqlite/generated, prisma/postgres/generated).
+# postinstall generates both Prisma clients (prisma/sqlite/generated, prisma/postgres/generated).
 RUN --mount=type=cache,target=/root/.npm \
-    npm ci --omit=dev \
+    npm ci \
  && test -f prisma/sqlite/generated/client.ts \
  && test -f prisma/postgres/generated/client.ts
-COPY tsconfig.json ./
+COPY tsconfig.json tsconfig.build.json ./
+COPY scripts/build.mjs ./scripts/build.mjs
 COPY proto/ ./proto/
 COPY control-plane/ ./control-plane/
 COPY data-plane/ ./data-plane/
 COPY deploy/healthcheck.mjs ./deploy/healthcheck.mjs
+# tsc type-checks while it compiles: a type error fails the image build. Then only the
+# production dependencies stay (no tsx, esbuild, TypeScript or Prisma CLI at run time).
+RUN npm run build \
+ && npm prune --omit=dev \
+ && test -f dist/control-plane/main.js \
+ && test -f dist/data-plane/main.js
 
 # ---------------------------------------------------------------------------------------
-# runtime: no compiler, no npm cache, sources owned by root and read-only to the app user
+# runtime: compiled code and production dependencies only, owned by root, read-only to the app user
 # ---------------------------------------------------------------------------------------
 FROM ${NODE_IMAGE} AS runtime
 ENV NODE_ENV=production \
@@ -59,16 +65,19 @@ RUN groupadd --system --gid 10001 agentgate \
  && mkdir -p /var/lib/agentgate \
  && chown 10001:10001 /var/lib/agentgate \
  && chmod 0700 /var/lib/agentgate
-COPY --from=build /app /app
+COPY --from=build /app/package.json ./package.json
+COPY --from=build /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
+COPY --from=build /app/deploy/healthcheck.mjs ./deploy/healthcheck.mjs
 # Writable state lives in /var/lib/agentgate (AGENTGATE_DATA_DIR): the control plane's
 # key file fallback, the proxy's last good snapshot and session spool. Mount a volume
 # there (compose: named volumes; Kubernetes: PVC or emptyDir). No VOLUME instruction, so
-# no anonymous volumes pile up; tsx also needs a writable /tmp (its compile cache).
+# no anonymous volumes pile up.
 USER 10001:10001
 # control plane HTTP (GraphQL, /healthz, /readyz), control plane gRPC, proxy HTTP
 EXPOSE 4000 4001 8080
 # Probes /healthz of whichever plane runs in this container (see deploy/healthcheck.mjs).
 HEALTHCHECK --interval=15s --timeout=5s --start-period=60s --retries=3 \
   CMD ["node", "deploy/healthcheck.mjs"]
-ENTRYPOINT ["node", "--import", "tsx"]
-CMD ["control-plane/main.ts"]
+ENTRYPOINT ["node", "--enable-source-maps"]
+CMD ["dist/control-plane/main.js"]

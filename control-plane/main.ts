@@ -1,3 +1,4 @@
+#!/usr/bin/env node
 import { loadControlPlaneConfig } from "./config.js";
 import { startControlPlane } from "./app.js";
 import { exitOnStartupError } from "../data-plane/observability/fatal.js";

@@ -1,3 +1,4 @@
+#!/usr/bin/env node
 import { loadProxyConfig } from "./config.js";
 import { startProxy } from "./app.js";
 import { exitOnStartupError } from "./observability/fatal.js";

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { createInterface } from "node:readline";
-import { dirname, join } from "node:path";
+import { dirname, isAbsolute, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 /** Repository root (this file lives in demo/). */
@@ -21,7 +21,8 @@ export interface ServiceProcess {
 const LOG_LINES = 200;
 
 /**
- * Starts `node --import tsx <entry>` with `env`, resolves once it prints its JSON ready
+ * Starts `<entry>` with `env`: TypeScript sources through `node --import tsx`, compiled
+ * `.js` entries (a `npm run build` output) with plain node, resolves once it prints its JSON ready
  * line on stdout, rejects (with its last log lines) if it exits or times out first.
  * `onLog` receives every stderr line (structured JSON logs).
  */
@@ -30,7 +31,9 @@ export function startServiceProcess(
   env: Record<string, string>,
   opts: { timeoutMs?: number; onLog?: (line: string) => void } = {},
 ): Promise<ServiceProcess> {
-  const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", join(REPO_ROOT, entry)], {
+  const file = isAbsolute(entry) ? entry : join(REPO_ROOT, entry);
+  const args = file.endsWith(".ts") ? ["--import", "tsx", file] : ["--enable-source-maps", file];
+  const child: ChildProcess = spawn(process.execPath, args, {
     cwd: REPO_ROOT,
     env: { ...process.env, ...env },
     stdio: ["ignore", "pipe", "pipe"],

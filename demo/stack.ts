@@ -21,6 +21,8 @@ export interface StackOptions {
   countingHop?: boolean;
   /** Fixed ports (npm start); 0 or absent = free ports. */
   ports?: { controlPlaneHttp?: number; controlPlaneGrpc?: number; proxy?: number; issuer?: number; upstream?: number };
+  /** Run both planes from a `npm run build` output folder (plain node) instead of the sources (tsx). */
+  buildDir?: string;
   /** Extra environment for the control plane and the proxies. */
   env?: Record<string, string>;
   onLog?: (component: string, line: string) => void;
@@ -96,7 +98,8 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       AGENTGATE_ALLOW_HTTP_ISSUERS: "loopback",
       [CREDENTIAL_ENV]: upstreamKey,
     };
-    const controlPlane = await startServiceProcess("control-plane/main.ts", cpEnv, { onLog: log("control-plane") });
+    const entry = (plane: "control-plane" | "data-plane") => (opts.buildDir ? join(opts.buildDir, plane, "main.js") : `${plane}/main.ts`);
+    const controlPlane = await startServiceProcess(entry("control-plane"), cpEnv, { onLog: log("control-plane") });
     started.push(controlPlane);
     // Later restarts reuse the ports, so proxies find the control plane where it was.
     cpEnv["AGENTGATE_CP_HTTP_PORT"] = new URL(controlPlane.ready["httpUrl"]!).port;
@@ -116,7 +119,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
         AGENTGATE_DATA_DIR: join(opts.dataDir, proxyId),
         AGENTGATE_ALLOW_HTTP_ISSUERS: "loopback",
       };
-      const proxy = await startServiceProcess("data-plane/main.ts", env, { onLog: log(proxyId) });
+      const proxy = await startServiceProcess(entry("data-plane"), env, { onLog: log(proxyId) });
       started.push(proxy);
       env["AGENTGATE_PROXY_PORT"] = new URL(proxy.ready["url"]!).port;
       await waitForProxyReady(proxy.ready["url"]!);
@@ -138,11 +141,11 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
         await stack.controlPlane.stop(signal);
       },
       async startControlPlane() {
-        stack.controlPlane = await startServiceProcess("control-plane/main.ts", cpEnv, { onLog: log("control-plane") });
+        stack.controlPlane = await startServiceProcess(entry("control-plane"), cpEnv, { onLog: log("control-plane") });
       },
       async restartProxy(i, signal = "SIGTERM") {
         await stack.proxies[i]!.stop(signal);
-        stack.proxies[i] = await startServiceProcess("data-plane/main.ts", proxyEnvs[i]!, { onLog: log(`proxy-${i + 1}`) });
+        stack.proxies[i] = await startServiceProcess(entry("data-plane"), proxyEnvs[i]!, { onLog: log(`proxy-${i + 1}`) });
       },
       async stop() {
         await Promise.allSettled(stack.proxies.map((p) => p.stop()));

@@ -30,8 +30,8 @@ function runningPlane() {
     } catch {
       continue;
     }
-    if (cmdline.includes("data-plane/main.ts")) return "proxy";
-    if (cmdline.includes("control-plane/main.ts")) return "control-plane";
+    if (/data-plane\/main\.[jt]s/.test(cmdline)) return "proxy";
+    if (/control-plane\/main\.[jt]s/.test(cmdline)) return "control-plane";
   }
   return "control-plane";
 }

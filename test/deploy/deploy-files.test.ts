@@ -33,6 +33,13 @@ const K8S_DIR = "deploy/kubernetes";
 const NAMESPACE = "agentgate";
 const read = (rel: string): string => readFileSync(join(ROOT, rel), "utf8");
 const exists = (rel: string): boolean => existsSync(join(ROOT, rel));
+/** The source a `npm run build` output file is compiled from: dist/a/b.js ← a/b.ts (undefined when not a dist path). */
+const sourceOfBuilt = (rel: string): string | undefined => /^dist\/(.+)\.js$/.exec(rel)?.[1]?.concat(".ts");
+/** A compiled entry whose source exists (the image runs `node dist/...`, built by tsc in its build stage). */
+const isBuiltEntry = (rel: string): boolean => {
+  const source = sourceOfBuilt(rel);
+  return source !== undefined && exists(source);
+};
 
 // ---------------------------------------------------------------------------------------
 // Strict YAML
@@ -408,16 +415,33 @@ describe("Dockerfile", () => {
     expect(coveredBy(script, build.instructions.flatMap((i) => copySources(i) ?? []))).toBe(true);
   });
 
-  it("starts an existing entry file with node --import tsx, production mode, no baked-in secrets", () => {
+  it("type-checks and compiles in the build stage, then keeps production dependencies only", () => {
+    const runs = build.instructions.filter((i) => i.op === "RUN").map((i) => i.args);
+    const buildRun = runs.findIndex((r) => /\bnpm run build\b/.test(r));
+    expect(buildRun).toBeGreaterThanOrEqual(0);
+    expect(runs[buildRun]).toMatch(/npm prune --omit=dev/);
+    const scripts = JSON.parse(read("package.json")).scripts as Record<string, string>;
+    expect(scripts["build"]).toBe("node scripts/build.mjs");
+    // Everything the build reads is copied before it runs.
+    const before = build.instructions.slice(0, build.instructions.findIndex((i) => i.op === "RUN" && /\bnpm run build\b/.test(i.args))).flatMap((i) => copySources(i) ?? []);
+    for (const f of ["tsconfig.json", "tsconfig.build.json", "scripts/build.mjs", "control-plane/main.ts", "data-plane/main.ts", "proto/grpc-adapter.ts"]) {
+      expect(`${f}: ${coveredBy(f, before)}`).toBe(`${f}: true`);
+    }
+    // The runtime stage takes the build output, not the sources or the compiler.
+    const copied = final.instructions.filter((i) => i.op === "COPY").map((i) => i.args);
+    expect(copied.some((a) => /--from=build\s+\/app\/dist\b/.test(a))).toBe(true);
+    expect(copied.some((a) => /--from=build\s+\/app\s/.test(a))).toBe(false);
+    const pkg = JSON.parse(read("package.json"));
+    for (const devOnly of ["tsx", "prisma", "typescript"]) expect(pkg.dependencies[devOnly]).toBeUndefined();
+  });
+
+  it("starts a compiled entry with plain node, production mode, no baked-in secrets", () => {
     const entrypoint = execForm(finalOf("ENTRYPOINT").at(-1)!.args);
     const cmd = execForm(finalOf("CMD").at(-1)!.args);
-    expect(entrypoint).toEqual(["node", "--import", "tsx"]);
-    expect(cmd).toHaveLength(1);
-    expect(exists(cmd![0]!)).toBe(true);
-    expect(cmd![0]).toBe("control-plane/main.ts");
-    expect(exists("data-plane/main.ts")).toBe(true);
-    // tsx must be a runtime dependency: the build installs with --omit=dev.
-    expect(JSON.parse(read("package.json")).dependencies.tsx).toBeDefined();
+    expect(entrypoint).toEqual(["node", "--enable-source-maps"]);
+    expect(cmd).toEqual(["dist/control-plane/main.js"]);
+    expect(isBuiltEntry(cmd![0]!)).toBe(true);
+    expect(isBuiltEntry("dist/data-plane/main.js")).toBe(true);
 
     const env = new Map<string, string>();
     for (const ins of finalOf("ENV")) for (const m of ins.args.matchAll(/([A-Za-z_][A-Za-z0-9_]*)=(\S*)/g)) env.set(m[1]!, m[2]!);
@@ -483,11 +507,11 @@ describe("docker-compose.yml", () => {
     expect(agentgate).toHaveLength(3);
     for (const [, s] of agentgate) {
       expect(s.command).toHaveLength(1);
-      expect(exists(s.command[0])).toBe(true);
+      expect(isBuiltEntry(s.command[0])).toBe(true);
       expect(s.build?.dockerfile).toBe("Dockerfile");
     }
-    expect(cp.command).toEqual(["control-plane/main.ts"]);
-    for (const [, s] of proxies) expect(s.command).toEqual(["data-plane/main.ts"]);
+    expect(cp.command).toEqual(["dist/control-plane/main.js"]);
+    for (const [, s] of proxies) expect(s.command).toEqual(["dist/data-plane/main.js"]);
   });
 
   it("hardens the agentgate containers (read-only root, writable /tmp, no capabilities)", () => {
@@ -690,7 +714,7 @@ describe("Kubernetes manifests", () => {
         for (const m of c.volumeMounts) expect(volumes.has(m.name)).toBe(true);
         const writable = c.volumeMounts.filter((m: Y) => m.readOnly !== true).map((m: Y) => m.mountPath);
         const env = containerEnv(c, objects);
-        expect(writable).toContain("/tmp"); // tsx's compile cache
+        expect(writable).toContain("/tmp"); // the root filesystem is read-only
         expect(writable).toContain(env.get("AGENTGATE_DATA_DIR").value);
       }
       for (const v of pod.volumes ?? []) {
@@ -699,13 +723,13 @@ describe("Kubernetes manifests", () => {
     }
   });
 
-  it("runs existing entry files through the image's node --import tsx entrypoint", () => {
-    expect(containers(cp)[0].args).toEqual(["control-plane/main.ts"]);
-    expect(containers(proxy)[0].args).toEqual(["data-plane/main.ts"]);
+  it("runs compiled entry files through the image's node entrypoint", () => {
+    expect(containers(cp)[0].args).toEqual(["dist/control-plane/main.js"]);
+    expect(containers(proxy)[0].args).toEqual(["dist/data-plane/main.js"]);
     for (const w of workloads) {
       for (const c of containers(w)) {
         expect(c.command).toBeUndefined();
-        expect(exists(c.args[0])).toBe(true);
+        expect(isBuiltEntry(c.args[0])).toBe(true);
       }
     }
   });

@@ -1,0 +1,37 @@
+#!/usr/bin/env node
+// `npm run build`: compile the two planes to dist/ with tsc (type-checked, no tsx at run
+// time), then copy what the compiled code reads from disk next to it, at the same
+// relative paths: GraphQL schema files, console assets, Prisma migrations.
+import { cpSync, readdirSync, rmSync, statSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { createRequire } from "node:module";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = fileURLToPath(new URL("..", import.meta.url));
+// `--out-dir <dir>` builds elsewhere (the build test builds into a temp folder).
+const outFlag = process.argv.indexOf("--out-dir");
+const dist = outFlag > 0 ? path.resolve(process.argv[outFlag + 1]) : path.join(root, "dist");
+const compiledSources = /\.(ts|md)$/;
+
+rmSync(dist, { recursive: true, force: true });
+const tsc = createRequire(import.meta.url).resolve("typescript/bin/tsc");
+const result = spawnSync(process.execPath, [tsc, "-p", "tsconfig.build.json", "--outDir", dist], { cwd: root, stdio: "inherit" });
+if (result.status !== 0) process.exit(result.status ?? 1);
+
+/** Copies every file under `dir` that tsc does not compile (and that is not a test fixture). */
+function copyAssets(dir) {
+  for (const name of readdirSync(path.join(root, dir))) {
+    const rel = path.join(dir, name);
+    if (statSync(path.join(root, rel)).isDirectory()) {
+      if (name !== "node_modules" && name !== "generated") copyAssets(rel);
+    } else if (!compiledSources.test(name) && !name.includes(".fixture.")) {
+      cpSync(path.join(root, rel), path.join(dist, rel));
+    }
+  }
+}
+for (const dir of ["control-plane", "data-plane"]) copyAssets(dir);
+for (const provider of ["sqlite", "postgres"]) {
+  cpSync(path.join(root, "prisma", provider, "migrations"), path.join(dist, "prisma", provider, "migrations"), { recursive: true });
+}
+console.log(`built ${path.relative(process.cwd(), dist) || "."}/ (control-plane/main.js, data-plane/main.js, control-plane/cli/main.js)`);
