@@ -74,7 +74,7 @@ function authorizationValues(raw: readonly string[]): string | string[] | undefi
 }
 
 function newRecord(): RecordDraft {
-  return { decision: "deny", reasons: [], status: 0, errorCode: "", requestJson: "", responseJson: "", events: [], bytesIn: 0, bytesOut: 0, cost: 0, maskCounts: {} };
+  return { decision: "deny", reasons: [], status: 0, errorCode: "", requestJson: "", query: "", responseJson: "", events: [], bytesIn: 0, bytesOut: 0, cost: 0, maskCounts: {} };
 }
 
 /** Writes the one JSON error shape, with WWW-Authenticate on 401 and Retry-After on 429. */

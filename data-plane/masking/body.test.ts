@@ -38,4 +38,60 @@ describe("maskBody", () => {
     const r = maskBody(Buffer.from('{"t":"é a@b.io"}'), "application/json", p, new MaskSession());
     expect(r).toEqual({ ok: true, body: '{"t":"é [REDACTED:email]"}' });
   });
+
+  describe("content handling by the body, not the label", () => {
+    // JSON an upstream may send: escaped email, card digits as \u escapes, key-named fields.
+    const doc = '{"contact":"bob\\u0040example.com","pan":"\\u0034111111111111111","cvv":"123","ssn":"078-05-1120","password":"pw","note":"ok"}';
+    const LABELS = [undefined, "", "text/plain", "application/octet-stream", "Application/JSON", "APPLICATION/JSON; Charset=UTF-8", "text/html", "application/x-ndjson"];
+    const encodings: Array<[string, (s: string) => Buffer, string]> = [
+      ["utf-8", (s) => Buffer.from(s), ""],
+      ["utf-8 + BOM", (s) => Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(s)]), ""],
+      ["utf-16le + BOM", (s) => Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(s, "utf16le")]), ""],
+      ["utf-16le by charset", (s) => Buffer.from(s, "utf16le"), "; charset=utf-16le"],
+      ["utf-16be + BOM", (s) => Buffer.concat([Buffer.from([0xfe, 0xff]), Buffer.from(s, "utf16le").swap16()]), ""],
+      ["latin1 by charset", (s) => Buffer.from(s, "latin1"), "; charset=ISO-8859-1"],
+    ];
+    it.each(encodings)("JSON in %s under every label is masked structurally", (_name, encode, param) => {
+      for (const label of LABELS) {
+        const ct = label === undefined ? (param ? `text/plain${param}` : undefined) : `${label}${param}`;
+        const r = maskBody(encode(doc), ct, p, new MaskSession());
+        if (param && label?.includes("Charset=UTF-8")) {
+          // two charsets: the first (UTF-8) wins, and UTF-16 bytes are not UTF-8 text
+          if (!_name.startsWith("latin1")) expect(r).toMatchObject({ ok: false, code: "uninspectable" });
+          continue;
+        }
+        expect(r.ok).toBe(true);
+        const out = (r as { body: string }).body;
+        expect(JSON.parse(out)).toEqual({
+          contact: "[REDACTED:email]",
+          pan: "[REDACTED:credit_card]",
+          cvv: "[REDACTED:cvv]",
+          ssn: "[REDACTED:ssn]",
+          password: "[REDACTED:password]",
+          note: "ok",
+        });
+      }
+    });
+
+    it("reports when the bytes were transcoded (the caller re-labels the body as UTF-8)", () => {
+      expect(maskBody(Buffer.from('{"a":1}', "utf16le"), "application/json; charset=utf-16le", p, new MaskSession())).toEqual({ ok: true, body: '{"a":1}', transcoded: true });
+      expect(maskBody(Buffer.from('{"a":1}'), "application/json", p, new MaskSession())).toEqual({ ok: true, body: '{"a":1}' });
+    });
+
+    it("refuses what cannot be inspected: binary, bytes invalid in their charset, unknown charsets", () => {
+      const cases: Array<[Buffer, string | undefined]> = [
+        [Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 0x0d]), "image/png"],
+        [Buffer.from([0x7b, 0xff, 0xfe, 0xfd, 0x7d, 0x80]), "application/octet-stream"],
+        [Buffer.from("a@b.io"), "text/plain; charset=x-made-up"],
+        [Buffer.from("{\"a\":\"x\u0000\"}"), undefined],
+      ];
+      for (const [bytes, ct] of cases) expect(maskBody(bytes, ct, p, new MaskSession())).toMatchObject({ ok: false, code: "uninspectable" });
+    });
+
+    it("an event stream under another label is masked event by event", () => {
+      const body = `event: values\ndata: ${JSON.stringify({ e: "bob\u0040example.com" }).replace("@", "\\u0040")}\n\n`;
+      const r = maskBody(body, "text/plain", p, new MaskSession());
+      expect((r as { body: string }).body).toBe('event: values\ndata: {"e":"[REDACTED:email]"}\n\n');
+    });
+  });
 });

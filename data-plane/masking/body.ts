@@ -3,9 +3,11 @@ import type { MaskSession } from "./session.js";
 import { maskJson } from "./json.js";
 import { isMaskToken, replacement } from "./replacement.js";
 import { maskText } from "./text.js";
+import { decodeBody, looksLikeEventStream, mediaTypeOf, parseJsonBody } from "./decode.js";
+import { SseMasker } from "./sse.js";
 
 /** Outcome of masking a request or response body. */
-export type MaskBodyResult = { ok: true; body: string } | { ok: false; code: "invalid_json" };
+export type MaskBodyResult = { ok: true; body: string; transcoded?: boolean } | { ok: false; code: "invalid_json" | "uninspectable"; reason?: string };
 
 /** What to do with a body declared as JSON that does not parse. */
 export interface MaskBodyOptions {
@@ -15,11 +17,13 @@ export interface MaskBodyOptions {
 
 const JSON_TYPE = /^(?:application\/(?:[\w.-]+\+)?json|text\/json)$/;
 const FORM_TYPE = "application/x-www-form-urlencoded";
-const decoder = new TextDecoder("utf-8");
 
 /**
- * Masks a body by content type: JSON is parsed and masked structurally (re-serialised
- * compactly), form bodies field by field, anything else as text.
+ * Masks a body by what it is, not by its label: decoded by BOM / charset (strict; a body
+ * that is not text is refused as uninspectable), then JSON — under any label — parsed and
+ * masked structurally (re-serialised compactly, as UTF-8), form bodies field by field, an
+ * event stream event by event, anything else as text. A body labelled JSON that does not
+ * parse is refused (or masked as text when asked).
  */
 export function maskBody(
   body: Uint8Array | string,
@@ -28,21 +32,24 @@ export function maskBody(
   session: MaskSession,
   opts: MaskBodyOptions = {},
 ): MaskBodyResult {
-  const text = typeof body === "string" ? body : decoder.decode(body);
-  const mediaType = (contentType ?? "").split(";")[0]!.trim().toLowerCase();
+  const decoded = decodeBody(body, contentType);
+  if (!decoded.ok) return { ok: false, code: "uninspectable", reason: decoded.reason };
+  const { text, transcoded } = decoded;
+  const done = (out: string): MaskBodyResult => (transcoded ? { ok: true, body: out, transcoded } : { ok: true, body: out });
+  const mediaType = mediaTypeOf(contentType);
+  if (text.trim() === "") return done(text);
+  const json = parseJsonBody(text);
+  if (json !== undefined) return done(JSON.stringify(maskJson(json.value, profile, session)));
   if (JSON_TYPE.test(mediaType)) {
-    if (text.trim() === "") return { ok: true, body: text };
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(text);
-    } catch {
-      if (opts.onInvalidJson === "text") return { ok: true, body: maskText(text, profile, session) };
-      return { ok: false, code: "invalid_json" };
-    }
-    return { ok: true, body: JSON.stringify(maskJson(parsed, profile, session)) };
+    if (opts.onInvalidJson === "text") return done(maskText(text, profile, session));
+    return { ok: false, code: "invalid_json" };
   }
-  if (mediaType === FORM_TYPE) return { ok: true, body: maskForm(text, profile, session) };
-  return { ok: true, body: maskText(text, profile, session) };
+  if (mediaType === FORM_TYPE) return done(maskForm(text, profile, session));
+  if (mediaType === "text/event-stream" || looksLikeEventStream(text)) {
+    const sse = new SseMasker(profile, session);
+    return done(sse.push(text) + sse.end());
+  }
+  return done(maskText(text, profile, session));
 }
 
 /** `a=1&password=x`: key rules by field name, text matchers on values; untouched pairs keep their encoding. */

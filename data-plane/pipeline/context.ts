@@ -65,6 +65,8 @@ export interface RecordDraft {
   status: number;
   errorCode: string;
   requestJson: string;
+  /** The request's query string, masked ("" or "?…"); recorded after the path. */
+  query: string;
   responseJson: string;
   events: Array<{ offsetMs: number; event: string; data: string }>;
   bytesIn: number;

@@ -21,4 +21,5 @@ export type Reason =
   | "approval-required"
   | "rate-limited"
   | "concurrency-limited"
-  | "budget-exhausted";
+  | "budget-exhausted"
+  | "response-uninspectable";

@@ -35,7 +35,7 @@ export function buildSessionRecord(ctx: RequestContext, proxyId: string, now = D
     reasons: record.reasons,
     snapshotVersion: ctx.state.policy.version,
     method: req.method,
-    path: storable(req.rawPath),
+    path: storable(req.rawPath + record.query),
     status: record.status,
     requestJson: storable(record.requestJson),
     responseJson: storable(record.responseJson),

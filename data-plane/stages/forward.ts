@@ -7,6 +7,9 @@ import { inboundHeaders, outboundHeaders } from "../upstream/outbound-headers.js
 import { ResponseRelay, relayMode } from "./relay-response.js";
 import { signAssertion } from "../upstream/assertion.js";
 import { runOutlivesHangUp } from "./limits.js";
+import { maskerOf } from "../pipeline/context.js";
+import { maskHeaders } from "../masking/headers.js";
+import { maskQuery } from "../masking/query.js";
 
 /**
  * The signal that cancels the upstream request. Usually the caller's hang-up; but when the run
@@ -41,10 +44,14 @@ export async function forward(ctx: RequestContext, res: ServerResponse): Promise
   const assertion = signAssertion(ctx.state.policy.assertionKey, identity, ctx.req.id);
   const headers = outboundHeaders(ctx.req.headers, conn, identity, ctx.req.id, assertion);
   const body = ctx.outboundBody && ctx.outboundBody.length > 0 ? ctx.outboundBody : null;
+  // The query string is masked like a body: recorded masked always, forwarded masked when the policy masks inputs.
+  const masker = maskerOf(ctx);
+  const maskedQuery = maskQuery(ctx.req.search, masker.maskJson);
+  ctx.record.query = maskedQuery;
   if (body) headers["content-type"] = "application/json";
   const options: Dispatcher.RequestOptions = {
     method: ctx.req.method as Dispatcher.HttpMethod,
-    path: basePath(conn) + ctx.req.rawPath + ctx.req.search,
+    path: basePath(conn) + ctx.req.rawPath + (ctx.decision?.rule.maskRequests ? maskedQuery : ctx.req.search),
     headers,
     body,
     signal: upstreamSignal(ctx),
@@ -56,7 +63,7 @@ export async function forward(ctx: RequestContext, res: ServerResponse): Promise
       ctx.record.status = statusCode;
       ctx.record.decision = "allow";
       const contentType = String(upstreamHeaders["content-type"] ?? "");
-      const filtered = inboundHeaders(upstreamHeaders, conn.credential, ctx.req.id);
+      const filtered = maskHeaders(inboundHeaders(upstreamHeaders, conn.credential, ctx.req.id), masker.maskJson);
       return new ResponseRelay(ctx, res, statusCode, filtered, relayMode(ctx, statusCode, contentType, String(upstreamHeaders["content-encoding"] ?? "")));
     });
   } catch (err) {

@@ -1,10 +1,13 @@
 import { Writable } from "node:stream";
 import type { ServerResponse } from "node:http";
 import { maskerOf, type RequestContext } from "../pipeline/context.js";
-import { filterResponse, type FilterResult } from "./filter-response.js";
+import { filterResponse } from "./filter-response.js";
 import { errorBody } from "../errors.js";
 import { extractTokenUsage } from "../limits/usage.js";
 import { exchangeCost, RUN_OPERATIONS } from "./limits.js";
+import { charsetOf, decodeBody, looksLikeEventStream, mediaTypeOf, parseJsonBody } from "../masking/decode.js";
+import type { GatewayErrorCode } from "../errors.js";
+import type { Reason } from "../policy/reasons.js";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -23,18 +26,30 @@ const MAX_RECORDED_JSON = 1 << 20;
 const MAX_RECORDED_EVENTS = 10_000;
 const MAX_RECORDED_EVENT_BYTES = 4 << 20;
 
-type Mode = "sse" | "wait" | "json" | "text" | "empty" | "uninspectable";
+type Mode = "sse" | "wait" | "buffered" | "empty" | "uninspectable";
 
-/** How a response body is relayed, from its content type and encoding and the route. */
+/**
+ * How a response body is relayed, from its content type (case-insensitive) and encoding and
+ * the route. Buffered bodies are masked by what they are, not by their label (see maskBuffered).
+ */
 export function relayMode(ctx: RequestContext, status: number, contentType: string, contentEncoding = ""): Mode {
   if (status === 204 || status === 304 || ctx.req.method === "HEAD") return "empty";
   // A compressed body cannot be masked: never relay what was not inspected.
-  if (contentEncoding && contentEncoding !== "identity") return "uninspectable";
-  if (contentType.startsWith("text/event-stream")) return "sse";
+  if (contentEncoding && contentEncoding.toLowerCase() !== "identity") return "uninspectable";
+  if (mediaTypeOf(contentType) === "text/event-stream") {
+    // event streams are UTF-8 (WHATWG); another declared charset cannot be read the client's way
+    const charset = charsetOf(contentType);
+    return charset === undefined || charset === "utf-8" || charset === "utf8" ? "sse" : "uninspectable";
+  }
   // runs/wait answers text/plain: keep-alive newlines, then the JSON (DESIGN.md §9).
   if (ctx.route!.route.operation === "runs:wait") return "wait";
-  if (/^application\/(?:[\w.+-]+\+)?json/.test(contentType)) return "json";
-  return "text";
+  return "buffered";
+}
+
+type Refusal = { ok: false; status: number; code: GatewayErrorCode; message: string; reason: Reason };
+
+function headerValue(v: string | string[] | undefined): string {
+  return Array.isArray(v) ? (v[0] ?? "") : (v ?? "");
 }
 
 /** Replaces the upstream credential wherever it shows up in text going to the caller. */
@@ -116,15 +131,14 @@ export class ResponseRelay extends Writable {
       this.res.writeHead(this.status, this.headers);
       return this.end2("");
     }
-    const text = Buffer.concat(this.chunks).toString("utf8");
-    const result = this.maskBuffered(text);
+    const result = this.maskBuffered(Buffer.concat(this.chunks));
     if (!result.ok) {
       // A response check failed: answer with the error instead of the upstream body.
       const payload = errorBody(result.code, result.message, this.ctx.req.id);
       this.ctx.record.status = result.status;
       this.ctx.record.errorCode = result.code;
       this.ctx.record.decision = "deny";
-      this.ctx.record.reasons = ["thread-not-owned"];
+      this.ctx.record.reasons = [result.reason];
       this.res.writeHead(result.status, { "content-type": "application/json", "content-length": Buffer.byteLength(payload), "x-request-id": this.ctx.req.id });
       return this.end2(payload);
     }
@@ -133,24 +147,33 @@ export class ResponseRelay extends Writable {
     return this.end2(body);
   }
 
-  private maskBuffered(text: string): { ok: true; body: string } | Extract<FilterResult, { ok: false }> {
+  /**
+   * Masks a whole body by what it is, whatever its label: decoded by BOM / charset (strictly;
+   * what is not text is refused, never relayed uninspected), JSON parsed and masked
+   * structurally, an event stream event by event, anything else as text. A transcoded body
+   * leaves as UTF-8, relabelled.
+   */
+  private maskBuffered(bytes: Buffer): { ok: true; body: string } | Refusal {
     const masker = maskerOf(this.ctx);
-    let masked: string;
-    let json: unknown;
-    const isJson = this.mode === "json" || this.mode === "wait";
-    try {
-      json = isJson ? JSON.parse(text) : undefined;
-    } catch {
-      json = undefined;
+    const contentType = headerValue(this.headers["content-type"]);
+    const decoded = decodeBody(bytes, contentType);
+    if (!decoded.ok) {
+      return { ok: false, status: 502, code: "UPSTREAM_UNAVAILABLE", message: `the upstream answer cannot be inspected (${decoded.reason})`, reason: "response-uninspectable" };
     }
-    if (json === undefined) masked = masker.maskText(text);
-    else {
-      const filtered = this.status < 300 ? filterResponse(this.ctx, json) : { ok: true as const, json };
-      if (!filtered.ok) return filtered;
+    const text = decoded.text;
+    if (decoded.transcoded) this.headers["content-type"] = `${mediaTypeOf(contentType) || "text/plain"}; charset=utf-8`;
+    let masked: string;
+    const json = parseJsonBody(text);
+    if (json !== undefined) {
+      const filtered = this.status < 300 ? filterResponse(this.ctx, json.value) : { ok: true as const, json: json.value };
+      if (!filtered.ok) return { ...filtered, reason: "thread-not-owned" };
       if (this.status < 300 && this.ctx.route!.route.operation === "runs:create") this.ctx.startedRun = createdRun(filtered.json);
       if (this.mode === "wait") this.countUsage("values", JSON.stringify(filtered.json));
       masked = JSON.stringify(masker.maskJson(filtered.json));
-    }
+    } else if (looksLikeEventStream(text)) {
+      const sse = masker.sse();
+      masked = sse.push(Buffer.from(text)) + sse.end();
+    } else masked = masker.maskText(text);
     this.ctx.record.responseJson = masked.slice(0, MAX_RECORDED_JSON);
     return { ok: true, body: masked };
   }

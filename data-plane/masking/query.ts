@@ -1,0 +1,28 @@
+/**
+ * Masks a URL query string (`?a=1&token=x`) pair by pair, like a JSON member: key rules by
+ * parameter name, detectors on the value. Pairs left untouched keep their exact encoding;
+ * masked values are percent-encoded. Returns "" or a string starting with "?".
+ */
+export function maskQuery(search: string, maskJson: (value: unknown) => unknown): string {
+  if (search.length <= 1) return search;
+  const pairs = search.slice(1).split("&");
+  for (let i = 0; i < pairs.length; i++) {
+    const pair = pairs[i]!;
+    const eq = pair.indexOf("=");
+    const name = decode(eq < 0 ? pair : pair.slice(0, eq));
+    const value = eq < 0 ? "" : decode(pair.slice(eq + 1));
+    const masked = (maskJson({ [name]: value }) as Record<string, unknown>)[name];
+    if (masked === undefined) {
+      pairs[i] = encodeURIComponent("[REDACTED:query-name]"); // the name itself was a secret
+    } else if (masked !== value) pairs[i] = `${eq < 0 ? pair : pair.slice(0, eq)}=${encodeURIComponent(String(masked))}`;
+  }
+  return `?${pairs.join("&")}`;
+}
+
+function decode(s: string): string {
+  try {
+    return decodeURIComponent(s.replace(/\+/g, " "));
+  } catch {
+    return s; // malformed escapes: match on the raw text
+  }
+}
