@@ -10,6 +10,7 @@ import type { SecretBox } from "../secrets.js";
 import type { SnapshotPublisher } from "../snapshot/publisher.js";
 import type { ProxyStatusRegistry } from "../snapshot/status.js";
 import type { GraphqlContext } from "./context.js";
+import { enforceAccessTable } from "./access.js";
 import { formatError } from "./format-error.js";
 import { DEFAULT_QUERY_LIMITS, queryLimitsRule, type QueryLimits } from "./limits.js";
 import { loadTypeDefs } from "./schema.js";
@@ -79,7 +80,8 @@ export function createGraphqlModule(deps: GraphqlDeps): GraphqlModule {
   const admin: AdminDeps = { db: deps.db, secrets: deps.secrets, refreshSnapshot: deps.refreshSnapshot, allowHttpIssuers: deps.adminAuth?.allowHttpIssuers ?? "never", credentialEnvAllow: deps.credentialEnvAllow ?? [] };
   const serverOptions: GraphqlServerOptions = {
     typeDefs: loadTypeDefs(),
-    resolvers: [
+    // Every root field is checked against ROOT_FIELD_ACCESS (deny by default).
+    resolvers: enforceAccessTable([
       { DateTime: DateTimeScalar, JSON: JsonScalar },
       healthResolvers,
       viewerResolvers,
@@ -95,7 +97,7 @@ export function createGraphqlModule(deps: GraphqlDeps): GraphqlModule {
       sessionResolvers,
       policyFileResolvers,
       approvalResolvers,
-    ] as Resolvers,
+    ] as unknown as Array<Record<string, Record<string, unknown>>>) as Resolvers,
     formatError,
     validationRules: [queryLimitsRule(deps.queryLimits ?? DEFAULT_QUERY_LIMITS)],
     includeStacktraceInErrorResponses: false,

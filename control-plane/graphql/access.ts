@@ -1,0 +1,123 @@
+/**
+ * Who may call which root field, as DATA: one table, enforced for every Query and Mutation
+ * field by one wrapper (module.ts), and iterated whole by the authorization matrix test
+ * (every root field × every kind of principal). Deny by default: a root field without a
+ * row is refused for everybody, so a new field cannot ship open by omission.
+ */
+import type { Principal } from "../auth/principal.js";
+import type { Scope } from "../auth/scopes.js";
+import { CpError, toGraphQLError } from "../errors.js";
+import type { GraphqlContext } from "./context.js";
+
+/** `public`: no credential needed; `authenticated`: any valid credential; else any one of the scopes. */
+export type Access = "public" | "authenticated" | { readonly anyOf: readonly Scope[] };
+
+const read: Access = { anyOf: ["read"] };
+const write: Access = { anyOf: ["write"] };
+const audit: Access = { anyOf: ["audit"] };
+const approve: Access = { anyOf: ["approve"] };
+// Approvers work the queue; auditors review it.
+const approveOrAudit: Access = { anyOf: ["approve", "audit"] };
+
+/** `<Query|Mutation>.<field>` → who may call it. */
+export const ROOT_FIELD_ACCESS: Readonly<Record<string, Access>> = Object.freeze({
+  "Query.health": "public",
+  "Query.viewer": "authenticated",
+  "Query.identities": read,
+  "Query.identity": read,
+  "Query.identityProviders": read,
+  "Query.identityProvider": read,
+  "Query.roles": read,
+  "Query.role": read,
+  "Query.roleBindings": read,
+  "Query.connections": read,
+  "Query.connection": read,
+  "Query.maskingProfiles": read,
+  "Query.maskingProfile": read,
+  "Query.policies": read,
+  "Query.policy": read,
+  "Query.proxies": read,
+  "Query.snapshot": read,
+  "Query.apiTokens": read,
+  "Query.adminAudit": audit,
+  "Query.sessions": audit,
+  "Query.session": audit,
+  "Query.identityAggregates": audit,
+  "Query.graphTimeline": audit,
+  "Query.anomalies": audit,
+  "Query.verifySessionChains": audit,
+  "Query.approvalRequests": approveOrAudit,
+  "Mutation.createIdentityProvider": write,
+  "Mutation.updateIdentityProvider": write,
+  "Mutation.deleteIdentityProvider": write,
+  "Mutation.suspendIdentity": write,
+  "Mutation.reactivateIdentity": write,
+  "Mutation.createRole": write,
+  "Mutation.updateRole": write,
+  "Mutation.deleteRole": write,
+  "Mutation.bindRoleToGroup": write,
+  "Mutation.bindRoleToIdentity": write,
+  "Mutation.deleteRoleBinding": write,
+  "Mutation.createConnection": write,
+  "Mutation.updateConnection": write,
+  "Mutation.deleteConnection": write,
+  "Mutation.createMaskingProfile": write,
+  "Mutation.updateMaskingProfile": write,
+  "Mutation.deleteMaskingProfile": write,
+  "Mutation.createPolicy": write,
+  "Mutation.updatePolicy": write,
+  "Mutation.deletePolicy": write,
+  "Mutation.applyPolicyFile": write,
+  "Mutation.createApiToken": write,
+  "Mutation.revokeApiToken": write,
+  "Mutation.approveRequest": approve,
+  "Mutation.denyRequest": approve,
+});
+
+/** True when `by` (null: no valid credential) may call a field with `access`. */
+export function allows(access: Access | undefined, by: Principal | null): boolean {
+  if (access === undefined) return false;
+  if (access === "public") return true;
+  if (by === null) return false;
+  return access === "authenticated" || access.anyOf.some((s) => by.scopes.has(s));
+}
+
+/** The error for a caller `allows` refused (UNAUTHENTICATED without a credential). */
+async function refusal(ctx: GraphqlContext, access: Access | undefined, field: string): Promise<CpError> {
+  const auth = await ctx.auth();
+  if (!auth.ok) return new CpError(auth.code, auth.message);
+  if (access === undefined || access === "public" || access === "authenticated") return new CpError("FORBIDDEN", `${field} has no access rule`);
+  return new CpError("FORBIDDEN", `this operation requires the ${access.anyOf.join(" or ")} scope`);
+}
+
+type RootResolver = (parent: unknown, args: unknown, ctx: GraphqlContext, info: unknown) => unknown;
+type ResolverMap = Record<string, Record<string, unknown>>;
+
+/**
+ * Wraps every Query and Mutation resolver of `maps` with the table's check (in place of
+ * nothing: resolvers keep their own guards as a second line).
+ */
+export function enforceAccessTable<T extends ResolverMap>(maps: readonly T[], table: Readonly<Record<string, Access>> = ROOT_FIELD_ACCESS): T[] {
+  return maps.map((map) => {
+    const out: ResolverMap = { ...map };
+    for (const root of ["Query", "Mutation"] as const) {
+      const fields = map[root];
+      if (!fields) continue;
+      out[root] = Object.fromEntries(
+        Object.entries(fields).map(([name, resolve]) => {
+          const key = `${root}.${name}`;
+          const access = table[key];
+          const wrapped: RootResolver = async (parent, args, ctx, info) => {
+            if (access !== "public") {
+              const auth = await ctx.auth();
+              if (!allows(access, auth.ok ? auth.principal : null)) throw toGraphQLError(await refusal(ctx, access, key));
+            }
+            return (resolve as RootResolver)(parent, args, ctx, info);
+          };
+          return [name, wrapped];
+        }),
+      );
+    }
+    return out as T;
+  });
+}
