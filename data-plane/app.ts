@@ -137,12 +137,29 @@ export async function startProxy(config: ProxyConfig): Promise<ProxyHandle> {
 
   return {
     url,
+    /**
+     * Graceful shutdown, bounded: stop accepting and close idle keep-alive connections at
+     * once (and each one as it goes idle); give exchanges in flight `shutdownGraceMs` to
+     * finish; then cut the rest, client and upstream side, and wait for their records
+     * (recorded as cut); then flush the spool to the control plane (at most 2 s: what is
+     * left stays in the spool for the next start).
+     */
     async stop() {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      const sweep = setInterval(() => server.closeIdleConnections(), 50);
+      if (!(await server.exchangesDone(config.shutdownGraceMs))) {
+        log.warn("shutdown: cutting exchanges still in flight", { count: server.exchangesInFlight() });
+        server.closeAllConnections();
+        await services.pools.destroy();
+        await server.exchangesDone(5_000);
+      }
+      clearInterval(sweep);
+      server.closeAllConnections();
+      await closed;
       await watch.stop();
       await reporter.flush(2_000);
       await reporter.stop();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeAllConnections();
       await services.pools.close();
       await services.runTracker.close();
       await services.limiter.close();

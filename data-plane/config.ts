@@ -44,6 +44,8 @@ export interface ProxyConfig {
   readonly maxRunMs: number;
   /** Plaintext gRPC to a non-loopback control plane (a private container network only). */
   readonly grpcInsecure: boolean;
+  /** On SIGTERM, how long exchanges in flight may finish before they are cut (and recorded as cut). */
+  readonly shutdownGraceMs: number;
 }
 
 /** Every configuration problem at once (fail fast). */
@@ -72,6 +74,8 @@ export function loadProxyConfig(env: NodeJS.ProcessEnv = process.env): ProxyConf
   if (!Number.isSafeInteger(spoolMaxBytes) || spoolMaxBytes < 1 << 20) problems.push("AGENTGATE_SPOOL_MAX_BYTES must be an integer ≥ 1048576");
   const maxRunMs = Number(env["AGENTGATE_MAX_RUN_SECONDS"] ?? 3600) * 1000;
   if (!Number.isSafeInteger(maxRunMs) || maxRunMs < 1000) problems.push("AGENTGATE_MAX_RUN_SECONDS must be an integer ≥ 1");
+  const shutdownGraceMs = Number(env["AGENTGATE_SHUTDOWN_GRACE_SECONDS"] ?? 10) * 1000;
+  if (!Number.isSafeInteger(shutdownGraceMs) || shutdownGraceMs < 0) problems.push("AGENTGATE_SHUTDOWN_GRACE_SECONDS must be an integer ≥ 0");
   const tls = controlPlaneTls(env, problems);
   if (problems.length) throw new ProxyConfigError(problems);
   return Object.freeze({
@@ -90,5 +94,6 @@ export function loadProxyConfig(env: NodeJS.ProcessEnv = process.env): ProxyConf
     advertisedAddress: env["AGENTGATE_ADVERTISED_ADDRESS"] ?? `${host}:${port}`,
     spoolMaxBytes,
     maxRunMs,
+    shutdownGraceMs,
   });
 }

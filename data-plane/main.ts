@@ -16,6 +16,8 @@ log.info("proxy ready", { url: proxy.url, proxyId: config.proxyId });
 process.on("unhandledRejection", (reason) => log.error("unhandled rejection", { error: reason instanceof Error ? reason.message : String(reason) }));
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
   process.once(signal, () => {
+    // stop() is bounded (grace period, then cut); this is the backstop if something still hangs.
+    setTimeout(() => process.exit(1), config.shutdownGraceMs + 15_000).unref();
     void proxy.stop().finally(() => process.exit(0));
   });
 }

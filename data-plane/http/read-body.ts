@@ -36,5 +36,9 @@ export function readBody(req: IncomingMessage, maxBytes: number, timeoutMs = 30_
     });
     req.on("end", () => settle({ ok: true, body: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks) }));
     req.on("error", () => settle({ ok: false, reason: "aborted" }));
+    // A client that hangs up mid-body may only show as a close of an incomplete message.
+    req.on("close", () => {
+      if (!req.complete) settle({ ok: false, reason: "aborted" });
+    });
   });
 }

@@ -92,20 +92,32 @@ export function writeError(res: ServerResponse, code: GatewayErrorCode, message:
   res.end(body);
 }
 
+/** The proxy's HTTP server, with the exchanges it is handling (for a graceful shutdown). */
+export interface ProxyServer extends Server {
+  /** Exchanges whose handling (relay, cleanups, record) has not finished. */
+  exchangesInFlight(): number;
+  /** Resolves true once no exchange is in flight, false after `timeoutMs`. */
+  exchangesDone(timeoutMs: number): Promise<boolean>;
+}
+
 /**
  * The proxy's HTTP front: parses each request once into a GatewayRequest (bounded body,
  * strict URL), runs the pipeline, maps denials and failures to the JSON error shape and
  * hands every exchange to onExchange for recording. WebSocket upgrades are refused.
  */
-export function createProxyServer(opts: ProxyHttpOptions): Server {
+export function createProxyServer(opts: ProxyHttpOptions): ProxyServer {
+  const inFlight = new Set<Promise<void>>();
   const server = createServer(
     { requestTimeout: opts.requestTimeoutMs ?? 0, headersTimeout: 30_000, maxHeaderSize: 16 * 1024, keepAliveTimeout: 65_000 },
-    (req, res) =>
+    (req, res) => {
       // Last line of defence: a bug in one exchange must never take the proxy down.
-      void handle(req, res, opts).catch((err: unknown) => {
+      const handled = handle(req, res, opts).catch((err: unknown) => {
         log.error("unhandled error in an exchange", { error: (err as Error).message });
         res.destroy();
-      }),
+      });
+      inFlight.add(handled);
+      void handled.finally(() => inFlight.delete(handled));
+    },
   );
   server.on("upgrade", (_req: IncomingMessage, socket: Socket) => {
     const body = errorBody("ROUTE_UNSUPPORTED", "WebSocket upgrades are not supported through the gateway", nextId());
@@ -116,7 +128,20 @@ export function createProxyServer(opts: ProxyHttpOptions): Server {
     const body = errorBody("BAD_REQUEST", "malformed HTTP request", nextId());
     socket.end(`HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
   });
-  return server;
+  return Object.assign(server, {
+    exchangesInFlight: () => inFlight.size,
+    async exchangesDone(timeoutMs: number): Promise<boolean> {
+      const deadline = Date.now() + timeoutMs;
+      while (inFlight.size > 0) {
+        const left = deadline - Date.now();
+        if (left <= 0) return false;
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([Promise.allSettled([...inFlight]), new Promise((r) => (timer = setTimeout(r, left)))]);
+        clearTimeout(timer);
+      }
+      return true;
+    },
+  });
 }
 
 async function handle(req: IncomingMessage, res: ServerResponse, opts: ProxyHttpOptions): Promise<void> {
@@ -146,13 +171,16 @@ async function handleAdmitted(req: IncomingMessage, res: ServerResponse, opts: P
   // Problems found before the pipeline are denials like any other: recorded, then answered.
   const target = parseTarget(url);
   const body = target.ok ? await readBody(req, opts.services.maxBodyBytes) : undefined;
-  if (body && !body.ok && body.reason === "aborted") return void res.destroy();
+  // A client that hung up before its body arrived is an exchange too: recorded, never forwarded.
+  const hungUpEarly = body !== undefined && !body.ok && body.reason === "aborted";
   let early: Outcome | undefined = target.ok ? undefined : deny("BAD_REQUEST", target.message);
   if (body && !body.ok) {
     res.setHeader("connection", "close"); // the rest of the body is not read
     early = body.reason === "too-large"
       ? deny("BODY_TOO_LARGE", `request body exceeds ${opts.services.maxBodyBytes} bytes`, "body-too-large")
-      : deny("REQUEST_TIMEOUT", "the request body did not arrive in time");
+      : body.reason === "timeout"
+        ? deny("REQUEST_TIMEOUT", "the request body did not arrive in time")
+        : deny("BAD_REQUEST", "the client closed the connection before its body arrived");
   }
   const t = target.ok ? target : { rawPath: url.slice(0, 2048), pathname: "", search: "", connectionName: undefined };
   const gatewayRequest: GatewayRequest = {
@@ -196,6 +224,7 @@ async function handleAdmitted(req: IncomingMessage, res: ServerResponse, opts: P
     ctx.record.status = statusOf(outcome.code);
     ctx.record.errorCode = outcome.code;
   }
+  if (hungUpEarly) ctx.record.errorCode = "CLIENT_CLOSED";
   for (const cleanup of ctx.cleanups) {
     try {
       await cleanup();
@@ -211,5 +240,5 @@ async function handleAdmitted(req: IncomingMessage, res: ServerResponse, opts: P
     if (!res.headersSent) return writeError(res, "SPOOL_FULL", "the gateway cannot record sessions right now; try again later", id, 5);
     return void res.destroy();
   }
-  if (outcome.kind === "deny") writeError(res, outcome.code, outcome.message, id, outcome.retryAfterSeconds);
+  if (outcome.kind === "deny" && !res.destroyed) writeError(res, outcome.code, outcome.message, id, outcome.retryAfterSeconds);
 }

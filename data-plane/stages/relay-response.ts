@@ -201,8 +201,16 @@ export class ResponseRelay extends Writable {
     // The caller left but the run goes on (see runOutlivesHangUp): keep reading, to nobody.
     if (!text || this.res.destroyed) return done();
     this.ctx.record.bytesOut += Buffer.byteLength(text);
-    if (this.res.write(text)) done();
-    else this.res.once("drain", () => done());
+    if (this.res.write(text)) return done();
+    // Wait for room, or for the caller to be gone: a response that closes never drains, and
+    // waiting for 'drain' alone would leave the exchange (its record, its slots) hanging.
+    const settle = () => {
+      this.res.off("drain", settle);
+      this.res.off("close", settle);
+      done();
+    };
+    this.res.on("drain", settle);
+    this.res.on("close", settle);
   }
 
   /** Ends the caller's response only once the session record is durable. */

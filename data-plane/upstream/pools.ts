@@ -28,6 +28,12 @@ export class UpstreamPools {
     return pool;
   }
 
+  /** Cuts every upstream request in flight and closes the pools (the end of a shutdown's grace period). */
+  async destroy(): Promise<void> {
+    await Promise.allSettled([...this.pools.values()].map((p) => p.pool.destroy()));
+    this.pools.clear();
+  }
+
   /** Closes every pool (shutdown). */
   async close(): Promise<void> {
     await Promise.allSettled([...this.pools.values()].map((p) => p.pool.close()));

@@ -1,0 +1,230 @@
+import { createServer, type Server } from "node:http";
+import { connect, type AddressInfo, type Socket } from "node:net";
+import { stringify } from "yaml";
+import type { Stack } from "../../demo/stack.js";
+import type { Store } from "../../control-plane/store/client.js";
+import type { DemoPolicyInput } from "../../demo/demo-policy.js";
+import { startE2eStack, type E2eStack } from "../helpers/e2e-stack.js";
+
+/**
+ * Every exchange ends in exactly one record whatever the client does (issue #13,
+ * INVARIANTS 5): clients hang up at every point of a stream — mid-body, before the
+ * response headers, right after them, after the first event, in the middle of a chunk,
+ * after stalling until the gateway's writes back up — and each of their exchanges is
+ * counted in the database (one distinct subject per request). The upstream is a hostile,
+ * fast SSE server (thousands of runs in seconds) that records which request ids reached
+ * it; run slots leaked by a stuck exchange would show as 429s afterwards. Then SIGTERM
+ * with idle keep-alive connections and a stream in flight: the proxy exits by itself
+ * within its grace period and the cut stream is recorded.
+ */
+let e2e: E2eStack;
+let stack: Stack;
+let store: Store;
+let upstream: Server;
+const reachedUpstream: string[] = [];
+const CONCURRENT_RUNS = 48;
+
+/** An SSE "LangGraph" that streams `events` events of `size` bytes, or holds the stream `hold_ms`. */
+function startSseUpstream(): Promise<string> {
+  upstream = createServer((req, res) => {
+    reachedUpstream.push(String(req.headers["x-request-id"]));
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("end", () => {
+      const input = ((JSON.parse(Buffer.concat(chunks).toString() || "{}") as { input?: Record<string, number> }).input ?? {});
+      res.writeHead(200, { "content-type": "text/event-stream" });
+      res.write(`event: metadata\ndata: {"run_id":"1ef0c7d6-0000-7000-8000-000000000000"}\n\n`);
+      const pad = "x".repeat(input["size"] ?? 1000);
+      let left = input["events"] ?? 10;
+      const pump = (): void => {
+        while (left > 0 && !res.destroyed) {
+          left--;
+          if (!res.write(`event: values\ndata: {"n":${left},"pad":"${pad}"}\n\n`)) return void res.once("drain", pump);
+        }
+        if (input["hold_ms"]) setTimeout(() => res.end(), input["hold_ms"]);
+        else res.end();
+      };
+      setImmediate(pump);
+    });
+  });
+  return new Promise((resolve) => upstream.listen(0, "127.0.0.1", () => resolve(`http://127.0.0.1:${(upstream.address() as AddressInfo).port}`)));
+}
+
+function policy(upstreamUrl: string) {
+  return (input: DemoPolicyInput) =>
+    stringify({
+      identityProviders: [{ issuer: input.issuerUrl, audiences: ["agentgate"], groupsClaim: "groups" }],
+      roles: [{ name: "runner", bindings: [{ issuer: input.issuerUrl, group: "runners" }] }],
+      connections: [{ name: "sse", baseUrl: upstreamUrl, credentialEnv: input.credentialEnv }],
+      policies: [{ name: "runners", role: "runner", connection: "sse", graphs: ["*"], operations: ["runs:*"], maskRequests: false, limits: { concurrentRuns: CONCURRENT_RUNS } }],
+    });
+}
+
+beforeAll(async () => {
+  const url = await startSseUpstream();
+  e2e = await startE2eStack({ provider: "postgresql", store: true, policy: policy(url), env: { AGENTGATE_CONNECTION: "sse", AGENTGATE_SHUTDOWN_GRACE_SECONDS: "1" } });
+  stack = e2e.stack;
+  store = e2e.store!;
+}, 120_000);
+afterAll(async () => {
+  await e2e?.stop();
+  upstream?.closeAllConnections();
+  await new Promise((r) => upstream?.close(r));
+});
+
+const KINDS = ["mid-body", "before-headers", "after-headers", "first-event", "mid-chunk", "stalled", "complete"] as const;
+type Kind = (typeof KINDS)[number];
+
+const threadOf = (n: number) => `00000000-0000-4000-8000-${String(n).padStart(12, "0")}`;
+const THREAD_PATH = /^\/threads\/00000000-0000-4000-8000-(\d{12})\//;
+
+/** One raw HTTP exchange that hangs up at `kind`; resolves with whether response headers arrived. */
+async function hangUp(kind: Kind, token: string, n: number): Promise<boolean> {
+  const big = kind === "stalled" || n % 5 === 0;
+  const body = JSON.stringify({ assistant_id: "agent", input: { events: big ? 200 : 5 + (n % 20), size: big ? 8_000 : 50 + (n % 900) }, stream_mode: "values", ...(n % 2 ? { on_disconnect: "cancel" } : {}) });
+  const port = Number(new URL(stack.proxyUrl()).port);
+  // A body cut short never reaches authentication (no subject in the record): its path says who it was.
+  const path = kind === "mid-body" ? `/threads/${threadOf(n)}/runs/stream` : "/runs/stream";
+  const head = `POST ${path} HTTP/1.1\r\nhost: gw\r\nauthorization: Bearer ${token}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n`;
+  const socket: Socket = connect(port, "127.0.0.1");
+  await new Promise<void>((resolve, reject) => socket.once("connect", resolve).once("error", reject));
+  const write = (s: string) => new Promise<void>((resolve) => socket.write(s, () => resolve()));
+  return new Promise<boolean>((resolve) => {
+    let received = "";
+    let headers = false;
+    const cutAt = 1 + ((n * 7919) % 3000);
+    const finish = () => {
+      socket.destroy();
+      resolve(headers);
+    };
+    socket.on("error", () => undefined);
+    socket.on("close", () => resolve(headers));
+    socket.on("data", (chunk: Buffer) => {
+      received += chunk.toString("latin1");
+      const at = received.indexOf("\r\n\r\n");
+      if (at < 0) return;
+      headers = true;
+      const payload = received.slice(at + 4);
+      if (kind === "after-headers") return finish();
+      if (kind === "first-event" && payload.includes("\n\n")) return finish();
+      if (kind === "mid-chunk" && payload.length >= cutAt) return finish();
+      if (kind === "complete" && received.endsWith("\r\n0\r\n\r\n")) return finish();
+      if (kind === "stalled") {
+        socket.pause(); // stop reading: the gateway's writes back up, then we leave
+        setTimeout(finish, 150);
+      }
+    });
+    if (kind === "mid-body") void write(head + body.slice(0, body.length >> 1)).then(finish);
+    else void write(head + body).then(() => (kind === "before-headers" ? setImmediate(finish) : undefined));
+  });
+}
+
+type Row = { subject: string | null; path: string; requestId: string; errorCode: string | null };
+
+async function recordsOf(prefix: string, atLeast: number): Promise<Map<string, Row[]>> {
+  const deadline = Date.now() + 90_000;
+  let rows: Row[] = [];
+  for (;;) {
+    rows = await store.prisma.session.findMany({
+      where: { OR: [{ subject: { startsWith: prefix } }, { path: { startsWith: "/threads/00000000-0000-4000-8000-" } }] },
+      select: { subject: true, path: true, requestId: true, errorCode: true },
+    });
+    if (rows.length >= atLeast || Date.now() > deadline) break;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  const bySubject = new Map<string, Row[]>();
+  for (const r of rows) {
+    const anonymous = THREAD_PATH.exec(r.path);
+    const key = r.subject || (anonymous ? `hu-${Number(anonymous[1])}` : "");
+    bySubject.set(key, [...(bySubject.get(key) ?? []), r]);
+  }
+  return bySubject;
+}
+
+test("thousands of clients hanging up at every point of a stream: every exchange recorded exactly once, every upstream run recorded, no slot leaked", async () => {
+  const total = 1_400;
+  const tokens = await Promise.all(Array.from({ length: total }, (_, n) => stack.issuer.mint({ sub: `hu-${n}`, groups: ["runners"] })));
+  const sawHeaders: boolean[] = [];
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: 24 }, async () => {
+      while (next < total) {
+        const n = next++;
+        sawHeaders[n] = await hangUp(KINDS[n % KINDS.length]!, tokens[n]!, n);
+      }
+    }),
+  );
+  // Every exchange the proxy started — all of them: each request was fully written before
+  // the hang-up, or its headers were (mid-body) — has exactly one record.
+  const records = await recordsOf("hu-", total);
+  const missing: string[] = [];
+  const duplicated: string[] = [];
+  for (let n = 0; n < total; n++) {
+    const got = records.get(`hu-${n}`) ?? [];
+    if (got.length === 0) missing.push(`${n}:${KINDS[n % KINDS.length]}${sawHeaders[n] ? "+headers" : ""}`);
+    if (got.length > 1) duplicated.push(`hu-${n}`);
+  }
+  expect(duplicated).toEqual([]);
+  expect(missing).toEqual([]);
+  const recordedIds = new Set([...records.values()].flat().map((r) => r.requestId));
+  expect(reachedUpstream.filter((id) => id.length > 0 && !recordedIds.has(id))).toEqual([]);
+  expect([...records.values()].flat().some((r) => r.errorCode === "CLIENT_CLOSED")).toBe(true);
+
+  // No exchange kept its run slot: CONCURRENT_RUNS runs at once are admitted again.
+  const token = await stack.issuer.mint({ sub: "after-storm", groups: ["runners"] });
+  let statuses: number[] = [];
+  for (let attempt = 0; attempt < 20; attempt++) {
+    statuses = await Promise.all(
+      Array.from({ length: CONCURRENT_RUNS }, async () => {
+        const res = await fetch(`${stack.proxyUrl()}/runs/stream`, {
+          method: "POST",
+          headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+          body: JSON.stringify({ assistant_id: "agent", input: { events: 1, hold_ms: 300 } }),
+        });
+        await res.arrayBuffer();
+        return res.status;
+      }),
+    );
+    if (statuses.every((s) => s === 200)) break;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  expect(statuses.filter((s) => s !== 200)).toEqual([]);
+}, 300_000);
+
+test("SIGTERM with idle keep-alive connections and a stream in flight: the proxy exits on its own after its grace period, and the cut stream is recorded", async () => {
+  const token = await stack.issuer.mint({ sub: "sigterm-stream", groups: ["runners"] });
+  const port = Number(new URL(stack.proxyUrl()).port);
+  // Idle keep-alive connections, each after one complete exchange.
+  const idle = await Promise.all(
+    Array.from({ length: 8 }, async () => {
+      const socket = connect(port, "127.0.0.1");
+      const closed = new Promise<void>((resolve) => socket.once("close", () => resolve()));
+      socket.on("error", () => undefined);
+      await new Promise((resolve) => socket.once("connect", resolve));
+      socket.write("GET /healthz HTTP/1.1\r\nhost: gw\r\n\r\n");
+      await new Promise((resolve) => socket.once("data", resolve));
+      return closed;
+    }),
+  );
+  // A stream the upstream holds open for a minute.
+  const streaming = fetch(`${stack.proxyUrl()}/runs/stream`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+    body: JSON.stringify({ assistant_id: "agent", input: { events: 1, hold_ms: 60_000 } }),
+  }).then(async (res) => {
+    await res.arrayBuffer().catch(() => undefined);
+    return res.headers.get("x-request-id");
+  });
+  await new Promise((r) => setTimeout(r, 300));
+  const proxy = stack.proxies[0]!;
+  await proxy.stop("SIGTERM", 60_000); // the harness would SIGKILL only after 60 s
+  expect(await proxy.exited).toBe(0); // exited by itself, not killed
+  await Promise.all(idle); // every idle keep-alive connection was closed
+  const requestId = await streaming;
+  await stack.restartProxy(0);
+  const rows = await recordsOf("sigterm-stream", 1);
+  const got = rows.get("sigterm-stream") ?? [];
+  expect(got).toHaveLength(1);
+  expect(got[0]!.requestId).toBe(requestId);
+  expect(got[0]!.errorCode ?? "").not.toBe("");
+}, 120_000);
