@@ -46,7 +46,6 @@ export async function startProxy(config: ProxyConfig): Promise<ProxyHandle> {
     proxyId: config.proxyId,
     pools: new UpstreamPools(),
     assistantGraphs: new TtlCache<string>(10_000, 60_000),
-    threadOwners: new TtlCache<string>(100_000, 10 * 60_000),
     maxBodyBytes: config.maxBodyBytes,
     defaultConnection: config.connection,
     limiter,

@@ -1,4 +1,4 @@
-import { matchRoute, ROUTES } from "./routes.js";
+import { matchRoute, PATH_PARAMS, resourcesOf, ROUTES } from "./routes.js";
 
 describe("matchRoute", () => {
   test.each([
@@ -39,5 +39,30 @@ describe("matchRoute", () => {
       expect(seen.has(key)).toBe(false);
       seen.add(key);
     }
+  });
+});
+
+describe("the resource table", () => {
+  test("every path parameter of every route is classified; every thread, run or assistant in a path is checked", () => {
+    for (const r of ROUTES) {
+      for (const m of r.pattern.matchAll(/\{(\w+)\}/g)) {
+        const kind = PATH_PARAMS[m[1]!];
+        expect(kind).toBeDefined();
+        if (kind === "refused") expect(r.unsupported).toBeTruthy();
+        if (kind === "thread" || kind === "run" || kind === "assistant") {
+          expect(resourcesOf(r)).toContainEqual({ kind, in: "path", name: m[1] });
+        }
+      }
+    }
+  });
+
+  test("a run is only ever named together with its thread; creating routes declare their id fields", () => {
+    for (const r of ROUTES) {
+      const refs = resourcesOf(r);
+      if (!r.unsupported && refs.some((x) => x.kind === "run")) expect(refs[0]).toEqual({ kind: "thread", in: "path", name: "thread" });
+    }
+    expect(resourcesOf(matchRoute("POST", "/threads")!.route)).toEqual([{ kind: "thread", in: "new-id", name: "thread_id" }]);
+    expect(resourcesOf(matchRoute("POST", "/assistants")!.route)).toEqual([{ kind: "assistant", in: "new-id", name: "assistant_id" }]);
+    for (const method of ["PUT", "GET", "DELETE"]) expect(resourcesOf(matchRoute(method, "/store/items")!.route)[0]?.kind).toBe("namespace");
   });
 });

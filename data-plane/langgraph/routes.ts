@@ -8,6 +8,24 @@ export type GraphSource =
   | "body-assistant" // assistant_id in the JSON body (runs, crons)
   | "path-assistant"; // {assistant} in the path
 
+/** Kinds of LangGraph data a request can name. */
+export type ResourceKind = "thread" | "run" | "assistant" | "namespace";
+
+/**
+ * Where a request names a resource, and how it is checked (stages/resources.ts):
+ * - `path`: a path parameter of that name; threads must be the caller's (404 otherwise),
+ *   runs must belong to the path's thread, assistants must be the caller's for writes
+ *   (reads of assistants are shared by everyone allowed on their graph).
+ * - `new-id`: a body field choosing the id of a resource being created (`thread_id` with
+ *   `if_exists`): taken by someone else is 409, before anything is forwarded.
+ * - `scoped`: body or query fields holding a store namespace, prefixed with the caller's
+ *   scope by the gateway (stages/store-scope.ts).
+ */
+export type ResourceRef =
+  | { readonly kind: "thread" | "run" | "assistant"; readonly in: "path"; readonly name: string }
+  | { readonly kind: "thread" | "assistant"; readonly in: "new-id"; readonly name: string }
+  | { readonly kind: "namespace"; readonly in: "body" | "query"; readonly name: string };
+
 export interface RouteSpec {
   method: string;
   pattern: string;
@@ -17,15 +35,18 @@ export interface RouteSpec {
   streaming?: boolean;
   /** Refused with a clear error instead of forwarded (not enforceable yet). */
   unsupported?: string;
+  /** Every place the request names a resource (filled in from the path below, plus body fields). */
+  names?: readonly ResourceRef[];
 }
 
 const A = "body-assistant" as const;
 const P = "path-assistant" as const;
 const N = "none" as const;
+const CRONS_UNOWNED = "crons have no owner the gateway can check: listing, changing or deleting crons is not supported through the gateway";
 
 export const ROUTES: readonly RouteSpec[] = [
   // assistants
-  { method: "POST", pattern: "/assistants", operation: "assistants:create", graph: "body-assistant" },
+  { method: "POST", pattern: "/assistants", operation: "assistants:create", graph: "body-assistant", names: [{ kind: "assistant", in: "new-id", name: "assistant_id" }] },
   { method: "POST", pattern: "/assistants/search", operation: "assistants:search", graph: N },
   { method: "POST", pattern: "/assistants/count", operation: "assistants:search", graph: N },
   { method: "GET", pattern: "/assistants/{assistant}", operation: "assistants:read", graph: P },
@@ -38,7 +59,7 @@ export const ROUTES: readonly RouteSpec[] = [
   { method: "POST", pattern: "/assistants/{assistant}/versions", operation: "assistants:read", graph: P },
   { method: "POST", pattern: "/assistants/{assistant}/latest", operation: "assistants:update", graph: P },
   // threads
-  { method: "POST", pattern: "/threads", operation: "threads:create", graph: N },
+  { method: "POST", pattern: "/threads", operation: "threads:create", graph: N, names: [{ kind: "thread", in: "new-id", name: "thread_id" }] },
   { method: "POST", pattern: "/threads/search", operation: "threads:search", graph: N },
   { method: "POST", pattern: "/threads/count", operation: "threads:search", graph: N },
   { method: "POST", pattern: "/threads/prune", operation: "threads:delete", graph: N, unsupported: "pruning several threads at once is not supported through the gateway; delete threads one by one" },
@@ -74,16 +95,18 @@ export const ROUTES: readonly RouteSpec[] = [
   // crons
   { method: "POST", pattern: "/runs/crons", operation: "crons:create", graph: A },
   { method: "POST", pattern: "/threads/{thread}/runs/crons", operation: "crons:create", graph: A },
-  { method: "POST", pattern: "/runs/crons/search", operation: "crons:search", graph: N },
-  { method: "POST", pattern: "/runs/crons/count", operation: "crons:search", graph: N },
-  { method: "DELETE", pattern: "/runs/crons/{cron}", operation: "crons:delete", graph: N },
-  { method: "PATCH", pattern: "/runs/crons/{cron}", operation: "crons:update", graph: N },
+  // Crons carry no owner the gateway could check or filter on: listing, changing or deleting
+  // them by id would reach every identity's crons, so those routes are refused.
+  { method: "POST", pattern: "/runs/crons/search", operation: "crons:search", graph: N, unsupported: CRONS_UNOWNED },
+  { method: "POST", pattern: "/runs/crons/count", operation: "crons:search", graph: N, unsupported: CRONS_UNOWNED },
+  { method: "DELETE", pattern: "/runs/crons/{cron}", operation: "crons:delete", graph: N, unsupported: CRONS_UNOWNED },
+  { method: "PATCH", pattern: "/runs/crons/{cron}", operation: "crons:update", graph: N, unsupported: CRONS_UNOWNED },
   // store
-  { method: "PUT", pattern: "/store/items", operation: "store:put", graph: N },
-  { method: "GET", pattern: "/store/items", operation: "store:get", graph: N },
-  { method: "DELETE", pattern: "/store/items", operation: "store:delete", graph: N },
-  { method: "POST", pattern: "/store/items/search", operation: "store:search", graph: N },
-  { method: "POST", pattern: "/store/namespaces", operation: "store:list_namespaces", graph: N },
+  { method: "PUT", pattern: "/store/items", operation: "store:put", graph: N, names: [{ kind: "namespace", in: "body", name: "namespace" }] },
+  { method: "GET", pattern: "/store/items", operation: "store:get", graph: N, names: [{ kind: "namespace", in: "query", name: "namespace" }] },
+  { method: "DELETE", pattern: "/store/items", operation: "store:delete", graph: N, names: [{ kind: "namespace", in: "body", name: "namespace" }] },
+  { method: "POST", pattern: "/store/items/search", operation: "store:search", graph: N, names: [{ kind: "namespace", in: "body", name: "namespace_prefix" }] },
+  { method: "POST", pattern: "/store/namespaces", operation: "store:list_namespaces", graph: N, names: [{ kind: "namespace", in: "body", name: "prefix" }] },
   // the newer streaming protocol: refused, never passed unchecked
   { method: "POST", pattern: "/threads/{thread}/commands", operation: "runs:create", graph: N, unsupported: "the commands protocol is not enforced by the gateway yet; use runs.stream" },
   { method: "POST", pattern: "/threads/{thread}/stream/events", operation: "runs:stream", graph: N, unsupported: "the events protocol is not enforced by the gateway yet; use runs.stream" },
@@ -102,6 +125,35 @@ export interface RouteMatch {
 interface CompiledRoute {
   route: RouteSpec;
   segments: readonly string[]; // literal, or "{name}" for a parameter
+}
+
+/**
+ * What each path parameter is. Resources are checked; the others need no check of their own:
+ * a checkpoint is looked up inside its (checked) thread, a subgraph namespace is a node path
+ * of a graph (not data), and every route naming a cron is refused.
+ */
+export const PATH_PARAMS: Readonly<Record<string, "thread" | "run" | "assistant" | "inside-thread" | "not-data" | "refused">> = {
+  thread: "thread",
+  run: "run",
+  assistant: "assistant",
+  checkpoint: "inside-thread",
+  namespace: "not-data",
+  cron: "refused",
+};
+
+function buildResources(route: RouteSpec): readonly ResourceRef[] {
+  const fromPath: ResourceRef[] = [];
+  for (const m of route.pattern.matchAll(/\{(\w+)\}/g)) {
+    const kind = PATH_PARAMS[m[1]!];
+    if (kind === "thread" || kind === "run" || kind === "assistant") fromPath.push({ kind, in: "path", name: m[1]! });
+  }
+  return Object.freeze([...fromPath, ...(route.names ?? [])]);
+}
+const RESOURCES = new Map(ROUTES.map((r) => [r, buildResources(r)]));
+
+/** Every place a route names a resource: its path parameters, then its declared body fields. */
+export function resourcesOf(route: RouteSpec): readonly ResourceRef[] {
+  return RESOURCES.get(route) ?? buildResources(route);
 }
 
 // Index by method and segment count, built once at module load (habit 8).

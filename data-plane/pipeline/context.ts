@@ -49,7 +49,6 @@ export interface ProxyServices {
   readonly proxyId: string;
   readonly pools: UpstreamPools;
   readonly assistantGraphs: TtlCache<string>;
-  readonly threadOwners: TtlCache<string>;
   readonly maxBodyBytes: number;
   readonly defaultConnection: string | undefined;
   readonly limiter: Limiter;

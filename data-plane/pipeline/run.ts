@@ -7,7 +7,7 @@ import { classify } from "../stages/classify.js";
 import { authorize } from "../stages/authorize.js";
 import { resolveTarget } from "../stages/resolve-target.js";
 import { guardReservedKeys } from "../stages/reserved-keys.js";
-import { checkThreadOwnership } from "../stages/thread-ownership.js";
+import { checkResources } from "../stages/resources.js";
 import { inspectRequest } from "../stages/inspect-request.js";
 import { applyLimits } from "../stages/limits.js";
 import { approvalGate } from "../stages/approval-gate.js";
@@ -29,7 +29,7 @@ const STAGES: readonly Stage[] = [
   guardReservedKeys, // owner tags and gateway identity keys cannot come from the client
   resolveTarget,
   authorize, // operation and graph
-  checkThreadOwnership,
+  checkResources, // every thread, run, assistant the request names is the caller's (resource table)
   inspectRequest, // before approval and limits: a rejected input files nothing, spends nothing
   approvalGate, // before limits: a run waiting for a reviewer spends no budget
   applyLimits,

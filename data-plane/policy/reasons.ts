@@ -10,6 +10,7 @@ export type Reason =
   | "graph-not-allowed"
   | "identity-suspended"
   | "thread-not-owned"
+  | "resource-not-owned"
   | "unknown-route"
   | "unsupported-route"
   | "connection-unknown"

@@ -28,6 +28,8 @@ export function shapeRequest(ctx: RequestContext): Outcome {
   else if (op === "threads:search" && !ctx.decision!.threadsAny) withOwner((ctx.json ??= {}), tag);
   else if (op === "threads:update" && pattern === "/threads/{thread}" && ctx.json && "metadata" in ctx.json) {
     withOwner(ctx.json, ctx.threadOwner ?? tag);
+  } else if (op === "assistants:update" && pattern === "/assistants/{assistant}" && ctx.json && "metadata" in ctx.json) {
+    withOwner(ctx.json, tag); // only its owner gets here (resources)
   }
   return CONTINUE;
 }

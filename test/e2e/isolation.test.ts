@@ -3,12 +3,13 @@
  * to read, write and probe alice's threads, runs, assistants and store items through every
  * route. Effects are checked on the real LangGraph server, read directly with its key.
  */
-import { createHash } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import { Client } from "@langchain/langgraph-sdk";
 import { stringify } from "yaml";
 import type { Stack } from "../../demo/stack.js";
 import { startE2eStack, type E2eStack } from "../helpers/e2e-stack.js";
 import type { DemoPolicyInput } from "../../demo/demo-policy.js";
+import { resourcesOf, ROUTES, type RouteSpec } from "../../data-plane/langgraph/routes.js";
 
 function policy(input: DemoPolicyInput): string {
   return stringify({
@@ -24,7 +25,7 @@ function policy(input: DemoPolicyInput): string {
         role: "member",
         connection: "main",
         graphs: ["echo", "slow", "whoami"],
-        operations: ["assistants:*", "threads:*", "runs:*", "store:*", "meta:info"],
+        operations: ["assistants:*", "threads:*", "runs:*", "crons:*", "store:*", "meta:info"],
       },
       { name: "overseers", role: "overseer", connection: "main", graphs: ["*"], operations: ["threads:read", "threads:search", "threads:read:any"] },
     ],
@@ -134,5 +135,135 @@ describe("x-agentgate-* in run configuration", () => {
     expect(out.headers["x-agentgate-groups"]).toBe("members");
     expect(Object.keys(out.headers).filter((k) => /x-agentgate-role/i.test(k) || k === "X-AgentGate-Groups")).toEqual([]);
     expect(out.headers["x-other"]).toBe("kept");
+  });
+});
+
+describe("the resource table, walked: bob names alice's resources in every position", () => {
+  let aliceThread: string;
+  let aliceRun: string;
+  let aliceAssistant: string;
+  let aliceCheckpoint: string;
+  let bobThread: string;
+
+  /** Alice's data as the upstream holds it (read directly, not through the gateway). */
+  async function aliceState(): Promise<unknown> {
+    const thread = await upstream.threads.get(aliceThread);
+    const history = await upstream.threads.getHistory(aliceThread, { limit: 100 });
+    const runs = await upstream.runs.list(aliceThread, { limit: 100 });
+    const assistant = await upstream.assistants.get(aliceAssistant);
+    return {
+      thread: { metadata: thread.metadata, values: thread.values, status: thread.status },
+      history: history.map((h) => h.checkpoint.checkpoint_id),
+      runs: runs.map((r) => [r.run_id, r.status, r.metadata]),
+      assistant: { name: assistant.name, version: assistant.version, metadata: assistant.metadata, config: assistant.config, graph: assistant.graph_id },
+    };
+  }
+
+  beforeAll(async () => {
+    aliceThread = (await alice.threads.create({ metadata: { topic: "alice's secret" } })).thread_id;
+    const run = await alice.runs.create(aliceThread, "echo", { input: { text: "alice's input" } });
+    aliceRun = run.run_id;
+    await alice.runs.join(aliceThread, aliceRun);
+    aliceCheckpoint = (await upstream.threads.getHistory(aliceThread, { limit: 1 }))[0]!.checkpoint.checkpoint_id!;
+    aliceAssistant = (await alice.assistants.create({ graphId: "echo", name: "alice's assistant", metadata: { team: "a" } })).assistant_id;
+    bobThread = (await bob.threads.create()).thread_id;
+  }, 60_000);
+
+  type Ids = { thread: string; run: string; assistant: string; checkpoint: string };
+  const fill = (pattern: string, ids: Ids) =>
+    pattern.replace(/\{(\w+)\}/g, (_m, name: string) => (name === "namespace" ? "x" : ids[name as keyof Ids]));
+
+  /** A plausible body for a route, naming `ids` wherever the route takes an id in the body. */
+  function bodyFor(route: RouteSpec, ids: Ids): Record<string, unknown> | undefined {
+    if (route.method === "GET" || route.method === "DELETE") return undefined;
+    const body: Record<string, unknown> = { input: { text: "bob was here" }, metadata: { bob: true }, values: { text: "bob" }, name: "bob's" };
+    if (route.graph === "body-assistant") body[route.operation === "assistants:create" ? "graph_id" : "assistant_id"] = "echo";
+    for (const ref of resourcesOf(route)) {
+      if (ref.in !== "new-id") continue;
+      body[ref.name] = ref.kind === "thread" ? ids.thread : ids.assistant;
+      body["if_exists"] = "do_nothing";
+      if (ref.kind === "thread") body["supersteps"] = [{ updates: [{ values: { text: "bob's superstep" }, as_node: "__input__" }] }];
+    }
+    return body;
+  }
+
+  // Every route that names a thread, run or assistant, except reads of assistants (shared by design).
+  const named = ROUTES.filter((r) => !r.unsupported && resourcesOf(r).some((ref) => ref.kind !== "namespace"))
+    .filter((r) => !resourcesOf(r).every((ref) => ref.kind === "assistant" && ref.in === "path") || !(r.method === "GET" || r.operation === "assistants:read"));
+
+  test("the walk covers every kind of position", () => {
+    const kinds = new Set(named.flatMap((r) => resourcesOf(r).map((ref) => `${ref.kind}/${ref.in}`)));
+    expect([...kinds].sort()).toEqual(["assistant/new-id", "assistant/path", "run/path", "thread/new-id", "thread/path"]);
+    expect(named.length).toBeGreaterThan(25);
+  });
+
+  test.each(named.map((r) => [`${r.method} ${r.pattern}`, r] as const))(
+    "%s: refused before the upstream sees it, and answered exactly as for ids that do not exist",
+    async (_name, route) => {
+      const before = await aliceState();
+      const alices: Ids = { thread: aliceThread, run: aliceRun, assistant: aliceAssistant, checkpoint: aliceCheckpoint };
+      const missing: Ids = { thread: randomUUID(), run: randomUUID(), assistant: randomUUID(), checkpoint: randomUUID() };
+      stack.hop!.reset();
+      const res = await call(bobToken, route.method, fill(route.pattern, alices), bodyFor(route, alices));
+      const forwarded = stack.hop!.requests.filter((r) => r.headers["x-agentgate-session"] !== undefined);
+      expect(forwarded).toEqual([]);
+      expect([403, 404, 409]).toContain(res.status); // 403: the policy refuses the operation whatever the id
+      expect(Object.keys(res.json as object)).toEqual(["error"]);
+      expect(await aliceState()).toEqual(before);
+
+      const createsWithId = resourcesOf(route).some((ref) => ref.in === "new-id");
+      if (!createsWithId) {
+        // No existence oracle: a foreign id and an id nobody holds get the same status and code.
+        const twin = await call(bobToken, route.method, fill(route.pattern, missing), bodyFor(route, missing));
+        expect([twin.status, codeOf(twin.json)]).toEqual([res.status, codeOf(res.json)]);
+      }
+    },
+  );
+
+  test.each(ROUTES.filter((r) => !r.unsupported && r.pattern.includes("{run}")).map((r) => [`${r.method} ${r.pattern}`, r] as const))(
+    "%s: alice's run through bob's own thread is 404 and never reaches the upstream",
+    async (_name, route) => {
+      stack.hop!.reset();
+      const ids: Ids = { thread: bobThread, run: aliceRun, assistant: aliceAssistant, checkpoint: aliceCheckpoint };
+      const res = await call(bobToken, route.method, fill(route.pattern, ids), bodyFor(route, ids));
+      expect([res.status, codeOf(res.json)]).toEqual([404, "NOT_FOUND"]);
+      expect(stack.hop!.requests.filter((r) => r.headers["x-agentgate-session"] !== undefined)).toEqual([]);
+      expect((await upstream.runs.get(aliceThread, aliceRun)).status).toBe("success");
+    },
+  );
+
+  test("alice's own requests on the same routes still work (the table does not refuse owners)", async () => {
+    expect((await alice.runs.get(aliceThread, aliceRun)).run_id).toBe(aliceRun);
+    expect((await alice.threads.getState(aliceThread)).values).toMatchObject({ text: "alice's input" });
+    expect((await alice.assistants.update(aliceAssistant, { name: "renamed by alice" })).name).toBe("renamed by alice");
+    const again = await call(aliceToken, "POST", "/threads", { thread_id: aliceThread, if_exists: "do_nothing" });
+    expect([again.status, (again.json as { thread_id: string }).thread_id]).toEqual([200, aliceThread]);
+    expect((await call(aliceToken, "POST", "/threads", { thread_id: aliceThread })).status).toBe(409);
+  });
+
+  test("thread-pointing body fields cannot aim a request at another thread", async () => {
+    stack.hop!.reset();
+    const viaCheckpoint = await call(bobToken, "POST", `/threads/${bobThread}/state/checkpoint`, { checkpoint: { thread_id: aliceThread } });
+    const viaConfig = await call(bobToken, "POST", "/runs/wait", { assistant_id: "echo", input: {}, config: { configurable: { thread_id: aliceThread } } });
+    expect([viaCheckpoint.status, viaConfig.status]).toEqual([422, 422]);
+    expect(stack.hop!.requests.filter((r) => r.headers["x-agentgate-session"] !== undefined)).toEqual([]);
+  });
+
+  test("racing creations of one thread id: exactly one identity gets it, the other's write never lands", async () => {
+    for (let i = 0; i < 8; i++) {
+      const threadId = randomUUID();
+      const [a, b] = await Promise.all([
+        call(aliceToken, "POST", "/threads", { thread_id: threadId, if_exists: "do_nothing", metadata: { who: "alice" } }),
+        call(bobToken, "POST", "/threads", { thread_id: threadId, if_exists: "do_nothing", metadata: { who: "bob" } }),
+      ]);
+      const winners = [a, b].filter((r) => r.status === 200);
+      expect(winners).toHaveLength(1);
+      const stored = await upstream.threads.get(threadId);
+      const winner = a.status === 200 ? "alice" : "bob";
+      expect((stored.metadata as Record<string, unknown>)["who"]).toBe(winner);
+      const [mine, theirs] = winner === "alice" ? [alice, bob] : [bob, alice];
+      expect((await mine.threads.get(threadId)).thread_id).toBe(threadId);
+      expect(await statusOf(theirs.threads.get(threadId))).toBe(404);
+    }
   });
 });
