@@ -55,9 +55,12 @@ function base58Decode(s: string): Uint8Array | null {
 }
 
 /** Base58Check validity of a legacy Bitcoin address (version 0x00 or 0x05, 25 bytes). */
+/** P2PKH / P2SH version bytes: mainnet 0x00 / 0x05, testnet 0x6f / 0xc4. */
+const BASE58_VERSIONS = new Set([0x00, 0x05, 0x6f, 0xc4]);
+
 export function base58CheckValid(address: string): boolean {
   const raw = base58Decode(address);
-  if (raw === null || raw.length !== 25 || (raw[0] !== 0x00 && raw[0] !== 0x05)) return false;
+  if (raw === null || raw.length !== 25 || !BASE58_VERSIONS.has(raw[0]!)) return false;
   const payload = raw.subarray(0, 21);
   const first = createHash("sha256").update(payload).digest();
   const check = createHash("sha256").update(first).digest();

@@ -4,14 +4,22 @@ import { scan } from "./scan.js";
 import { hasDigits } from "./text-shape.js";
 
 // A whole run of digits grouped by single spaces or dashes, not glued to letters, other
-// digit groups or a decimal point (amounts, versions, IDs inside tokens are skipped). The
+// digit groups or a decimal point (amounts, versions, IDs inside tokens are skipped). A
+// word that merely ends in digits ("card2", "v2", "x9") is not a digit group. The
 // lookbehinds make the regex start only at the beginning of a run: linear time.
-const RUN = /(?<![\w.,-])(?<!\d[ -])\d(?:[ -]?\d)*(?![\w]|[ .,-]\d)/g;
+const RUN = /(?<![\w.,-])(?<!(?<![A-Za-z_]\d{0,8})\d[ -])\d(?:[ -]?\d)*(?![\w]|[ .,-]\d)/g;
 const GROUP = /\d+/g;
 
-/** Card lengths by leading digit (issuer families): UATP 15; Amex/Diners/JCB 14–16, 19; Visa 13/16/19; MC/Maestro/Discover 16–19. */
+// Maestro ranges, 12–19 digits.
+const MAESTRO = /^(?:5018|5020|5038|5893|6304|6759|676[123])/;
+
+/**
+ * Card lengths by leading digit (issuer families): UATP 15; Amex/Diners/JCB 14–16, 19; Visa
+ * 13/16/19; MC/Discover/UnionPay (62, 81) 16–19; Maestro 12–19.
+ */
 function plausibleCard(digits: string): boolean {
   const n = digits.length;
+  if (MAESTRO.test(digits)) return n >= 12 && n <= 19;
   switch (digits[0]) {
     case "1":
       return n === 15;
@@ -23,6 +31,8 @@ function plausibleCard(digits: string): boolean {
     case "5":
     case "6":
       return n >= 16 && n <= 19;
+    case "8":
+      return digits[1] === "1" && n >= 16 && n <= 19; // UnionPay 81xx
     default:
       return false;
   }
@@ -71,7 +81,7 @@ function cardsInRun(m: RegExpExecArray): Span[] | null {
 const PRINTED = /^\d{4}(?:(?<s>[ -])\d{4}(?:\k<s>\d{4}){1,2}(?:\k<s>\d{1,4})?|(?<t>[ -])\d{6}\k<t>\d{4,5})$/;
 
 function windowShapeOk(window: string, groupCount: number): boolean {
-  if (groupCount === 1) return window.length >= 13 && window.length <= 19;
+  if (groupCount === 1) return window.length >= 12 && window.length <= 19;
   return PRINTED.test(window);
 }
 

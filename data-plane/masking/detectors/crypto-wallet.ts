@@ -4,9 +4,10 @@ import { isPlaceholderBody } from "../placeholder.js";
 import { scan } from "./scan.js";
 import { hasAlnumRun } from "./text-shape.js";
 
-// Legacy base58 (26–35 chars), segwit bech32 (42–90 chars), Ethereum 0x + 40 hex.
+// Legacy base58 (26–35 chars; mainnet 1/3, testnet m/n/2), segwit bech32 (42–90 chars;
+// mainnet bc, testnet tb, regtest bcrt; all lower or all upper case), Ethereum 0x + 40 hex.
 const ADDRESS =
-  /(?<![A-Za-z0-9])(?:([13][1-9A-HJ-NP-Za-km-z]{25,34})|((?:bc|tb)1[ac-hj-np-z02-9]{39,87})|0x([0-9a-fA-F]{40}))(?![A-Za-z0-9])/g;
+  /(?<![A-Za-z0-9])(?:([13mn2][1-9A-HJ-NP-Za-km-z]{25,34})|((?:bc|tb|bcrt)1[ac-hj-np-z02-9]{39,87}|(?:BC|TB|BCRT)1[AC-HJ-NP-Z02-9]{39,87})|0x([0-9a-fA-F]{40}))(?![A-Za-z0-9])/g;
 
 function accept(m: RegExpExecArray): Span | null {
   const span = { start: m.index, end: m.index + m[0].length };

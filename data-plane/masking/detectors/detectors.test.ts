@@ -13,7 +13,7 @@ const TABLE: Record<string, { pos: Array<[text: string, found: string]>; neg: st
       ["write to Jane.Doe+news@mail.example.org today", "Jane.Doe+news@mail.example.org"],
       ["<a_b@sub.domain.co.uk>", "a_b@sub.domain.co.uk"],
       ["punycode: user@xn--80ak6aa92e.com.", "user@xn--80ak6aa92e.com"],
-      ["名前test@test.com", "test@test.com"],
+      ["名前test@test.com", "名前test@test.com"], // internationalised local part (RFC 6531)
     ],
     neg: ["user@localhost", "a@b.c", "bad@under_score.com", "see https://site.example.com/#x", "@handle", "x@y."],
   },
@@ -88,8 +88,12 @@ const TABLE: Record<string, { pos: Array<[text: string, found: string]>; neg: st
     neg: ["1.2.3", "256.1.1.1", "1.1.1.1000", "12:30:45", "Foo::bar()", "aa:bb:cc:dd:ee:ff", "1:2:3:4", "2001:db8::1::2"],
   },
   aws_access_key: {
-    pos: [["aws_access_key_id=AKIAQ7XKP2MVN9TZR4WL", "AKIAQ7XKP2MVN9TZR4WL"], ["ASIAY34FZKBOKMUTVV7A", "ASIAY34FZKBOKMUTVV7A"]],
-    neg: ["AKIAIOSFODNN7EXAMPLE", "AKIAXXXXXXXXXXXXXXXX", "akiaq7xkp2mvn9tzr4wl", "XAKIAQ7XKP2MVN9TZR4WL", "AKIAQ7XKP2MVN9TZR4W"],
+    pos: [
+      ["aws_access_key_id=AKIAQ7XKP2MVN9TZR4WL", "AKIAQ7XKP2MVN9TZR4WL"],
+      ["ASIAY34FZKBOKMUTVV7A", "ASIAY34FZKBOKMUTVV7A"],
+      ["documentation-shaped ids are live-shaped: AKIAIOSFODNN7EXAMPLE", "AKIAIOSFODNN7EXAMPLE"],
+    ],
+    neg: ["AKIAXXXXXXXXXXXXXXXX", "akiaq7xkp2mvn9tzr4wl", "XAKIAQ7XKP2MVN9TZR4WL", "AKIAQ7XKP2MVN9TZR4W"],
   },
   aws_secret: {
     pos: [[`aws_secret_access_key = ${R62}`, R62], [`"SecretAccessKey": "${R62}"`, R62]],
@@ -264,5 +268,57 @@ describe("benign text", () => {
   ];
   it.each(benign.map((b) => [b]))("no detector fires on %j", (text) => {
     for (const d of BUILTIN_DETECTORS.values()) expect([d.name, found(d, text)]).toEqual([d.name, []]);
+  });
+});
+
+/** Classes added for issue #12, each with negatives of the same shape. */
+const CLASSES: Record<string, { pos: Array<[string, string]>; neg: string[] }> = {
+  credit_card: {
+    pos: [
+      ["ref7 4012888888881881", "4012888888881881"], // a word ending in a digit is not a digit group
+      ["v10 5105-1051-0510-5100", "5105-1051-0510-5100"],
+      ["UnionPay 8171999927660000", "8171999927660000"],
+      ["maestro 6759649826438453", "6759649826438453"],
+    ],
+    neg: ["v2 4012888888881882", "build 8123456789012345"],
+  },
+  email: {
+    pos: [["mail jörg@straße.de", "jörg@straße.de"], ["почта: иван@пример.рф", "иван@пример.рф"]],
+    neg: ["icon@3x.webp", "sprite@2x.PNG", "a@b"],
+  },
+  iban: {
+    pos: [["GB29-NWBK-6016-1331-9268-19", "GB29-NWBK-6016-1331-9268-19"], ["gb29 nwbk 6016 1331 9268 19", "gb29 nwbk 6016 1331 9268 19"]],
+    neg: ["GB29-NWBK 6016-1331 9268-19", "Gb29 NWBK 6016 1331 9268 19", "gb29 nwbk 6016 1331 9268 18"],
+  },
+  jwt: {
+    pos: [["eyJhbGciOiJkaXIiLCJlbmMiOiJBMTI4R0NNIn0..u5Qz3Aeh3Zl3bcdf.qs7xu0wYB6VJkqt0UGBD.Wf3jzO7Lgln31lGdk7_jqA", "eyJhbGciOiJkaXIiLCJlbmMiOiJBMTI4R0NNIn0..u5Qz3Aeh3Zl3bcdf.qs7xu0wYB6VJkqt0UGBD.Wf3jzO7Lgln31lGdk7_jqA"]],
+    neg: ["eyJub3QganNvbiBhdCBhbGw.a.b.c.dddddddddd"],
+  },
+  crypto_wallet: {
+    pos: [
+      ["TB1QW508D6QEJXTDG4Y5R3ZARVARY0C5XW7KXPJZSX", "TB1QW508D6QEJXTDG4Y5R3ZARVARY0C5XW7KXPJZSX"],
+      ["n3GNqMveyvaPvUbH469vDRadqpJMPc84JA", "n3GNqMveyvaPvUbH469vDRadqpJMPc84JA"],
+    ],
+    neg: ["Bc1QW508D6QEJXTDG4Y5R3ZARVARY0C5XW7KV8F3T4", "n3GNqMveyvaPvUbH469vDRadqpJMPc84JB"],
+  },
+  generic_secret: {
+    pos: [
+      ["APP_KEY=base64:q83vEjRWeJq8vN0Rz1x2Kw==", "base64:q83vEjRWeJq8vN0Rz1x2Kw=="],
+      ['"key": "9c1185a5c5e9fc54612808977ee8f548b2258d31"', "9c1185a5c5e9fc54612808977ee8f548b2258d31"],
+      ["webhookKey: 'Zx81Kq0LmVb7Tn3Ps5Rw'", "Zx81Kq0LmVb7Tn3Ps5Rw"],
+      ["client_secret = 'tiger7'", "tiger7"],
+      ["PRIVATE_KEY_PASS=qwerty9", "qwerty9"],
+    ],
+    neg: ['"key": "thread-settings"', "partition_key: tenant_id", "publicKey: 'MFkwEwYHKoZIzj0CAQ'", "cache_key = user:42:profile", "turkey: roasted", "keyword: alpha"],
+  },
+};
+
+describe.each(Object.entries(CLASSES))("detector %s, classes of #12", (name, { pos, neg }) => {
+  const detector = BUILTIN_DETECTORS.get(name)!;
+  it.each(pos)("finds the secret in %j", (text, expected) => {
+    expect(found(detector, text)).toContain(expected);
+  });
+  it.each(neg.map((n) => [n]))("leaves %j alone", (text) => {
+    expect(found(detector, text)).toEqual([]);
   });
 });

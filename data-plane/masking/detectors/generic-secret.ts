@@ -16,10 +16,12 @@ import { distinctChars, longestSequentialRun, shannonEntropy } from "../placehol
 
 // Every form needs one of these after the key (see operatorFollows).
 const OPERATOR_HINT = /[=:,(>]|\s(?:is|was)\s/;
-const KEYWORD = /pass(?:word|wd|phrase)?|pwd|secret|token|api[_.-]?key|access[_.-]?key|private[_.-]?key|auth|credential|creds/gi;
+const KEYWORD = /pass(?:word|wd|phrase)?|pwd|secret|token|api[_.-]?key|access[_.-]?key|private[_.-]?key|auth|credential|creds|key/gi;
 const IDENT_CHAR = /[A-Za-z0-9_.-]/;
 
-type ValueClass = "password" | "token";
+// password: a human password (length ≥ 6); token: random-looking (≥ 8, entropy); key: a
+// key of unknown purpose (`APP_KEY`, `"key"`, `licenseKey`), random-looking and ≥ 16 long.
+type ValueClass = "password" | "token" | "key";
 
 // Classified by the identifier's last word (camelCase, snake_case, kebab-case, dotted), so
 // `clientId`, `secret_length`, `passwordLabel` and `compass` are not credentials.
@@ -37,12 +39,19 @@ function words(identifier: string): string[] {
     .filter((w) => w.length > 0);
 }
 
+// Qualifiers that make a clearly secret position: any password-like value there is masked.
+const SECRET_WORD = /^(?:secret|private|master|signing|encryption)$/;
+// Keys that name data, not credentials: `primary_key`, `sort_key`, `publicKey`, `cache_key`…
+const DATA_KEY = /^(?:primary|foreign|sort|partition|range|hash|composite|unique|public|idempotency|cache|lookup|row|object|map|dict|group|message|translation|i18n|shortcut|hot|cursor|dedup|dedupe|routing|shard|index|join|natural|surrogate|search|storage|bucket|item|record|state|query|config|setting|locale|label|field|column|table|entity|resource|event|metric|react|list|sub|next|prev|parent|child|node|thread|run|namespace|store)$/;
+
 function classOf(identifier: string): ValueClass | null {
   const w = words(identifier);
   const last = w[w.length - 1] ?? "";
+  const prev = w[w.length - 2] ?? "";
   if (PASSWORD_WORD.test(last)) return "password";
-  if (TOKEN_WORD.test(last)) return "token";
-  if (w.length >= 2 && KEY_PAIR.test(w[w.length - 2]! + last)) return "token";
+  const token = TOKEN_WORD.test(last) || (w.length >= 2 && KEY_PAIR.test(prev + last));
+  if (token) return w.some((x) => SECRET_WORD.test(x)) ? "password" : "token";
+  if (last === "key" && !DATA_KEY.test(prev)) return "key";
   return null;
 }
 
@@ -66,7 +75,7 @@ function valueOk(value: string, identifier: string, cls: ValueClass, prose: bool
   if (value.toLowerCase().includes(identifier.toLowerCase())) return false; // echoes its own name
   if (distinctChars(value) < 4 || longestSequentialRun(value) >= 5) return false;
   if (cls === "password") return value.length >= 6;
-  if (value.length < 8 || /\s/.test(value)) return false;
+  if (value.length < (cls === "key" ? 16 : 8) || /\s/.test(value)) return false;
   const classes = Number(/[a-z]/.test(value)) + Number(/[A-Z]/.test(value)) + Number(/\d/.test(value));
   return classes >= 2 && shannonEntropy(value) >= 3;
 }

@@ -14,24 +14,31 @@ const IBAN_LENGTH: ReadonlyMap<string, number> = new Map(
     .map((e) => [e.slice(0, 2), Number(e.slice(2))] as const),
 );
 
-// Country code, check digits, then the BBAN either compact or in groups of four.
-const CANDIDATE = /(?<![A-Za-z0-9])[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,8}(?: ?[A-Z0-9]{1,3})?(?![A-Za-z0-9])/g;
+// Country code, check digits, then the BBAN compact or in the groups of four banks print
+// (spaces or dashes), in either case.
+const CANDIDATE = /(?<![A-Za-z0-9])[A-Za-z]{2}\d{2}(?:[ -]?[A-Za-z0-9]{4}){2,8}(?:[ -]?[A-Za-z0-9]{1,3})?(?![A-Za-z0-9])/g;
 
 function validate(m: RegExpExecArray): Span | null {
-  const expected = IBAN_LENGTH.get(m[0].slice(0, 2));
+  const cc = m[0].slice(0, 2);
+  // one letter case for the whole number (a lower-case word that happens to pass mod-97 is not one)
+  const upper = m[0].toUpperCase();
+  if (m[0] !== upper && m[0] !== m[0].toLowerCase()) return null;
+  const expected = IBAN_LENGTH.get(cc.toUpperCase());
   if (expected === undefined) return null;
+  const sep = /[ -]/.exec(m[0])?.[0];
+  if (sep !== undefined && m[0].includes(sep === " " ? "-" : " ")) return null; // one separator style
   // Walk the candidate, keeping exactly `expected` alphanumerics: a longer match is an
   // IBAN followed by another group.
   let count = 0;
   let end = 0;
-  const s = m[0];
+  const s = upper;
   while (end < s.length && count < expected) {
-    if (s[end] !== " ") count++;
+    if (s[end] !== " " && s[end] !== "-") count++;
     end++;
   }
   if (count !== expected) return null;
-  if (end < s.length && s[end] !== " ") return null; // would split a group
-  if (!ibanMod97Valid(s.slice(0, end).replace(/ /g, ""))) return null;
+  if (end < s.length && s[end] !== " " && s[end] !== "-") return null; // would split a group
+  if (!ibanMod97Valid(s.slice(0, end).replace(/[ -]/g, ""))) return null;
   return { start: m.index, end: m.index + end };
 }
 

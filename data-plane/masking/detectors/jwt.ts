@@ -4,8 +4,9 @@ import { scan } from "./scan.js";
 // header "." payload [ "." signature [ "." … ] ] — JWS, unsecured and JWE compact forms. The
 // header and payload are base64url JSON objects, so they start with "eyJ" ('{"') or "ew"
 // ('{' + whitespace).
+// JWE compact has five segments whose second (the encrypted key) is random or empty.
 const TOKEN =
-  /(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{10,}\.e[yw][A-Za-z0-9_-]{10,}(?:\.[A-Za-z0-9_-]*){0,3}(?![A-Za-z0-9_-])/g;
+  /(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{10,}\.(?:e[yw][A-Za-z0-9_-]{10,}(?:\.[A-Za-z0-9_-]*){0,3}|[A-Za-z0-9_-]*(?:\.[A-Za-z0-9_-]*){2}\.[A-Za-z0-9_-]{8,})(?![A-Za-z0-9_.-])/g;
 
 function isJsonObject(segment: string): boolean {
   try {
@@ -18,8 +19,9 @@ function isJsonObject(segment: string): boolean {
 
 /** At least one of header and payload must decode to a JSON object (a corrupted header still leaks a usable payload). */
 function accept(m: RegExpExecArray): Span | null {
-  const [header, payload] = m[0].split(".");
-  if (!isJsonObject(header!) && !isJsonObject(payload!)) return null;
+  const parts = m[0].split(".");
+  const [header, payload] = parts;
+  if (!isJsonObject(header!) && (parts.length === 5 || !isJsonObject(payload!))) return null;
   return { start: m.index, end: m.index + m[0].length };
 }
 
