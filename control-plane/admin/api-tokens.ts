@@ -5,10 +5,11 @@
  */
 import { generateApiTokenSecret } from "../auth/api-token-secret.js";
 import { assertMayGrant } from "../auth/grant.js";
-import type { Principal } from "../auth/principal.js";
+import { tokenActor, type Principal } from "../auth/principal.js";
 import { SCOPES, isScope, type Scope } from "../auth/scopes.js";
 import { assertNoProblems, orNotFound } from "../errors.js";
-import type { Db } from "../store/client.js";
+import type { Db, Tx } from "../store/client.js";
+import type { AuditEntry } from "./change-log.js";
 import type { ApiToken } from "../store/types.js";
 import { nameProblems } from "../validation.js";
 import { commitChange, type Committed } from "./commit.js";
@@ -87,6 +88,12 @@ export async function createApiToken(deps: AdminDeps, by: Principal, input: ApiT
   const secret = generateApiTokenSecret();
   return commitChange(deps, by.actor, "admin", async (tx) => {
     assertUnique(await tx.apiToken.findUnique({ where: { name: input.name } }), undefined, `an API token named ${JSON.stringify(input.name)}`);
+    if (by.identity) {
+      // The token acts for its minter (approvals/decider.ts): record who that is and the
+      // groups their roles come from, as of minting.
+      const key = { issuer: by.identity.issuer, subject: by.identity.subject };
+      await tx.identity.upsert({ where: { issuer_subject: key }, create: { ...key, groups: [...by.identity.groups], lastSeenAt: now }, update: { groups: [...by.identity.groups], lastSeenAt: now } });
+    }
     const row = await tx.apiToken.create({
       data: { name: input.name, secretHash: secret.secretHash, prefix: secret.prefix, scopes, createdBy: by.actor, expiresAt: new Date(now.getTime() + ttl * 1000) },
     });
@@ -102,4 +109,29 @@ export async function revokeApiToken(deps: AdminDeps, by: Principal, id: string,
     const updated = await tx.apiToken.update({ where: { id }, data: { revokedAt: now } });
     return { value: view(updated), audit: [{ action: "apiToken.revoke", target: `ApiToken:${id}`, before: view(row), after: view(updated) }] };
   });
+}
+
+/**
+ * Revokes every live token minted by `actor`, by the tokens it minted, and so on down the
+ * chain: suspending an identity must not leave its tokens working. Returns the audit entries.
+ */
+export async function revokeTokensMintedBy(tx: Tx, actor: string, now: Date): Promise<AuditEntry[]> {
+  const audit: AuditEntry[] = [];
+  const seen = new Set<string>([actor]);
+  let minters = [actor];
+  while (minters.length > 0) {
+    const children = await tx.apiToken.findMany({ where: { createdBy: { in: minters } } });
+    minters = [];
+    for (const row of children) {
+      const childActor = tokenActor(row.name);
+      if (!seen.has(childActor)) {
+        seen.add(childActor);
+        minters.push(childActor);
+      }
+      if (row.revokedAt !== null) continue;
+      const updated = await tx.apiToken.update({ where: { id: row.id }, data: { revokedAt: now } });
+      audit.push({ action: "apiToken.revoke", target: `ApiToken:${row.id}`, before: view(row), after: { ...view(updated), reason: `minted by suspended ${actor}` } });
+    }
+  }
+  return audit;
 }

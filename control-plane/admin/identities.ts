@@ -6,7 +6,8 @@
 import { CpError, assertNoProblems, orNotFound } from "../errors.js";
 import type { Db, Tx } from "../store/client.js";
 import type { Identity, IdentityStatus } from "../store/types.js";
-import type { Principal } from "../auth/principal.js";
+import { oidcActor, type Principal } from "../auth/principal.js";
+import { revokeTokensMintedBy } from "./api-tokens.js";
 import { commitChange, type Committed } from "./commit.js";
 import type { AdminDeps } from "./deps.js";
 import { jsonStrings } from "./json.js";
@@ -107,6 +108,8 @@ export async function setIdentityStatus(deps: AdminDeps, by: Principal, ref: Ide
     if (row.status === status) return { value: identityView(row), audit: [] };
     const updated = await tx.identity.update({ where: { id: row.id }, data: { status } });
     const action = status === "suspended" ? "identity.suspend" : "identity.reactivate";
-    return { value: identityView(updated), audit: [{ action, target: `Identity:${row.id}`, before: identityView(row), after: identityView(updated) }] };
+    // Suspension also revokes every API token the identity minted (reactivation does not revive them).
+    const revoked = status === "suspended" ? await revokeTokensMintedBy(tx, oidcActor(row.issuer, row.subject), new Date()) : [];
+    return { value: identityView(updated), audit: [{ action, target: `Identity:${row.id}`, before: identityView(row), after: identityView(updated) }, ...revoked] };
   });
 }

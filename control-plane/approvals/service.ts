@@ -5,6 +5,9 @@ import type { AdminDeps } from "../admin/deps.js";
 import { commitChange } from "../admin/commit.js";
 import { CpError, orNotFound } from "../errors.js";
 import { pageArgs, toPage, type Page, type PageRequest } from "../admin/page.js";
+import { approvalOf } from "../admin/policy-rules.js";
+import type { Principal } from "../auth/principal.js";
+import { resolveDecider } from "./decider.js";
 
 /** What a proxy files when a run needs a reviewer (parameters already masked): the gRPC message's fields. */
 export type ApprovalInput = Omit<ApprovalRequestMessage, "$typeName" | "$unknown">;
@@ -51,38 +54,53 @@ export async function listApprovals(db: Db, status: string | undefined, page: Pa
 }
 
 /**
- * Approves or denies a pending request. Nobody decides their own request. An approval
- * becomes a grant (valid for the policy's grantTtlSeconds, default 1 h) that reaches the
- * proxies in the next snapshot: the version is bumped in the same transaction.
+ * Approves or denies a pending request, for a caller holding the approve scope:
+ * - the deciding identity (for an API token: the one that minted it, see decider.ts) must
+ *   hold one of the policy's approverRoles — no approver roles, nobody decides;
+ * - it must not be the requester;
+ * - the decision is ONE compare-and-set (pending → decided): of concurrent approve/deny
+ *   calls exactly one wins, the others get CONFLICT and leave no audit row.
+ * An approval becomes a grant (valid for the policy's grantTtlSeconds, default 1 h) that
+ * reaches the proxies in the next snapshot: the version is bumped in the same transaction.
  */
 export async function decideApproval(
   deps: AdminDeps,
-  actor: string,
+  by: Principal,
   id: string,
   decision: "approved" | "denied",
   note: string | undefined,
   now = new Date(),
 ): Promise<ApprovalRequest> {
-  const committed = await commitChange(deps, actor, "policy", async (tx) => {
+  const committed = await commitChange(deps, by.actor, "policy", async (tx) => {
     const request = orNotFound(await tx.approvalRequest.findUnique({ where: { id } }), `approval request ${id}`);
-    if (actor === `oidc:${request.requesterIssuer}|${request.requesterSubject}`) throw new CpError("FORBIDDEN", "nobody approves their own request");
-    if (request.status !== "pending") throw new CpError("CONFLICT", `approval request ${id} is already ${request.status}`);
+    const decider = await resolveDecider(tx, by);
+    if (decider.identity && decider.identity.issuer === request.requesterIssuer && decider.identity.subject === request.requesterSubject) {
+      throw new CpError("FORBIDDEN", "nobody decides their own request (nor through a token they minted)");
+    }
     const policy = request.policyId ? await tx.policy.findUnique({ where: { id: request.policyId }, select: { approval: true } }) : null;
-    const rule = (policy?.approval ?? {}) as { grantTtlSeconds?: number; grantUses?: number };
-    const ttl = rule.grantTtlSeconds && rule.grantTtlSeconds > 0 ? rule.grantTtlSeconds : DEFAULT_GRANT_TTL_SECONDS;
-    const value = await tx.approvalRequest.update({
-      where: { id },
-      data: {
-        status: decision,
-        reviewer: actor,
-        reviewNote: note?.slice(0, 1_000) ?? null,
-        decidedAt: now,
-        ...(decision === "approved" ? { grantExpiresAt: new Date(now.getTime() + ttl * 1_000), grantUsesLeft: rule.grantUses && rule.grantUses > 0 ? rule.grantUses : null } : {}),
-      },
-    });
+    const rule = approvalOf(policy?.approval ?? {});
+    if (!rule.approverRoles.some((r) => decider.roles.has(r))) {
+      const needed = rule.approverRoles.length > 0 ? `one of the roles ${rule.approverRoles.join(", ")}` : "an approver role, and its policy names none";
+      throw new CpError("FORBIDDEN", `deciding this request needs ${needed}`);
+    }
+    const ttl = rule.grantTtlSeconds > 0 ? rule.grantTtlSeconds : DEFAULT_GRANT_TTL_SECONDS;
+    const data = {
+      status: decision,
+      reviewer: by.actor,
+      reviewNote: note?.slice(0, 1_000) ?? null,
+      decidedAt: now,
+      ...(decision === "approved" ? { grantExpiresAt: new Date(now.getTime() + ttl * 1_000), grantUsesLeft: rule.grantUses > 0 ? rule.grantUses : null } : {}),
+    };
+    // Compare-and-set: only a still-pending request changes; a concurrent decision loses here.
+    const won = await tx.approvalRequest.updateMany({ where: { id, status: "pending" }, data });
+    if (won.count !== 1) {
+      const status = (await tx.approvalRequest.findUnique({ where: { id }, select: { status: true } }))?.status ?? "gone";
+      throw new CpError("CONFLICT", `approval request ${id} is already ${status}`);
+    }
+    const value = (await tx.approvalRequest.findUnique({ where: { id } }))!;
     return {
       value,
-      audit: [{ action: `approval.${decision === "approved" ? "approve" : "deny"}`, target: `ApprovalRequest:${id}`, before: { status: request.status }, after: { status: decision, grantExpiresAt: value.grantExpiresAt } }],
+      audit: [{ action: `approval.${decision === "approved" ? "approve" : "deny"}`, target: `ApprovalRequest:${id}`, before: { status: "pending" }, after: { status: decision, grantExpiresAt: value.grantExpiresAt } }],
     };
   });
   return committed.value;

@@ -121,7 +121,7 @@ export function createOidcDirectory(opts: OidcDirectoryOptions): OidcDirectory {
       const { issuer, subject, groups } = result.identity;
       if (dir.suspended.has(key(issuer, subject))) return authDenied("FORBIDDEN", "identity suspended");
       const roles = [...(dir.subjectRoles.get(key(issuer, subject)) ?? []), ...groups.flatMap((g) => dir.groupRoles.get(key(issuer, g)) ?? [])];
-      return { ok: true, principal: principal("oidc", oidcActor(issuer, subject), scopesOfRoles(roles)) };
+      return { ok: true, principal: principal("oidc", oidcActor(issuer, subject), scopesOfRoles(roles), { issuer, subject, groups }) };
     },
   };
 }

@@ -14,6 +14,8 @@ export interface Principal {
   readonly actor: string;
   /** What the caller may do; empty for an authenticated user without a control-plane role. */
   readonly scopes: ReadonlySet<Scope>;
+  /** OIDC callers: who they are and the groups of their token (roles follow from bindings). */
+  readonly identity?: { readonly issuer: string; readonly subject: string; readonly groups: readonly string[] };
 }
 
 /**
@@ -36,8 +38,15 @@ export function tokenActor(name: string): string {
 }
 
 /** Builds a frozen principal. */
-export function principal(kind: PrincipalKind, actor: string, scopes: Iterable<Scope>): Principal {
-  return Object.freeze({ kind, actor, scopes: new Set(scopes) });
+export function principal(kind: PrincipalKind, actor: string, scopes: Iterable<Scope>, identity?: Principal["identity"]): Principal {
+  return Object.freeze({ kind, actor, scopes: new Set(scopes), ...(identity ? { identity: Object.freeze({ ...identity, groups: [...identity.groups] }) } : {}) });
+}
+
+/** The (issuer, subject) of an `oidc:` audit name, split at the first "|" (subjects may contain "|", issuer URLs do not). */
+export function parseOidcActor(actor: string): { issuer: string; subject: string } | null {
+  if (!actor.startsWith("oidc:")) return null;
+  const bar = actor.indexOf("|");
+  return bar < 0 ? null : { issuer: actor.slice(5, bar), subject: actor.slice(bar + 1) };
 }
 
 /**

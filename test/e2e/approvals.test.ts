@@ -73,8 +73,11 @@ test("a gated run is held with 428 until approved, then runs; ungated graphs are
   expect(pending).toContainEqual(expect.objectContaining({ id, requesterSubject: "runner-1", graph: "echo", operation: "runs:wait" }));
   expect(JSON.stringify(pending)).not.toContain("carol@example.com"); // parameters are masked
 
-  const approved = await gql(ADMIN_TOKEN, `mutation($id: ID!) { approveRequest(id: $id, note: "ok") { status reviewer grantExpiresAt } }`, { id });
-  expect(approved.data!["approveRequest"]).toMatchObject({ status: "approved", reviewer: "token:$bootstrap" });
+  // The bootstrap token holds the approve scope but no approver role: it cannot decide.
+  expect((await gql(ADMIN_TOKEN, `mutation($id: ID!) { approveRequest(id: $id) { status } }`, { id })).code).toBe("FORBIDDEN");
+  const reviewer = await stack.issuer.mint({ sub: "reviewer-1", groups: ["approvers"] });
+  const approved = await gql(reviewer, `mutation($id: ID!) { approveRequest(id: $id, note: "ok") { status reviewer grantExpiresAt } }`, { id });
+  expect(approved.data!["approveRequest"]).toMatchObject({ status: "approved", reviewer: `oidc:${stack.issuer.url}|reviewer-1` });
 
   let result = await runEcho(token);
   for (let i = 0; i < 50 && result.status !== 200; i++) {

@@ -19,7 +19,7 @@ export const approvalResolvers = {
     },
   },
   Mutation: {
-    approveRequest: guarded("approve", (args: { id: string; note?: string | null }, by, ctx) => decideApproval(ctx.admin, by.actor, args.id, "approved", args.note ?? undefined)),
-    denyRequest: guarded("approve", (args: { id: string; note?: string | null }, by, ctx) => decideApproval(ctx.admin, by.actor, args.id, "denied", args.note ?? undefined)),
+    approveRequest: guarded("approve", (args: { id: string; note?: string | null }, by, ctx) => decideApproval(ctx.admin, by, args.id, "approved", args.note ?? undefined)),
+    denyRequest: guarded("approve", (args: { id: string; note?: string | null }, by, ctx) => decideApproval(ctx.admin, by, args.id, "denied", args.note ?? undefined)),
   },
 };
