@@ -25,3 +25,15 @@ export function filterResponse(ctx: RequestContext, json: unknown): FilterResult
   }
   return { ok: true, json };
 }
+
+/**
+ * Response headers that would count what the caller may not see: an assistant search is
+ * filtered by graph after the upstream counted it, so its X-Pagination-Total counts hidden
+ * assistants (X-Pagination-Next stays: it is an offset into the upstream's list, not a count).
+ */
+export function filterResponseHeaders(ctx: RequestContext, headers: Record<string, string | string[]>): Record<string, string | string[]> {
+  if (ctx.route?.route.operation === "assistants:search" && ctx.decision && !ctx.decision.rules.some((r) => r.graphs.any)) {
+    delete headers["x-pagination-total"];
+  }
+  return headers;
+}

@@ -5,6 +5,7 @@ import { CONTINUE, deny, type Outcome } from "../pipeline/outcome.js";
 import { basePath } from "../upstream/pools.js";
 import { inboundHeaders, outboundHeaders } from "../upstream/outbound-headers.js";
 import { ResponseRelay, relayMode } from "./relay-response.js";
+import { filterResponseHeaders } from "./filter-response.js";
 import { signAssertion } from "../upstream/assertion.js";
 import { runOutlivesHangUp } from "./limits.js";
 import { maskerOf } from "../pipeline/context.js";
@@ -63,7 +64,7 @@ export async function forward(ctx: RequestContext, res: ServerResponse): Promise
       ctx.record.status = statusCode;
       ctx.record.decision = "allow";
       const contentType = String(upstreamHeaders["content-type"] ?? "");
-      const filtered = maskHeaders(inboundHeaders(upstreamHeaders, conn.credential, ctx.req.id), masker.maskJson);
+      const filtered = filterResponseHeaders(ctx, maskHeaders(inboundHeaders(upstreamHeaders, conn.credential, ctx.req.id), masker.maskJson));
       return new ResponseRelay(ctx, res, statusCode, filtered, relayMode(ctx, statusCode, contentType, String(upstreamHeaders["content-encoding"] ?? "")));
     });
   } catch (err) {

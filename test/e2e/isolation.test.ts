@@ -267,3 +267,35 @@ describe("the resource table, walked: bob names alice's resources in every posit
     }
   });
 });
+
+describe("probing: counts and totals cover only what the caller may see", () => {
+  test("thread counts, search totals and select-ed searches count bob's threads only", async () => {
+    const bobs = new Set<string>();
+    for (let i = 0; i < 3; i++) bobs.add((await bob.threads.create({ metadata: { probe: true } })).thread_id);
+    await alice.threads.create({ metadata: { probe: true } });
+    const all = await call(bobToken, "POST", "/threads/search", { limit: 1000 });
+    const mine = (all.json as Array<{ thread_id: string }>).map((t) => t.thread_id);
+    expect(mine.length).toBeGreaterThanOrEqual(3);
+    const upstreamTotal = (await upstream.threads.search({ limit: 1000 })).length;
+    expect(upstreamTotal).toBeGreaterThan(mine.length); // alice's are there, upstream
+    expect(Number(all.headers.get("x-pagination-total"))).toBe(mine.length);
+    expect((await call(bobToken, "POST", "/threads/count", {})).json).toBe(mine.length);
+    expect((await call(bobToken, "POST", "/threads/count", { metadata: { probe: true } })).json).toBe(3);
+    const selected = await call(bobToken, "POST", "/threads/search", { metadata: { probe: true }, select: ["thread_id"], limit: 100 });
+    expect(new Set((selected.json as Array<{ thread_id: string }>).map((t) => t.thread_id))).toEqual(bobs);
+  });
+
+  test("assistant counts cannot include graphs the policy hides; search totals are not sent", async () => {
+    const all = await call(bobToken, "POST", "/assistants/count", {});
+    expect([all.status, codeOf(all.json)]).toEqual([400, "BAD_REQUEST"]);
+    const hidden = await call(bobToken, "POST", "/assistants/count", { graph_id: "leaky" });
+    expect([hidden.status, codeOf(hidden.json)]).toEqual([403, "POLICY_DENIED"]);
+    const echo = await call(bobToken, "POST", "/assistants/count", { graph_id: "echo" });
+    expect(echo.json).toBe(await upstream.assistants.count({ graphId: "echo" }));
+    const search = await call(bobToken, "POST", "/assistants/search", { limit: 1000 });
+    expect(search.headers.get("x-pagination-total")).toBeNull();
+    expect(new Set((search.json as Array<{ graph_id: string }>).map((a) => a.graph_id))).toEqual(new Set(["echo", "slow", "whoami"]));
+    const selected = await call(bobToken, "POST", "/assistants/search", { limit: 1000, select: ["assistant_id"] });
+    expect((selected.json as unknown[]).length).toBe((search.json as unknown[]).length);
+  });
+});
