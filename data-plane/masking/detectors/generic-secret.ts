@@ -172,7 +172,12 @@ function findSecrets(text: string): Span[] {
       const found = valueAfter(text, e, quotedKey);
       if (found !== null) ({ span, prose } = found);
     }
-    if (span === null || !valueOk(text.slice(span.start, span.end), identifier, cls, prose)) continue;
+    if (span === null) continue;
+    if (!valueOk(text.slice(span.start, span.end), identifier, cls, prose)) {
+      // keywords inside a rejected value ("key=key=key=…") are part of it: linear, not 200× per hit
+      KEYWORD.lastIndex = Math.max(KEYWORD.lastIndex, span.end);
+      continue;
+    }
     out.push(span);
     lastEnd = span.end;
     KEYWORD.lastIndex = span.end;
