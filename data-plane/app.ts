@@ -41,7 +41,11 @@ export async function startProxy(config: ProxyConfig): Promise<ProxyHandle> {
   // to the control plane; a full spool refuses new requests rather than lose records.
   const spool = await openSpool({ dir: join(config.dataDir, "spool"), maxBytes: config.spoolMaxBytes });
 
-  const limiter = createLimiter(config.redisUrl ? { redisUrl: config.redisUrl, keyPrefix: "agentgate:limits:" } : {});
+  const limiter = createLimiter(
+    config.redisUrl
+      ? { redisUrl: config.redisUrl, keyPrefix: "agentgate:limits:", onRedisError: config.redisFailureMode, commandTimeoutMs: config.redisTimeoutMs, fleetSize: config.fleetSize }
+      : {},
+  );
   const services: ProxyServices = {
     proxyId: config.proxyId,
     pools: new UpstreamPools(),
@@ -69,7 +73,10 @@ export async function startProxy(config: ProxyConfig): Promise<ProxyHandle> {
   metrics.gauge("agentgate_proxy_spool_reserved_bytes", "Spool bytes reserved for the records of exchanges in progress", () => spool.stats().reservedBytes);
   metrics.gauge("agentgate_proxy_spool_free_bytes", "Spool bytes neither used nor reserved", () => spool.stats().freeBytes);
   metrics.gauge("agentgate_proxy_runs_followed", "Background runs followed until they end upstream (their slots are held)", () => services.runTracker.active);
-  metrics.gauge("agentgate_proxy_limiter_degraded", "1 while shared (Redis) limits fall back to local counters", () => (limiter.stats().degraded ? 1 : 0));
+  metrics.gauge("agentgate_proxy_limiter_degraded", "1 while Redis cannot answer and limit decisions follow the failure mode", () => (limiter.stats().degraded ? 1 : 0));
+  metrics.gauge("agentgate_proxy_limiter_failure_mode", "The configured Redis failure mode (1 on the mode in force; none without Redis)", () => [[{ mode: limiter.stats().failureMode }, 1]]);
+  metrics.gauge("agentgate_proxy_limiter_degraded_decisions", "Limit decisions made without Redis since start (per the failure mode)", () => limiter.stats().degradedDecisions);
+  metrics.gauge("agentgate_proxy_limiter_redis_errors", "Redis commands that failed or timed out since start", () => limiter.stats().redisErrors);
 
   const server = createProxyServer({
     services,
@@ -93,13 +100,23 @@ export async function startProxy(config: ProxyConfig): Promise<ProxyHandle> {
         const current = store.current();
         const sync = watch.status();
         const spooled = spool.stats();
+        const limits = limiter.stats();
+        const warnings = spooled.fillRatio >= 0.8 ? ["session spool is over 80% full"] : [];
+        if (limits.degraded) warnings.push(`Redis unavailable: limits follow ${limits.failureMode}`);
         const body = JSON.stringify({
           ready: current !== undefined && spooled.accepting,
           snapshotVersion: current ? String(current.version) : null,
           controlPlaneConnected: sync.connected,
           lastError: sync.lastError,
           spool: { pending: spooled.pendingCount, fillRatio: spooled.fillRatio, accepting: spooled.accepting },
-          warnings: spooled.fillRatio >= 0.8 ? ["session spool is over 80% full"] : [],
+          limits: {
+            backend: limits.backend,
+            failureMode: limits.failureMode,
+            degraded: limits.degraded,
+            fleetSize: config.fleetSize,
+            runsFollowed: services.runTracker.active,
+          },
+          warnings,
         });
         // Not ready when a new exchange could not be recorded: a balancer sends it elsewhere.
         return { status: current && spooled.accepting ? 200 : 503, contentType: "application/json", body };

@@ -3,6 +3,9 @@ import { join } from "node:path";
 import { readFileSync } from "node:fs";
 import type { HttpAllowance } from "./identity/url-policy.js";
 import type { TlsFiles } from "../proto/grpc-adapter.js";
+import type { RedisErrorMode } from "./limits/limiter.js";
+
+const REDIS_FAILURE_MODES: readonly RedisErrorMode[] = ["fail-closed", "local-fallback", "fail-open"];
 
 /** AGENTGATE_CONTROL_PLANE_{CA,CERT,KEY}_FILE → TLS material; undefined when none is set. */
 function controlPlaneTls(env: NodeJS.ProcessEnv, problems: string[]): TlsFiles | undefined {
@@ -40,6 +43,12 @@ export interface ProxyConfig {
   readonly spoolMaxBytes: number;
   /** TLS to the control plane: CA bundle, and a client certificate for mTLS. */
   readonly controlPlaneTls: TlsFiles | undefined;
+  /** What a Redis failure or timeout means for limit decisions. */
+  readonly redisFailureMode: RedisErrorMode;
+  /** Per-command Redis timeout. */
+  readonly redisTimeoutMs: number;
+  /** Proxies sharing the limits (local-fallback enforces a 1/N share). */
+  readonly fleetSize: number;
   /** Longest a run holds its concurrency slot and cost reservation (background runs, abandoned streams). */
   readonly maxRunMs: number;
   /** Plaintext gRPC to a non-loopback control plane (a private container network only). */
@@ -76,6 +85,12 @@ export function loadProxyConfig(env: NodeJS.ProcessEnv = process.env): ProxyConf
   if (!Number.isSafeInteger(maxRunMs) || maxRunMs < 1000) problems.push("AGENTGATE_MAX_RUN_SECONDS must be an integer ≥ 1");
   const shutdownGraceMs = Number(env["AGENTGATE_SHUTDOWN_GRACE_SECONDS"] ?? 10) * 1000;
   if (!Number.isSafeInteger(shutdownGraceMs) || shutdownGraceMs < 0) problems.push("AGENTGATE_SHUTDOWN_GRACE_SECONDS must be an integer ≥ 0");
+  const redisFailureMode = (env["AGENTGATE_REDIS_FAILURE_MODE"] || "fail-closed") as RedisErrorMode;
+  if (!REDIS_FAILURE_MODES.includes(redisFailureMode)) problems.push(`AGENTGATE_REDIS_FAILURE_MODE must be one of ${REDIS_FAILURE_MODES.join(", ")}`);
+  const redisTimeoutMs = Number(env["AGENTGATE_REDIS_TIMEOUT_MS"] ?? 100);
+  if (!Number.isInteger(redisTimeoutMs) || redisTimeoutMs < 1 || redisTimeoutMs > 10_000) problems.push("AGENTGATE_REDIS_TIMEOUT_MS must be an integer from 1 to 10000");
+  const fleetSize = Number(env["AGENTGATE_FLEET_SIZE"] ?? 1);
+  if (!Number.isInteger(fleetSize) || fleetSize < 1 || fleetSize > 10_000) problems.push("AGENTGATE_FLEET_SIZE must be an integer from 1 to 10000");
   const tls = controlPlaneTls(env, problems);
   if (problems.length) throw new ProxyConfigError(problems);
   return Object.freeze({
@@ -95,5 +110,8 @@ export function loadProxyConfig(env: NodeJS.ProcessEnv = process.env): ProxyConf
     spoolMaxBytes,
     maxRunMs,
     shutdownGraceMs,
+    redisFailureMode,
+    redisTimeoutMs,
+    fleetSize,
   });
 }

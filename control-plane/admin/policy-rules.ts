@@ -19,6 +19,8 @@ export interface PolicyLimits {
   /** Cost charged per run, by graph id or glob ("*" for any). */
   readonly costPerRun: Readonly<Record<string, number>>;
   readonly costPer1kTokens: number;
+  /** Most one run may be charged (its reservation); 0 = cost per run, or all that is left when tokens are priced. */
+  readonly maxCostPerRun: number;
 }
 
 /** A denylist rule: a pattern refused in request bodies (optionally under one JSON path). */
@@ -47,6 +49,7 @@ export const NO_LIMITS: PolicyLimits = {
   maxRecursionLimit: 0,
   costPerRun: {},
   costPer1kTokens: 0,
+  maxCostPerRun: 0,
 };
 
 /** No approval needed. */
@@ -69,6 +72,7 @@ export function limitsOf(json: unknown): PolicyLimits {
     maxRecursionLimit: l.maxRecursionLimit,
     costPerRun: { ...l.costPerRun },
     costPer1kTokens: l.costPer1kTokens,
+    maxCostPerRun: l.maxCostPerRun,
   };
 }
 
@@ -99,7 +103,7 @@ export function limitsProblems(l: PolicyLimits): string[] {
   for (const key of ["requestsPerMinute", "burst", "concurrentRuns", "maxRecursionLimit", "maxBodyBytes"] as const) {
     if (!isCount(l[key], MAX_COUNT)) out.push(`limits.${key}: must be an integer from 0 to ${MAX_COUNT}`);
   }
-  for (const key of ["costBudgetPerDay", "costPer1kTokens"] as const) {
+  for (const key of ["costBudgetPerDay", "costPer1kTokens", "maxCostPerRun"] as const) {
     if (!(Number.isFinite(l[key]) && l[key] >= 0)) out.push(`limits.${key}: must be a finite number ≥ 0`);
   }
   const graphs = Object.keys(l.costPerRun);

@@ -28,6 +28,7 @@ export function limitsFromJson(json: unknown): Limits {
     maxRecursionLimit: Math.floor(num(l["maxRecursionLimit"])),
     costPerRun,
     costPer1kTokens: num(l["costPer1kTokens"]),
+    maxCostPerRun: num(l["maxCostPerRun"]),
   });
 }
 

@@ -1,11 +1,11 @@
 /**
  * Applies the `onRedisError` policy around the Redis backend, with a small circuit breaker.
  *
- * - `local-fallback` (default): decisions go to this process's own counters. Requests keep
- *   flowing and every limit is still enforced, but per proxy: with N proxies a client can get up
- *   to N× the shared limit, and the local counters start empty (a fresh burst, no spent budget).
- *   Nothing is merged back when Redis returns. Chosen as the default because a cache outage
- *   should neither take the gateway down nor switch limits off entirely.
+ * - `local-fallback`: decisions go to this process's own counters, each limit divided by the
+ *   known fleet size (`fleetSize` proxies: rate, burst, slots and budget get a 1/N share, slots
+ *   rounded down, so N proxies together stay within the shared limit; a share of 0 slots denies).
+ *   The local counters start empty (a fresh burst, no spent budget): the day's budget is not
+ *   known during an outage. Nothing is merged back when Redis returns.
  * - `fail-open`: allow everything while Redis is away (availability over enforcement).
  * - `fail-closed`: deny everything with `unavailable: true` (enforcement over availability).
  *
@@ -32,12 +32,14 @@ export class FailoverLimiter implements InstrumentedLimiter {
   readonly #log: LimiterLog;
   readonly #stats: LimiterStats;
   readonly #cooldownMs: number;
+  readonly #fleetSize: number;
   #skipPrimaryUntil = 0;
   #failuresInARow = 0;
 
   /**
    * @param fallback required when `mode` is `local-fallback`
    * @param cooldownMs how long to skip Redis after a failure; also the Retry-After of fail-closed denials
+   * @param fleetSize proxies sharing the limits: the local fallback enforces a 1/fleetSize share
    */
   constructor(
     primary: Limiter,
@@ -46,7 +48,10 @@ export class FailoverLimiter implements InstrumentedLimiter {
     log: LimiterLog,
     stats: LimiterStats,
     cooldownMs = 1000,
+    fleetSize = 1,
   ) {
+    if (!(Number.isInteger(fleetSize) && fleetSize >= 1)) throw new RangeError("limits: fleetSize must be an integer >= 1");
+    this.#fleetSize = fleetSize;
     if (mode === "local-fallback" && !fallback) throw new Error("limits: local-fallback needs a local limiter");
     this.#primary = primary;
     this.#mode = mode;
@@ -60,7 +65,7 @@ export class FailoverLimiter implements InstrumentedLimiter {
   takeToken(key: string, ratePerMinute: number, burst: number, now?: number): Promise<TokenResult> {
     return this.#decide(
       () => this.#primary.takeToken(key, ratePerMinute, burst, now),
-      (local) => local.takeToken(key, ratePerMinute, burst, now),
+      (local) => local.takeToken(key, ratePerMinute / this.#fleetSize, Math.max(1, burst / this.#fleetSize), now),
       { ok: true },
       { ok: false, retryAfterMs: this.#cooldownMs, unavailable: true },
     );
@@ -70,18 +75,21 @@ export class FailoverLimiter implements InstrumentedLimiter {
   acquireSlot(key: string, max: number, leaseMs?: number): Promise<SlotResult> {
     return this.#decide(
       () => this.#primary.acquireSlot(key, max, leaseMs),
-      (local) => local.acquireSlot(key, max, leaseMs),
+      (local) => {
+        const share = Math.floor(max / this.#fleetSize);
+        return share >= 1 ? local.acquireSlot(key, share, leaseMs) : Promise.resolve({ ok: false, retryAfterMs: this.#cooldownMs, unavailable: true } as const);
+      },
       { ok: true, release: NO_OP },
       { ok: false, retryAfterMs: this.#cooldownMs, unavailable: true },
     );
   }
 
   /** See Limiter.reserveCost; a fail-closed denial reports `spent: NaN` (unknown). */
-  reserveCost(key: string, amount: number, budgetPerDay: number, now?: number): Promise<CostResult> {
+  reserveCost(key: string, amount: number, budgetPerDay: number, now?: number, minimum?: number): Promise<CostResult> {
     return this.#decide(
-      () => this.#primary.reserveCost(key, amount, budgetPerDay, now),
-      (local) => local.reserveCost(key, amount, budgetPerDay, now),
-      { ok: true, settle: NO_OP },
+      () => this.#primary.reserveCost(key, amount, budgetPerDay, now, minimum),
+      (local) => local.reserveCost(key, amount, budgetPerDay / this.#fleetSize, now, minimum),
+      { ok: true, reserved: 0, settle: NO_OP },
       { ok: false, retryAfterMs: this.#cooldownMs, unavailable: true, spent: Number.NaN },
     );
   }

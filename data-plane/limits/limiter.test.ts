@@ -111,6 +111,21 @@ describe.each(backends(prefix))("limiter contract: $name", (backend) => {
   });
 
   describe("reserveCost", () => {
+    it("reserves what is left (at least the minimum) when the amount does not fit, and settles against that", async () => {
+      const k = key("upto");
+      const first = await limiter.reserveCost(k, 4, 10);
+      expect(first).toMatchObject({ ok: true, reserved: 4 });
+      const rest = await limiter.reserveCost(k, 10, 10, undefined, 1); // "everything left"
+      expect(rest).toMatchObject({ ok: true, reserved: 6 });
+      expect(await limiter.spentToday(k)).toBeCloseTo(10);
+      expect((await limiter.reserveCost(k, 10, 10, undefined, 0)).ok).toBe(false); // nothing left
+      if (!rest.ok) return;
+      await rest.settle(2);
+      expect(await limiter.spentToday(k)).toBeCloseTo(6);
+      expect((await limiter.reserveCost(k, 5, 10, undefined, 5)).ok).toBe(false); // 4 left < minimum 5
+      expect(await limiter.reserveCost(k, 5, 10, undefined, 3)).toMatchObject({ ok: true, reserved: 4 });
+    });
+
     it("reserves, settles to the actual amount, and denies past the budget until the next UTC day", async () => {
       const k = key("cost");
       const r1 = await limiter.reserveCost(k, 4, 10);

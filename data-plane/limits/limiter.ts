@@ -31,10 +31,11 @@ export type TokenResult = { ok: true } | Denial;
 export type SlotResult = { ok: true; release(): Promise<void> } | Denial;
 
 /**
- * Outcome of {@link Limiter.reserveCost}. `settle` is idempotent (only the first call counts) and
- * never throws on backend errors; `spent` is what the day had already used (NaN when unknown).
+ * Outcome of {@link Limiter.reserveCost}. `reserved` is the amount set aside (see `minimum`);
+ * `settle` is idempotent (only the first call counts) and never throws on backend errors;
+ * `spent` is what the day had already used (NaN when unknown).
  */
-export type CostResult = { ok: true; settle(actual: number): Promise<void> } | (Denial & { spent: number });
+export type CostResult = { ok: true; reserved: number; settle(actual: number): Promise<void> } | (Denial & { spent: number });
 
 /** Rate, concurrency and daily-cost limits behind one interface; every backend behaves the same. */
 export interface Limiter {
@@ -51,9 +52,11 @@ export interface Limiter {
   acquireSlot(key: string, max: number, leaseMs?: number): Promise<SlotResult>;
   /**
    * Daily cost budget (UTC day): check-and-reserve `amount` before a run, then settle the actual
-   * amount, which replaces the reservation in the day it was made.
+   * amount, which replaces the reservation in the day it was made. When less than `amount` is
+   * left of the budget, what is left is reserved instead, provided it is at least `minimum`
+   * (default `amount`: all or nothing); so `amount` = the budget reserves "everything left".
    */
-  reserveCost(key: string, amount: number, budgetPerDay: number, now?: number): Promise<CostResult>;
+  reserveCost(key: string, amount: number, budgetPerDay: number, now?: number, minimum?: number): Promise<CostResult>;
   /** Cost reserved or settled so far in the current UTC day. */
   spentToday(key: string, now?: number): Promise<number>;
   /** Stops background work and closes connections; held Redis leases are left to lapse. */
@@ -75,8 +78,10 @@ export interface LimiterOptions {
   redisUrl?: string;
   /** Prefix of every Redis key; default `agentgate:limits:`. */
   keyPrefix?: string;
-  /** Default `local-fallback` (see failover.ts for the trade-off). */
+  /** Default `fail-closed` (see failover.ts for the trade-offs). */
   onRedisError?: RedisErrorMode;
+  /** Proxies sharing the limits; `local-fallback` enforces a 1/fleetSize share of each. Default 1. */
+  fleetSize?: number;
   /** Per-command Redis timeout; default 50 ms. */
   commandTimeoutMs?: number;
   /** How long decisions wait for the first Redis connection of this process; default 250 ms. */
@@ -96,17 +101,17 @@ export const DEFAULT_KEY_PREFIX = "agentgate:limits:";
 
 /**
  * Builds the limiter: local counters without `redisUrl`; otherwise Redis-shared counters behind a
- * failover that applies `onRedisError` (default `local-fallback`, logged once per outage and counted).
+ * failover that applies `onRedisError` (default `fail-closed`, logged once per outage and counted).
  */
 export function createLimiter(opts: LimiterOptions = {}): InstrumentedLimiter {
-  const stats = createStats(opts.redisUrl ? "redis" : "local");
+  const stats = opts.redisUrl ? createStats("redis", opts.onRedisError ?? "fail-closed") : createStats("local");
   const newLocal = (): LocalLimiter =>
     new LocalLimiter(
       { maxKeys: opts.maxLocalKeys ?? 100_000, slotRetryAfterMs: opts.slotRetryAfterMs ?? 1000 },
       stats,
     );
   if (!opts.redisUrl) return newLocal();
-  const mode = opts.onRedisError ?? "local-fallback";
+  const mode = opts.onRedisError ?? "fail-closed";
   const redis = new RedisLimiter(
     {
       url: opts.redisUrl,
@@ -120,5 +125,5 @@ export function createLimiter(opts: LimiterOptions = {}): InstrumentedLimiter {
   );
   // The fallback counters exist only in the mode that uses them.
   const fallback = mode === "local-fallback" ? newLocal() : undefined;
-  return new FailoverLimiter(redis, mode, fallback, opts.log ?? jsonLineLog, stats);
+  return new FailoverLimiter(redis, mode, fallback, opts.log ?? jsonLineLog, stats, 1000, opts.fleetSize ?? 1);
 }

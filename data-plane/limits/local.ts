@@ -5,7 +5,7 @@
 import { IdleMap } from "./idle-map.js";
 import { once } from "./once.js";
 import { msUntilNextUtcDay, utcDay } from "./utc-day.js";
-import { checkBucket, checkCost, checkSlot, fitsBudget } from "./validate.js";
+import { checkBucket, checkCost, checkSlot, reservable } from "./validate.js";
 import type { CostResult, InstrumentedLimiter, SlotResult, TokenResult } from "./limiter.js";
 import type { LimiterStats } from "./stats.js";
 
@@ -87,27 +87,29 @@ export class LocalLimiter implements InstrumentedLimiter {
   }
 
   /** Check-and-reserve against the UTC day of `now`; settlement adjusts that same day. */
-  async reserveCost(key: string, amount: number, budgetPerDay: number, now: number = Date.now()): Promise<CostResult> {
+  async reserveCost(key: string, amount: number, budgetPerDay: number, now: number = Date.now(), minimum: number = amount): Promise<CostResult> {
     checkCost("amount", amount);
     checkCost("budgetPerDay", budgetPerDay);
+    checkCost("minimum", minimum);
     const day = utcDay(now);
     const current = this.#costs.get(key);
     const entry: CostDay = current && current.day === day ? current : { day, spent: 0 };
-    if (!fitsBudget(entry.spent, amount, budgetPerDay)) {
+    const reserved = reservable(entry.spent, amount, budgetPerDay, minimum);
+    if (reserved === undefined) {
       return { ok: false, retryAfterMs: msUntilNextUtcDay(now), spent: entry.spent };
     }
-    entry.spent += amount;
+    entry.spent += reserved;
     this.#costs.set(key, entry, now);
     const apply = once((actual: number) => {
       // `entry` is this reservation's day even if the map has moved on to the next one.
-      entry.spent = Math.max(0, entry.spent + actual - amount);
+      entry.spent = Math.max(0, entry.spent + actual - reserved);
       return Promise.resolve();
     });
     const settle = async (actual: number): Promise<void> => {
       checkCost("actual", actual);
       await apply(actual);
     };
-    return { ok: true, settle };
+    return { ok: true, reserved, settle };
   }
 
   /** Spent in the UTC day of `now`. */

@@ -85,21 +85,23 @@ return {1, 0}
 `;
 
 /**
- * KEYS[1] cost base key (the server's UTC date is appended); ARGV amount, budget →
- * {ok, retryAfterMs, spent, dayKey}. Same admission rule as validate.fitsBudget. The day key lives
+ * KEYS[1] cost base key (the server's UTC date is appended); ARGV amount, budget, minimum →
+ * {ok, retryAfterMs, spent, dayKey, reserved}. Same admission rule as validate.reservable. The day key lives
  * one day past its midnight so a run that crosses midnight can still settle into it.
  */
 export const RESERVE_COST = `${COST_PRELUDE}
 local amount = tonumber(ARGV[1])
 local budget = tonumber(ARGV[2])
+local minimum = tonumber(ARGV[3])
 local spent = tonumber(redis.call('GET', dayKey) or '0')
 local nextDay = (day + 1) * DAY
-if not (spent < budget and spent + amount <= budget + ${COST_EPSILON}) then
-  return {0, nextDay - now, num(spent), dayKey}
+local reserve = math.min(amount, budget - spent)
+if not (spent < budget and reserve + ${COST_EPSILON} >= minimum) then
+  return {0, nextDay - now, num(spent), dayKey, '0'}
 end
-spent = spent + amount
+spent = spent + reserve
 redis.call('SET', dayKey, num(spent), 'PXAT', nextDay + DAY)
-return {1, 0, num(spent), dayKey}
+return {1, 0, num(spent), dayKey, num(reserve)}
 `;
 
 /**

@@ -22,7 +22,7 @@ import type { LimiterStats } from "./stats.js";
 interface ScriptCommands {
   agTakeToken(key: string, ratePerMinute: number, burst: number): Promise<[number, number]>;
   agLeaseSlot(key: string, max: number, leaseMs: number, id: string): Promise<[number, number]>;
-  agReserveCost(baseKey: string, amount: number, budget: number): Promise<[number, number, string, string]>;
+  agReserveCost(baseKey: string, amount: number, budget: number, minimum: number): Promise<[number, number, string, string, string]>;
   agSettleCost(dayKey: string, delta: number): Promise<number>;
   agSpentToday(baseKey: string): Promise<string>;
 }
@@ -147,15 +147,17 @@ export class RedisLimiter implements InstrumentedLimiter {
   }
 
   /** Reserves in the server's current UTC day; settlement targets that same day key. */
-  async reserveCost(key: string, amount: number, budgetPerDay: number, _now?: number): Promise<CostResult> {
+  async reserveCost(key: string, amount: number, budgetPerDay: number, _now?: number, minimum: number = amount): Promise<CostResult> {
     checkCost("amount", amount);
     checkCost("budgetPerDay", budgetPerDay);
+    checkCost("minimum", minimum);
     const redis = await this.#client();
-    const [ok, retryAfterMs, spent, dayKey] = await redis.agReserveCost(this.#key("cost", key), amount, budgetPerDay);
+    const [ok, retryAfterMs, spent, dayKey, reservedText] = await redis.agReserveCost(this.#key("cost", key), amount, budgetPerDay, minimum);
     if (ok !== 1) return { ok: false, retryAfterMs: Math.max(1, retryAfterMs), spent: Number(spent) };
+    const reserved = Number(reservedText);
     const apply = once(async (actual: number) => {
       try {
-        await (await this.#client()).agSettleCost(dayKey, actual - amount);
+        await (await this.#client()).agSettleCost(dayKey, actual - reserved);
       } catch {
         // The estimate stays charged; counted so a persistent gap is visible.
         this.#stats.redisErrors++;
@@ -165,7 +167,7 @@ export class RedisLimiter implements InstrumentedLimiter {
       checkCost("actual", actual);
       await apply(actual);
     };
-    return { ok: true, settle };
+    return { ok: true, reserved, settle };
   }
 
   /** Spent in the server's current UTC day. `now` is ignored. */

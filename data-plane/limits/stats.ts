@@ -9,6 +9,8 @@ import { writeLog } from "../observability/log.js";
 export interface LimiterStats {
   /** Which backend makes decisions when all is well. */
   backend: "local" | "redis";
+  /** What a Redis failure means (`none` without Redis). */
+  failureMode: "none" | "fail-closed" | "fail-open" | "local-fallback";
   /** True while Redis is considered unavailable (between the first failure and the next success). */
   degraded: boolean;
   /** Redis operations that failed or timed out (decisions, releases, settlements, lease refreshes). */
@@ -25,8 +27,8 @@ export interface LimiterStats {
 export type LimiterLog = (level: "warn" | "info", msg: string, fields?: Record<string, unknown>) => void;
 
 /** Fresh zeroed counters. */
-export function createStats(backend: LimiterStats["backend"]): LimiterStats {
-  return { backend, degraded: false, redisErrors: 0, degradedDecisions: 0, leasesLost: 0, evictions: 0 };
+export function createStats(backend: LimiterStats["backend"], failureMode: LimiterStats["failureMode"] = "none"): LimiterStats {
+  return { backend, failureMode, degraded: false, redisErrors: 0, degradedDecisions: 0, leasesLost: 0, evictions: 0 };
 }
 
 /** Default log: one JSON line on stderr, like the rest of the data plane. */

@@ -38,6 +38,8 @@ interface MessageUsage {
 export interface UsageTracker {
   /** Tokens charged so far in this stream. */
   total: number;
+  /** An event of a mode that reveals usage was seen: `total` is a reading, not just "nothing seen". */
+  readable: boolean;
   /** Per message id (or fingerprint of an id-less message). */
   readonly messages: Map<string, MessageUsage>;
   /** Ids found in the run's input state: never charged. */
@@ -48,7 +50,7 @@ export interface UsageTracker {
 
 /** A fresh tracker for one stream. */
 export function createUsageTracker(): UsageTracker {
-  return { total: 0, messages: new Map(), baseline: new Set(), snapshotsSeen: new Set() };
+  return { total: 0, readable: false, messages: new Map(), baseline: new Set(), snapshotsSeen: new Set() };
 }
 
 // Bounds on work per event and memory per stream: events are untrusted-size JSON on the hot path.
@@ -78,6 +80,7 @@ export function extractTokenUsage(eventName: string, data: unknown, tracker: Usa
   const mode = bar < 0 ? eventName : eventName.slice(0, bar);
   const before = tracker.total;
   if (mode === "events") {
+    tracker.readable = true;
     // Only the model's final output: stream events repeat the history in their inputs.
     if (isRecord(data) && data["event"] === "on_chat_model_end" && isRecord(data["data"])) {
       visitMessages(data["data"]["output"], tracker, "whole");
@@ -86,6 +89,7 @@ export function extractTokenUsage(eventName: string, data: unknown, tracker: Usa
   }
   let charge = MODE_CHARGE.get(mode);
   if (charge === undefined) return 0;
+  tracker.readable = true;
   if (charge === "snapshot") {
     const first = !tracker.snapshotsSeen.has(eventName);
     tracker.snapshotsSeen.add(eventName);

@@ -28,8 +28,14 @@ export function checkCost(name: string, value: number): void {
   if (!(Number.isFinite(value) && value >= 0)) fail(name, value, "a finite number >= 0");
 }
 
-/** The single admission rule of a cost budget, used by the local backend and mirrored in Lua. */
-export function fitsBudget(spent: number, amount: number, budget: number): boolean {
-  // An exhausted budget admits nothing, not even a zero estimate.
-  return spent < budget && spent + amount <= budget + COST_EPSILON;
+/**
+ * The single admission rule of a cost budget, used by the local backend and mirrored in Lua:
+ * what to reserve of `amount` — all of it, or what is left of the budget when less is left but
+ * still at least `minimum` — or undefined to deny. An exhausted budget admits nothing, not even
+ * a zero estimate. With `minimum` = `amount` this is "spent + amount ≤ budget".
+ */
+export function reservable(spent: number, amount: number, budget: number, minimum: number): number | undefined {
+  if (!(spent < budget)) return undefined;
+  const reserve = Math.min(amount, budget - spent);
+  return reserve + COST_EPSILON >= minimum ? reserve : undefined;
 }

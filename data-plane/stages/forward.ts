@@ -7,10 +7,19 @@ import { inboundHeaders, outboundHeaders } from "../upstream/outbound-headers.js
 import { ResponseRelay, relayMode } from "./relay-response.js";
 import { filterResponseHeaders } from "./filter-response.js";
 import { signAssertion } from "../upstream/assertion.js";
-import { runOutlivesHangUp } from "./limits.js";
 import { maskerOf } from "../pipeline/context.js";
 import { maskHeaders } from "../masking/headers.js";
 import { maskQuery } from "../masking/query.js";
+import { runOutlivesHangUp, startsRun } from "./limits.js";
+
+const RUN_LOCATION = /^\/(?:threads\/([0-9a-f-]{36})\/)?runs\/([0-9a-f-]{36})$/i;
+
+/** The run a run-starting exchange created, as the upstream's Content-Location names it. */
+function noteStartedRun(ctx: RequestContext, location: string | string[] | undefined): void {
+  if (!startsRun(ctx) || typeof location !== "string") return;
+  const m = RUN_LOCATION.exec(location);
+  if (m) ctx.startedRun = m[1] ? { runId: m[2]!, threadId: m[1] } : { runId: m[2]! };
+}
 
 /**
  * The signal that cancels the upstream request. Usually the caller's hang-up; but when the run
@@ -61,6 +70,7 @@ export async function forward(ctx: RequestContext, res: ServerResponse): Promise
   try {
     await ctx.services.pools.get(conn).stream(options, ({ statusCode, headers: upstreamHeaders }) => {
       status = statusCode;
+      noteStartedRun(ctx, upstreamHeaders["content-location"]);
       ctx.record.status = statusCode;
       ctx.record.decision = "allow";
       const contentType = String(upstreamHeaders["content-type"] ?? "");

@@ -1,4 +1,6 @@
 import { costOf } from "../limits/usage.js";
+import { runTokensFromHistory } from "../limits/run-usage.js";
+import type { Limits } from "../../proto/gen/agentgate/v1/policy_pb.js";
 import type { RequestContext } from "../pipeline/context.js";
 import { CONTINUE, deny, type Outcome } from "../pipeline/outcome.js";
 import { basePath } from "../upstream/pools.js";
@@ -37,7 +39,24 @@ export function exchangeCost(ctx: RequestContext): number {
 /** What an admitted run holds until it ends: its concurrency slot and its cost reservation. */
 interface RunHold {
   release?: () => Promise<void>;
+  reserved?: number;
   settle?: (actual: number) => Promise<void>;
+}
+
+/**
+ * What to reserve for a run at admission: `amount` (its ceiling) and the least that still
+ * admits it. A set `maxCostPerRun` (at least the graph's cost per run) is all or nothing; token
+ * pricing without a ceiling reserves everything left of the budget (one run at a time, never
+ * past the budget); otherwise the run costs exactly its cost per run.
+ */
+export function runReservation(limits: Limits, graph: string): { amount: number; minimum: number } {
+  const perRun = costOf({ graph, costPerRun: limits.costPerRun, costPer1kTokens: 0, tokens: 0 });
+  if (limits.maxCostPerRun > 0) {
+    const ceiling = Math.max(perRun, limits.maxCostPerRun);
+    return { amount: ceiling, minimum: ceiling };
+  }
+  if (limits.costPer1kTokens > 0) return { amount: limits.costBudgetPerDay, minimum: perRun };
+  return { amount: perRun, minimum: perRun };
 }
 
 /**
@@ -71,30 +90,58 @@ export async function applyLimits(ctx: RequestContext): Promise<Outcome> {
     hold.release = () => slot.release();
   }
   if (limits.costBudgetPerDay > 0) {
-    const estimate = exchangeCost(ctx);
-    const reserved = await limiter.reserveCost(`cost:${key}`, estimate, limits.costBudgetPerDay);
-    if (!reserved.ok) return deny("BUDGET_EXHAUSTED", `daily cost budget of ${limits.costBudgetPerDay} is spent`, "budget-exhausted", reserved.retryAfterMs / 1000);
+    const { amount, minimum } = runReservation(limits, ctx.graph ?? "");
+    const reserved = await limiter.reserveCost(`cost:${key}`, amount, limits.costBudgetPerDay, undefined, minimum);
+    if (!reserved.ok) return deny("BUDGET_EXHAUSTED", `daily cost budget of ${limits.costBudgetPerDay} is spent or reserved by runs under way`, "budget-exhausted", reserved.retryAfterMs / 1000);
+    hold.reserved = reserved.reserved;
     hold.settle = (actual) => reserved.settle(actual);
   }
   return CONTINUE;
+}
+
+/**
+ * What a finished run is charged, never more than its reservation: its cost per run plus the
+ * tokens it used, read from its thread's checkpoints when it has one (whatever the call style),
+ * else from the relayed answer (a stream of modes carrying usage, a stateless `runs/wait`).
+ * A run whose usage cannot be read at all is charged its whole reservation.
+ */
+async function runCost(ctx: RequestContext, hold: RunHold): Promise<number> {
+  const limits = ctx.decision!.rule.limits!;
+  const reserved = hold.reserved ?? 0;
+  // Never reached the upstream, or the upstream refused to start it (no run named, not 2xx).
+  if (!ctx.graph || ctx.record.decision !== "allow" || (!ctx.startedRun && ctx.record.status >= 300)) return 0;
+  const priced = (tokens: number) => Math.min(reserved, costOf({ graph: ctx.graph!, costPerRun: limits.costPerRun, costPer1kTokens: limits.costPer1kTokens, tokens }));
+  if (!(limits.costPer1kTokens > 0)) return priced(0);
+  const run = ctx.startedRun;
+  const threadId = run?.threadId ?? ctx.threadId;
+  if (run && threadId) {
+    const conn = ctx.connection!;
+    const tokens = await runTokensFromHistory(ctx.services.pools.get(conn), `${basePath(conn)}/threads/${threadId}`, run.runId, upstreamHeaders(ctx));
+    if (tokens !== undefined) return priced(tokens);
+  }
+  return ctx.usage.readable ? priced(ctx.usage.total) : reserved;
+}
+
+/** Headers for the gateway's own calls about the caller's run (credential, the caller's identity). */
+function upstreamHeaders(ctx: RequestContext): Record<string, string> {
+  const identity = ctx.identity!;
+  return outboundHeaders({ accept: "application/json" }, ctx.connection!, identity, ctx.req.id, signAssertion(ctx.state.policy.assertionKey, identity, ctx.req.id));
 }
 
 /** Lets go of what the run held: now, or when the run tracker sees a background run end. */
 async function endRun(ctx: RequestContext, hold: RunHold): Promise<void> {
   const finish = async (): Promise<void> => {
     await hold.release?.();
-    await hold.settle?.(exchangeCost(ctx));
+    if (hold.settle) await hold.settle(await runCost(ctx, hold));
   };
   const run = ctx.startedRun;
-  if (ctx.route!.route.operation !== "runs:create" || !run?.threadId) return finish();
+  if (ctx.route!.route.operation !== "runs:create" || ctx.record.decision !== "allow" || !run?.threadId) return finish();
   // A background run: created upstream (2xx with its ids), still working after the exchange.
   const conn = ctx.connection!;
-  const identity = ctx.identity!;
-  const assertionKey = ctx.state.policy.assertionKey;
   ctx.services.runTracker.follow({
     pool: ctx.services.pools.get(conn),
     path: `${basePath(conn)}/threads/${run.threadId}/runs/${run.runId}`,
-    headers: () => outboundHeaders({ accept: "application/json" }, conn, identity, ctx.req.id, signAssertion(assertionKey, identity, ctx.req.id)),
+    headers: () => upstreamHeaders(ctx),
     onEnd: async (end: RunEnd) => {
       if (end === "timed-out") log.warn("background run followed past its bound: slot released", { requestId: ctx.req.id, runId: run.runId });
       await finish();

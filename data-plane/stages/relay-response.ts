@@ -167,8 +167,12 @@ export class ResponseRelay extends Writable {
     if (json !== undefined) {
       const filtered = this.status < 300 ? filterResponse(this.ctx, json.value) : { ok: true as const, json: json.value };
       if (!filtered.ok) return { ...filtered, reason: "thread-not-owned" };
-      if (this.status < 300 && this.ctx.route!.route.operation === "runs:create") this.ctx.startedRun = createdRun(filtered.json);
-      if (this.mode === "wait") this.countUsage("values", JSON.stringify(filtered.json));
+      if (this.status < 300 && this.ctx.route!.route.operation === "runs:create") this.ctx.startedRun = createdRun(filtered.json) ?? this.ctx.startedRun;
+      if (this.mode === "wait") {
+        // The output is the final state: what the caller sent in is its baseline, not new usage.
+        this.countUsage("values", JSON.stringify(this.ctx.json?.["input"] ?? null));
+        this.countUsage("values", JSON.stringify(filtered.json));
+      }
       masked = JSON.stringify(masker.maskJson(filtered.json));
     } else if (looksLikeEventStream(text)) {
       const sse = masker.sse();
@@ -189,7 +193,9 @@ export class ResponseRelay extends Writable {
 
   /** Counts model tokens in run output (for cost budgets); never fails the relay. */
   private countUsage(event: string, data: string): void {
-    if (!RUN_OPERATIONS.has(this.ctx.route!.route.operation) || !data.includes("usage_metadata")) return;
+    if (!RUN_OPERATIONS.has(this.ctx.route!.route.operation)) return;
+    // Still seen (a first `values` is the input state; the mode counts as read) even without usage.
+    if (!data.includes("usage_metadata")) return void extractTokenUsage(event, null, this.ctx.usage);
     try {
       extractTokenUsage(event, JSON.parse(data), this.ctx.usage);
     } catch {

@@ -1,4 +1,5 @@
 import { Client } from "@langchain/langgraph-sdk";
+import { Redis } from "ioredis";
 import { stringify } from "yaml";
 import type { Stack } from "../../demo/stack.js";
 import type { DemoPolicyInput } from "../../demo/demo-policy.js";
@@ -13,7 +14,7 @@ import { startE2eStack, type E2eStack } from "../helpers/e2e-stack.js";
 function policy(input: DemoPolicyInput): string {
   return stringify({
     identityProviders: [{ issuer: input.issuerUrl, audiences: ["agentgate"], groupsClaim: "groups" }],
-    roles: [{ name: "worker", bindings: [{ issuer: input.issuerUrl, group: "workers" }] }],
+    roles: ["worker", "capped", "uncapped", "priced"].map((name) => ({ name, bindings: [{ issuer: input.issuerUrl, group: `${name}s` }] })),
     connections: [{ name: "main", baseUrl: input.upstreamUrl, credentialEnv: input.credentialEnv }],
     policies: [
       {
@@ -24,27 +25,39 @@ function policy(input: DemoPolicyInput): string {
         operations: ["threads:*", "runs:*", "assistants:search"],
         limits: { concurrentRuns: 2 },
       },
+      // slow reports 49 tokens: 4.9 per run at 100 per 1k tokens.
+      ...[
+        { name: "capped", limits: { costBudgetPerDay: 12, costPer1kTokens: 100, maxCostPerRun: 5 } },
+        { name: "uncapped", limits: { costBudgetPerDay: 12, costPer1kTokens: 100 } },
+        { name: "priced", limits: { costBudgetPerDay: 1000, costPer1kTokens: 100, maxCostPerRun: 5 } },
+      ].map((p) => ({ ...p, role: p.name, connection: "main", graphs: ["echo", "slow"], operations: ["threads:*", "runs:*"] })),
     ],
   });
 }
 
+const REDIS_URL = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
 let e2e: E2eStack;
 let stack: Stack;
 
 beforeAll(async () => {
   e2e = await startE2eStack({
     provider: "postgresql",
+    store: true,
     proxies: 2,
     policy,
-    env: { AGENTGATE_CONNECTION: "main", AGENTGATE_REDIS_URL: process.env.REDIS_URL ?? "redis://127.0.0.1:6379" },
+    env: { AGENTGATE_CONNECTION: "main", AGENTGATE_REDIS_URL: REDIS_URL, AGENTGATE_REDIS_TIMEOUT_MS: "2000", AGENTGATE_FLEET_SIZE: "2" },
   });
   stack = e2e.stack;
 }, 120_000);
 
-afterAll(() => e2e?.stop());
+afterAll(async () => {
+  redis.disconnect();
+  await e2e?.stop();
+});
 
-const clientOf = async (sub: string, proxy = 0) =>
-  new Client({ apiUrl: stack.proxyUrl(proxy), apiKey: null, defaultHeaders: { authorization: `Bearer ${await stack.issuer.mint({ sub, groups: ["workers"] })}` } });
+const redis = new Redis(REDIS_URL);
+const clientOf = async (sub: string, proxy = 0, group = "workers") =>
+  new Client({ apiUrl: stack.proxyUrl(proxy), apiKey: null, defaultHeaders: { authorization: `Bearer ${await stack.issuer.mint({ sub, groups: [group] })}` } });
 const statusOf = async (p: Promise<unknown>): Promise<number> => p.then(() => 200, (e: { status?: number }) => e.status ?? -1);
 const upstream = () => new Client({ apiUrl: stack.upstream.url, apiKey: stack.upstream.apiKey });
 
@@ -142,5 +155,93 @@ describe("abandoned streams hold their slot while the run goes on", () => {
     const runs = [...(await upstream().runs.list(threads[0]!)), ...(await upstream().runs.list(threads[1]!))];
     expect(runs.map((r) => r.status).sort()).toEqual(["interrupted", "interrupted"]);
     expect(await statusOf(a.runs.wait(null, "echo", { input: {} }))).toBe(200);
+  });
+});
+
+/** What the shared (Redis) counters say a policy's identities spent or reserved today. */
+async function spentUnder(policyName: string): Promise<number> {
+  const policy = await e2e.store!.prisma.policy.findFirstOrThrow({ where: { name: policyName } });
+  const keys = await redis.keys(`agentgate:limits:cost:cost:${policy.id}:*`);
+  const values = keys.length ? await redis.mget(...keys) : [];
+  return values.reduce((sum, v) => sum + Number(v ?? 0), 0);
+}
+
+/** Streams slow through the proxies `n` times at once; returns the statuses. */
+async function concurrentStreams(sub: string, group: string, n: number, onTick: () => Promise<void>): Promise<number[]> {
+  const token = await stack.issuer.mint({ sub, groups: [group] });
+  let running = true;
+  const sampler = (async () => {
+    while (running) await onTick();
+  })();
+  const statuses = await Promise.all(
+    Array.from({ length: n }, async (_, i) => {
+      const res = await fetch(`${stack.proxyUrl(i % 2)}/runs/stream`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+        body: JSON.stringify({ assistant_id: "slow", input: { steps: 2, delay_ms: 100 }, stream_mode: i % 3 === 0 ? "updates" : i % 3 === 1 ? "messages-tuple" : "values" }),
+      });
+      await res.arrayBuffer();
+      return res.status;
+    }),
+  );
+  running = false;
+  await sampler;
+  return statuses;
+}
+
+describe("token budgets are never overshot", () => {
+  test.each([
+    ["capped", 5],
+    ["uncapped", 12],
+  ])("20 concurrent streams against a budget of 12 (policy %s, reservation %d): the counter never passes it and ends at admitted × 4.9", async (policyName) => {
+    let peak = 0;
+    const statuses = await concurrentStreams(`spender-${policyName}`, `${policyName}s`, 20, async () => {
+      peak = Math.max(peak, await spentUnder(policyName));
+    });
+    const admitted = statuses.filter((s) => s === 200).length;
+    expect(statuses.filter((s) => s !== 200 && s !== 429)).toEqual([]);
+    expect(admitted).toBeGreaterThanOrEqual(1);
+    expect(admitted).toBeLessThanOrEqual(2); // 2 × 4.9 fits 12; a third 4.9 would not
+    await eventually(async () => Math.abs((await spentUnder(policyName)) - admitted * 4.9) < 1e-6);
+    expect(peak).toBeLessThanOrEqual(12 + 1e-9);
+  });
+
+  test("every call style is priced: wait, streams of modes without usage, background runs (stateless and on a thread)", async () => {
+    const client = await clientOf("payer", 0, "priceds");
+    const token = await stack.issuer.mint({ sub: "payer", groups: ["priceds"] });
+    let expected = 0;
+    const charged = async (amount: number) => {
+      expected += amount;
+      await eventually(async () => Math.abs((await spentUnder("priced")) - expected) < 1e-6);
+    };
+    const slow = { input: { steps: 1, delay_ms: 10 } };
+    const thread = (await client.threads.create()).thread_id;
+
+    await client.runs.wait(thread, "slow", slow);
+    await charged(4.9); // read from the thread's checkpoints (the output repeats no history charge)
+    await client.runs.wait(thread, "slow", slow);
+    await charged(4.9); // the first run's message is in the output again, but not charged again
+    await client.runs.wait(null, "slow", slow);
+    await charged(4.9); // stateless: output minus the caller's input
+    const stream = async (path: string, mode: string) => {
+      const res = await fetch(`${stack.proxyUrl(1)}${path}`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+        body: JSON.stringify({ assistant_id: "slow", ...slow, stream_mode: mode }),
+      });
+      expect(res.status).toBe(200);
+      await res.arrayBuffer();
+    };
+    await stream(`/threads/${thread}/runs/stream`, "custom");
+    await charged(4.9); // a mode without usage, on a thread: read from its checkpoints
+    await stream("/runs/stream", "debug");
+    await charged(5); // stateless and unreadable: charged its whole reservation
+    const bg = await client.runs.create(thread, "slow", slow);
+    await charged(4.9); // settled once the tracker sees it end
+    expect((await upstream().runs.get(thread, bg.run_id)).status).toBe("success");
+    await client.runs.create(null, "slow", slow);
+    await charged(5); // its thread is deleted at its end: unreadable, the reservation stays
+    await client.runs.wait(null, "echo", { input: { text: "free" } });
+    await charged(0);
   });
 });
