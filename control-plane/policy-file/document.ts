@@ -49,6 +49,7 @@ const limits = z.strictObject({
   maxRecursionLimit: count.optional(),
   costPerRun: z.record(text, count).optional(),
   costPer1kTokens: count.optional(),
+  maxCostPerRun: count.optional(),
 });
 
 const policy = z.strictObject({
