@@ -24,7 +24,7 @@ function runningPlane() {
     // not Linux: fall through to the default
   }
   for (const pid of pids) {
-    let cmdline = "";
+    let cmdline;
     try {
       cmdline = readFileSync(`/proc/${pid}/cmdline`, "utf8");
     } catch {

@@ -29,7 +29,7 @@ import { ReportAckSchema, SessionBatchSchema, SessionService } from "./gen/agent
 function sample<D extends DescMessage>(schema: D, seed = 1, depth = 0): MessageShape<D> {
   const init: Record<string, unknown> = {};
   for (const field of schema.fields) init[field.localName] = sampleField(field, seed + field.number, depth);
-  return create(schema, init as never) as MessageShape<D>;
+  return create<D>(schema, init as never);
 }
 
 function sampleScalar(type: ScalarType, seed: number): unknown {

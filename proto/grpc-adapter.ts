@@ -98,7 +98,7 @@ function serializer<D extends DescMessage>(schema: D): grpc.serialize<Out<D>> {
   const cache = ENCODE_ONCE.has(schema.typeName);
   return (value) => {
     if (cache) {
-      const hit = encoded.get(value as object);
+      const hit = encoded.get(value);
       if (hit) return hit;
     }
     // Handlers may write init objects; only those need `create` (full messages are encoded as is).
@@ -106,7 +106,7 @@ function serializer<D extends DescMessage>(schema: D): grpc.serialize<Out<D>> {
     const bytes = toBinary(schema, message);
     // Zero-copy view: grpc-js wants a Buffer, toBinary gives a Uint8Array.
     const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    if (cache) encoded.set(value as object, buffer);
+    if (cache) encoded.set(value, buffer);
     return buffer;
   };
 }
@@ -143,7 +143,7 @@ export function grpcServiceDefinition<S extends DescService>(service: S): grpc.S
   let definition = definitions.get(service);
   if (definition === undefined) {
     const entries = service.methods.map((m) => [m.localName, methodDefinition(m)] as const);
-    definition = Object.freeze(Object.fromEntries(entries)) as grpc.ServiceDefinition;
+    definition = Object.freeze(Object.fromEntries(entries));
     definitions.set(service, definition);
   }
   return definition as grpc.ServiceDefinition<GrpcServiceImpl<S>>;
@@ -151,7 +151,7 @@ export function grpcServiceDefinition<S extends DescService>(service: S): grpc.S
 
 /** Registers a typed implementation of a generated service on a grpc-js server. */
 export function addGrpcService<S extends DescService>(server: grpc.Server, service: S, impl: GrpcServiceImpl<S>): void {
-  server.addService(grpcServiceDefinition(service), impl as unknown as grpc.UntypedServiceImplementation);
+  server.addService(grpcServiceDefinition(service), impl);
 }
 
 /** A service descriptor paired with its implementation, ready to be added to a server. */

@@ -66,7 +66,7 @@ export class AppliedTracker {
         const t = times();
         if (t.every((x) => x !== undefined)) {
           done();
-          resolve(t as number[]);
+          resolve(t);
         }
       };
       const timer = setTimeout(() => {

@@ -42,6 +42,6 @@ describe("proxyTokenChecker", () => {
   });
 
   test.each([[""], ["short"], [[]], [[TOKEN, "tiny"]]])("configuration %j is refused at start-up", (tokens) => {
-    expect(() => proxyTokenChecker(tokens as string | string[])).toThrow();
+    expect(() => proxyTokenChecker(tokens)).toThrow();
   });
 });

@@ -94,7 +94,7 @@ export class SnapshotPublisher {
     try {
       sending = watcher.send(snapshot);
     } catch (error) {
-      sending = Promise.reject(error);
+      sending = Promise.reject(error instanceof Error ? error : new Error(String(error)));
     }
     sending.then(
       () => {

@@ -6,7 +6,7 @@ import { createRequire } from "node:module";
 import Database from "better-sqlite3";
 import pg from "pg";
 import { createTestDatabase, withTestDatabases, type TestDatabaseContext } from "../../test/helpers/databases.js";
-import { parseDatabaseUrl, type PostgresTarget } from "./database-url.js";
+import { parseDatabaseUrl } from "./database-url.js";
 import { migrate, MigrationError } from "./migrate.js";
 import { defaultMigrationsDir, readMigrations } from "./migrations.js";
 
@@ -34,7 +34,7 @@ async function query<T>(url: string, sql: string): Promise<T[]> {
       db.close();
     }
   }
-  const client = new pg.Client((target as PostgresTarget).poolConfig);
+  const client = new pg.Client(target.poolConfig);
   await client.connect();
   try {
     return (await client.query(sql)).rows as T[];

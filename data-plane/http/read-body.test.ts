@@ -5,9 +5,11 @@ import { readBody, type BodyResult } from "./read-body.js";
 /** A real server whose handler reports what readBody returned. */
 async function serve(maxBytes: number, timeoutMs: number): Promise<{ server: Server; url: URL; results: BodyResult[] }> {
   const results: BodyResult[] = [];
-  const server = createServer(async (req, res) => {
-    results.push(await readBody(req, maxBytes, timeoutMs));
-    res.end("ok");
+  const server = createServer((req, res) => {
+    void readBody(req, maxBytes, timeoutMs).then((result) => {
+      results.push(result);
+      res.end("ok");
+    });
   });
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
   return { server, url: new URL(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`), results };
@@ -17,7 +19,7 @@ function post(url: URL, chunks: string[], headers: Record<string, string> = {}, 
   return new Promise((resolve) => {
     const req = request(url, { method: "POST", headers }, (res) => res.resume().on("end", resolve));
     req.on("error", () => resolve());
-    (async () => {
+    void (async () => {
       for (const c of chunks) {
         req.write(c);
         if (gapMs) await new Promise((r) => setTimeout(r, gapMs));

@@ -13,6 +13,7 @@ export const MAX_GROUPS = 256;
 export const MAX_GROUP_LENGTH = 256;
 
 const SEPARATORS = /[\s,]+/;
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
 const CONTROL = /[\u0000-\u001f\u007f]/;
 
 function isRecord(v: unknown): v is Record<string, unknown> {

@@ -94,7 +94,7 @@ function toPublicKeySet(json: unknown, maxKeys: number): JSONWebKeySet {
     if (typeof jwk.kty !== "string" || jwk.kty === "oct") continue;
     if (PRIVATE_MEMBERS.some((m) => m in jwk)) continue;
     if (jwk.kty === "RSA" && (typeof jwk.n !== "string" || jwk.n.length < MIN_RSA_MODULUS_CHARS)) continue;
-    kept.push(jwk as JWK);
+    kept.push(jwk);
   }
   return { keys: kept };
 }

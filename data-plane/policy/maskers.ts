@@ -24,7 +24,7 @@ export function createMaskerFactory(profiles: readonly MaskingProfile[]): (rule:
     try {
       compiled.set(p.id, compileProfile(p.rules.map((r) => ({ kind: r.kind, match: r.match, style: r.style || "redact", ...(r.label ? { label: r.label } : {}) }) as MaskingRuleSpec)));
     } catch (e) {
-      throw new Error(`masking profile ${p.name}: ${(e as Error).message}`);
+      throw new Error(`masking profile ${p.name}: ${(e as Error).message}`, { cause: e });
     }
   }
   const fallback = defaultProfile();

@@ -4,6 +4,7 @@ import type { RequestContext } from "../pipeline/context.js";
 
 // PostgreSQL text and jsonb cannot hold U+0000: a record carrying one could never be
 // stored and would block the proxy's spool behind it. It is replaced before sealing.
+// eslint-disable-next-line no-control-regex -- matching U+0000 is the point
 const NUL = /\u0000/g;
 const storable = (s: string): string => (s.includes("\u0000") ? s.replace(NUL, "\uFFFD") : s);
 

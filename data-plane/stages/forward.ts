@@ -60,7 +60,7 @@ export async function forward(ctx: RequestContext, res: ServerResponse): Promise
   ctx.record.query = maskedQuery;
   if (body) headers["content-type"] = "application/json";
   const options: Dispatcher.RequestOptions = {
-    method: ctx.req.method as Dispatcher.HttpMethod,
+    method: ctx.req.method,
     path: basePath(conn) + ctx.req.rawPath + (ctx.decision?.rule.maskRequests ? maskedQuery : ctx.req.search),
     headers,
     body,

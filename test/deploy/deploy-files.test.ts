@@ -51,7 +51,7 @@ function parseYamlStrict(text: string, name: string): Y[] {
   const docs = parseAllDocuments(text, { merge: true, uniqueKeys: true, prettyErrors: true });
   const problems = docs.flatMap((d) => [...d.errors, ...d.warnings].map((e) => `${name}: ${e.message}`));
   if (problems.length > 0) throw new Error(problems.join("\n"));
-  return docs.map((d) => d.toJS({ maxAliasCount: 100 }) as Y).filter((v) => v !== null && v !== undefined);
+  return docs.map((d) => d.toJS({ maxAliasCount: 100 })).filter((v) => v !== null && v !== undefined);
 }
 const loadYaml = (rel: string): Y[] => parseYamlStrict(read(rel), rel);
 
@@ -182,7 +182,7 @@ function dockerStages(instructions: Instruction[]): Stage[] {
 function execForm(args: string): string[] | undefined {
   try {
     const v: unknown = JSON.parse(args);
-    return Array.isArray(v) && v.every((x) => typeof x === "string") ? (v as string[]) : undefined;
+    return Array.isArray(v) && v.every((x) => typeof x === "string") ? (v) : undefined;
   } catch {
     return undefined;
   }

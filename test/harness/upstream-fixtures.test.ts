@@ -29,7 +29,7 @@ test("cards pass Luhn, IBANs pass mod-97, the AWS key is not AWS's example", () 
   expect(PLANTED.awsAccessKeyIds.join()).not.toContain("EXAMPLE");
   expect(PLANTED.githubTokens[0]).toMatch(/^ghp_[A-Za-z0-9]{36}$/);
   expect(PLANTED.openaiKeys[0]).toMatch(/^sk-proj-/);
-  expect(PLANTED.jwts[0]!.split(".")).toHaveLength(3);
+  expect(PLANTED.jwts[0].split(".")).toHaveLength(3);
   expect(PLANTED.privateKeys[0]).toMatch(/^-----BEGIN PRIVATE KEY-----\n[\s\S]+\n-----END PRIVATE KEY-----$/);
 });
 

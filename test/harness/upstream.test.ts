@@ -150,7 +150,7 @@ describe("upstream key", () => {
 
 test("parallel starts get their own port and state folder, removed on stop", async () => {
   const servers = await Promise.all([startLangGraph({ apiKey: "a" }), startLangGraph({ apiKey: "b" })]);
-  const [a, b] = servers as [LangGraphUpstream, LangGraphUpstream];
+  const [a, b] = servers;
   expect(a.url).not.toBe(b.url);
   expect(a.stateDir).not.toBe(b.stateDir);
   expect(existsSync(a.stateDir)).toBe(true);

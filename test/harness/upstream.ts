@@ -130,7 +130,7 @@ export async function startLangGraph(options: StartLangGraphOptions): Promise<La
   } catch (error) {
     await stop();
     const reason = error instanceof Error ? error.message : String(error);
-    throw new Error(`LangGraph upstream failed to start: ${reason}\n--- server log ---\n${logTail.join("\n")}`);
+    throw new Error(`LangGraph upstream failed to start: ${reason}\n--- server log ---\n${logTail.join("\n")}`, { cause: error });
   }
 }
 
