@@ -30,6 +30,7 @@ import { SCOPES } from "./auth/scopes.js";
 import { graphqlHandler } from "./http/graphql-handler.js";
 import { createGraphqlModule } from "./graphql/module.js";
 import { deleteSessionsBefore } from "./sessions/retention.js";
+import { anchorKey } from "./sessions/anchors.js";
 import type { GraphqlContext } from "./graphql/context.js";
 import { log } from "../data-plane/observability/log.js";
 import { MetricsRegistry, METRICS_CONTENT_TYPE } from "../data-plane/observability/metrics.js";
@@ -93,10 +94,11 @@ export async function startControlPlane(config: ControlPlaneConfig): Promise<Con
     proxies.list().map((p): [Record<string, string>, number] => [{ proxy: p.proxyId }, Number(p.ackedVersion ?? 0n)]),
   );
 
+  const chainAnchors = anchorKey(secrets);
   // Retention runs hourly; deleting a prefix of each proxy's chain keeps it verifiable.
   const retention = config.retentionDays > 0
     ? setInterval(() => {
-        deleteSessionsBefore(store.prisma, new Date(Date.now() - config.retentionDays * 86_400_000))
+        deleteSessionsBefore(store.prisma, new Date(Date.now() - config.retentionDays * 86_400_000), chainAnchors)
           .then((n) => n > 0 && log.info("sessions deleted by retention", { count: n, days: config.retentionDays }))
           .catch((err) => log.error("retention failed", { error: (err as Error).message }));
       }, 3_600_000)
@@ -112,7 +114,7 @@ export async function startControlPlane(config: ControlPlaneConfig): Promise<Con
     services: [
       bindGrpcService(PolicyService, createPolicyService({ publisher, status: proxies })),
       bindGrpcService(ApprovalService, createApprovalService({ db: store.prisma })),
-      bindGrpcService(SessionService, createSessionService({ db: store.prisma, provider: store.provider, onStored: (ids) => ingested.inc({}, ids.length) })),
+      bindGrpcService(SessionService, createSessionService({ db: store.prisma, provider: store.provider, anchors: chainAnchors, onStored: (ids) => ingested.inc({}, ids.length) })),
     ],
   });
 

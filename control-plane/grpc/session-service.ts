@@ -3,6 +3,7 @@ import type { GrpcServiceImpl } from "../../proto/grpc-adapter.js";
 import type { SessionService } from "../../proto/gen/agentgate/v1/session_pb.js";
 import type { Db, StoreProvider } from "../store/client.js";
 import { ingestSessions } from "../sessions/ingest.js";
+import type { AnchorKey } from "../sessions/anchors.js";
 import type { GrpcLog } from "./log.js";
 import { jsonLineLog } from "./log.js";
 
@@ -10,6 +11,8 @@ import { jsonLineLog } from "./log.js";
 export interface SessionServiceDeps {
   db: Db;
   provider: StoreProvider;
+  /** Signs each proxy's chain head as records are acknowledged (sessions/anchors.ts). */
+  anchors?: AnchorKey;
   /** Called after records are stored (e.g. live tail subscribers). */
   onStored?: (ids: string[]) => void;
   log?: GrpcLog;
@@ -28,7 +31,7 @@ export function createSessionService(deps: SessionServiceDeps): GrpcServiceImpl<
       call.on("data", (batch) => {
         queue = queue.then(async () => {
           try {
-            const result = await ingestSessions(deps.db, batch.proxyId, batch.records, deps.provider);
+            const result = await ingestSessions(deps.db, batch.proxyId, batch.records, deps.provider, deps.anchors);
             for (const r of result.rejected) log("warn", "session record rejected", { proxyId: batch.proxyId, id: r.id, reason: r.reason });
             if (!call.writable) return;
             call.write({ ids: result.stored, rejectedIds: result.rejected.map((r) => r.id), error: "" });

@@ -4,6 +4,7 @@ import type { Db, StoreProvider } from "../store/client.js";
 import { rowFromRecord } from "./record-mapping.js";
 import { storeSessions } from "../store/sessions.js";
 import { PrismaClientKnownRequestError } from "@prisma/client/runtime/client";
+import { advanceHead, type AnchorKey } from "./anchors.js";
 
 // Errors about the data itself, not the database being unavailable or busy: Prisma request
 // errors (P2xxx, but timeouts and transaction conflicts), and driver errors of SQLSTATE class
@@ -31,7 +32,7 @@ export interface IngestResult {
  * Link gaps are not refused here (records may legitimately arrive after a restart); the
  * on-demand chain verification reports them.
  */
-export async function ingestSessions(db: Db, proxyId: string, records: readonly SessionRecord[], provider: StoreProvider): Promise<IngestResult> {
+export async function ingestSessions(db: Db, proxyId: string, records: readonly SessionRecord[], provider: StoreProvider, anchors?: AnchorKey): Promise<IngestResult> {
   const result: IngestResult = { stored: [], rejected: [] };
   const candidates: SessionRecord[] = [];
   for (const r of records) {
@@ -62,6 +63,14 @@ export async function ingestSessions(db: Db, proxyId: string, records: readonly 
     }
   }
   result.stored.push(...stored.inserted, ...stored.duplicates);
+  // The newest record acknowledged becomes the signed head of the chain (before the ack:
+  // if this fails, nothing is acked and the batch comes again).
+  if (anchors && result.stored.length > 0) {
+    const stored = new Set(result.stored);
+    let newest: SessionRecord | undefined;
+    for (const r of candidates) if (stored.has(r.id) && (newest === undefined || r.seq > newest.seq)) newest = r;
+    await advanceHead(db, anchors, proxyId, { seq: newest!.seq, lastHash: newest!.hash });
+  }
   for (const id of stored.conflicts) result.rejected.push({ id, reason: "its chain position is taken by another record (forked chain)" });
   return result;
 }

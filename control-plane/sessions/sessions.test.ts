@@ -1,6 +1,6 @@
 import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import { SessionRecordSchema, type SessionRecord } from "../../proto/gen/agentgate/v1/session_pb.js";
-import { ChainWriter, EMPTY_CHAIN } from "../../data-plane/recording/chain.js";
+import { ChainWriter, EMPTY_CHAIN, hashRecord } from "../../data-plane/recording/chain.js";
 import { createUuidV7 } from "../../data-plane/recording/uuidv7.js";
 import { createTestDatabase, type TestDatabase } from "../../test/helpers/databases.js";
 import { openStore, type Store } from "../store/client.js";
@@ -9,6 +9,9 @@ import { listSessions, identityAggregates, graphTimeline } from "./queries.js";
 import { findAnomalies } from "./anomalies.js";
 import { deleteSessionsBefore } from "./retention.js";
 import { verifyStoredChains } from "./verify.js";
+import { anchorKey } from "./anchors.js";
+
+const KEY = anchorKey({ derive: (label) => `test-key-${label}` });
 
 const T0 = Date.UTC(2026, 10, 20, 12, 0, 0);
 const MIN = 60_000;
@@ -116,19 +119,64 @@ describe.each(["sqlite", "postgresql"] as const)("sessions on %s", (provider) =>
 
   test("verification finds a deleted and an edited record; retention deletes a prefix and stays verifiable", async () => {
     const records = chain("p-verify", Array.from({ length: 10 }, (_, i) => ({ at: i })));
-    await ingestSessions(store.prisma, "p-verify", records, store.provider);
-    expect((await verifyStoredChains(store.prisma, "p-verify"))[0]).toMatchObject({ ok: true, records: 10 });
+    await ingestSessions(store.prisma, "p-verify", records, store.provider, KEY);
+    expect((await verifyStoredChains(store.prisma, KEY, "p-verify"))[0]).toMatchObject({ ok: true, records: 10 });
 
-    expect(await deleteSessionsBefore(store.prisma, new Date(T0 + 3 * MIN))).toBeGreaterThanOrEqual(3);
-    expect((await verifyStoredChains(store.prisma, "p-verify"))[0]).toMatchObject({ ok: true, records: 7 });
+    expect(await deleteSessionsBefore(store.prisma, new Date(T0 + 3 * MIN), KEY)).toBeGreaterThanOrEqual(3);
+    expect((await verifyStoredChains(store.prisma, KEY, "p-verify"))[0]).toMatchObject({ ok: true, records: 7 });
 
     await store.prisma.session.delete({ where: { id: records[5]!.id } });
     await store.prisma.session.update({ where: { id: records[8]!.id }, data: { responseJson: "{}" } });
-    const report = (await verifyStoredChains(store.prisma, "p-verify"))[0]!;
+    const report = (await verifyStoredChains(store.prisma, KEY, "p-verify"))[0]!;
     expect(report.ok).toBe(false);
     expect(report.problems.map((p) => [p.id, p.kind])).toEqual([
       [records[6]!.id, "gap"],
       [records[8]!.id, "altered"],
     ]);
+  });
+
+  // Every tampering an insider with database access can do, each detected and named (issue #13).
+  // Each case runs on a fresh 8-record chain of its own proxy, ingested in batches like a proxy's.
+  const TAMPERINGS: Array<[string, (db: Store["prisma"], r: SessionRecord[], proxyId: string) => Promise<unknown>, Array<[number | "head" | "start" | "none", string]>]> = [
+    ["edit a record", (db, r) => db.session.update({ where: { id: r[3]!.id }, data: { status: 500 } }), [[3, "altered"]]],
+    ["delete the first record", (db, r) => db.session.delete({ where: { id: r[0]!.id } }), [["start", "missing-first"]]],
+    ["delete the first two records", (db, r) => db.session.deleteMany({ where: { id: { in: [r[0]!.id, r[1]!.id] } } }), [["start", "missing-first"]]],
+    ["delete a middle record", (db, r) => db.session.delete({ where: { id: r[4]!.id } }), [[5, "gap"]]],
+    ["delete the newest record", (db, r) => db.session.delete({ where: { id: r[7]!.id } }), [["head", "missing-last"]]],
+    ["delete every record", (db, _r, proxyId) => db.session.deleteMany({ where: { proxyId } }), [["start", "missing-first"], ["head", "missing-last"]]],
+    ["swap two records' positions", async (db, r) => {
+      await db.session.update({ where: { id: r[2]!.id }, data: { seq: -1n } });
+      await db.session.update({ where: { id: r[3]!.id }, data: { seq: r[2]!.seq } });
+      await db.session.update({ where: { id: r[2]!.id }, data: { seq: r[3]!.seq } });
+    }, [[3, "altered"], [3, "broken-link"], [2, "altered"], [2, "broken-link"], [4, "broken-link"]]],
+    ["rewrite the newest record with a recomputed hash", async (db, r) => {
+      const forged = { ...r[7]!, status: 201 };
+      forged.hash = hashRecord(forged.prevHash, forged);
+      await db.session.update({ where: { id: forged.id }, data: { status: 201, hash: forged.hash } });
+    }, [[7, "head-mismatch"]]],
+    ["delete the anchor", (db, _r, proxyId) => db.chainAnchor.delete({ where: { proxyId } }), [[0, "anchor-missing"]]],
+    ["move the signed head back", (db, r, proxyId) => db.chainAnchor.update({ where: { proxyId }, data: { headSeq: r[5]!.seq, headHash: r[5]!.hash } }), [["none", "anchor-invalid"]]],
+  ];
+  test.each(TAMPERINGS)("tampering is detected: %s", async (name, tamper, expected) => {
+    const proxyId = `p-tamper-${TAMPERINGS.findIndex((t) => t[0] === name)}`;
+    const records = chain(proxyId, Array.from({ length: 8 }, (_, i) => ({ at: i })));
+    for (let i = 0; i < records.length; i += 3) await ingestSessions(store.prisma, proxyId, records.slice(i, i + 3), store.provider, KEY);
+    expect((await verifyStoredChains(store.prisma, KEY, proxyId))[0]).toMatchObject({ ok: true, problems: [] });
+    await tamper(store.prisma, records, proxyId);
+    const report = (await verifyStoredChains(store.prisma, KEY, proxyId))[0]!;
+    expect(report.ok).toBe(false);
+    const where = (at: (typeof expected)[number][0]) => (at === "head" ? 8n : at === "start" ? 1n : at === "none" ? 0n : records[at]!.seq);
+    expect(report.problems.map((p) => [p.seq, p.kind]).sort()).toEqual(expected.map(([at, kind]) => [where(at), kind]).sort());
+  });
+
+  test("retention moves the signed start: the kept chain verifies, and deleting its new first record is still detected", async () => {
+    const proxyId = "p-retention";
+    const records = chain(proxyId, Array.from({ length: 6 }, (_, i) => ({ at: 100 + i })));
+    await ingestSessions(store.prisma, proxyId, records, store.provider, KEY);
+    expect(await deleteSessionsBefore(store.prisma, new Date(T0 + 102 * MIN), KEY)).toBeGreaterThanOrEqual(2);
+    expect((await verifyStoredChains(store.prisma, KEY, proxyId))[0]).toMatchObject({ ok: true, records: 4 });
+    await store.prisma.session.delete({ where: { id: records[2]!.id } });
+    const report = (await verifyStoredChains(store.prisma, KEY, proxyId))[0]!;
+    expect(report.problems.map((p) => [p.seq, p.kind])).toEqual([[3n, "missing-first"]]);
   });
 });

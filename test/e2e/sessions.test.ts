@@ -3,7 +3,10 @@ import type { Stack } from "../../demo/stack.js";
 import type { Store } from "../../control-plane/store/client.js";
 import { startE2eStack, type E2eStack } from "../helpers/e2e-stack.js";
 import { runCli } from "../helpers/cli.js";
+import { join } from "node:path";
 import { verifyStoredChains } from "../../control-plane/sessions/verify.js";
+import { anchorKey } from "../../control-plane/sessions/anchors.js";
+import { SecretBox } from "../../control-plane/secrets.js";
 
 
 /**
@@ -156,17 +159,29 @@ test("GraphQL and the CLI: list, replay with timing, anomalies, verify, apply --
   expect(JSON.stringify(await denied.json())).toContain("UNAUTHENTICATED");
 });
 
-test("the stored chains verify, and an edited record is reported", async () => {
-  const before = await verifyStoredChains(store.prisma);
+test("the stored chains verify; an edited record and deleted first and newest records are reported", async () => {
+  // The control plane's anchor key, from its secret in the stack's data folder.
+  const key = anchorKey(SecretBox.fromKeyFile(join(e2e.dataDir, "secret.key")));
+  const before = await verifyStoredChains(store.prisma, key);
   expect(before.length).toBe(2);
   for (const report of before) expect(report).toMatchObject({ ok: true, problems: [] });
 
   const victim = (await sessionsOf("rec-user", 1))[0]!;
   await store.prisma.session.update({ where: { id: victim.id }, data: { status: 201 } });
-  const after = await verifyStoredChains(store.prisma, victim.proxyId);
+  const after = await verifyStoredChains(store.prisma, key, victim.proxyId);
   expect(after[0]!.ok).toBe(false);
   expect(after[0]!.problems).toContainEqual(expect.objectContaining({ id: victim.id, kind: "altered" }));
   const verify = await cli("audit", "verify", "--proxy", victim.proxyId);
   expect(verify.code).toBe(1);
   expect(verify.stdout).toContain(`altered (session ${victim.id})`);
+
+  // Deleting the oldest and the newest record of the other proxy's chain, rows only.
+  const other = before.find((r) => r.proxyId !== victim.proxyId)!.proxyId;
+  const first = await store.prisma.session.findFirst({ where: { proxyId: other }, orderBy: { seq: "asc" } });
+  const last = await store.prisma.session.findFirst({ where: { proxyId: other }, orderBy: { seq: "desc" } });
+  await store.prisma.session.deleteMany({ where: { id: { in: [first!.id, last!.id] } } });
+  const cut = await cli("audit", "verify", "--proxy", other);
+  expect(cut.code).toBe(1);
+  expect(cut.stdout).toContain("seq 1 missing-first");
+  expect(cut.stdout).toContain(`seq ${last!.seq} missing-last`);
 });

@@ -1,6 +1,7 @@
 import { listSessions, identityAggregates, graphTimeline, type SessionFilter } from "../../sessions/queries.js";
 import { findAnomalies } from "../../sessions/anomalies.js";
 import { verifyStoredChains } from "../../sessions/verify.js";
+import { anchorKey } from "../../sessions/anchors.js";
 import { guarded } from "../guard.js";
 import { pageRequest, toConnection, type ConnectionArgs } from "../pagination.js";
 import { badInput } from "../../errors.js";
@@ -49,6 +50,6 @@ export const sessionResolvers = {
         ...(args.denialBurst ? { denialBurst: args.denialBurst } : {}),
       }),
     ),
-    verifySessionChains: guarded("audit", async (args: { proxyId?: string | null }, _by, ctx) => verifyStoredChains(ctx.db, args.proxyId ?? undefined)),
+    verifySessionChains: guarded("audit", async (args: { proxyId?: string | null }, _by, ctx) => verifyStoredChains(ctx.db, anchorKey(ctx.admin.secrets), args.proxyId ?? undefined)),
   },
 };

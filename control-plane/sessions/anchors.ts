@@ -1,0 +1,131 @@
+/**
+ * Chain anchors (issue #13): where each proxy's stored hash chain must start and end.
+ *
+ * The hash chain alone proves that stored records link up, not that none is missing at
+ * either end: deleting the oldest or the newest rows (or rewriting the tail, hashes
+ * included — sha256 needs no key) leaves a chain that still verifies. So the control plane
+ * keeps, per proxy, a row signed with a key derived from its secret:
+ *   head  — the newest seq and hash it acknowledged to the proxy (advanced on ingest);
+ *   start — the first seq that must be stored and its prev_hash (seq 1 and the genesis
+ *           hash, moved forward only by retention, BEFORE it deletes).
+ * An insider with database access can delete or edit rows, but cannot sign a new anchor.
+ */
+import { createHmac, timingSafeEqual } from "node:crypto";
+import type { ChainState } from "../../data-plane/recording/chain.js";
+import type { Db } from "../store/client.js";
+
+/** Signs and checks anchors; derived from the control plane's secret. */
+export interface AnchorKey {
+  sign(text: string): string;
+}
+
+/** The anchor key from the control plane's SecretBox (or anything that derives labelled keys). */
+export function anchorKey(secrets: { derive(label: string): string }): AnchorKey {
+  const key = secrets.derive("agentgate session chain anchor v1");
+  return { sign: (text) => createHmac("sha256", key).update(text).digest("base64url") };
+}
+
+/** A proxy's anchors as stored. */
+export interface ChainAnchors {
+  readonly proxyId: string;
+  /** Newest record acknowledged. */
+  readonly head: ChainState;
+  /** The record just before the first one that must be stored (seq 0 and genesis for a whole chain). */
+  readonly start: ChainState;
+}
+
+const text = (a: ChainAnchors): string => `v1|${a.proxyId}|${a.head.seq}|${a.head.lastHash}|${a.start.seq}|${a.start.lastHash}`;
+
+function signatureOk(key: AnchorKey, anchors: ChainAnchors, signature: string): boolean {
+  const expected = Buffer.from(key.sign(text(anchors)));
+  const got = Buffer.from(signature);
+  return expected.length === got.length && timingSafeEqual(expected, got);
+}
+
+/** What verification reads: the anchors, or why they cannot be trusted. */
+export type AnchorReading = { kind: "ok"; anchors: ChainAnchors } | { kind: "missing" } | { kind: "invalid" };
+
+/** Reads and checks a proxy's anchors. */
+export async function readAnchors(db: Db, key: AnchorKey, proxyId: string): Promise<AnchorReading> {
+  const row = await db.chainAnchor.findUnique({ where: { proxyId } });
+  if (!row) return { kind: "missing" };
+  const anchors: ChainAnchors = {
+    proxyId,
+    head: { seq: row.headSeq, lastHash: row.headHash },
+    start: { seq: row.startSeq - 1n, lastHash: row.startPrevHash },
+  };
+  return signatureOk(key, anchors, row.signature) ? { kind: "ok", anchors } : { kind: "invalid" };
+}
+
+/** Proxies that have anchors (a proxy whose every record was deleted still has one). */
+export async function anchoredProxies(db: Db): Promise<string[]> {
+  return (await db.chainAnchor.findMany({ select: { proxyId: true } })).map((r) => r.proxyId);
+}
+
+/**
+ * Changes a proxy's anchors with `change` (read, change, compare-and-set: two control-plane
+ * replicas may ingest for the same proxy). `initial` builds them when there are none. An
+ * anchor whose signature is wrong is left alone: it stays evidence for verification.
+ */
+async function updateAnchors(
+  db: Db,
+  key: AnchorKey,
+  proxyId: string,
+  initial: () => Promise<ChainAnchors | undefined>,
+  change: (current: ChainAnchors) => ChainAnchors | undefined,
+): Promise<void> {
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const row = await db.chainAnchor.findUnique({ where: { proxyId } });
+    if (row === null) {
+      const fresh = await initial();
+      if (fresh === undefined) return;
+      const created = await db.chainAnchor.createMany({ data: [toRow(key, fresh)] }).catch(() => ({ count: 0 }));
+      if (created.count === 1) return;
+      continue; // created meanwhile by another replica: change that one
+    }
+    const reading = await readAnchors(db, key, proxyId);
+    if (reading.kind !== "ok") return;
+    const next = change(reading.anchors);
+    if (next === undefined) return;
+    const updated = await db.chainAnchor.updateMany({ where: { proxyId, signature: row.signature }, data: toRow(key, next) });
+    if (updated.count === 1) return;
+  }
+  throw new Error(`chain anchor of ${proxyId} kept changing under us`);
+}
+
+function toRow(key: AnchorKey, a: ChainAnchors) {
+  return { proxyId: a.proxyId, headSeq: a.head.seq, headHash: a.head.lastHash, startSeq: a.start.seq + 1n, startPrevHash: a.start.lastHash, signature: key.sign(text(a)) };
+}
+
+/**
+ * Moves the head forward to `head` (the newest record of a stored batch). The first time a
+ * proxy is seen, its chain starts at its oldest stored record (seq 1 for a new proxy).
+ */
+export async function advanceHead(db: Db, key: AnchorKey, proxyId: string, head: ChainState): Promise<void> {
+  await updateAnchors(
+    db,
+    key,
+    proxyId,
+    async () => {
+      const first = await db.session.findFirst({ where: { proxyId }, orderBy: { seq: "asc" }, select: { seq: true, prevHash: true } });
+      const start = first ? { seq: first.seq - 1n, lastHash: first.prevHash } : { seq: head.seq - 1n, lastHash: "" };
+      return { proxyId, head, start };
+    },
+    (current) => (head.seq > current.head.seq ? { ...current, head } : undefined),
+  );
+}
+
+/**
+ * Records where retention cuts a proxy's chain: `lastDeleted` is the newest record about to
+ * be deleted. Written before the deletion, so a crash in between leaves extra old rows
+ * (ignored by verification), never an unexplained hole.
+ */
+export async function recordTruncation(db: Db, key: AnchorKey, proxyId: string, lastDeleted: ChainState): Promise<void> {
+  await updateAnchors(
+    db,
+    key,
+    proxyId,
+    async () => ({ proxyId, head: lastDeleted, start: lastDeleted }),
+    (current) => (lastDeleted.seq > current.start.seq ? { ...current, start: lastDeleted, head: current.head.seq >= lastDeleted.seq ? current.head : lastDeleted } : undefined),
+  );
+}
