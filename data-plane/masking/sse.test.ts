@@ -123,14 +123,27 @@ describe("SseMasker: token streaming", () => {
     expect(messageText(out, "a")).toBe("call [REDACTED:phone]");
     expect(messageText(out, "b")).toBe("hi");
     const evs = events(out);
-    // the tails come out at end(), after everything else
-    expect(evs.map((e) => e.event)).toEqual(["messages", "messages", "updates", "values", "custom", "messages", "messages", "messages", "custom"]);
+    // the tails come out at end(), after everything else, least recently streamed first
+    expect(evs.map((e) => e.event)).toEqual(["messages", "messages", "updates", "values", "custom", "messages", "messages", "custom", "messages"]);
   });
 
   it("keeps interleaved messages apart", () => {
     const out = run([tuple("a@b", {}, "a"), tuple("x@y", {}, "b"), tuple(".io ", {}, "a"), tuple(".io ", {}, "b")]);
     expect(messageText(out, "a")).toBe("[REDACTED:email] ");
     expect(messageText(out, "b")).toBe("[REDACTED:email] ");
+  });
+
+  it("past 256 open messages closes the least recently streamed, replacing (never releasing) its held text", () => {
+    const chunks = [tuple("card 4111 1111", {}, "old")];
+    for (let i = 0; i < 256; i++) chunks.push(tuple(`word${i} tail`, {}, `m${i}`), ...(i === 100 ? [tuple(" more", {}, "old")] : []));
+    chunks.push(tuple(" 1111 1111", {}, "old"));
+    const out = run(chunks);
+    // "old" was refreshed at i = 100, so m0 (not "old") was closed first
+    expect(messageText(out, "m0")).toBe("word0 [REDACTED:stream-overflow]");
+    expect(messageText(out, "old")).not.toMatch(/4111 1111 1111 1111/);
+    const out2 = run([tuple("card 4111 1111", {}, "old"), ...Array.from({ length: 256 }, (_, i) => tuple(`w${i} x`, {}, `m${i}`)), tuple(" 1111 1111", {}, "old")]);
+    expect(messageText(out2, "old").replace(/\s/g, "")).not.toContain("4111111111111111");
+    expect(messageText(out2, "old")).toContain("[REDACTED:stream-overflow]");
   });
 
   it("holds custom-mode strings per JSON path, and releases them at end()", () => {

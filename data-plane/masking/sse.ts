@@ -54,8 +54,8 @@ interface StreamState {
 
 type Json = Record<string, unknown>;
 const RAW_TAIL = 32;
-/** Streams open at once before the oldest is closed (bounds memory when none ever ends). */
-const MAX_OPEN_STREAMS = 64;
+/** Streams open at once before the least recently streamed is closed (bounds memory when none ever ends). */
+const MAX_OPEN_STREAMS = 256;
 /** What a forced close emits instead of held text that could be half a secret (fail closed). */
 const OVERFLOW = "[REDACTED:stream-overflow]";
 /** Path key of a custom event whose data is not JSON (the whole data is the text). */
@@ -75,8 +75,9 @@ const isRecord = (v: unknown): v is Json => typeof v === "object" && v !== null 
  * name (namespace included) + message id + field; an unrelated event (another mode, node,
  * message or channel) never releases it. Held text leaves in the chunk that ends its
  * message (finish/stop reason, chunk_position "last"), or at end of stream in a
- * synthesized event of the same shape (no `id`). When more than 64 streams are open the
- * oldest is closed and its held text replaced by `[REDACTED:stream-overflow]`.
+ * synthesized event of the same shape (no `id`). When more than 256 streams are open the
+ * least recently streamed is closed and its held text replaced by `[REDACTED:stream-overflow]`
+ * (it could be half a secret whose rest comes later).
  */
 export class SseMasker {
   private readonly parser: SseParser;
@@ -140,7 +141,12 @@ export class SseMasker {
   /** Opens (or finds) a stream's state; closing the oldest when too many are open. */
   private open(key: string, make: () => StreamState): [StreamState, string] {
     const st = this.streams.get(key);
-    if (st !== undefined) return [st, ""];
+    if (st !== undefined) {
+      // least recently streamed first: a message that ended without saying so is evicted before a live one
+      this.streams.delete(key);
+      this.streams.set(key, st);
+      return [st, ""];
+    }
     let out = "";
     if (this.streams.size >= MAX_OPEN_STREAMS) {
       const [oldKey, oldest] = this.streams.entries().next().value as [string, StreamState];
