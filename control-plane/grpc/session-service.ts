@@ -27,6 +27,9 @@ export function createSessionService(deps: SessionServiceDeps): GrpcServiceImpl<
   const log = deps.log ?? jsonLineLog;
   return {
     report(call) {
+      // Headers at once: the proxy learns the stream is established before its first ack
+      // (and resets its reconnect backoff).
+      call.sendMetadata(new grpc.Metadata());
       let queue = Promise.resolve();
       call.on("data", (batch) => {
         queue = queue.then(async () => {
@@ -46,7 +49,6 @@ export function createSessionService(deps: SessionServiceDeps): GrpcServiceImpl<
       call.on("end", () => void queue.then(() => call.end()));
       call.on("error", () => undefined);
       call.on("cancelled", () => undefined);
-      void grpc; // status codes are not needed: failures are acks without ids
     },
   };
 }

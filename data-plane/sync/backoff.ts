@@ -16,6 +16,13 @@ export interface BackoffPolicy {
 /** Defaults for reconnecting to the control plane: 200 ms first, never more than 10 s. */
 export const DEFAULT_BACKOFF: BackoffPolicy = Object.freeze({ baseMs: 200, capMs: 10_000 });
 
+/**
+ * Reconnecting the session Report stream: never more than 1 s, so records sitting in the
+ * spool start flowing within about a second of the control plane's return (issue #13).
+ * One attempt per second per proxy is cheap for the control plane to refuse.
+ */
+export const REPORT_BACKOFF: BackoffPolicy = Object.freeze({ baseMs: 100, capMs: 1_000 });
+
 /** The ceiling of attempt `attempt` (0-based): min(cap, base · 2^attempt), without jitter. */
 export function backoffCeiling(attempt: number, policy: BackoffPolicy = DEFAULT_BACKOFF): number {
   // Clamp the exponent: 2^1024 is Infinity, and the cap is reached long before anyway.

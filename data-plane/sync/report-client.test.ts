@@ -41,6 +41,7 @@ class FakeControlPlane {
         const stream = this.streams++;
         let batchNo = 0;
         this.authorizations.push(String(call.metadata.get("authorization")[0] ?? ""));
+        call.sendMetadata(new grpc.Metadata()); // as the real control plane does
         call.on("data", (batch: SessionBatch) => {
           this.received += batch.records.length;
           if (this.behaviour(batch, { stream, batch: batchNo++ }, call) === "handled") return;
@@ -153,6 +154,33 @@ describe("report client", () => {
     expect(verifyChain(sortedBySeq(cp.stored.values()))).toEqual({ ok: true });
     expect(sealed.every((s) => cp.stored.has(s.id))).toBe(true);
   });
+
+  test("reconnect delays never exceed 1 s however long the outage, and reset as soon as a stream is established (not only on an ack)", async () => {
+    const probe = await newControlPlane();
+    const port = probe.port;
+    probe.cp.stop();
+    const spool = await newSpool();
+    const from = logs.length;
+    // Jitter pinned near its ceiling, the production backoff policy (no override).
+    const r = reporter(port, spool, { backoff: undefined, random: () => 0.999 });
+    await appendMany(spool, 60);
+    const delays = () => logs.slice(from).filter((l) => l.msg === "report stream ended; reconnecting").map((l) => Number(l.fields!["retryInMs"]));
+    await until(() => delays().length >= 7, 20_000); // long enough for the old 10 s ceiling to show
+    expect(delays().slice(0, 7)).toEqual([99, 199, 399, 799, 999, 999, 999]);
+
+    // The control plane comes back: it accepts the stream (headers) but never acks.
+    const { cp } = await newControlPlane(port);
+    cp.behaviour = () => "handled";
+    await until(() => r.status().connected, 10_000);
+    const before = delays().length;
+    cp.stop(); // a connected stream ends: the next attempt comes after the shortest delay
+    await until(() => delays().length > before, 10_000);
+    expect(delays()[before]).toBe(99);
+
+    const back = await newControlPlane(port);
+    expect(await r.flush(10_000)).toBe(true);
+    expect(back.cp.stored.size + cp.stored.size).toBe(60);
+  }, 40_000);
 
   test("stream broken mid-batch: the batch is resent and stored once", async () => {
     const { cp, port } = await newControlPlane();

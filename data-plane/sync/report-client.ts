@@ -23,7 +23,7 @@ import { bearerInterceptor, channelCredentials, makeGrpcClient } from "../../pro
 import { SessionBatchSchema, SessionService } from "../../proto/gen/agentgate/v1/session_pb.js";
 import type { ReportAck, SessionBatch } from "../../proto/gen/agentgate/v1/session_pb.js";
 import type { ControlPlaneClientOptions } from "./control-plane-client.js";
-import { backoffDelay, DEFAULT_BACKOFF } from "./backoff.js";
+import { backoffDelay, REPORT_BACKOFF } from "./backoff.js";
 import type { Spool } from "./spool.js";
 import { jsonLineLog } from "./watch-client.js";
 
@@ -90,7 +90,7 @@ const messageOf = (e: unknown): string => (e instanceof Error ? e.message : Stri
 /** Starts reporting the spool's records. Returns at once; connecting happens in the background. */
 export function startReporter(options: ReporterOptions): Reporter {
   const log = options.log ?? jsonLineLog;
-  const policy = options.backoff ?? DEFAULT_BACKOFF;
+  const policy = options.backoff ?? REPORT_BACKOFF;
   const { spool, proxyId, batchSize, flushIntervalMs } = options;
   const maxBatchBytes = options.maxBatchBytes ?? 3.5 * 1024 * 1024;
   const maxInFlight = options.maxInFlightBatches ?? 4;
@@ -223,7 +223,11 @@ export function startReporter(options: ReporterOptions): Reporter {
     stream = call;
     streams += 1;
     call.on("metadata", () => {
-      if (stream === call) connected = true;
+      if (stream !== call) return;
+      // The stream is established (the control plane sends headers at once): the next
+      // reconnect starts from the shortest delay, whether or not an ack came meanwhile.
+      connected = true;
+      failures = 0;
     });
     call.on("data", (ack: ReportAck) => onAck(call, ack));
     // A listener is mandatory (an unhandled 'error' would crash the process); 'status' follows.
