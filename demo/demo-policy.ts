@@ -6,19 +6,40 @@ export interface DemoPolicyInput {
   upstreamUrl: string;
   /** Name of the environment variable that holds the upstream key (never the key itself). */
   credentialEnv: string;
+  /** The demo's OpenID provider (browser sign-in), trusted like the dev issuer when present. */
+  signInIssuerUrl?: string;
 }
 
 /**
- * The demo's policy file: one dev issuer, three roles bound to groups, the demo LangGraph
- * connection and two policies. Developers may do anything on any graph; analysts may run
- * `echo` and `slow` and read their own threads; nobody else gets anything (deny by default).
+ * The demo's users, one per role, as the banner offers them: the same names sign in to
+ * the console through the demo's OpenID provider.
+ */
+export const DEMO_USERS = [
+  { sub: "alice", email: "alice@example.com", groups: ["members"], role: "member", does: "runs graphs; `leaky` is held for a reviewer (428)" },
+  { sub: "bob", email: "bob@example.com", groups: ["approvers"], role: "approver", does: "approves or denies held runs (cp-approver)" },
+  { sub: "carol", email: "carol@example.com", groups: ["auditors"], role: "auditor", does: "reads recorded sessions and the configuration (cp-auditor)" },
+  { sub: "dana", email: "dana@example.com", groups: ["admins"], role: "admin", does: "administers everything (cp-admin)" },
+] as const;
+
+/**
+ * The demo's policy file: one dev issuer, roles bound to groups, the demo LangGraph
+ * connection and the policies. Members run `echo`, `slow` and `whoami` and need a
+ * reviewer for `leaky`; approvers, auditors and admins get the reserved control-plane
+ * roles; developers may do anything on any graph; analysts may run `echo` and `slow` and
+ * read their own threads; nobody else gets anything (deny by default).
  */
 export function demoPolicyYaml(input: DemoPolicyInput): string {
+  const issuers = [input.issuerUrl, ...(input.signInIssuerUrl ? [input.signInIssuerUrl] : [])];
+  const bind = (group: string) => issuers.map((issuer) => ({ issuer, group }));
   return stringify({
-    identityProviders: [{ issuer: input.issuerUrl, audiences: ["agentgate"], groupsClaim: "groups" }],
+    identityProviders: issuers.map((issuer) => ({ issuer, audiences: ["agentgate"], groupsClaim: "groups" })),
     roles: [
-      { name: "developer", bindings: [{ issuer: input.issuerUrl, group: "developers" }] },
-      { name: "analyst", bindings: [{ issuer: input.issuerUrl, group: "analysts" }] },
+      { name: "developer", bindings: bind("developers") },
+      { name: "analyst", bindings: bind("analysts") },
+      { name: "member", bindings: bind("members") },
+      { name: "cp-approver", bindings: bind("approvers") },
+      { name: "cp-auditor", bindings: bind("auditors") },
+      { name: "cp-admin", bindings: bind("admins") },
     ],
     connections: [{ name: "demo", baseUrl: input.upstreamUrl, credentialEnv: input.credentialEnv }],
     policies: [
@@ -30,6 +51,15 @@ export function demoPolicyYaml(input: DemoPolicyInput): string {
         graphs: ["echo", "slow"],
         operations: ["assistants:read", "assistants:search", "threads:*", "runs:*", "meta:info"],
         limits: { requestsPerMinute: 120, burst: 30, concurrentRuns: 4, maxBodyBytes: 262144, maxRecursionLimit: 50 },
+      },
+      { name: "members-run", role: "member", connection: "demo", graphs: ["echo", "slow", "whoami"], operations: ["*"] },
+      {
+        name: "members-reviewed",
+        role: "member",
+        connection: "demo",
+        graphs: ["leaky"],
+        operations: ["*"],
+        approval: { required: true, grantTtlSeconds: 900 },
       },
     ],
   });

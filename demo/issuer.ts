@@ -1,7 +1,7 @@
 /**
  * A development OpenID Connect issuer: real HTTP discovery and JWKS, tokens
- * signed with keys generated at start (never stored), for e2e tests and the
- * `npm start` demo.
+ * signed with keys generated at start (kept in memory, or in `keysFile` so tokens
+ * survive a restart: the `npm start` demo), for e2e tests and the demo.
  *
  * Routes:
  * - `GET /.well-known/openid-configuration`: discovery document.
@@ -14,10 +14,11 @@
  * Run standalone: `npx tsx demo/issuer.ts [port]`.
  */
 import { randomUUID } from "node:crypto";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { pathToFileURL } from "node:url";
-import { calculateJwkThumbprint, exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from "jose";
+import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, SignJWT, type CryptoKey, type JWK } from "jose";
 
 /** Algorithms the issuer signs with. */
 export type IssuerAlg = "RS256" | "ES256";
@@ -32,6 +33,11 @@ export interface IssuerOptions {
   audience?: string;
   /** Serve the unauthenticated `POST /token` (default true; dev only). */
   tokenEndpoint?: boolean;
+  /**
+   * Private signing keys are read from this JSON file, or generated and written there
+   * (mode 0600), so tokens stay valid across restarts. Default: in memory only.
+   */
+  keysFile?: string;
 }
 
 /** What to put in a minted token. */
@@ -112,17 +118,42 @@ const DEFAULT_AUDIENCE = "agentgate";
 const DEFAULT_LIFETIME_S = 3600;
 const MAX_BODY_BYTES = 16 * 1024;
 
-async function makeKey(alg: IssuerAlg): Promise<SigningKey> {
-  const { privateKey, publicKey } = await generateKeyPair(alg);
+async function signingKey(alg: IssuerAlg, privateKey: CryptoKey, publicKey: CryptoKey): Promise<SigningKey> {
   const jwk = await exportJWK(publicKey);
   // RFC 7638 thumbprint: a stable, unique kid without bookkeeping.
   const kid = await calculateJwkThumbprint(jwk);
   return { kid, alg, privateKey, publicJwk: { ...jwk, kid, alg, use: "sig" } };
 }
 
-async function makeGeneration(): Promise<KeyGeneration> {
-  const [rs, es] = await Promise.all(ALGS.map(makeKey));
+async function makeKey(alg: IssuerAlg, extractable: boolean): Promise<SigningKey> {
+  const { privateKey, publicKey } = await generateKeyPair(alg, { extractable });
+  return signingKey(alg, privateKey, publicKey);
+}
+
+async function makeGeneration(extractable = false): Promise<KeyGeneration> {
+  const [rs, es] = await Promise.all(ALGS.map((alg) => makeKey(alg, extractable)));
   return { RS256: rs!, ES256: es! };
+}
+
+/** Public part of a private JWK (the members RFC 7518 marks private removed). */
+function publicPart(jwk: JWK): JWK {
+  const { d: _d, p: _p, q: _q, dp: _dp, dq: _dq, qi: _qi, ...pub } = jwk;
+  return pub;
+}
+
+/** The key generation stored in `file`, or a new one written there (owner-only). */
+async function persistentGeneration(file: string): Promise<KeyGeneration> {
+  if (existsSync(file)) {
+    const stored = JSON.parse(readFileSync(file, "utf8")) as Record<IssuerAlg, JWK>;
+    const keys = await Promise.all(
+      ALGS.map(async (alg) => signingKey(alg, (await importJWK(stored[alg], alg)) as CryptoKey, (await importJWK(publicPart(stored[alg]), alg)) as CryptoKey)),
+    );
+    return { RS256: keys[0]!, ES256: keys[1]! };
+  }
+  const generation = await makeGeneration(true);
+  const stored = Object.fromEntries(await Promise.all(ALGS.map(async (alg) => [alg, await exportJWK(generation[alg].privateKey)])));
+  writeFileSync(file, JSON.stringify(stored), { mode: 0o600 });
+  return generation;
 }
 
 function expiry(expiresIn: number | string | undefined): number | string {
@@ -137,7 +168,7 @@ export async function startIssuer(options: IssuerOptions = {}): Promise<Issuer> 
   const host = options.host ?? "127.0.0.1";
   const serveTokens = options.tokenEndpoint !== false;
   // Newest generation first; at most two are served.
-  let generations: KeyGeneration[] = [await makeGeneration()];
+  let generations: KeyGeneration[] = [options.keysFile ? await persistentGeneration(options.keysFile) : await makeGeneration()];
   const stats: IssuerStats = { discovery: 0, jwks: 0, token: 0 };
   let url = "";
   const currentKids = () => ({ RS256: generations[0]!.RS256.kid, ES256: generations[0]!.ES256.kid });

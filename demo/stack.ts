@@ -5,7 +5,9 @@ import { startLangGraph, type LangGraphUpstream } from "../test/harness/upstream
 import { startCountingHop, type CountingHop } from "../test/harness/counting-hop.js";
 import { startIssuer, type Issuer } from "./issuer.js";
 import { startServiceProcess, type ServiceProcess } from "./service-process.js";
-import { demoPolicyYaml, type DemoPolicyInput } from "./demo-policy.js";
+import { demoPolicyYaml, DEMO_USERS, type DemoPolicyInput } from "./demo-policy.js";
+import { startOidcProvider, type OidcProvider } from "./oidc-provider.js";
+import { createServer } from "node:net";
 
 /** Options of {@link startStack}. */
 export interface StackOptions {
@@ -23,6 +25,13 @@ export interface StackOptions {
   ports?: { controlPlaneHttp?: number; controlPlaneGrpc?: number; proxy?: number; issuer?: number; upstream?: number };
   /** Run both planes from a `npm run build` output folder (plain node) instead of the sources (tsx). */
   buildDir?: string;
+  /**
+   * Also run the demo's OpenID provider (oidc-provider, browser sign-in for the demo users)
+   * and configure the control plane's console to sign in with it.
+   */
+  oidcProvider?: boolean;
+  /** Keep the issuers' signing keys in dataDir, so their tokens survive a restart (npm start). */
+  persistIssuerKeys?: boolean;
   /** Extra environment for the control plane and the proxies. */
   env?: Record<string, string>;
   onLog?: (component: string, line: string) => void;
@@ -33,12 +42,16 @@ export interface Stack {
   readonly upstream: LangGraphUpstream;
   readonly hop: CountingHop | undefined;
   readonly issuer: Issuer;
+  /** The demo's OpenID provider (with `oidcProvider: true`). */
+  readonly oidcProvider: OidcProvider | undefined;
   controlPlane: ServiceProcess;
   readonly proxies: ServiceProcess[];
   readonly proxyToken: string;
   readonly policyFile: string;
   /** GraphQL endpoint of the control plane. */
   graphqlUrl(): string;
+  /** The web console's start page. */
+  consoleUrl(): string;
   /** Base URL of proxy i. */
   proxyUrl(i?: number): string;
   /** Stops the control plane (SIGTERM or SIGKILL); proxies keep running. */
@@ -63,6 +76,18 @@ export async function waitForProxyReady(url: string, timeoutMs = 30_000): Promis
   }
 }
 
+/** A port nobody listens on right now (to know the control plane's URL before it starts). */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once("error", reject);
+    probe.listen(0, "127.0.0.1", () => {
+      const { port } = probe.address() as { port: number };
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
 /**
  * Starts the whole system: the real LangGraph API server (with its own key), a dev OIDC
  * issuer, the control plane (bootstrapped with a policy file) and N proxies, each a real
@@ -78,11 +103,29 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     started.push(upstream);
     const hop = opts.countingHop ? await startCountingHop(upstream.url) : undefined;
     if (hop) started.push(hop);
-    const issuer = await startIssuer({ port: opts.ports?.issuer ?? 0 });
+    const issuer = await startIssuer({
+      port: opts.ports?.issuer ?? 0,
+      ...(opts.persistIssuerKeys ? { keysFile: join(opts.dataDir, "issuer-keys.json") } : {}),
+    });
     started.push(issuer);
 
+    // The console's redirect URI names the control plane's port: fix it before either starts.
+    const cpHttpPort = opts.oidcProvider && !opts.ports?.controlPlaneHttp ? await freePort() : opts.ports?.controlPlaneHttp ?? 0;
+    const cpUrl = `http://127.0.0.1:${cpHttpPort}`;
+    const oidcProvider = opts.oidcProvider
+      ? await startOidcProvider({
+          users: DEMO_USERS,
+          clients: [{ clientId: "agentgate-console", redirectUris: [`${cpUrl}/console/callback`], postLogoutRedirectUris: [`${cpUrl}/console/`] }],
+          ...(opts.persistIssuerKeys ? { keysFile: join(opts.dataDir, "oidc-provider-keys.json") } : {}),
+        })
+      : undefined;
+    if (oidcProvider) started.push(oidcProvider);
+
     const policyFile = join(opts.dataDir, "policy.yaml");
-    writeFileSync(policyFile, (opts.policy ?? demoPolicyYaml)({ issuerUrl: issuer.url, upstreamUrl: hop?.url ?? upstream.url, credentialEnv: CREDENTIAL_ENV }));
+    writeFileSync(
+      policyFile,
+      (opts.policy ?? demoPolicyYaml)({ issuerUrl: issuer.url, upstreamUrl: hop?.url ?? upstream.url, credentialEnv: CREDENTIAL_ENV, ...(oidcProvider ? { signInIssuerUrl: oidcProvider.url } : {}) }),
+    );
     const log = (component: string) => (line: string) => opts.onLog?.(component, line);
     const cpEnv: Record<string, string> = {
       ...opts.env,
@@ -91,7 +134,8 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       AGENTGATE_DATA_DIR: opts.dataDir,
       AGENTGATE_PROXY_TOKEN: proxyToken,
       AGENTGATE_BOOTSTRAP_FILE: policyFile,
-      AGENTGATE_CP_HTTP_PORT: String(opts.ports?.controlPlaneHttp ?? 0),
+      AGENTGATE_CP_HTTP_PORT: String(cpHttpPort),
+      ...(oidcProvider ? { AGENTGATE_CONSOLE_ISSUER: oidcProvider.url, AGENTGATE_CONSOLE_RESOURCE: oidcProvider.resource } : {}),
       AGENTGATE_CP_GRPC_PORT: String(opts.ports?.controlPlaneGrpc ?? 0),
       AGENTGATE_SNAPSHOT_POLL_MS: "200",
       // The demo issuer is plain http on loopback; the policy file is validated like any write.
@@ -131,11 +175,13 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       upstream,
       hop,
       issuer,
+      oidcProvider,
       controlPlane,
       proxies,
       proxyToken,
       policyFile,
       graphqlUrl: () => `${stack.controlPlane.ready["httpUrl"]}/graphql`,
+      consoleUrl: () => `${stack.controlPlane.ready["httpUrl"]}/console/`,
       proxyUrl: (i = 0) => stack.proxies[i]!.ready["url"]!,
       async stopControlPlane(signal = "SIGTERM") {
         await stack.controlPlane.stop(signal);

@@ -117,3 +117,37 @@ test("token endpoint can be turned off", async () => {
     await quiet.stop();
   }
 });
+
+test("keys kept in a file survive a restart (same kids, old tokens verify), and the file is owner-only", async () => {
+  const { mkdtempSync, rmSync, statSync, readFileSync } = await import("node:fs");
+  const { join } = await import("node:path");
+  const { tmpdir } = await import("node:os");
+  const dir = mkdtempSync(join(tmpdir(), "issuer-keys-"));
+  const keysFile = join(dir, "keys.json");
+  try {
+    const first = await startIssuer({ keysFile });
+    const token = await first.mint({ sub: "alice", alg: "ES256" });
+    const kids = first.currentKids;
+    const port = Number(new URL(first.url).port);
+    await first.stop();
+    expect(statSync(keysFile).mode & 0o077).toBe(0);
+    // The public JWKS never carries the private parts kept in the file.
+    expect(readFileSync(keysFile, "utf8")).toContain('"d"');
+
+    const second = await startIssuer({ keysFile, port });
+    try {
+      expect(second.currentKids).toEqual(kids);
+      expect(JSON.stringify(second.jwks())).not.toContain('"d"');
+      const keys = createRemoteJWKSet(new URL(second.jwksUri));
+      await expect(jwtVerify(token, keys, { issuer: second.url })).resolves.toMatchObject({ payload: { sub: "alice" } });
+    } finally {
+      await second.stop();
+    }
+    // Without the file, a new issuer has other keys.
+    const other = await startIssuer();
+    expect(other.currentKids).not.toEqual(kids);
+    await other.stop();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
