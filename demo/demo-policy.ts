@@ -59,7 +59,7 @@ export function demoPolicyYaml(input: DemoPolicyInput): string {
         connection: "demo",
         graphs: ["leaky"],
         operations: ["*"],
-        approval: { required: true, grantTtlSeconds: 900 },
+        approval: { required: true, approverRoles: ["cp-approver", "cp-admin"], grantTtlSeconds: 900 },
       },
     ],
   });
