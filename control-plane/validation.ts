@@ -10,7 +10,7 @@ import { analyzeRegex } from "../data-plane/masking/regex-safety.js";
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
 
 /** Operations the classifier can produce, plus the ownership override. */
-export const KNOWN_OPERATIONS: ReadonlySet<string> = new Set([...ROUTES.map((r) => r.operation), "threads:read:any"]);
+export const KNOWN_OPERATIONS: ReadonlySet<string> = new Set([...ROUTES.map((r) => r.operation), "threads:read:any", "store:shared"]);
 const KNOWN_RESOURCES = new Set([...KNOWN_OPERATIONS].map((o) => o.split(":")[0]!));
 
 export function nameProblems(what: string, name: unknown): string[] {

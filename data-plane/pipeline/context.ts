@@ -94,6 +94,10 @@ export interface RequestContext {
   startedRun?: { runId: string; threadId?: string };
   /** The caller's owner tags (HMAC, gateway key): `current` is written, `owns` checks any generation. */
   owner?: OwnerTags;
+  /** The caller's store scope label (store routes only), put in front of every namespace. */
+  storeScope?: string;
+  /** The query string sent upstream when the gateway rewrote it (store namespaces). */
+  outboundSearch?: string;
   /** The caller's newest owner tag, written into the metadata of what it creates. */
   ownerTag?: string;
   /** Owner tag of the thread the request targets ("" when untagged). */

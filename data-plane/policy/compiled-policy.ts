@@ -20,6 +20,8 @@ export interface CompiledRule {
   readonly operations: NameMatcher;
   /** The policy grants `threads:read:any`: other identities' threads are visible. */
   readonly threadsAny: boolean;
+  /** The policy grants `store:shared`: store namespaces under ["shared", ...] are common to its holders. */
+  readonly storeShared: boolean;
   readonly maskRequests: boolean;
   readonly maskingRules: readonly MaskingRule[] | undefined;
   readonly maskingProfileId: string;

@@ -18,6 +18,7 @@ export type Decision =
       /** Every policy that grants the operation (and the graph, when there is one). */
       readonly rules: readonly CompiledRule[];
       readonly threadsAny: boolean;
+      readonly storeShared: boolean;
       readonly roles: readonly string[];
     }
   | { readonly allow: false; readonly reason: Reason; readonly roles: readonly string[] };
@@ -64,6 +65,7 @@ export function evaluate(
     rule: granting[0]!,
     rules: granting,
     threadsAny: granting.some((r) => r.threadsAny),
+    storeShared: granting.some((r) => r.storeShared),
     roles,
   };
 }

@@ -1,6 +1,7 @@
 import { graphVisible } from "../policy/evaluate.js";
 import type { RequestContext } from "../pipeline/context.js";
 import { ownerIn } from "../langgraph/owner-tag.js";
+import { unscopeStoreResponse } from "./store-scope.js";
 
 /** A JSON response after the ownership and visibility checks, or a replacement error. */
 export type FilterResult = { ok: true; json: unknown } | { ok: false; status: number; code: "CONFLICT"; message: string };
@@ -11,6 +12,7 @@ export type FilterResult = { ok: true; json: unknown } | { ok: false; status: nu
  * already narrowed); a thread create that hit an existing thread of someone else fails.
  */
 export function filterResponse(ctx: RequestContext, json: unknown): FilterResult {
+  if (ctx.storeScope !== undefined) return { ok: true, json: unscopeStoreResponse(ctx, json) };
   const op = ctx.route!.route.operation;
   const pattern = ctx.route!.route.pattern;
   const decision = ctx.decision!;

@@ -56,12 +56,13 @@ export async function forward(ctx: RequestContext, res: ServerResponse): Promise
   const body = ctx.outboundBody && ctx.outboundBody.length > 0 ? ctx.outboundBody : null;
   // The query string is masked like a body: recorded masked always, forwarded masked when the policy masks inputs.
   const masker = maskerOf(ctx);
-  const maskedQuery = maskQuery(ctx.req.search, masker.maskJson);
+  const search = ctx.outboundSearch ?? ctx.req.search;
+  const maskedQuery = maskQuery(search, masker.maskJson);
   ctx.record.query = maskedQuery;
   if (body) headers["content-type"] = "application/json";
   const options: Dispatcher.RequestOptions = {
     method: ctx.req.method,
-    path: basePath(conn) + ctx.req.rawPath + (ctx.decision?.rule.maskRequests ? maskedQuery : ctx.req.search),
+    path: basePath(conn) + ctx.req.rawPath + (ctx.decision?.rule.maskRequests ? maskedQuery : search),
     headers,
     body,
     signal: upstreamSignal(ctx),

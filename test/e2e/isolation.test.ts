@@ -10,6 +10,7 @@ import type { Stack } from "../../demo/stack.js";
 import { startE2eStack, type E2eStack } from "../helpers/e2e-stack.js";
 import type { DemoPolicyInput } from "../../demo/demo-policy.js";
 import { resourcesOf, ROUTES, type RouteSpec } from "../../data-plane/langgraph/routes.js";
+import { identityScope } from "../../data-plane/stages/store-scope.js";
 
 function policy(input: DemoPolicyInput): string {
   return stringify({
@@ -17,6 +18,7 @@ function policy(input: DemoPolicyInput): string {
     roles: [
       { name: "member", bindings: [{ issuer: input.issuerUrl, group: "members" }] },
       { name: "overseer", bindings: [{ issuer: input.issuerUrl, group: "overseers" }] },
+      { name: "solo", bindings: [{ issuer: input.issuerUrl, group: "solos" }] },
     ],
     connections: [{ name: "main", baseUrl: input.upstreamUrl, credentialEnv: input.credentialEnv }],
     policies: [
@@ -25,8 +27,9 @@ function policy(input: DemoPolicyInput): string {
         role: "member",
         connection: "main",
         graphs: ["echo", "slow", "whoami"],
-        operations: ["assistants:*", "threads:*", "runs:*", "crons:*", "store:*", "meta:info"],
+        operations: ["assistants:*", "threads:*", "runs:*", "crons:*", "store:*", "store:shared", "meta:info"],
       },
+      { name: "solos", role: "solo", connection: "main", graphs: ["echo"], operations: ["store:*"] },
       { name: "overseers", role: "overseer", connection: "main", graphs: ["*"], operations: ["threads:read", "threads:search", "threads:read:any"] },
     ],
   });
@@ -297,5 +300,57 @@ describe("probing: counts and totals cover only what the caller may see", () => 
     expect(new Set((search.json as Array<{ graph_id: string }>).map((a) => a.graph_id))).toEqual(new Set(["echo", "slow", "whoami"]));
     const selected = await call(bobToken, "POST", "/assistants/search", { limit: 1000, select: ["assistant_id"] });
     expect((selected.json as unknown[]).length).toBe((search.json as unknown[]).length);
+  });
+});
+
+describe("store: namespaces are per identity; [\"shared\", ...] only with store:shared", () => {
+  const secret = { text: "alice's long-term memory" };
+  let aliceScope: string;
+  beforeAll(async () => {
+    aliceScope = identityScope(stack.issuer.url, "alice");
+    await alice.store.putItem(["memories", "profile"], "pref", secret);
+  });
+  const aliceItem = () => upstream.store.getItem([aliceScope, "memories", "profile"], "pref");
+
+  test("alice reads her item back in her own terms; upstream it lives under her scope", async () => {
+    const item = await alice.store.getItem(["memories", "profile"], "pref");
+    expect(item).toMatchObject({ namespace: ["memories", "profile"], key: "pref", value: secret });
+    expect((await aliceItem())?.value).toEqual(secret);
+    expect((await alice.store.searchItems(["memories"])).items.map((i) => i.namespace)).toEqual([["memories", "profile"]]);
+    expect((await alice.store.listNamespaces({ maxDepth: 1 })).namespaces).toContainEqual(["memories"]);
+  });
+
+  test("bob cannot read, list, search, overwrite or delete it, by any namespace he can name", async () => {
+    expect(await bob.store.getItem(["memories", "profile"], "pref")).toBeNull();
+    expect(await bob.store.getItem([aliceScope, "memories", "profile"], "pref")).toBeNull();
+    expect((await bob.store.searchItems([])).items.map((i) => JSON.stringify(i.value))).not.toContain(JSON.stringify(secret));
+    expect((await bob.store.searchItems([], { query: "memory", limit: 100 })).items).toEqual([]);
+    expect(JSON.stringify((await bob.store.listNamespaces({ limit: 1000 })).namespaces)).not.toMatch(/memories|agentgate-u-/);
+    await bob.store.putItem(["memories", "profile"], "pref", { text: "bob's" });
+    await bob.store.putItem([aliceScope, "memories", "profile"], "pref", { text: "bob's, forged scope" });
+    await bob.store.deleteItem(["memories", "profile"], "pref");
+    expect((await aliceItem())?.value).toEqual(secret);
+    // Bob's own writes went to his scope, nested under it whatever he named.
+    const bobScope = identityScope(stack.issuer.url, "bob");
+    expect((await upstream.store.getItem([bobScope, aliceScope, "memories", "profile"], "pref"))?.value).toEqual({ text: "bob's, forged scope" });
+    expect(await bob.store.getItem(["memories", "profile"], "pref")).toBeNull(); // his own, deleted
+  });
+
+  test("shared namespaces are common to store:shared holders and refused to others", async () => {
+    await alice.store.putItem(["shared", "team"], "wiki", { text: "for the team" });
+    expect(await bob.store.getItem(["shared", "team"], "wiki")).toMatchObject({ namespace: ["shared", "team"], value: { text: "for the team" } });
+    const solo = clientWith(await stack.issuer.mint({ sub: "sol", groups: ["solos"] }));
+    expect(await statusOf(solo.store.getItem(["shared", "team"], "wiki"))).toBe(403);
+    expect(await statusOf(solo.store.putItem(["shared", "team"], "wiki", { text: "defaced" }))).toBe(403);
+    expect(await solo.store.getItem(["team"], "wiki")).toBeNull();
+    expect((await upstream.store.getItem(["agentgate-shared", "team"], "wiki"))?.value).toEqual({ text: "for the team" });
+  });
+
+  test("malformed namespaces are refused before the upstream sees them", async () => {
+    stack.hop!.reset();
+    expect((await call(bobToken, "PUT", "/store/items", { namespace: "notes", key: "k", value: {} })).status).toBe(400);
+    expect((await call(bobToken, "PUT", "/store/items", { namespace: ["a.b"], key: "k", value: {} })).status).toBe(400);
+    expect((await call(bobToken, "GET", "/store/items?namespace=a&namespace=b&key=k")).status).toBe(400);
+    expect(stack.hop!.requests.filter((r) => r.headers["x-agentgate-session"] !== undefined)).toEqual([]);
   });
 });
