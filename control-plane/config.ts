@@ -53,6 +53,14 @@ function port(env: NodeJS.ProcessEnv, name: string, fallback: number, problems: 
   return n;
 }
 
+/** AGENTGATE_GRAPHQL_INTROSPECTION: true/false; unset: on, except off with NODE_ENV=production. */
+function introspectionSetting(env: NodeJS.ProcessEnv, problems: string[]): boolean {
+  const raw = env["AGENTGATE_GRAPHQL_INTROSPECTION"];
+  if (raw === undefined || raw === "") return env["NODE_ENV"] !== "production";
+  if (raw !== "true" && raw !== "false") problems.push("AGENTGATE_GRAPHQL_INTROSPECTION must be true or false");
+  return raw === "true";
+}
+
 /** Reads AGENTGATE_* variables (see README "Configuration"). */
 export function loadControlPlaneConfig(env: NodeJS.ProcessEnv = process.env): ControlPlaneConfig {
   const problems: string[] = [];
@@ -82,7 +90,7 @@ export function loadControlPlaneConfig(env: NodeJS.ProcessEnv = process.env): Co
     dataDir: env["AGENTGATE_DATA_DIR"] ?? join(process.cwd(), ".agentgate"),
     bootstrapFile: env["AGENTGATE_BOOTSTRAP_FILE"] || undefined,
     snapshotPollMs: pollMs,
-    introspection: env["AGENTGATE_GRAPHQL_INTROSPECTION"] !== "false",
+    introspection: introspectionSetting(env, problems),
     retentionDays,
     grpcInsecure: env["AGENTGATE_GRPC_INSECURE"] === "1" || env["AGENTGATE_GRPC_INSECURE"] === "true",
     adminBootstrapToken: bootstrapToken,

@@ -5,6 +5,7 @@ import { ProxyStatusRegistry } from "../snapshot/status.js";
 import type { Db } from "../store/client.js";
 import type { GraphqlContext } from "./context.js";
 import { createGraphqlModule } from "./module.js";
+import { principal } from "../auth/principal.js";
 
 // No database is touched by these operations: authentication is lazy.
 const graphql = createGraphqlModule({
@@ -16,11 +17,13 @@ const graphql = createGraphqlModule({
   refreshSnapshot: async () => undefined,
 });
 
-async function run(introspection: boolean, query: string) {
+async function run(introspection: boolean, query: string, authenticated = false) {
   const server = new ApolloServer<GraphqlContext>({ ...graphql.serverOptions, introspection });
   await server.start();
   try {
-    const res = await server.executeOperation({ query }, { contextValue: await graphql.context({ headers: {} }) });
+    const context = await graphql.context({ headers: {} });
+    const contextValue = authenticated ? { ...context, auth: async () => ({ ok: true as const, principal: principal("bootstrap", "token:test", ["read"]) }) } : context;
+    const res = await server.executeOperation({ query }, { contextValue });
     return res.body.kind === "single" ? res.body.singleResult : undefined;
   } finally {
     await server.stop();
@@ -29,7 +32,9 @@ async function run(introspection: boolean, query: string) {
 
 describe("GraphQL module", () => {
   test("the schema of every area builds, and introspection follows the setting", async () => {
-    const open = await run(true, "{ __schema { mutationType { fields { name } } } }");
+    const anonymous = await run(true, "{ __schema { mutationType { fields { name } } } }");
+    expect(anonymous?.errors?.[0]?.extensions?.["code"]).toBe("UNAUTHENTICATED");
+    const open = await run(true, "{ __schema { mutationType { fields { name } } } }", true);
     const names = (open?.data as { __schema: { mutationType: { fields: Array<{ name: string }> } } }).__schema.mutationType.fields.map((f) => f.name);
     expect(names).toEqual(expect.arrayContaining(["createPolicy", "suspendIdentity", "createApiToken", "bindRoleToGroup", "createMaskingProfile"]));
     const closed = await run(false, "{ __schema { types { name } } }");

@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders } from "node:http";
-import type { ApolloServerOptionsWithTypeDefs } from "@apollo/server";
+import type { ApolloServerOptionsWithTypeDefs, ApolloServerPlugin } from "@apollo/server";
 import type { ValidationRule } from "graphql";
 import type { HttpAllowance } from "../../data-plane/identity/index.js";
 import type { AdminDeps } from "../admin/deps.js";
@@ -11,6 +11,7 @@ import type { SnapshotPublisher } from "../snapshot/publisher.js";
 import type { ProxyStatusRegistry } from "../snapshot/status.js";
 import type { GraphqlContext } from "./context.js";
 import { enforceAccessTable } from "./access.js";
+import { requestGate, MAX_QUERY_TOKENS } from "./request-gate.js";
 import { formatError } from "./format-error.js";
 import { DEFAULT_QUERY_LIMITS, queryLimitsRule, type QueryLimits } from "./limits.js";
 import { loadTypeDefs } from "./schema.js";
@@ -65,6 +66,12 @@ export interface GraphqlServerOptions {
   readonly validationRules: ValidationRule[];
   /** Stack traces never go to clients, whatever NODE_ENV says. */
   readonly includeStacktraceInErrorResponses: false;
+  /** No "Did you mean …?" in validation errors: they spell out field names without introspection. */
+  readonly hideSchemaDetailsFromClientErrors: true;
+  /** The parser stops after this many tokens (a huge document costs nothing past it). */
+  readonly parseOptions: { readonly maxTokens: number };
+  /** Introspection only for authenticated callers, no U+0000 literals (request-gate.ts). */
+  readonly plugins: ApolloServerPlugin<GraphqlContext>[];
 }
 
 /** The GraphQL schema, resolvers and per-request context, ready for Apollo. */
@@ -101,6 +108,9 @@ export function createGraphqlModule(deps: GraphqlDeps): GraphqlModule {
     formatError,
     validationRules: [queryLimitsRule(deps.queryLimits ?? DEFAULT_QUERY_LIMITS)],
     includeStacktraceInErrorResponses: false,
+    hideSchemaDetailsFromClientErrors: true,
+    parseOptions: { maxTokens: MAX_QUERY_TOKENS },
+    plugins: [requestGate],
   };
   return {
     ...serverOptions,

@@ -21,6 +21,23 @@ async function readJson(req: IncomingMessage): Promise<{ ok: true; body: unknown
 }
 
 /**
+ * True when any string in `value` (query, variables, names; keys included) holds U+0000:
+ * PostgreSQL cannot store it, so it would surface as INTERNAL from deep inside a write.
+ */
+export function containsNul(value: unknown): boolean {
+  // Iterative: a deeply nested body must not overflow the stack.
+  const stack: unknown[] = [value];
+  while (stack.length > 0) {
+    const v = stack.pop();
+    if (typeof v === "string") {
+      if (v.includes("\u0000")) return true;
+    } else if (Array.isArray(v)) stack.push(...v);
+    else if (v !== null && typeof v === "object") for (const [k, x] of Object.entries(v)) stack.push(k, x);
+  }
+  return false;
+}
+
+/**
  * Serves an Apollo Server on node:http without a framework: the request is turned into
  * Apollo's HTTPGraphQLRequest (bounded body), the context is built per request, and the
  * answer is written back (streamed chunks for incremental delivery).
@@ -36,11 +53,16 @@ export function graphqlHandler<C extends BaseContext>(
       res.end(JSON.stringify({ errors: [{ message: body.message, extensions: { code: "BAD_REQUEST" } }] }));
       return;
     }
+    const url = new URL(req.url ?? "/", "http://localhost");
+    if (containsNul(body.body) || containsNul([...url.searchParams.values()])) {
+      res.writeHead(400, { "content-type": "application/json" });
+      res.end(JSON.stringify({ errors: [{ message: "strings must not contain U+0000", extensions: { code: "BAD_USER_INPUT" } }] }));
+      return;
+    }
     const headers = new HeaderMap();
     for (const [key, value] of Object.entries(req.headers)) {
       if (value !== undefined) headers.set(key, Array.isArray(value) ? value.join(", ") : value);
     }
-    const url = new URL(req.url ?? "/", "http://localhost");
     const result = await apollo.executeHTTPGraphQLRequest({
       httpGraphQLRequest: { method: req.method ?? "GET", headers, search: url.search, body: body.body },
       context: () => context(req),
