@@ -86,3 +86,11 @@ describe("compileProfile", () => {
     for (const key of ["input_tokens", "max_tokens", "content", "id", "thread_id"]) expect([key, p.keys!.match(key)]).toEqual([key, undefined]);
   });
 });
+
+describe("passthrough rules", () => {
+  it("accept only `uninspectable`, and mark the compiled profile", () => {
+    expect(compileProfile([{ kind: "passthrough", match: "uninspectable", style: "redact" }]).passUninspectable).toBe(true);
+    expect(compileProfile([{ kind: "detector", match: "email", style: "redact" }]).passUninspectable).toBe(false);
+    expect(validateProfile([{ kind: "passthrough", match: "everything", style: "redact" }])).toEqual(['rule 0: passthrough match must be "uninspectable"']);
+  });
+});

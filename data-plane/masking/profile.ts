@@ -7,8 +7,12 @@ import { analyzeRegex } from "./regex-safety.js";
 
 /** One masking rule as stored by the control plane (ordered: earlier rules win). */
 export interface MaskingRuleSpec {
-  kind: "key" | "path" | "detector" | "regex";
-  /** Key name (`*` wildcard), JSON path, detector name, or regex (`pattern` or `/pattern/flags`). */
+  kind: "key" | "path" | "detector" | "regex" | "passthrough";
+  /**
+   * Key name (`*` wildcard), JSON path, detector name, or regex (`pattern` or `/pattern/flags`);
+   * for `passthrough`, what is let through unmasked: only `uninspectable` (response bodies that
+   * are not text — binary, undecodable bytes, unknown charsets — are relayed instead of refused).
+   */
   match: string;
   /** Replacement style; empty means "redact" (proto3 default). */
   style: MaskStyle;
@@ -42,6 +46,8 @@ export interface CompiledProfile {
   readonly paths: PathNode | undefined;
   /** Detectors and custom regexes, in rule order. */
   readonly matchers: readonly TextMatcher[];
+  /** A `passthrough: uninspectable` rule: bodies that cannot be inspected are relayed, not refused. */
+  readonly passUninspectable: boolean;
 }
 
 /** Thrown by compileProfile with every problem found, not just the first. */
@@ -56,7 +62,7 @@ export class MaskingProfileError extends Error {
 
 /** Most rules a profile may have (each regex rule costs a scan of every string). */
 export const MAX_RULES = 256;
-const KINDS = new Set(["key", "path", "detector", "regex"]);
+const KINDS = new Set(["key", "path", "detector", "regex", "passthrough"]);
 const STYLES = new Set<string>(["redact", "partial", "pseudonym"]);
 const LABEL = /^[A-Za-z0-9_.-]{1,64}$/;
 const REGEX_LITERAL = /^\/([\s\S]+)\/([a-z]*)$/;
@@ -65,7 +71,8 @@ type Checked =
   | { kind: "key"; name: string }
   | { kind: "path"; segments: PathSegment[] }
   | { kind: "detector"; detector: Detector }
-  | { kind: "regex"; re: RegExp };
+  | { kind: "regex"; re: RegExp }
+  | { kind: "passthrough" };
 
 /** Validates one rule; pushes problems and returns its compiled matcher part when valid. */
 function checkRule(rule: unknown, i: number, problems: string[]): Checked | null {
@@ -76,7 +83,7 @@ function checkRule(rule: unknown, i: number, problems: string[]): Checked | null
   }
   const { kind, match, style, label } = rule as Record<string, unknown>;
   const before = problems.length;
-  if (typeof kind !== "string" || !KINDS.has(kind)) problems.push(`${at}: unknown kind ${JSON.stringify(kind)} (expected key, path, detector or regex)`);
+  if (typeof kind !== "string" || !KINDS.has(kind)) problems.push(`${at}: unknown kind ${JSON.stringify(kind)} (expected key, path, detector, regex or passthrough)`);
   if (style !== undefined && style !== "" && (typeof style !== "string" || !STYLES.has(style))) {
     problems.push(`${at}: unknown style ${JSON.stringify(style)} (expected redact, partial or pseudonym)`);
   }
@@ -108,6 +115,10 @@ function checkRule(rule: unknown, i: number, problems: string[]): Checked | null
     }
     case "regex":
       checked = checkRegex(match, at, problems);
+      break;
+    case "passthrough":
+      if (match !== "uninspectable") problems.push(`${at}: passthrough match must be "uninspectable"`);
+      else checked = { kind };
       break;
     default:
   }
@@ -160,6 +171,8 @@ function defaultLabel(spec: MaskingRuleSpec, checked: Checked): string {
       return "path";
     case "regex":
       return "custom";
+    case "passthrough":
+      return "passthrough";
   }
 }
 
@@ -174,6 +187,7 @@ export function compileProfile(rules: readonly MaskingRuleSpec[]): CompiledProfi
   const keyRules: Array<{ name: string; rule: number }> = [];
   const pathRules: Array<{ segments: PathSegment[]; rule: number }> = [];
   const matchers: TextMatcher[] = [];
+  let passUninspectable = false;
   rules.forEach((spec, index) => {
     const checked = all[index]!;
     const detector = checked.kind === "detector" ? checked.detector : undefined;
@@ -201,6 +215,9 @@ export function compileProfile(rules: readonly MaskingRuleSpec[]): CompiledProfi
         matchers.push({ rule: index, find: (text) => scan(re, text) });
         break;
       }
+      case "passthrough":
+        passUninspectable = true;
+        break;
     }
   });
   return Object.freeze({
@@ -208,6 +225,7 @@ export function compileProfile(rules: readonly MaskingRuleSpec[]): CompiledProfi
     keys: compileKeyMatcher(keyRules),
     paths: buildPathTrie(pathRules),
     matchers: Object.freeze(matchers),
+    passUninspectable,
   });
 }
 

@@ -34,6 +34,8 @@ export interface BodyMasker {
   /** An incremental SSE masker for one response stream; `onEvent` sees each masked event. */
   sse(onEvent?: (event: string, data: string) => void): { push(chunk: Buffer): string; end(): string };
   counts(): Record<string, number>;
+  /** The profile lets response bodies that cannot be inspected through (default: refused, 502). */
+  readonly passUninspectable: boolean;
 }
 
 /** Everything a proxy derives from one snapshot, swapped in whole. */

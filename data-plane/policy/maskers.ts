@@ -40,6 +40,7 @@ export function createMaskerFactory(profiles: readonly MaskingProfile[]): (rule:
         return { push: (chunk) => masker.push(chunk), end: () => masker.end() };
       },
       counts: () => ({ ...session.counts }),
+      passUninspectable: profile.passUninspectable,
     };
   };
 }

@@ -131,7 +131,14 @@ export class ResponseRelay extends Writable {
       this.res.writeHead(this.status, this.headers);
       return this.end2("");
     }
-    const result = this.maskBuffered(Buffer.concat(this.chunks));
+    const bytes = Buffer.concat(this.chunks);
+    const result = this.maskBuffered(bytes);
+    if (!result.ok && result.reason === "response-uninspectable" && maskerOf(this.ctx).passUninspectable) {
+      // The policy's profile says so explicitly (`passthrough: uninspectable`): relay as is, record only its size.
+      this.ctx.record.responseJson = JSON.stringify({ uninspectable: true, bytes: bytes.length });
+      this.res.writeHead(this.status, { ...this.headers, "content-length": bytes.length });
+      return this.end2(bytes);
+    }
     if (!result.ok) {
       // A response check failed: answer with the error instead of the upstream body.
       const payload = errorBody(result.code, result.message, this.ctx.req.id);
@@ -220,7 +227,7 @@ export class ResponseRelay extends Writable {
   }
 
   /** Ends the caller's response only once the session record is durable. */
-  private async end2(text: string): Promise<void> {
+  private async end2(text: string | Buffer): Promise<void> {
     this.ctx.record.bytesOut += Buffer.byteLength(text);
     this.ctx.record.cost = exchangeCost(this.ctx);
     if (this.res.destroyed) this.ctx.record.errorCode ||= "CLIENT_CLOSED";

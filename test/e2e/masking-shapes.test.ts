@@ -127,9 +127,17 @@ beforeAll(async () => {
     policy: (input) =>
       stringify({
         identityProviders: [{ issuer: input.issuerUrl, audiences: ["agentgate"], groupsClaim: "groups" }],
-        roles: [{ name: "dev", bindings: [{ issuer: input.issuerUrl, group: "devs" }] }],
+        roles: [
+          { name: "dev", bindings: [{ issuer: input.issuerUrl, group: "devs" }] },
+          { name: "raw", bindings: [{ issuer: input.issuerUrl, group: "raw" }] },
+        ],
         connections: [{ name: "scripted", baseUrl: upstreamUrl, credentialEnv: input.credentialEnv }],
-        policies: [{ name: "dev", role: "dev", connection: "scripted", graphs: ["scripted"], operations: ["assistants:*", "runs:*", "store:*"] }],
+        // An explicit opt-in: bodies that cannot be inspected are relayed for this policy only.
+        maskingProfiles: [{ name: "binary-ok", rules: [{ kind: "detector", match: "email" }, { kind: "passthrough", match: "uninspectable" }] }],
+        policies: [
+          { name: "dev", role: "dev", connection: "scripted", graphs: ["scripted"], operations: ["assistants:*", "runs:*", "store:*"] },
+          { name: "raw", role: "raw", connection: "scripted", graphs: ["scripted"], operations: ["assistants:*"], maskingProfile: "binary-ok" },
+        ],
       }),
   });
   token = await e2e.stack.issuer.mint({ sub: "shape-user", groups: ["devs"] });
@@ -169,6 +177,17 @@ describe("JSON is masked by what it is, not by its label", () => {
     });
     expect(res.status).toBe(502);
     expect(((await res.json()) as { error: { code: string } }).error.code).toBe("UPSTREAM_UNAVAILABLE");
+  });
+
+  test("…unless the policy's masking profile explicitly lets uninspectable bodies through", async () => {
+    const raw = await e2e.stack.issuer.mint({ sub: "raw-user", groups: ["raw"] });
+    const res = await fetch(`${e2e.stack.proxyUrl()}/assistants/search`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${raw}`, "content-type": "application/json" },
+      body: JSON.stringify({ metadata: { scenario: "binary|" } }),
+    });
+    expect(res.status).toBe(200);
+    expect(Buffer.from(await res.arrayBuffer())).toEqual(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0, 0, 0, 0x0d, 0xff, 0xfe]));
   });
 });
 
