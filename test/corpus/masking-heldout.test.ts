@@ -9,7 +9,7 @@ import { maskJson } from "../../data-plane/masking/json.js";
 import { HELD_OUT } from "./heldout-cases.js";
 
 /** Last measured (README "Numbers"). */
-const MEASURED = { recall: 100, fpr: 3.4 };
+const MEASURED = { recall: 100, fpr: 0 };
 
 describe("masking held-out set", () => {
   it("keeps recall and false-positive rate at their measured level", () => {

@@ -322,3 +322,13 @@ describe.each(Object.entries(CLASSES))("detector %s, classes of #12", (name, { p
     expect(found(detector, text)).toEqual([]);
   });
 });
+
+describe("detector phone, false positives of #12", () => {
+  const phone = BUILTIN_DETECTORS.get("phone")!;
+  it.each([["10.20.30.4000"], ["host 192.168.100.1234"], ["ticket 2024-000123"], ["build 4521 883190"]])("leaves %j alone", (text) => {
+    expect(found(phone, text)).toEqual([]);
+  });
+  it.each([["07700 900123", "07700 900123"], ["phone: 4521 883190", "4521 883190"], ["+44 20 7946 0958", "+44 20 7946 0958"]])("still finds %j", (text, expected) => {
+    expect(found(phone, text)).toContain(expected);
+  });
+});

@@ -95,6 +95,8 @@ function valid(core: string, text: string, at: number): boolean {
     if (seps.some((s) => s !== ".") || p.parens > 0 || groups.length < 3) return false;
     if (groups.some((g) => g.length > 4)) return false;
     if (groups.length === 4 && groups.every((g) => g.length <= 3)) return false;
+    // a dotted quad whose last octet has a digit too many ("10.20.30.4000") is an IP or a version
+    if (groups.length === 4 && groups.slice(0, 3).every((g) => g.length <= 3 && Number(g) <= 255)) return false;
   }
   if (looksLikeDate(groups, seps)) return false;
   // single digits between separators are ISBNs and part numbers ("978-3-16-148410-0"); a
@@ -107,6 +109,9 @@ function valid(core: string, text: string, at: number): boolean {
     if ((lens === "3,3,4" || lens === "1,3,3,4") && !nanp(digits)) return false; // NANP layout, impossible area code
     if (groups.length >= 3 && groups.slice(1).every((g) => g.length === 3) && groups[0]!.length <= 3) return false; // 1 000 000 000
     if (groups.length >= 3 && groups.every((g) => g.length === 4)) return false; // card / account blocks
+    // two groups without "+": a national number starts with its trunk prefix "0" ("07700 900123",
+    // "030 12345678"), else it needs a phone word nearby ("2024-000123" is a reference)
+    if (groups.length === 2 && groups[0]![0] !== "0" && !CONTEXT.test(text.slice(Math.max(0, at - 40), at))) return false;
   }
   return true;
 }
