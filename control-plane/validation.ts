@@ -1,6 +1,6 @@
 import { globProblems } from "../data-plane/policy/glob.js";
 import { ROUTES } from "../data-plane/langgraph/routes.js";
-import { analyzeRegex } from "../data-plane/masking/regex-safety.js";
+import { compileAdminPattern } from "../data-plane/policy/admin-pattern.js";
 
 /**
  * Input checks shared by every way of writing policy (GraphQL mutations, policy files):
@@ -46,14 +46,8 @@ export function operationProblems(what: string, operations: unknown): string[] {
   return problems.concat(globProblems(operations as string[]).map((p) => `${what}: ${p}`));
 }
 
-/** Denylist patterns must compile and be safe from catastrophic backtracking. */
+/** Denylist patterns must compile with the proxies' compiler (RE2: linear time, no backtracking). */
 export function denyPatternProblems(what: string, pattern: unknown): string[] {
-  if (typeof pattern !== "string" || pattern.length === 0 || pattern.length > 500) return [`${what}: pattern must be a non-empty string of at most 500 characters`];
-  try {
-    new RegExp(pattern, "iu");
-  } catch (e) {
-    return [`${what}: invalid regular expression: ${(e as Error).message}`];
-  }
-  // The masking engine's analyzer: rejects shapes that backtrack catastrophically.
-  return analyzeRegex(pattern, "iu").map((p) => `${what}: ${p}`);
+  const result = compileAdminPattern(typeof pattern === "string" ? pattern : "", "i");
+  return result.ok ? [] : [`${what}: ${result.problem}`];
 }

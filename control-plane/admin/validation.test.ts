@@ -18,8 +18,8 @@ describe("masking rules (the engine's validator)", () => {
     [{ kind: "voodoo" }, /unknown kind "voodoo"/],
     [{ style: "blur" }, /unknown style "blur"/],
     [{ match: "" }, /match must be a non-empty string/],
-    [{ kind: "regex", match: "(unclosed" }, /invalid regex/],
-    [{ kind: "regex", match: "(a+)+$" }, /unsafe regex/],
+    [{ kind: "regex", match: "(unclosed" }, /invalid regular expression/],
+    [{ kind: "regex", match: "(a)\\1" }, /RE2 syntax/],
     [{ kind: "detector", match: "no-such-detector" }, /unknown detector/],
     [{ label: "has space" }, /label must be/],
   ])("%j is refused", (partial, problem) => {
@@ -50,8 +50,6 @@ describe("policy limits, denylist and approval", () => {
     expect(denylistProblems(rules)).toEqual([
       'denylist #2: duplicate id "rule-1"',
       "denylist #2: pattern can match the empty string",
-      "denylist #2: nested quantifiers (e.g. (a+)+) can backtrack exponentially",
-      "denylist #2: a repeated group must not match the empty string",
       "denylist #3 message: must not contain control characters",
       "denylist #3: path must be a JSON path without white space",
     ]);

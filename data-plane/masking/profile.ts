@@ -3,7 +3,7 @@ import { BUILTIN_DETECTORS } from "./detectors/index.js";
 import { scan } from "./detectors/scan.js";
 import { buildPathTrie, parsePath, type PathNode, type PathSegment } from "./json-path.js";
 import { compileKeyMatcher, normalizeKey, type KeyMatcher } from "./key-names.js";
-import { analyzeRegex } from "./regex-safety.js";
+import { compileAdminPattern } from "../policy/admin-pattern.js";
 
 /** One masking rule as stored by the control plane (ordered: earlier rules win). */
 export interface MaskingRuleSpec {
@@ -135,16 +135,13 @@ function checkRegex(match: string, at: string, problems: string[]): Checked | nu
     problems.push(`${at}: unsupported regex flags "${bad.join("")}" (allowed: i, m, s)`);
     return null;
   }
-  let re: RegExp;
-  try {
-    re = new RegExp(source, `${flags}gu`);
-  } catch (e) {
-    problems.push(`${at}: invalid regex: ${(e as Error).message}`);
+  // The shared admin-pattern compiler (RE2): linear time whatever the pattern.
+  const compiled = compileAdminPattern(source, `${flags}g`);
+  if (!compiled.ok) {
+    problems.push(`${at}: ${compiled.problem}`);
     return null;
   }
-  const unsafe = analyzeRegex(source, flags);
-  for (const p of unsafe) problems.push(`${at}: unsafe regex: ${p}`);
-  return unsafe.length === 0 ? { kind: "regex", re } : null;
+  return { kind: "regex", re: compiled.re };
 }
 
 /** Checks every rule once: the problems, and each rule's compiled part (null when invalid). */

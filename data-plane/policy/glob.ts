@@ -1,8 +1,11 @@
 /**
  * Compiles a list of ids and globs ("echo", "support-*", "runs:*", "*") into one matcher.
- * Exact names go into a Set; globs become one anchored regular expression. Only `*` is
- * special (any run of characters), so a glob can never be an expensive pattern.
+ * Exact names go into a Set; globs become one anchored regular expression, run by RE2
+ * (admin-pattern.ts): only `*` is special, but `a*a*a*…b` would still backtrack
+ * polynomially in V8.
  */
+import { adminPattern } from "./admin-pattern.js";
+
 export interface NameMatcher {
   readonly any: boolean;
   matches(name: string): boolean;
@@ -24,6 +27,6 @@ export function compileGlobs(globs: readonly string[]): NameMatcher {
   const patterns = globs
     .filter((g) => g.includes("*"))
     .map((g) => g.split("*").map((s) => s.replace(/[.\\+?^${}()|[\]/-]/g, "\\$&")).join(".*"));
-  const re = patterns.length ? new RegExp(`^(?:${patterns.join("|")})$`) : undefined;
+  const re = patterns.length ? adminPattern(`^(?:${patterns.join("|")})$`, "s") : undefined;
   return { any: false, matches: (name) => exact.has(name) || (re !== undefined && re.test(name)) };
 }
