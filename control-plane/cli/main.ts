@@ -11,7 +11,7 @@ import { replaySession, type ReplayableSession } from "./replay.js";
  *   agentgate sessions replay <id> [--speed N]     print a session with its original timing
  *   agentgate sessions tail [--interval MS]        follow new sessions
  *   agentgate audit verify [--proxy ID]            verify the hash chains (exit 1 on problems)
- *   agentgate audit anomalies [--hours N]          list anomaly findings
+ *   agentgate audit anomalies [--hours N] [--large-bytes N ...]   list anomaly findings (every threshold a flag)
  *   agentgate approvals list | approve <id> | deny <id>   just-in-time approvals
  */
 const SESSION_FIELDS = `id proxyId startedAt durationMs issuer subject email method path status operation graph decision reasons
@@ -36,6 +36,20 @@ const flag = (args: Args, name: string): string | undefined => {
   return typeof v === "string" ? v : undefined;
 };
 const out = (line: string) => process.stdout.write(line + "\n");
+
+/** `audit anomalies` flags → GraphQL arguments: every threshold of every rule is settable. */
+const ANOMALY_FLAGS: ReadonlyArray<[string, string]> = [
+  ["large-bytes", "largeBytes"],
+  ["large-count", "largeCount"],
+  ["denial-burst", "denialBurst"],
+  ["burst-minutes", "burstWindowMinutes"],
+  ["off-hours-count", "offHoursCount"],
+  ["baseline-days", "baselineDays"],
+  ["min-baseline-calls", "minBaselineCalls"],
+  ["work-hours-start", "workHoursStart"],
+  ["work-hours-end", "workHoursEnd"],
+  ["learning-days", "learningDays"],
+];
 
 async function apply(conn: CliConnection, args: Args): Promise<number> {
   const file = args.positional[1];
@@ -115,10 +129,20 @@ async function audit(conn: CliConnection, args: Args): Promise<number> {
   }
   if (sub === "anomalies") {
     const hours = Number(flag(args, "hours") ?? 24);
+    if (!(hours > 0)) throw new UsageError("--hours must be a positive number");
+    const thresholds: Record<string, number> = {};
+    for (const [name, field] of ANOMALY_FLAGS) {
+      const v = flag(args, name);
+      if (v === undefined) continue;
+      if (!/^\d+$/.test(v)) throw new UsageError(`--${name} must be a whole number`);
+      thresholds[field] = Number(v);
+    }
+    const vars = ANOMALY_FLAGS.map(([, field]) => `$${field}: Int`).join(", ");
+    const passed = ANOMALY_FLAGS.map(([, field]) => `${field}: $${field}`).join(", ");
     const data = await graphql<{ anomalies: Array<{ rule: string; subject: string; email: string | null; count: number; detail: string }> }>(
       conn,
-      `query($from: DateTime!, $to: DateTime!) { anomalies(from: $from, to: $to) { rule subject email count detail } }`,
-      { from: new Date(Date.now() - hours * 3_600_000).toISOString(), to: new Date().toISOString() },
+      `query($from: DateTime!, $to: DateTime!, ${vars}) { anomalies(from: $from, to: $to, ${passed}) { rule subject email count detail } }`,
+      { from: new Date(Date.now() - hours * 3_600_000).toISOString(), to: new Date().toISOString(), ...thresholds },
     );
     for (const f of data.anomalies) out(`${f.rule.padEnd(15)} ${(f.email ?? f.subject).padEnd(24)} ${f.detail}`);
     return 0;
@@ -161,7 +185,10 @@ const USAGE = `usage: agentgate <command>
   sessions replay <id> [--speed N]      (0 = print without waiting)
   sessions tail [--interval MS]
   audit verify [--proxy ID]
-  audit anomalies [--hours N]
+  audit anomalies [--hours N] [--large-bytes N] [--large-count N] [--denial-burst N]
+                  [--burst-minutes N] [--off-hours-count N] [--baseline-days N]
+                  [--min-baseline-calls N] [--work-hours-start H] [--work-hours-end H]
+                  [--learning-days N]
   approvals list [--status pending|approved|denied]
   approvals approve|deny <id> [--note TEXT]
 environment: AGENTGATE_URL (control plane, default http://127.0.0.1:4000), AGENTGATE_TOKEN (API or OIDC token)`;

@@ -6,7 +6,6 @@ import { createTestDatabase, type TestDatabase } from "../../test/helpers/databa
 import { openStore, type Store } from "../store/client.js";
 import { ingestSessions } from "./ingest.js";
 import { listSessions, identityAggregates, graphTimeline } from "./queries.js";
-import { findAnomalies } from "./anomalies.js";
 import { deleteSessionsBefore } from "./retention.js";
 import { verifyStoredChains } from "./verify.js";
 import { anchorKey } from "./anchors.js";
@@ -97,24 +96,6 @@ describe.each(["sqlite", "postgresql"] as const)("sessions on %s", (provider) =>
     expect(aggregates).toEqual([expect.objectContaining({ subject: "alice", calls: 25, denials: 5 })]);
     const timeline = await graphTimeline(store.prisma, { proxyId: "p-list" }, "hour");
     expect(timeline.reduce((n, b) => n + b.calls, 0)).toBe(25);
-  });
-
-  test("anomaly rules: repeated large payloads, denial bursts, a new graph, off-hours use", async () => {
-    const records = chain("p-anomaly", [
-      { at: 0, subject: "bulk", bytesOut: 5_000_000n },
-      { at: 1, subject: "bulk", bytesOut: 5_000_000n },
-      { at: 2, subject: "bulk", bytesOut: 5_000_000n },
-      { at: 3, subject: "quiet", bytesOut: 10n },
-      ...Array.from({ length: 10 }, (_, i) => ({ at: 4 + i * 0.1, subject: "prober", decision: "deny", status: 403 })),
-      { at: 60 * 11, subject: "night-owl" }, // 23:00 UTC
-    ]);
-    await ingestSessions(store.prisma, "p-anomaly", records, store.provider);
-    const findings = await findAnomalies(store.prisma, { from: new Date(T0 - MIN), to: new Date(T0 + 24 * 60 * MIN) });
-    const rules = (subject: string) => findings.filter((f) => f.subject === subject).map((f) => f.rule).sort();
-    expect(rules("bulk")).toEqual(["large-payloads", "new-graph"]);
-    expect(rules("prober")).toEqual(["denial-burst", "new-graph"]);
-    expect(rules("night-owl")).toEqual(["new-graph", "off-hours"]);
-    expect(rules("quiet")).toEqual(["new-graph"]);
   });
 
   test("verification finds a deleted and an edited record; retention deletes a prefix and stays verifiable", async () => {

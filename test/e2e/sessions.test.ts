@@ -149,9 +149,11 @@ test("GraphQL and the CLI: list, replay with timing, anomalies, verify, apply --
   const verify = await cli("audit", "verify");
   expect(verify).toMatchObject({ code: 0, stderr: "" });
   expect(verify.stdout).toMatch(/ok +proxy-1/);
-  const anomalies = await cli("audit", "anomalies", "--hours", "1");
+  // Every threshold is a flag: one response of ≥ 1 byte is a large-payload finding here.
+  const anomalies = await cli("audit", "anomalies", "--hours", "1", "--large-bytes", "1", "--large-count", "1");
   expect(anomalies).toMatchObject({ code: 0, stderr: "" });
-  expect(anomalies.stdout).toContain("new-graph");
+  expect(anomalies.stdout).toMatch(/large-payloads +\S+ +\d+ responses of ≥ 1 bytes/);
+  expect(await cli("audit", "anomalies", "--large-count", "x")).toMatchObject({ code: 2 });
   const dryRun = await cli("apply", stack.policyFile, "--dry-run");
   expect(dryRun).toMatchObject({ code: 0, stderr: "" });
   expect(dryRun.stdout).toContain("dry run");

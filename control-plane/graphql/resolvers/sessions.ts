@@ -1,5 +1,5 @@
 import { listSessions, identityAggregates, graphTimeline, type SessionFilter } from "../../sessions/queries.js";
-import { findAnomalies } from "../../sessions/anomalies.js";
+import { anomalyThresholdProblems, findAnomalies, type AnomalyThresholds } from "../../sessions/anomalies.js";
 import { verifyStoredChains } from "../../sessions/verify.js";
 import { anchorKey } from "../../sessions/anchors.js";
 import { guarded } from "../guard.js";
@@ -42,14 +42,13 @@ export const sessionResolvers = {
     graphTimeline: guarded("audit", async (args: { from: Date; to: Date; bucket?: "HOUR" | "DAY" }, _by, ctx) =>
       graphTimeline(ctx.db, range(args), args.bucket === "DAY" ? "day" : "hour"),
     ),
-    anomalies: guarded("audit", async (args: { from: Date; to: Date; largeBytes?: number | null; largeCount?: number | null; denialBurst?: number | null }, _by, ctx) =>
-      findAnomalies(ctx.db, {
-        ...range(args),
-        ...(args.largeBytes ? { largeBytes: args.largeBytes } : {}),
-        ...(args.largeCount ? { largeCount: args.largeCount } : {}),
-        ...(args.denialBurst ? { denialBurst: args.denialBurst } : {}),
-      }),
-    ),
+    anomalies: guarded("audit", async (args: { from: Date; to: Date } & { [K in keyof AnomalyThresholds]?: number | null }, _by, ctx) => {
+      const { from, to, ...given } = args;
+      const thresholds = Object.fromEntries(Object.entries(given).filter(([, v]) => v !== null && v !== undefined)) as Partial<AnomalyThresholds>;
+      const problems = anomalyThresholdProblems(thresholds);
+      if (problems.length) throw badInput(problems);
+      return findAnomalies(ctx.db, { ...range({ from, to }), ...thresholds });
+    }),
     verifySessionChains: guarded("audit", async (args: { proxyId?: string | null }, _by, ctx) => verifyStoredChains(ctx.db, anchorKey(ctx.admin.secrets), args.proxyId ?? undefined)),
   },
 };
