@@ -56,8 +56,8 @@ export interface Stack {
   proxyUrl(i?: number): string;
   /** Stops the control plane (SIGTERM or SIGKILL); proxies keep running. */
   stopControlPlane(signal?: NodeJS.Signals): Promise<void>;
-  /** Starts the control plane again on the same ports and database. */
-  startControlPlane(): Promise<void>;
+  /** Starts the control plane again on the same ports and database (with `env` changes, kept for later restarts). */
+  startControlPlane(env?: Record<string, string>): Promise<void>;
   /** Restarts proxy i with the same id, port and data folder (after `kill -9` if asked). */
   restartProxy(i: number, signal?: NodeJS.Signals): Promise<void>;
   stop(): Promise<void>;
@@ -186,7 +186,8 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       async stopControlPlane(signal = "SIGTERM") {
         await stack.controlPlane.stop(signal);
       },
-      async startControlPlane() {
+      async startControlPlane(env = {}) {
+        Object.assign(cpEnv, env);
         stack.controlPlane = await startServiceProcess(entry("control-plane"), cpEnv, { onLog: log("control-plane") });
       },
       async restartProxy(i, signal = "SIGTERM") {

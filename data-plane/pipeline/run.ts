@@ -9,6 +9,7 @@ import { resolveTarget } from "../stages/resolve-target.js";
 import { guardReservedKeys } from "../stages/reserved-keys.js";
 import { checkResources } from "../stages/resources.js";
 import { scopeStore } from "../stages/store-scope.js";
+import { retagThreadsAfterRotation } from "../stages/retag-threads.js";
 import { inspectRequest } from "../stages/inspect-request.js";
 import { applyLimits } from "../stages/limits.js";
 import { approvalGate } from "../stages/approval-gate.js";
@@ -31,6 +32,7 @@ const STAGES: readonly Stage[] = [
   resolveTarget,
   authorize, // operation and graph
   checkResources, // every thread, run, assistant the request names is the caller's (resource table)
+  retagThreadsAfterRotation, // searches find threads tagged before a key rotation
   scopeStore, // store namespaces under the caller's scope
   inspectRequest, // before approval and limits: a rejected input files nothing, spends nothing
   approvalGate, // before limits: a run waiting for a reviewer spends no budget

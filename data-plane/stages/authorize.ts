@@ -13,6 +13,10 @@ export function authorize(ctx: RequestContext): Outcome {
   ctx.record.reasons = [decision.reason];
   if (!decision.allow) {
     if (decision.reason === "identity-suspended") return deny("IDENTITY_SUSPENDED", "this identity is suspended", decision.reason);
+    // An assistant named by id whose graph is hidden looks exactly like one that does not exist.
+    if (decision.reason === "graph-not-allowed" && ctx.assistantId !== undefined && ctx.assistantId !== ctx.graph) {
+      return deny("NOT_FOUND", `assistant ${ctx.assistantId} not found`, decision.reason);
+    }
     const what = decision.reason === "graph-not-allowed" ? `graph ${JSON.stringify(ctx.graph)}` : ctx.route!.route.operation;
     return deny("POLICY_DENIED", `not allowed: ${what} (${decision.reason})`, decision.reason);
   }

@@ -90,9 +90,11 @@ describe("authorization", () => {
     // Find leaky's assistant id straight from the upstream, then ask the proxy for it.
     const upstream = new Client({ apiUrl: stack.upstream.url, apiKey: stack.upstream.apiKey });
     const leaky = (await upstream.assistants.search({ graphId: "leaky" }))[0]!;
-    expect(await statusOf(client.assistants.get(leaky.assistant_id))).toBe(403);
-    expect(await statusOf(client.runs.wait(null, leaky.assistant_id, { input: {} }))).toBe(403);
-    expect(await statusOf(dev.runs.wait(null, leaky.assistant_id, { input: {} }))).toBe(403);
+    // By id, an assistant of a hidden graph looks like a missing one (no existence oracle).
+    expect(await statusOf(client.assistants.get(leaky.assistant_id))).toBe(404);
+    expect(await statusOf(client.assistants.get(randomUUID()))).toBe(404);
+    expect(await statusOf(client.runs.wait(null, leaky.assistant_id, { input: {} }))).toBe(404);
+    expect(await statusOf(dev.runs.wait(null, leaky.assistant_id, { input: {} }))).toBe(404);
     // An echo assistant UUID resolves to an allowed graph.
     const echo = visible.find((a) => a.graph_id === "echo")!;
     expect(await client.runs.wait(null, echo.assistant_id, { input: { text: "by uuid" } })).toMatchObject({ text: "by uuid" });
