@@ -5,6 +5,7 @@ import { isMaskToken, replacement } from "./replacement.js";
 import { maskText } from "./text.js";
 import { decodeBody, looksLikeEventStream, mediaTypeOf, parseJsonBody } from "./decode.js";
 import { SseMasker } from "./sse.js";
+import { decodeFormComponent } from "./query.js";
 
 /** Outcome of masking a request or response body. */
 export type MaskBodyResult = { ok: true; body: string; transcoded?: boolean } | { ok: false; code: "invalid_json" | "uninspectable"; reason?: string };
@@ -59,20 +60,12 @@ function maskForm(text: string, profile: CompiledProfile, session: MaskSession):
     const pair = pairs[i]!;
     const eq = pair.indexOf("=");
     if (eq < 0) continue;
-    const value = formDecode(pair.slice(eq + 1));
+    const value = decodeFormComponent(pair.slice(eq + 1));
     if (value === "") continue;
-    const rule = profile.keys?.match(formDecode(pair.slice(0, eq)));
+    const rule = profile.keys?.match(decodeFormComponent(pair.slice(0, eq)));
     const masked =
       rule !== undefined && !isMaskToken(value) ? replacement(value, profile.rules[rule]!, session) : maskText(value, profile, session);
     if (masked !== value) pairs[i] = `${pair.slice(0, eq)}=${encodeURIComponent(masked)}`;
   }
   return pairs.join("&");
-}
-
-function formDecode(s: string): string {
-  try {
-    return decodeURIComponent(s.replace(/\+/g, " "));
-  } catch {
-    return s; // malformed escapes: match on the raw text
-  }
 }

@@ -9,8 +9,8 @@ export function maskQuery(search: string, maskJson: (value: unknown) => unknown)
   for (let i = 0; i < pairs.length; i++) {
     const pair = pairs[i]!;
     const eq = pair.indexOf("=");
-    const name = decode(eq < 0 ? pair : pair.slice(0, eq));
-    const value = eq < 0 ? "" : decode(pair.slice(eq + 1));
+    const name = decodeFormComponent(eq < 0 ? pair : pair.slice(0, eq));
+    const value = eq < 0 ? "" : decodeFormComponent(pair.slice(eq + 1));
     const masked = (maskJson({ [name]: value }) as Record<string, unknown>)[name];
     if (masked === undefined) {
       pairs[i] = encodeURIComponent("[REDACTED:query-name]"); // the name itself was a secret
@@ -19,7 +19,8 @@ export function maskQuery(search: string, maskJson: (value: unknown) => unknown)
   return `?${pairs.join("&")}`;
 }
 
-function decode(s: string): string {
+/** Decodes one `application/x-www-form-urlencoded` component ("+" is a space); malformed escapes stay raw. */
+export function decodeFormComponent(s: string): string {
   try {
     return decodeURIComponent(s.replace(/\+/g, " "));
   } catch {
