@@ -3,9 +3,10 @@ import { createHmac, randomBytes } from "node:crypto";
 const PSEUDONYM_MEMO_LIMIT = 10_000;
 
 /**
- * Per-exchange masking state: a random HMAC key for pseudonyms (same input → same token
- * within the session, unlinkable across sessions) and the counts of what was masked, by
- * label. Create one per proxied exchange; never share across identities.
+ * Per-exchange masking state: an HMAC key for pseudonyms (same input → same token under one
+ * key) and the counts of what was masked, by label. Create one per proxied exchange. The key is
+ * the scope's (a thread's, see pseudonym-scope.ts) so turns of a thread share pseudonyms, or a
+ * random one, unlinkable to anything else.
  */
 export class MaskSession {
   /** How many values each label masked in this session. */
@@ -13,7 +14,7 @@ export class MaskSession {
   private readonly key: Uint8Array;
   private readonly memo = new Map<string, string>();
 
-  /** `key` is for tests only; by default a fresh 32-byte random key is drawn. */
+  /** `key`: the scope's pseudonym key; by default a fresh 32-byte random key is drawn. */
   constructor(key?: Uint8Array) {
     this.key = key ?? randomBytes(32);
   }

@@ -43,7 +43,8 @@ export interface ProxyState {
   readonly policy: CompiledPolicy;
   readonly verifier: Verifier;
   /** A fresh masker for one exchange under a policy (its profile, or the default one). */
-  maskerFor(rule: CompiledRule | undefined): BodyMasker;
+  /** A fresh masker for one exchange; pseudonyms are shared with the other exchanges of `at.threadId`. */
+  maskerFor(rule: CompiledRule | undefined, at?: { threadId?: string | undefined; identity?: string | undefined }): BodyMasker;
 }
 
 /** Long-lived services shared by all requests of a proxy. */
@@ -124,5 +125,5 @@ export interface RequestContext {
 
 /** The exchange's masker: the granting policy's profile, or the default one before authorization. */
 export function maskerOf(ctx: RequestContext): BodyMasker {
-  return (ctx.masker ??= ctx.state.maskerFor(ctx.decision?.rule));
+  return (ctx.masker ??= ctx.state.maskerFor(ctx.decision?.rule, { threadId: ctx.threadId, identity: ctx.ownerTag }));
 }

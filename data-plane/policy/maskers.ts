@@ -1,6 +1,7 @@
 import type { MaskingProfile } from "../../proto/gen/agentgate/v1/policy_pb.js";
 import type { CompiledRule } from "./compiled-policy.js";
 import type { BodyMasker } from "../pipeline/context.js";
+import { pseudonymKey, type PseudonymContext, type PseudonymScope } from "../masking/pseudonym-scope.js";
 import {
   compileProfile,
   defaultProfile,
@@ -16,9 +17,14 @@ import {
  * Compiles every masking profile of a snapshot once (a profile that does not compile
  * rejects the whole snapshot) and returns the per-exchange masker factory: each exchange
  * gets its own MaskSession (pseudonym key, counts) over its policy's profile, or over the
- * default profile when the policy names none — responses are always masked.
+ * default profile when the policy names none — responses are always masked. Pseudonyms are
+ * keyed per thread (see pseudonym-scope.ts) with the snapshot's `pseudonym` gateway key.
  */
-export function createMaskerFactory(profiles: readonly MaskingProfile[]): (rule: CompiledRule | undefined) => BodyMasker {
+export function createMaskerFactory(
+  profiles: readonly MaskingProfile[],
+  pseudonymGatewayKey?: Buffer,
+  scope: PseudonymScope = "thread",
+): (rule: CompiledRule | undefined, at?: PseudonymContext) => BodyMasker {
   const compiled = new Map<string, CompiledProfile>();
   for (const p of profiles) {
     try {
@@ -28,9 +34,9 @@ export function createMaskerFactory(profiles: readonly MaskingProfile[]): (rule:
     }
   }
   const fallback = defaultProfile();
-  return (rule) => {
+  return (rule, at = {}) => {
     const profile = (rule?.maskingProfileId && compiled.get(rule.maskingProfileId)) || fallback;
-    const session = new MaskSession();
+    const session = new MaskSession(pseudonymKey(pseudonymGatewayKey, scope, at));
     return {
       maskJson: (value) => maskJson(value, profile, session),
       maskText: (text) => maskText(text, profile, session),

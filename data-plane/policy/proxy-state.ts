@@ -31,7 +31,7 @@ export function proxyStateCompiler(verifierOptions: VerifierOptions): (snapshot:
     const providers = providersOf(snapshot);
     const key = JSON.stringify(providers);
     const verifier = previous?.key === key ? previous.verifier : createVerifier(providers, verifierOptions);
-    const maskerFor = createMaskerFactory(snapshot.maskingProfiles);
+    const maskerFor = createMaskerFactory(snapshot.maskingProfiles, policy.gatewayKeys.get("pseudonym")?.[0]?.key);
     previous = { key, verifier };
     return { policy, verifier, maskerFor };
   };

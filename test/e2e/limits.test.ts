@@ -14,7 +14,8 @@ import { startE2eStack, type E2eStack } from "../helpers/e2e-stack.js";
 function policy(input: DemoPolicyInput): string {
   return stringify({
     identityProviders: [{ issuer: input.issuerUrl, audiences: ["agentgate"], groupsClaim: "groups" }],
-    roles: ["worker", "capped", "uncapped", "priced"].map((name) => ({ name, bindings: [{ issuer: input.issuerUrl, group: `${name}s` }] })),
+    maskingProfiles: [{ name: "pseudonyms", rules: [{ kind: "detector", match: "email", style: "pseudonym" }] }],
+    roles: ["worker", "capped", "uncapped", "priced", "chatter"].map((name) => ({ name, bindings: [{ issuer: input.issuerUrl, group: `${name}s` }] })),
     connections: [{ name: "main", baseUrl: input.upstreamUrl, credentialEnv: input.credentialEnv }],
     policies: [
       {
@@ -31,6 +32,7 @@ function policy(input: DemoPolicyInput): string {
         { name: "uncapped", limits: { costBudgetPerDay: 12, costPer1kTokens: 100 } },
         { name: "priced", limits: { costBudgetPerDay: 1000, costPer1kTokens: 100, maxCostPerRun: 5 } },
       ].map((p) => ({ ...p, role: p.name, connection: "main", graphs: ["echo", "slow"], operations: ["threads:*", "runs:*"] })),
+      { name: "chatter", role: "chatter", connection: "main", graphs: ["echo"], operations: ["threads:*", "runs:*"], maskingProfile: "pseudonyms", maskRequests: true },
     ],
   });
 }
@@ -243,5 +245,25 @@ describe("token budgets are never overshot", () => {
     await charged(5); // its thread is deleted at its end: unreadable, the reservation stays
     await client.runs.wait(null, "echo", { input: { text: "free" } });
     await charged(0);
+  });
+});
+
+describe("pseudonyms are stable per thread", () => {
+  test("a thread's turns (through either proxy) share the pseudonym of a value; another thread's differ; the upstream never sees the value", async () => {
+    const a = await clientOf("chat-1", 0, "chatters");
+    const b = await clientOf("chat-1", 1, "chatters");
+    const email = "carol.jones@example.com";
+    const tokens = (v: unknown) => [...JSON.stringify(v).matchAll(/\[email:([0-9a-f]{8})\]/g)].map((m) => m[1]);
+    const thread = (await a.threads.create()).thread_id;
+    const turn1 = tokens(await a.runs.wait(thread, "echo", { input: { text: `write to ${email}` } }));
+    const turn2 = tokens(await b.runs.wait(thread, "echo", { input: { text: `did ${email} answer?` } }));
+    expect(turn1).toHaveLength(1);
+    expect(turn2).toEqual(turn1);
+    // What the upstream stored for the thread holds the pseudonym, never the address.
+    const state = JSON.stringify(await upstream().threads.getState(thread));
+    expect(state).not.toContain(email);
+    expect(state).toContain(`[email:${turn1[0]}]`);
+    const other = (await a.threads.create()).thread_id;
+    expect(tokens(await a.runs.wait(other, "echo", { input: { text: email } }))).not.toEqual(turn1);
   });
 });
