@@ -33,6 +33,8 @@ import { deleteSessionsBefore } from "./sessions/retention.js";
 import { anchorKey } from "./sessions/anchors.js";
 import type { GraphqlContext } from "./graphql/context.js";
 import { log } from "../data-plane/observability/log.js";
+import { createConsoleServer } from "./console/server.js";
+import { loadConsoleConfig } from "./console/config.js";
 import { MetricsRegistry, METRICS_CONTENT_TYPE } from "../data-plane/observability/metrics.js";
 
 /** A running control plane. */
@@ -136,10 +138,26 @@ export async function startControlPlane(config: ControlPlaneConfig): Promise<Con
   });
   await apollo.start();
   const serveGraphql = graphqlHandler(apollo, (req) => graphql.context(req));
+  let httpUrl = "";
+  const webConsole = createConsoleServer(loadConsoleConfig(), () => httpUrl);
 
   const http = createServer({ requestTimeout: 30_000, headersTimeout: 10_000 }, (req, res) => {
     const path = (req.url ?? "/").split("?")[0];
+    if (path === "/console" || path?.startsWith("/console/")) {
+      webConsole.handle(req, res).catch((err) => {
+        log.error("console request failed", { error: (err as Error).message });
+        if (!res.headersSent) res.writeHead(500, { "content-type": "text/plain" });
+        res.end("internal error");
+      });
+      return;
+    }
     if (path === "/graphql") {
+      const gate = webConsole.gateGraphql(req);
+      if (gate.kind === "deny") {
+        res.writeHead(403, { "content-type": "application/json" });
+        res.end(JSON.stringify({ errors: [{ message: gate.message, extensions: { code: "FORBIDDEN" } }] }));
+        return;
+      }
       serveGraphql(req, res).catch((err) => {
         log.error("graphql request failed", { error: (err as Error).message });
         if (!res.headersSent) res.writeHead(500, { "content-type": "application/json" });
@@ -176,6 +194,7 @@ export async function startControlPlane(config: ControlPlaneConfig): Promise<Con
     res.end(JSON.stringify({ error: { code: "NOT_FOUND", message: "no such endpoint" } }));
   });
   const httpPort = await listen(http, config.httpPort, config.host);
+  httpUrl = `http://${config.host}:${httpPort}`;
 
   return {
     httpUrl: `http://${config.host}:${httpPort}`,

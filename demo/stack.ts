@@ -22,7 +22,7 @@ export interface StackOptions {
   /** Put a request-recording hop between the proxies and LangGraph (tests). */
   countingHop?: boolean;
   /** Fixed ports (npm start); 0 or absent = free ports. */
-  ports?: { controlPlaneHttp?: number; controlPlaneGrpc?: number; proxy?: number; issuer?: number; upstream?: number };
+  ports?: { controlPlaneHttp?: number; controlPlaneGrpc?: number; proxy?: number; issuer?: number; oidcProvider?: number; upstream?: number };
   /** Run both planes from a `npm run build` output folder (plain node) instead of the sources (tsx). */
   buildDir?: string;
   /**
@@ -114,6 +114,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     const cpUrl = `http://127.0.0.1:${cpHttpPort}`;
     const oidcProvider = opts.oidcProvider
       ? await startOidcProvider({
+          port: opts.ports?.oidcProvider ?? 0,
           users: DEMO_USERS,
           clients: [{ clientId: "agentgate-console", redirectUris: [`${cpUrl}/console/callback`], postLogoutRedirectUris: [`${cpUrl}/console/`] }],
           ...(opts.persistIssuerKeys ? { keysFile: join(opts.dataDir, "oidc-provider-keys.json") } : {}),

@@ -62,16 +62,18 @@ const parent = process.ppid;
 setInterval(() => process.ppid !== parent && stopAll(0), 500).unref();
 process.on("exit", () => lock.release());
 
-console.log("agentgate: starting LangGraph upstream, identity issuer, control plane and proxy…");
+console.log("agentgate: starting LangGraph upstream, identity providers, control plane and proxy…");
 try {
   stack = await startStack({
     dataDir,
     persistIssuerKeys: true,
+    oidcProvider: true,
     ports: {
       proxy: await preferred("AGENTGATE_PROXY_PORT", 8080),
       controlPlaneHttp: await preferred("AGENTGATE_CP_HTTP_PORT", 4000),
       controlPlaneGrpc: await preferred("AGENTGATE_CP_GRPC_PORT", 4001),
       issuer: await preferred("AGENTGATE_DEMO_ISSUER_PORT", 9400),
+      oidcProvider: await preferred("AGENTGATE_DEMO_OIDC_PORT", 9401),
     },
     onLog: verbose ? (component, line) => console.error(`[${component}] ${line}`) : undefined,
   });
@@ -84,7 +86,7 @@ if (stopping) await new Promise(() => undefined); // a signal came during start-
 
 const proxy = stack.proxyUrl();
 const graphql = stack.graphqlUrl();
-lock.update({ proxy, graphql });
+lock.update({ proxy, graphql, console: stack.consoleUrl() });
 
 const tokens = await Promise.all(
   DEMO_USERS.map(async (u) => ({ ...u, token: await stack!.issuer.mint({ sub: u.sub, email: u.email, groups: [...u.groups], expiresIn: TOKEN_LIFETIME }) })),
@@ -99,8 +101,10 @@ console.log(`
 agentgate is running (SQLite database in ${shownDir}/).
 
   Proxy (LangGraph API, give this to clients)  ${proxy}
+  Web console (sign in as alice, bob, carol or dana, any password)  ${stack.consoleUrl()}
   Control plane GraphQL (admin API)             ${graphql}
-  Dev OIDC issuer                               ${stack.issuer.url}
+  Dev OIDC issuer (curl tokens)                 ${stack.issuer.url}
+  Demo OpenID provider (browser sign-in)        ${stack.oidcProvider!.url}
   Demo LangGraph upstream (key held by agentgate only)  ${stack.upstream.url}
 
 Demo users, one per role (tokens valid ${TOKEN_LIFETIME}, signing keys kept in ${shownDir}/, so they survive a restart):

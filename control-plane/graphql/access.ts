@@ -47,6 +47,7 @@ export const ROOT_FIELD_ACCESS: Readonly<Record<string, Access>> = Object.freeze
   "Query.anomalies": audit,
   "Query.verifySessionChains": audit,
   "Query.approvalRequests": approveOrAudit,
+  "Query.approvalRequest": approveOrAudit,
   "Mutation.createIdentityProvider": write,
   "Mutation.updateIdentityProvider": write,
   "Mutation.deleteIdentityProvider": write,

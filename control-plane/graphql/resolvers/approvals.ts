@@ -17,6 +17,15 @@ export const approvalResolvers = {
         throw toGraphQLError(err);
       }
     },
+    approvalRequest: async (_: unknown, args: { id: string }, ctx: GraphqlContext) => {
+      try {
+        const by = await authorize(ctx, null);
+        if (!by.scopes.has("approve") && !by.scopes.has("audit")) throw new CpError("FORBIDDEN", "this operation requires the approve or audit scope");
+        return await ctx.db.approvalRequest.findUnique({ where: { id: args.id } });
+      } catch (err) {
+        throw toGraphQLError(err);
+      }
+    },
   },
   Mutation: {
     approveRequest: guarded("approve", (args: { id: string; note?: string | null }, by, ctx) => decideApproval(ctx.admin, by, args.id, "approved", args.note ?? undefined)),

@@ -1,0 +1,161 @@
+/**
+ * The web console in a real browser (Debian's chromium driven by playwright-core): users
+ * sign in through the demo OpenID provider's own login page (code + PKCE), an approver
+ * approves a held run from its page and the member's retry runs, an auditor finds the
+ * session and replays its stream with the secrets masked, a stored value with markup in it
+ * stays text, a member sees nothing, and the session cookie alone cannot drive the API.
+ */
+import { existsSync } from "node:fs";
+import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
+import type { Stack } from "../../demo/stack.js";
+import { ALL_PLANTED } from "../../demo/langgraph/fixtures.js";
+import { startE2eStack, type E2eStack } from "../helpers/e2e-stack.js";
+
+const CHROMIUM = "/usr/bin/chromium";
+const CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"];
+
+let e2e: E2eStack;
+let stack: Stack;
+let browser: Browser;
+const contexts: BrowserContext[] = [];
+
+beforeAll(async () => {
+  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (.ci/run does)`);
+  [e2e, browser] = await Promise.all([
+    startE2eStack({ provider: "postgresql", store: true, oidcProvider: true }),
+    chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_FLAGS }),
+  ]);
+  stack = e2e.stack;
+}, 180_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await e2e?.stop();
+});
+
+/** A fresh browser profile signed in as `user` through the provider's login page, landing on `path`. */
+async function signIn(user: string, path = "/console/"): Promise<Page> {
+  const context = await browser.newContext();
+  contexts.push(context);
+  // Hermetic: only loopback (the provider's dev page imports a web font).
+  await context.route(/^https?:\/\/(?!127\.0\.0\.1[:/])/, (route) => route.abort());
+  const page = await context.newPage();
+  await page.goto(new URL(path, stack.consoleUrl()).href);
+  expect(page.url().startsWith(stack.oidcProvider!.url)).toBe(true);
+  await page.fill('input[name="login"]', user);
+  await page.fill('input[name="password"]', "demo");
+  await page.click('button[type="submit"]');
+  await page.waitForURL((url) => url.href.startsWith(new URL(path, stack.consoleUrl()).href));
+  return page;
+}
+
+async function runAs(sub: string, graph: string): Promise<{ status: number; body: any }> {
+  const token = await stack.issuer.mint({ sub, email: `${sub}@example.com`, groups: ["members"] });
+  const res = await fetch(`${stack.proxyUrl()}/runs/wait`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+    body: JSON.stringify({ assistant_id: graph, input: { messages: [{ role: "user", content: "<img src=x onerror=alert(1)>" }] } }),
+  });
+  return { status: res.status, body: await res.json() };
+}
+
+test("approver signs in, approves the held run from its page; the member's retry runs", async () => {
+  const held = await runAs("alice", "leaky");
+  expect(held.status).toBe(428);
+  const id = /request ([0-9a-f-]{36})/.exec(held.body.error.message)![1]!;
+
+  const page = await signIn("bob", `/console/approvals/${id}`);
+  const row = page.locator(`tr[data-id="${id}"]`);
+  await expect(row.locator("td").nth(1).textContent()).resolves.toBe("leaky");
+  await row.locator('input[name="note"]').fill("looks fine");
+  await row.getByRole("button", { name: "Approve" }).click();
+  await page.waitForSelector(`tr[data-id="${id}"][data-status="approved"]`);
+
+  const stored = await e2e.store!.prisma.approvalRequest.findUniqueOrThrow({ where: { id } });
+  expect(stored).toMatchObject({ status: "approved", reviewer: `oidc:${stack.oidcProvider!.url}|bob`, reviewNote: "looks fine" });
+
+  // The grant reaches the proxy with the next snapshot.
+  let retry = await runAs("alice", "leaky");
+  for (let i = 0; retry.status === 428 && i < 100; i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    retry = await runAs("alice", "leaky");
+  }
+  expect(retry.status).toBe(200);
+});
+
+test("auditor finds the session, sees masked values, replays the stream; stored markup stays text", async () => {
+  const page = await signIn("carol", "/console/sessions?subject=alice&graph=leaky&decision=allow");
+  await page.waitForSelector("#sessions tr[data-id]");
+  await page.locator("#sessions tr[data-id] a").first().click();
+  await page.waitForSelector("#request-json");
+  const request = await page.locator("#request-json").textContent();
+  // The caller's markup is shown as text, and never became an element.
+  expect(request).toContain("<img src=x onerror=alert(1)>");
+  expect(await page.locator("main img").count()).toBe(0);
+  // What the auditor sees is what was recorded: masked, none of the planted secrets.
+  const response = (await page.locator("#response-json").textContent()) ?? "";
+  expect(response).toContain("leaked");
+  for (const { value } of ALL_PLANTED) expect(response).not.toContain(value);
+  await page.waitForSelector("#chain.ok, #chain.bad");
+  await expect(page.locator("#chain").textContent()).resolves.toMatch(/verified/);
+
+  // A streamed session replays its events.
+  const streamed = await fetch(`${stack.proxyUrl()}/runs/stream`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${await stack.issuer.mint({ sub: "dave", groups: ["members"] })}`, "content-type": "application/json" },
+    body: JSON.stringify({ assistant_id: "slow", input: { steps: 3, delay_ms: 50 }, stream_mode: "updates" }),
+  });
+  await streamed.text();
+  await page.goto(new URL("/console/sessions?subject=dave&graph=slow", stack.consoleUrl()).href);
+  await page.waitForSelector("#sessions tr[data-id] a");
+  await page.locator("#sessions tr[data-id] a").first().click();
+  await page.waitForSelector("#replay-play");
+  await page.selectOption("#replay-speed", "4");
+  await page.click("#replay-play");
+  // (Not waitForFunction: the page's CSP refuses the string evaluation it would need here.)
+  let position = "";
+  for (let i = 0; i < 300; i++) {
+    position = (await page.locator("#replay-position").textContent()) ?? "";
+    const [played, total] = position.split("/").map(Number);
+    if (total! > 0 && played === total) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  expect(position).toMatch(/^(\d+)\/\1$/);
+  expect(await page.locator(".replay-event").count()).toBeGreaterThan(1);
+});
+
+test("a member without console roles sees no pages, and the API refuses them", async () => {
+  const page = await signIn("alice", "/console/sessions");
+  await page.waitForSelector("#no-role");
+  expect(await page.locator("#nav a").count()).toBe(0);
+  expect(await page.locator("#sessions").count()).toBe(0);
+});
+
+test("the session cookie alone drives nothing: /graphql wants the CSRF header; logout ends the session", async () => {
+  const page = await signIn("dana", "/console/fleet");
+  await page.waitForSelector("#proxies tbody tr");
+  await expect(page.locator("#proxies tbody tr td").first().textContent()).resolves.toBe("proxy-1");
+  const cookies = await page.context().cookies();
+  const cookie = cookies.find((c) => c.name.includes("agentgate_console"))!;
+  expect(cookie).toMatchObject({ httpOnly: true, sameSite: "Lax" });
+  const call = (headers: Record<string, string>): Promise<Response> =>
+    fetch(stack.graphqlUrl(), { method: "POST", headers: { "content-type": "application/json", cookie: `${cookie.name}=${cookie.value}`, ...headers }, body: JSON.stringify({ query: "{ viewer { actor } }" }) });
+  expect((await call({})).status).toBe(403);
+  expect((await call({ "x-agentgate-csrf": "guess" })).status).toBe(403);
+  const csrf = await page.evaluate(async () => ((await (await fetch("/console/session")).json()) as { csrf: string }).csrf);
+  expect(((await (await call({ "x-agentgate-csrf": csrf })).json()) as any).data.viewer.actor).toBe(`oidc:${stack.oidcProvider!.url}|dana`);
+
+  await page.click("#logout");
+  await page.waitForURL((url) => !url.href.startsWith(`${stack.consoleUrl()}fleet`));
+  expect(((await (await call({ "x-agentgate-csrf": csrf })).json()) as any).errors?.[0]?.extensions?.code).toBe("UNAUTHENTICATED");
+});
+
+test("console pages carry a strict CSP and never serve a file outside the allow-list", async () => {
+  const res = await fetch(new URL("/console/login", stack.consoleUrl()), { redirect: "manual" });
+  expect(res.status).toBe(302);
+  expect(res.headers.get("content-security-policy")).toContain("script-src 'self'");
+  expect(res.headers.get("content-security-policy")).not.toContain("unsafe-inline");
+  for (const path of ["/console/assets/../../app.ts", "/console/assets/%2e%2e%2fserver.ts", "/console/assets/index.html"]) {
+    expect((await fetch(new URL(path, stack.consoleUrl()))).status).toBe(404);
+  }
+});
