@@ -16,6 +16,8 @@ export type ResourceKind = "thread" | "run" | "assistant" | "namespace";
  * - `path`: a path parameter of that name; threads must be the caller's (404 otherwise),
  *   runs must belong to the path's thread, assistants must be the caller's for writes
  *   (reads of assistants are shared by everyone allowed on their graph).
+ * - `body`: a body field naming an existing thread (cron creation): checked like a path
+ *   thread, and equal to the path's thread when the route has one.
  * - `new-id`: a body field choosing the id of a resource being created (`thread_id` with
  *   `if_exists`): taken by someone else is 409, before anything is forwarded.
  * - `scoped`: body or query fields holding a store namespace, prefixed with the caller's
@@ -23,6 +25,7 @@ export type ResourceKind = "thread" | "run" | "assistant" | "namespace";
  */
 export type ResourceRef =
   | { readonly kind: "thread" | "run" | "assistant"; readonly in: "path"; readonly name: string }
+  | { readonly kind: "thread"; readonly in: "body"; readonly name: string }
   | { readonly kind: "thread" | "assistant"; readonly in: "new-id"; readonly name: string }
   | { readonly kind: "namespace"; readonly in: "body" | "query"; readonly name: string };
 
@@ -93,8 +96,8 @@ export const ROUTES: readonly RouteSpec[] = [
   { method: "POST", pattern: "/runs/batch", operation: "runs:create", graph: N, unsupported: "batch runs carry several assistants; send them one by one" },
   { method: "POST", pattern: "/runs/cancel", operation: "runs:cancel", graph: N, unsupported: "bulk cancel is not supported through the gateway; cancel runs one by one" },
   // crons
-  { method: "POST", pattern: "/runs/crons", operation: "crons:create", graph: A },
-  { method: "POST", pattern: "/threads/{thread}/runs/crons", operation: "crons:create", graph: A },
+  { method: "POST", pattern: "/runs/crons", operation: "crons:create", graph: A, names: [{ kind: "thread", in: "body", name: "thread_id" }] },
+  { method: "POST", pattern: "/threads/{thread}/runs/crons", operation: "crons:create", graph: A, names: [{ kind: "thread", in: "body", name: "thread_id" }] },
   // Crons carry no owner the gateway could check or filter on: listing, changing or deleting
   // them by id would reach every identity's crons, so those routes are refused.
   { method: "POST", pattern: "/runs/crons/search", operation: "crons:search", graph: N, unsupported: CRONS_UNOWNED },

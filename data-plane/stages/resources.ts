@@ -149,6 +149,12 @@ export async function checkResources(ctx: RequestContext): Promise<Outcome> {
       if (ref.kind === "thread") outcome = await checkPathThread(ctx, id);
       else if (ref.kind === "run") outcome = await checkPathRun(ctx, id);
       else outcome = await checkPathAssistant(ctx, id);
+    } else if (ref.in === "body" && ref.kind === "thread") {
+      const id = ctx.json?.[ref.name];
+      if (id === undefined || id === null) continue;
+      if (typeof id !== "string" || !ID.test(id)) return deny("BAD_REQUEST", `${ref.name} must be an id`);
+      if (ctx.threadId !== undefined && id !== ctx.threadId) return deny("INPUT_DENIED", `${ref.name} must name the thread in the path`, "resource-not-owned");
+      if (ctx.threadId === undefined) outcome = await checkPathThread(ctx, id);
     } else if (ref.in === "new-id") {
       outcome = await checkNewId(ctx, ref, ref.kind);
     }

@@ -182,6 +182,7 @@ describe("the resource table, walked: bob names alice's resources in every posit
     const body: Record<string, unknown> = { input: { text: "bob was here" }, metadata: { bob: true }, values: { text: "bob" }, name: "bob's" };
     if (route.graph === "body-assistant") body[route.operation === "assistants:create" ? "graph_id" : "assistant_id"] = "echo";
     for (const ref of resourcesOf(route)) {
+      if (ref.in === "body" && ref.kind === "thread") body[ref.name] = ids.thread;
       if (ref.in !== "new-id") continue;
       body[ref.name] = ref.kind === "thread" ? ids.thread : ids.assistant;
       body["if_exists"] = "do_nothing";
@@ -196,7 +197,7 @@ describe("the resource table, walked: bob names alice's resources in every posit
 
   test("the walk covers every kind of position", () => {
     const kinds = new Set(named.flatMap((r) => resourcesOf(r).map((ref) => `${ref.kind}/${ref.in}`)));
-    expect([...kinds].sort()).toEqual(["assistant/new-id", "assistant/path", "run/path", "thread/new-id", "thread/path"]);
+    expect([...kinds].sort()).toEqual(["assistant/new-id", "assistant/path", "run/path", "thread/body", "thread/new-id", "thread/path"]);
     expect(named.length).toBeGreaterThan(25);
   });
 
