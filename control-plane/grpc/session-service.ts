@@ -34,7 +34,7 @@ export function createSessionService(deps: SessionServiceDeps): GrpcServiceImpl<
       call.on("data", (batch) => {
         queue = queue.then(async () => {
           try {
-            const result = await ingestSessions(deps.db, batch.proxyId, batch.records, deps.provider, deps.anchors);
+            const result = await ingestSessions(deps.db, batch.proxyId, batch.records, deps.provider, deps.anchors, batch.ackedHead);
             for (const r of result.rejected) log("warn", "session record rejected", { proxyId: batch.proxyId, id: r.id, reason: r.reason });
             if (!call.writable) return;
             call.write({ ids: result.stored, rejectedIds: result.rejected.map((r) => r.id), error: "" });

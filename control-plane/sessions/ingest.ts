@@ -1,4 +1,4 @@
-import type { SessionRecord } from "../../proto/gen/agentgate/v1/session_pb.js";
+import type { ChainHead, SessionRecord } from "../../proto/gen/agentgate/v1/session_pb.js";
 import { hashRecord } from "../../data-plane/recording/chain.js";
 import type { Db, StoreProvider } from "../store/client.js";
 import { rowFromRecord } from "./record-mapping.js";
@@ -32,8 +32,18 @@ export interface IngestResult {
  * Link gaps are not refused here (records may legitimately arrive after a restart); the
  * on-demand chain verification reports them.
  */
-export async function ingestSessions(db: Db, proxyId: string, records: readonly SessionRecord[], provider: StoreProvider, anchors?: AnchorKey): Promise<IngestResult> {
+export async function ingestSessions(
+  db: Db,
+  proxyId: string,
+  records: readonly SessionRecord[],
+  provider: StoreProvider,
+  anchors?: AnchorKey,
+  ackedHead?: ChainHead,
+): Promise<IngestResult> {
   const result: IngestResult = { stored: [], rejected: [] };
+  // The proxy's word for what was acknowledged (it is authenticated): a signed head that fell
+  // behind it (e.g. an anchor row restored from an old copy) moves forward again.
+  if (anchors && ackedHead && ackedHead.seq > 0n) await advanceHead(db, anchors, proxyId, { seq: ackedHead.seq, lastHash: ackedHead.hash });
   const candidates: SessionRecord[] = [];
   for (const r of records) {
     if (r.proxyId !== proxyId) result.rejected.push({ id: r.id, reason: "record proxy_id differs from the batch's" });

@@ -1,5 +1,5 @@
 import { create, type MessageInitShape } from "@bufbuild/protobuf";
-import { SessionRecordSchema, type SessionRecord } from "../../proto/gen/agentgate/v1/session_pb.js";
+import { ChainHeadSchema, SessionRecordSchema, type SessionRecord } from "../../proto/gen/agentgate/v1/session_pb.js";
 import { ChainWriter, EMPTY_CHAIN, hashRecord } from "../../data-plane/recording/chain.js";
 import { createUuidV7 } from "../../data-plane/recording/uuidv7.js";
 import { createTestDatabase, type TestDatabase } from "../../test/helpers/databases.js";
@@ -148,6 +148,23 @@ describe.each(["sqlite", "postgresql"] as const)("sessions on %s", (provider) =>
     expect(report.ok).toBe(false);
     const where = (at: (typeof expected)[number][0]) => (at === "head" ? 8n : at === "start" ? 1n : at === "none" ? 0n : records[at]!.seq);
     expect(report.problems.map((p) => [p.seq, p.kind]).sort()).toEqual(expected.map(([at, kind]) => [where(at), kind]).sort());
+  });
+
+  test("an anchor row restored from an old copy hides deleted newest records only until the proxy reports its acked head", async () => {
+    const proxyId = "p-rollback";
+    const records = chain(proxyId, Array.from({ length: 6 }, (_, i) => ({ at: 200 + i })));
+    await ingestSessions(store.prisma, proxyId, records.slice(0, 3), store.provider, KEY);
+    const oldCopy = await store.prisma.chainAnchor.findUniqueOrThrow({ where: { proxyId } });
+    await ingestSessions(store.prisma, proxyId, records.slice(3), store.provider, KEY);
+    // The insider deletes the newest records and puts back the (validly signed) old anchor.
+    await store.prisma.session.deleteMany({ where: { id: { in: records.slice(3).map((r) => r.id) } } });
+    await store.prisma.chainAnchor.update({ where: { proxyId }, data: oldCopy });
+    expect((await verifyStoredChains(store.prisma, KEY, proxyId))[0]!.ok).toBe(true); // undetectable from the database alone
+    // The proxy reconnects and reports the newest record it had acknowledged.
+    const head = create(ChainHeadSchema, { seq: records[5]!.seq, hash: records[5]!.hash });
+    await ingestSessions(store.prisma, proxyId, [], store.provider, KEY, head);
+    const report = (await verifyStoredChains(store.prisma, KEY, proxyId))[0]!;
+    expect(report.problems.map((p) => [p.seq, p.kind])).toEqual([[6n, "missing-last"]]);
   });
 
   test("retention moves the signed start: the kept chain verifies, and deleting its new first record is still detected", async () => {

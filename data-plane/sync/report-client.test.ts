@@ -136,6 +136,25 @@ describe("report client", () => {
     expect(r.status()).toMatchObject({ connected: true, pending: 0, inFlightRecords: 0, acked: 7, rejected: 0, lastError: null });
   });
 
+  test("a new stream starts by reporting the newest record the control plane is known to have stored", async () => {
+    const first = await newControlPlane();
+    const spool = await newSpool();
+    const r = reporter(first.port, spool);
+    const sealed = await appendMany(spool, 5);
+    expect(await r.flush(5000)).toBe(true);
+    await r.stop();
+    const heads: Array<{ seq: bigint; hash: string } | undefined> = [];
+    const second = await newControlPlane();
+    second.cp.behaviour = (batch) => {
+      heads.push(batch.ackedHead && { seq: batch.ackedHead.seq, hash: batch.ackedHead.hash });
+      return "ack";
+    };
+    await appendMany(spool, 3, 5);
+    const again = reporter(second.port, spool);
+    expect(await again.flush(5000)).toBe(true);
+    expect(heads[0]).toEqual({ seq: 5n, hash: sealed.sort((a, b) => Number(a.seq - b.seq))[4]!.hash });
+  });
+
   test("control plane down at start, then up: everything arrives", async () => {
     const probe = await newControlPlane();
     const port = probe.port;

@@ -28,7 +28,7 @@ import type { Spool } from "./spool.js";
 import { jsonLineLog } from "./watch-client.js";
 
 /** What the reporter needs from the spool. */
-export type ReportSpool = Pick<Spool, "pending" | "ack" | "quarantine" | "stats" | "onAppend">;
+export type ReportSpool = Pick<Spool, "pending" | "ack" | "quarantine" | "stats" | "onAppend"> & Partial<Pick<Spool, "ackedHead">>;
 
 /** Options of `startReporter`. */
 export interface ReporterOptions extends ControlPlaneClientOptions {
@@ -232,6 +232,13 @@ export function startReporter(options: ReporterOptions): Reporter {
     call.on("data", (ack: ReportAck) => onAck(call, ack));
     // A listener is mandatory (an unhandled 'error' would crash the process); 'status' follows.
     call.on("error", () => undefined);
+    // Tell the control plane how far it is known to have stored this chain (chain anchors).
+    spool.ackedHead?.().then(
+      (head) => {
+        if (stream === call && head.seq > 0n) call.write(create(SessionBatchSchema, { proxyId, records: [], ackedHead: { seq: head.seq, hash: head.lastHash } }));
+      },
+      (e: unknown) => log("warn", "report: reading the acked chain head failed", { error: messageOf(e) }),
+    );
     call.on("status", (status: grpc.StatusObject) => {
       if (stream !== call) return;
       stream = undefined;

@@ -133,3 +133,15 @@ test("property: any interleaving of admissions, records, releases and acks never
     { numRuns: 40 },
   );
 }, 60_000);
+
+test("the acked head is the record just before the oldest one not acked", async () => {
+  const spool = await openTest(1 << 20, 16 * 1024);
+  expect(await spool.ackedHead()).toEqual(spool.chainState()); // nothing yet: seq 0, genesis
+  const sealed = [];
+  for (let i = 0; i < 5; i++) sealed.push(await spool.append(testRecord(i)));
+  expect(await spool.ackedHead()).toEqual({ seq: 0n, lastHash: sealed[0]!.prevHash });
+  await spool.ack([sealed[0]!.id, sealed[1]!.id, sealed[3]!.id]); // 4 acked, 3 not: the head stops at 2
+  expect(await spool.ackedHead()).toEqual({ seq: 2n, lastHash: sealed[1]!.hash });
+  await spool.ack([sealed[2]!.id, sealed[4]!.id]);
+  expect(await spool.ackedHead()).toEqual({ seq: 5n, lastHash: sealed[4]!.hash });
+});

@@ -158,6 +158,11 @@ export interface Spool {
   stats(): SpoolStats;
   /** The chain's end including records still waiting for fsync. */
   chainState(): ChainState;
+  /**
+   * The newest record whose predecessors and itself have all been acked (seq 0 and the
+   * genesis hash before any): what the control plane is known to have stored.
+   */
+  ackedHead(): Promise<ChainState>;
   /** Calls `listener` after each group commit (new pending records); returns an unsubscribe function. */
   onAppend(listener: () => void): () => void;
   /** Waits for queued appends, then closes files and releases the directory lock. */
@@ -587,6 +592,14 @@ class FileSpool implements Spool {
 
   chainState(): ChainState {
     return this.#chain.state;
+  }
+
+  async ackedHead(): Promise<ChainState> {
+    // Just before the oldest record not acked yet: durable first, then those awaiting fsync.
+    const oldest = this.#index.values().next();
+    const first = oldest.done ? this.#queue[0]?.record : (await this.#read([oldest.value]))[0];
+    if (first === undefined) return this.#index.size > 0 ? this.ackedHead() : this.#chain.state; // acked while read
+    return { seq: first.seq - 1n, lastHash: first.prevHash };
   }
 
   onAppend(listener: () => void): () => void {

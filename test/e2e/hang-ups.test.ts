@@ -22,6 +22,7 @@ let stack: Stack;
 let store: Store;
 let upstream: Server;
 const reachedUpstream: string[] = [];
+const holds = new Set<NodeJS.Timeout>();
 const CONCURRENT_RUNS = 48;
 
 /** An SSE "LangGraph" that streams `events` events of `size` bytes, or holds the stream `hold_ms`. */
@@ -41,7 +42,7 @@ function startSseUpstream(): Promise<string> {
           left--;
           if (!res.write(`event: values\ndata: {"n":${left},"pad":"${pad}"}\n\n`)) return void res.once("drain", pump);
         }
-        if (input["hold_ms"]) setTimeout(() => res.end(), input["hold_ms"]);
+        if (input["hold_ms"]) holds.add(setTimeout(() => res.end(), input["hold_ms"]));
         else res.end();
       };
       setImmediate(pump);
@@ -68,6 +69,7 @@ beforeAll(async () => {
 }, 120_000);
 afterAll(async () => {
   await e2e?.stop();
+  for (const t of holds) clearTimeout(t);
   upstream?.closeAllConnections();
   await new Promise((r) => upstream?.close(r));
 });
@@ -145,6 +147,7 @@ test("thousands of clients hanging up at every point of a stream: every exchange
   const total = 1_400;
   const tokens = await Promise.all(Array.from({ length: total }, (_, n) => stack.issuer.mint({ sub: `hu-${n}`, groups: ["runners"] })));
   const sawHeaders: boolean[] = [];
+  const started = Date.now();
   let next = 0;
   await Promise.all(
     Array.from({ length: 24 }, async () => {
@@ -156,7 +159,10 @@ test("thousands of clients hanging up at every point of a stream: every exchange
   );
   // Every exchange the proxy started — all of them: each request was fully written before
   // the hang-up, or its headers were (mid-body) — has exactly one record.
+  const stormMs = Date.now() - started;
   const records = await recordsOf("hu-", total);
+  // Measured, not asserted (no wall-clock assertions): how long the storm and the record catch-up took.
+  console.log(`hang-ups: ${total} exchanges in ${stormMs} ms; all records in the database ${Date.now() - started - stormMs} ms later`);
   const missing: string[] = [];
   const duplicated: string[] = [];
   for (let n = 0; n < total; n++) {
@@ -189,7 +195,7 @@ test("thousands of clients hanging up at every point of a stream: every exchange
     await new Promise((r) => setTimeout(r, 250));
   }
   expect(statuses.filter((s) => s !== 200)).toEqual([]);
-}, 300_000);
+}, 480_000);
 
 test("SIGTERM with idle keep-alive connections and a stream in flight: the proxy exits on its own after its grace period, and the cut stream is recorded", async () => {
   const token = await stack.issuer.mint({ sub: "sigterm-stream", groups: ["runners"] });
@@ -203,24 +209,23 @@ test("SIGTERM with idle keep-alive connections and a stream in flight: the proxy
       await new Promise((resolve) => socket.once("connect", resolve));
       socket.write("GET /healthz HTTP/1.1\r\nhost: gw\r\n\r\n");
       await new Promise((resolve) => socket.once("data", resolve));
-      return closed;
+      return { closed }; // wrapped: an async function returning the promise itself would wait for it
     }),
   );
-  // A stream the upstream holds open for a minute.
-  const streaming = fetch(`${stack.proxyUrl()}/runs/stream`, {
+  // A stream the upstream holds open for a minute: its headers have arrived, its body is being read.
+  const res = await fetch(`${stack.proxyUrl()}/runs/stream`, {
     method: "POST",
     headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
     body: JSON.stringify({ assistant_id: "agent", input: { events: 1, hold_ms: 60_000 } }),
-  }).then(async (res) => {
-    await res.arrayBuffer().catch(() => undefined);
-    return res.headers.get("x-request-id");
   });
-  await new Promise((r) => setTimeout(r, 300));
+  expect(res.status).toBe(200);
+  const requestId = res.headers.get("x-request-id");
+  const reading = res.arrayBuffer().catch(() => undefined);
   const proxy = stack.proxies[0]!;
   await proxy.stop("SIGTERM", 60_000); // the harness would SIGKILL only after 60 s
   expect(await proxy.exited).toBe(0); // exited by itself, not killed
-  await Promise.all(idle); // every idle keep-alive connection was closed
-  const requestId = await streaming;
+  await Promise.all(idle.map((c) => c.closed)); // every idle keep-alive connection was closed
+  await reading; // cut by the proxy
   await stack.restartProxy(0);
   const rows = await recordsOf("sigterm-stream", 1);
   const got = rows.get("sigterm-stream") ?? [];

@@ -13,7 +13,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file agentgate/v1/session.proto.
  */
 export const file_agentgate_v1_session: GenFile = /*@__PURE__*/
-  fileDesc("ChphZ2VudGdhdGUvdjEvc2Vzc2lvbi5wcm90bxIMYWdlbnRnYXRlLnYxIk4KDFNlc3Npb25CYXRjaBIQCghwcm94eV9pZBgBIAEoCRIsCgdyZWNvcmRzGAIgAygLMhsuYWdlbnRnYXRlLnYxLlNlc3Npb25SZWNvcmQiPQoJUmVwb3J0QWNrEgsKA2lkcxgBIAMoCRIUCgxyZWplY3RlZF9pZHMYAiADKAkSDQoFZXJyb3IYAyABKAkizQUKDVNlc3Npb25SZWNvcmQSCgoCaWQYASABKAkSEAoIcHJveHlfaWQYAiABKAkSCwoDc2VxGAMgASgEEhEKCXByZXZfaGFzaBgEIAEoCRIMCgRoYXNoGAUgASgJEhUKDXN0YXJ0ZWRfYXRfbXMYBiABKAMSEwoLZHVyYXRpb25fbXMYByABKA0SEgoKcmVxdWVzdF9pZBgIIAEoCRIOCgZpc3N1ZXIYCSABKAkSDwoHc3ViamVjdBgKIAEoCRINCgVlbWFpbBgLIAEoCRIOCgZncm91cHMYDCADKAkSFQoNY29ubmVjdGlvbl9pZBgNIAEoCRIRCglvcGVyYXRpb24YDiABKAkSDQoFZ3JhcGgYDyABKAkSFAoMYXNzaXN0YW50X2lkGBAgASgJEhEKCXRocmVhZF9pZBgRIAEoCRIOCgZydW5faWQYEiABKAkSEAoIZGVjaXNpb24YEyABKAkSDwoHcmVhc29ucxgUIAMoCRIYChBzbmFwc2hvdF92ZXJzaW9uGBUgASgEEg4KBm1ldGhvZBgWIAEoCRIMCgRwYXRoGBcgASgJEg4KBnN0YXR1cxgYIAEoDRIUCgxyZXF1ZXN0X2pzb24YGSABKAkSFQoNcmVzcG9uc2VfanNvbhgaIAEoCRIqCgZldmVudHMYGyADKAsyGi5hZ2VudGdhdGUudjEuU2Vzc2lvbkV2ZW50EhAKCGJ5dGVzX2luGBwgASgEEhEKCWJ5dGVzX291dBgdIAEoBBIMCgRjb3N0GB4gASgBEkAKC21hc2tfY291bnRzGB8gAygLMisuYWdlbnRnYXRlLnYxLlNlc3Npb25SZWNvcmQuTWFza0NvdW50c0VudHJ5EhIKCmVycm9yX2NvZGUYICABKAkaMQoPTWFza0NvdW50c0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoDToCOAEiPgoMU2Vzc2lvbkV2ZW50EhEKCW9mZnNldF9tcxgBIAEoDRINCgVldmVudBgCIAEoCRIMCgRkYXRhGAMgASgJMlMKDlNlc3Npb25TZXJ2aWNlEkEKBlJlcG9ydBIaLmFnZW50Z2F0ZS52MS5TZXNzaW9uQmF0Y2gaFy5hZ2VudGdhdGUudjEuUmVwb3J0QWNrKAEwAWIGcHJvdG8z");
+  fileDesc("ChphZ2VudGdhdGUvdjEvc2Vzc2lvbi5wcm90bxIMYWdlbnRnYXRlLnYxInsKDFNlc3Npb25CYXRjaBIQCghwcm94eV9pZBgBIAEoCRIsCgdyZWNvcmRzGAIgAygLMhsuYWdlbnRnYXRlLnYxLlNlc3Npb25SZWNvcmQSKwoKYWNrZWRfaGVhZBgDIAEoCzIXLmFnZW50Z2F0ZS52MS5DaGFpbkhlYWQiJgoJQ2hhaW5IZWFkEgsKA3NlcRgBIAEoBBIMCgRoYXNoGAIgASgJIj0KCVJlcG9ydEFjaxILCgNpZHMYASADKAkSFAoMcmVqZWN0ZWRfaWRzGAIgAygJEg0KBWVycm9yGAMgASgJIs0FCg1TZXNzaW9uUmVjb3JkEgoKAmlkGAEgASgJEhAKCHByb3h5X2lkGAIgASgJEgsKA3NlcRgDIAEoBBIRCglwcmV2X2hhc2gYBCABKAkSDAoEaGFzaBgFIAEoCRIVCg1zdGFydGVkX2F0X21zGAYgASgDEhMKC2R1cmF0aW9uX21zGAcgASgNEhIKCnJlcXVlc3RfaWQYCCABKAkSDgoGaXNzdWVyGAkgASgJEg8KB3N1YmplY3QYCiABKAkSDQoFZW1haWwYCyABKAkSDgoGZ3JvdXBzGAwgAygJEhUKDWNvbm5lY3Rpb25faWQYDSABKAkSEQoJb3BlcmF0aW9uGA4gASgJEg0KBWdyYXBoGA8gASgJEhQKDGFzc2lzdGFudF9pZBgQIAEoCRIRCgl0aHJlYWRfaWQYESABKAkSDgoGcnVuX2lkGBIgASgJEhAKCGRlY2lzaW9uGBMgASgJEg8KB3JlYXNvbnMYFCADKAkSGAoQc25hcHNob3RfdmVyc2lvbhgVIAEoBBIOCgZtZXRob2QYFiABKAkSDAoEcGF0aBgXIAEoCRIOCgZzdGF0dXMYGCABKA0SFAoMcmVxdWVzdF9qc29uGBkgASgJEhUKDXJlc3BvbnNlX2pzb24YGiABKAkSKgoGZXZlbnRzGBsgAygLMhouYWdlbnRnYXRlLnYxLlNlc3Npb25FdmVudBIQCghieXRlc19pbhgcIAEoBBIRCglieXRlc19vdXQYHSABKAQSDAoEY29zdBgeIAEoARJACgttYXNrX2NvdW50cxgfIAMoCzIrLmFnZW50Z2F0ZS52MS5TZXNzaW9uUmVjb3JkLk1hc2tDb3VudHNFbnRyeRISCgplcnJvcl9jb2RlGCAgASgJGjEKD01hc2tDb3VudHNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKA06AjgBIj4KDFNlc3Npb25FdmVudBIRCglvZmZzZXRfbXMYASABKA0SDQoFZXZlbnQYAiABKAkSDAoEZGF0YRgDIAEoCTJTCg5TZXNzaW9uU2VydmljZRJBCgZSZXBvcnQSGi5hZ2VudGdhdGUudjEuU2Vzc2lvbkJhdGNoGhcuYWdlbnRnYXRlLnYxLlJlcG9ydEFjaygBMAFiBnByb3RvMw");
 
 /**
  * @generated from message agentgate.v1.SessionBatch
@@ -28,6 +28,15 @@ export type SessionBatch = Message<"agentgate.v1.SessionBatch"> & {
    * @generated from field: repeated agentgate.v1.SessionRecord records = 2;
    */
   records: SessionRecord[];
+
+  /**
+   * Sent (without records) when a stream starts: the newest record of the proxy's chain
+   * whose predecessors were all acknowledged. The control plane moves its signed chain head
+   * there if it is behind, so a rolled-back anchor cannot hide deleted newest records.
+   *
+   * @generated from field: agentgate.v1.ChainHead acked_head = 3;
+   */
+  ackedHead?: ChainHead | undefined;
 };
 
 /**
@@ -36,6 +45,28 @@ export type SessionBatch = Message<"agentgate.v1.SessionBatch"> & {
  */
 export const SessionBatchSchema: GenMessage<SessionBatch> = /*@__PURE__*/
   messageDesc(file_agentgate_v1_session, 0);
+
+/**
+ * @generated from message agentgate.v1.ChainHead
+ */
+export type ChainHead = Message<"agentgate.v1.ChainHead"> & {
+  /**
+   * @generated from field: uint64 seq = 1;
+   */
+  seq: bigint;
+
+  /**
+   * @generated from field: string hash = 2;
+   */
+  hash: string;
+};
+
+/**
+ * Describes the message agentgate.v1.ChainHead.
+ * Use `create(ChainHeadSchema)` to create a new message.
+ */
+export const ChainHeadSchema: GenMessage<ChainHead> = /*@__PURE__*/
+  messageDesc(file_agentgate_v1_session, 1);
 
 /**
  * @generated from message agentgate.v1.ReportAck
@@ -66,7 +97,7 @@ export type ReportAck = Message<"agentgate.v1.ReportAck"> & {
  * Use `create(ReportAckSchema)` to create a new message.
  */
 export const ReportAckSchema: GenMessage<ReportAck> = /*@__PURE__*/
-  messageDesc(file_agentgate_v1_session, 1);
+  messageDesc(file_agentgate_v1_session, 2);
 
 /**
  * @generated from message agentgate.v1.SessionRecord
@@ -254,7 +285,7 @@ export type SessionRecord = Message<"agentgate.v1.SessionRecord"> & {
  * Use `create(SessionRecordSchema)` to create a new message.
  */
 export const SessionRecordSchema: GenMessage<SessionRecord> = /*@__PURE__*/
-  messageDesc(file_agentgate_v1_session, 2);
+  messageDesc(file_agentgate_v1_session, 3);
 
 /**
  * @generated from message agentgate.v1.SessionEvent
@@ -281,7 +312,7 @@ export type SessionEvent = Message<"agentgate.v1.SessionEvent"> & {
  * Use `create(SessionEventSchema)` to create a new message.
  */
 export const SessionEventSchema: GenMessage<SessionEvent> = /*@__PURE__*/
-  messageDesc(file_agentgate_v1_session, 3);
+  messageDesc(file_agentgate_v1_session, 4);
 
 /**
  * @generated from service agentgate.v1.SessionService
