@@ -8,6 +8,7 @@ import { readBody } from "./read-body.js";
 import { createUuidV7 } from "../recording/uuidv7.js";
 import { log } from "../observability/log.js";
 import { createUsageTracker } from "../limits/usage.js";
+import { maskQueryForRecord } from "../masking/query.js";
 
 /** What the HTTP front needs from the rest of the proxy. */
 export interface ProxyHttpOptions {
@@ -210,6 +211,7 @@ async function handleAdmitted(req: IncomingMessage, res: ServerResponse, opts: P
     commitRecord: () => (committed ??= opts.record(ctx, ticket)),
   };
   ctx.record.bytesIn = gatewayRequest.body.length;
+  ctx.record.query = maskQueryForRecord(gatewayRequest.search);
 
   let outcome: Outcome;
   try {

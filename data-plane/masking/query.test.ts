@@ -1,7 +1,7 @@
 import { defaultProfile } from "./profile.js";
 import { MaskSession } from "./session.js";
 import { maskJson } from "./json.js";
-import { maskQuery } from "./query.js";
+import { maskQuery, maskQueryForRecord } from "./query.js";
 import { maskHeaders } from "./headers.js";
 
 const p = defaultProfile();
@@ -21,6 +21,10 @@ describe("maskQuery", () => {
   it("decodes + and percent escapes before matching (no encoding hides a secret)", () => {
     const out = maskQuery("?q=card+4111%201111%201111%201111&e=bob%2540x.io&j=eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJlX3ZhbHVl", mj());
     expect(decodeURIComponent(out)).not.toMatch(/4111 1111|eyJzdWIi/);
+  });
+
+  it("records queries of exchanges denied before any policy with the default profile", () => {
+    expect(decodeURIComponent(maskQueryForRecord("?key=bob%40example.com&limit=3"))).toBe("?key=[REDACTED:email]&limit=3");
   });
 
   it("leaves an empty query alone", () => {

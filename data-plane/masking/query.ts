@@ -1,3 +1,7 @@
+import { defaultProfile } from "./profile.js";
+import { MaskSession } from "./session.js";
+import { maskJson } from "./json.js";
+
 /**
  * Masks a URL query string (`?a=1&token=x`) pair by pair, like a JSON member: key rules by
  * parameter name, detectors on the value. Pairs left untouched keep their exact encoding;
@@ -26,4 +30,14 @@ export function decodeFormComponent(s: string): string {
   } catch {
     return s; // malformed escapes: match on the raw text
   }
+}
+
+/**
+ * The query string as first recorded, before any policy is known (denied exchanges keep
+ * it): masked with the default profile. Forwarded exchanges re-record it under their policy.
+ */
+export function maskQueryForRecord(search: string): string {
+  if (search.length <= 1) return search;
+  const session = new MaskSession();
+  return maskQuery(search, (v) => maskJson(v, defaultProfile(), session));
 }
