@@ -4,7 +4,7 @@
  * checked in the same transaction as the write. Policy-affecting, of course.
  */
 import type { Principal } from "../auth/principal.js";
-import { assertNoProblems, badInput, orNotFound } from "../errors.js";
+import { badInput, orNotFound } from "../errors.js";
 import type { Db, Tx } from "../store/client.js";
 import type { MaskingProfile, Policy, Role, Connection } from "../store/types.js";
 import { graphProblems, nameProblems, operationProblems } from "../validation.js";
@@ -154,15 +154,21 @@ async function references(tx: Tx, f: PolicyFields) {
   if (f.maskingProfile !== null && !profile) problems.push(`policy: unknown masking profile ${JSON.stringify(f.maskingProfile)}`);
   const known = new Set(approvers.map((r) => r.name));
   for (const name of f.approval.approverRoles) if (!known.has(name)) problems.push(`approval.approverRoles: unknown role ${JSON.stringify(name)}`);
-  if (problems.length > 0 || !role || !connection) throw badInput(problems);
-  return { roleId: role.id, connectionId: connection.id, maskingProfileId: profile?.id ?? null };
+  return { problems, ids: role && connection ? { roleId: role.id, connectionId: connection.id, maskingProfileId: profile?.id ?? null } : null };
 }
 
+/**
+ * The row to write, after checking the fields AND the references in one round: every
+ * problem is reported at once (unknown names are not hidden behind field problems).
+ */
 async function columns(tx: Tx, f: PolicyFields) {
+  const refs = await references(tx, f);
+  const problems = [...staticProblems(f), ...refs.problems];
+  if (problems.length > 0 || refs.ids === null) throw badInput(problems);
   return {
     name: f.name,
     description: f.description,
-    ...(await references(tx, f)),
+    ...refs.ids,
     graphs: [...f.graphs],
     operations: [...f.operations],
     maskRequests: f.maskRequests,
@@ -198,7 +204,6 @@ export async function getPolicy(db: Db, id: string): Promise<PolicyView | null> 
 /** Creates a policy. */
 export async function createPolicy(deps: AdminDeps, by: Principal, input: PolicyInput): Promise<Committed<PolicyView>> {
   const fields = desired(DEFAULTS, input);
-  assertNoProblems(staticProblems(fields));
   return commitChange(deps, by.actor, "policy", async (tx) => {
     await assertNameFree(tx, fields.name);
     const row = await tx.policy.create({ data: await columns(tx, fields), include: INCLUDE });
@@ -212,7 +217,6 @@ export async function updatePolicy(deps: AdminDeps, by: Principal, id: string, i
     const row = orNotFound(await tx.policy.findUnique({ where: { id }, include: INCLUDE }), "policy");
     const current = fieldsOfView(view(row));
     const fields = desired(current, input);
-    assertNoProblems(staticProblems(fields));
     if (sameState(current, fields)) return { value: view(row), audit: [] };
     await assertNameFree(tx, fields.name, id);
     const updated = await tx.policy.update({ where: { id }, data: await columns(tx, fields), include: INCLUDE });

@@ -6,12 +6,30 @@ export interface CliConnection {
   token: string | undefined;
 }
 
-/** A GraphQL error answer, with the control plane's error code. */
+/** A GraphQL error answer, with the control plane's error code and every problem it listed. */
 export class CliGraphqlError extends Error {
-  constructor(message: string, readonly code: string | undefined) {
+  constructor(
+    message: string,
+    readonly code: string | undefined,
+    readonly problems: readonly string[] = [],
+  ) {
     super(message);
     this.name = "CliGraphqlError";
   }
+}
+
+/** Largest answer the CLI reads: lists come in pages, so only a hostile server sends more. */
+export const MAX_ANSWER_BYTES = 32 << 20;
+
+async function readCapped(res: Response): Promise<string> {
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of res.body ?? []) {
+    size += chunk.length;
+    if (size > MAX_ANSWER_BYTES) throw new CliGraphqlError(`the control plane's answer exceeds ${MAX_ANSWER_BYTES} bytes`, undefined);
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString("utf8");
 }
 
 /** Reads the connection settings from the environment. */
@@ -28,8 +46,17 @@ export async function graphql<T>(conn: CliConnection, query: string, variables: 
     body: JSON.stringify({ query, variables }),
     signal: AbortSignal.timeout(30_000),
   });
-  const body = (await res.json().catch(() => ({}))) as { data?: T; errors?: Array<{ message: string; extensions?: { code?: string } }> };
-  if (body.errors?.length) throw new CliGraphqlError(body.errors[0]!.message, body.errors[0]!.extensions?.code);
+  let body: { data?: T; errors?: Array<{ message: string; extensions?: { code?: string; problems?: unknown } }> } = {};
+  try {
+    body = JSON.parse(await readCapped(res)) as typeof body;
+  } catch (err) {
+    if (err instanceof CliGraphqlError) throw err;
+  }
+  if (body.errors?.length) {
+    const first = body.errors[0]!;
+    const problems = Array.isArray(first.extensions?.problems) ? first.extensions.problems.map(String) : [];
+    throw new CliGraphqlError(first.message, first.extensions?.code, problems);
+  }
   if (!res.ok || body.data === undefined) throw new CliGraphqlError(`control plane answered HTTP ${res.status}`, undefined);
   return body.data;
 }

@@ -1,4 +1,5 @@
 import { readFile } from "node:fs/promises";
+import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { connectionFromEnv, graphql, CliGraphqlError, type CliConnection } from "./graphql-client.js";
 import { replaySession, type ReplayableSession } from "./replay.js";
 
@@ -17,25 +18,95 @@ import { replaySession, type ReplayableSession } from "./replay.js";
 const SESSION_FIELDS = `id proxyId startedAt durationMs issuer subject email method path status operation graph decision reasons
   requestJson responseJson bytesOut cost errorCode events { offsetMs event data }`;
 
-type Args = { positional: string[]; flags: Map<string, string | true> };
-
-function parseArgs(argv: string[]): Args {
-  const positional: string[] = [];
-  const flags = new Map<string, string | true>();
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (!a.startsWith("--")) positional.push(a);
-    else if (argv[i + 1] !== undefined && !argv[i + 1]!.startsWith("--")) flags.set(a.slice(2), argv[++i]!);
-    else flags.set(a.slice(2), true);
-  }
-  return { positional, flags };
+/**
+ * Everything printed passes through here: stored values (assistant ids, emails, reasons)
+ * are attacker-controlled, and a terminal escape sequence in one must not rewrite the
+ * reviewer's screen. Control characters become visible \u escapes.
+ */
+export function printable(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/[\u0000-\u0008\u000a-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
 }
 
-const flag = (args: Args, name: string): string | undefined => {
-  const v = args.flags.get(name);
-  return typeof v === "string" ? v : undefined;
-};
-const out = (line: string) => process.stdout.write(line + "\n");
+const out = (line: string) => process.stdout.write(printable(line) + "\n");
+
+async function apply(conn: CliConnection, file: string, opts: { dryRun?: boolean }): Promise<number> {
+  const dryRun = opts.dryRun === true;
+  const data = await graphql<{ applyPolicyFile: { snapshotVersion: string; changes: Array<{ kind: string; name: string; action: string }> } }>(
+    conn,
+    `mutation($yaml: String!, $dryRun: Boolean) { applyPolicyFile(yaml: $yaml, dryRun: $dryRun) { snapshotVersion changes { kind name action } } }`,
+    { yaml: await readFile(file, "utf8"), dryRun },
+  );
+  const { changes, snapshotVersion: version } = data.applyPolicyFile;
+  for (const c of changes) out(`${c.action.padEnd(9)} ${c.kind} ${c.name}`);
+  out(dryRun ? "dry run: nothing was written" : `snapshot version ${version}`);
+  return 0;
+}
+
+type SessionFilterOptions = { subject?: string; graph?: string; decision?: string };
+type SessionPage = { edges: Array<{ cursor: string; node: ReplayableSession }>; pageInfo: { endCursor: string | null; hasNextPage: boolean } };
+
+async function sessionPage(conn: CliConnection, filter: SessionFilterOptions, first: number, after: string | null, order: "NEWEST_FIRST" | "OLDEST_FIRST"): Promise<SessionPage> {
+  const data = await graphql<{ sessions: SessionPage }>(
+    conn,
+    `query($filter: SessionFilter, $first: Int, $after: String, $order: SessionOrder) {
+       sessions(filter: $filter, first: $first, after: $after, order: $order) { edges { cursor node { ${SESSION_FIELDS} } } pageInfo { endCursor hasNextPage } } }`,
+    { filter: { ...(filter.subject ? { subject: filter.subject } : {}), ...(filter.graph ? { graph: filter.graph } : {}), ...(filter.decision ? { decision: filter.decision } : {}) }, first, after, order },
+  );
+  return data.sessions;
+}
+
+const PAGE = 50;
+
+const summary = (s: ReplayableSession) =>
+  `${s.startedAt}  ${s.id}  ${(s.email ?? s.subject ?? "-").padEnd(24)} ${s.decision.padEnd(5)} ${String(s.status).padEnd(3)} ${(s.operation ?? "-").padEnd(18)} ${s.graph ?? "-"}`;
+
+/** Prints up to `limit` sessions page by page (never the whole list in memory). */
+async function listSessions(conn: CliConnection, opts: SessionFilterOptions & { limit: number }): Promise<number> {
+  let after: string | null = null;
+  for (let left = opts.limit; left > 0; ) {
+    const page = await sessionPage(conn, opts, Math.min(left, PAGE), after, "NEWEST_FIRST");
+    for (const e of page.edges) out(summary(e.node));
+    left -= page.edges.length;
+    if (!page.pageInfo.hasNextPage || page.pageInfo.endCursor === null) break;
+    after = page.pageInfo.endCursor;
+  }
+  return 0;
+}
+
+async function replay(conn: CliConnection, id: string, opts: { speed: number }): Promise<number> {
+  const data = await graphql<{ session: ReplayableSession | null }>(conn, `query($id: ID!) { session(id: $id) { ${SESSION_FIELDS} } }`, { id });
+  if (!data.session) throw new CliGraphqlError(`no session ${id}`, "NOT_FOUND");
+  await replaySession(data.session, opts.speed, out);
+  return 0;
+}
+
+/** Follows new sessions: starts after the newest one, then pages forward by cursor. */
+async function tail(conn: CliConnection, opts: SessionFilterOptions & { interval: number; signal?: AbortSignal }): Promise<number> {
+  let cursor = (await sessionPage(conn, opts, 1, null, "NEWEST_FIRST")).edges[0]?.cursor ?? null;
+  while (!opts.signal?.aborted) {
+    const page = await sessionPage(conn, opts, PAGE, cursor, "OLDEST_FIRST");
+    for (const e of page.edges) out(summary(e.node));
+    cursor = page.pageInfo.endCursor ?? cursor;
+    if (!page.pageInfo.hasNextPage) await new Promise((r) => setTimeout(r, opts.interval));
+  }
+  return 0;
+}
+
+async function verify(conn: CliConnection, opts: { proxy?: string }): Promise<number> {
+  const data = await graphql<{ verifySessionChains: Array<{ proxyId: string; records: number; ok: boolean; problems: Array<{ seq: string; id: string; kind: string }> }> }>(
+    conn,
+    `query($proxyId: String) { verifySessionChains(proxyId: $proxyId) { proxyId records ok problems { seq id kind } } }`,
+    { proxyId: opts.proxy ?? null },
+  );
+  let bad = 0;
+  for (const r of data.verifySessionChains) {
+    out(`${r.ok ? "ok     " : "BROKEN "} ${r.proxyId}: ${r.records} records`);
+    for (const p of r.problems) out(`        seq ${p.seq} ${p.kind} (session ${p.id})`);
+    if (!r.ok) bad++;
+  }
+  return bad ? 1 : 0;
+}
 
 /** `audit anomalies` flags → GraphQL arguments: every threshold of every rule is settable. */
 const ANOMALY_FLAGS: ReadonlyArray<[string, string]> = [
@@ -51,173 +122,135 @@ const ANOMALY_FLAGS: ReadonlyArray<[string, string]> = [
   ["learning-days", "learningDays"],
 ];
 
-async function apply(conn: CliConnection, args: Args): Promise<number> {
-  const file = args.positional[1];
-  if (!file) throw new UsageError("apply needs a policy file");
-  const data = await graphql<{ applyPolicyFile: { snapshotVersion: string; changes: Array<{ kind: string; name: string; action: string }> } }>(
+async function anomalies(conn: CliConnection, opts: Record<string, number | undefined>): Promise<number> {
+  const hours = opts["hours"] ?? 24;
+  // commander names each option after its flag in camel case (--burst-minutes → burstMinutes).
+  const camel = (flag: string) => flag.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+  const thresholds = Object.fromEntries(ANOMALY_FLAGS.flatMap(([flag, field]) => (opts[camel(flag)] === undefined ? [] : [[field, opts[camel(flag)]]])));
+  const vars = ANOMALY_FLAGS.map(([, field]) => `$${field}: Int`).join(", ");
+  const passed = ANOMALY_FLAGS.map(([, field]) => `${field}: $${field}`).join(", ");
+  const data = await graphql<{ anomalies: Array<{ rule: string; subject: string; email: string | null; count: number; detail: string }> }>(
     conn,
-    `mutation($yaml: String!, $dryRun: Boolean) { applyPolicyFile(yaml: $yaml, dryRun: $dryRun) { snapshotVersion changes { kind name action } } }`,
-    { yaml: await readFile(file, "utf8"), dryRun: args.flags.has("dry-run") },
+    `query($from: DateTime!, $to: DateTime!, ${vars}) { anomalies(from: $from, to: $to, ${passed}) { rule subject email count detail } }`,
+    { from: new Date(Date.now() - hours * 3_600_000).toISOString(), to: new Date().toISOString(), ...thresholds },
   );
-  const { changes, snapshotVersion: version } = data.applyPolicyFile;
-  for (const c of changes) out(`${c.action.padEnd(9)} ${c.kind} ${c.name}`);
-  out(args.flags.has("dry-run") ? "dry run: nothing was written" : `snapshot version ${version}`);
+  for (const f of data.anomalies) out(`${f.rule.padEnd(15)} ${(f.email ?? f.subject).padEnd(24)} ${f.detail}`);
   return 0;
 }
 
-async function listSessions(conn: CliConnection, args: Args, after?: string, order = "NEWEST_FIRST") {
-  const filter = {
-    ...(flag(args, "subject") ? { subject: flag(args, "subject") } : {}),
-    ...(flag(args, "graph") ? { graph: flag(args, "graph") } : {}),
-    ...(flag(args, "decision") ? { decision: flag(args, "decision") } : {}),
-  };
-  const data = await graphql<{ sessions: { edges: Array<{ node: ReplayableSession }>; pageInfo: { endCursor: string | null } } }>(
+type ApprovalNode = { id: string; status: string; requesterSubject: string; requesterEmail: string | null; graph: string; operation: string; createdAt: string };
+
+/** Prints the approval queue page by page. */
+async function listApprovals(conn: CliConnection, opts: { status: string; limit: number }): Promise<number> {
+  let after: string | null = null;
+  for (let left = opts.limit; left > 0; ) {
+    const data: { approvalRequests: { edges: Array<{ node: ApprovalNode }>; pageInfo: { endCursor: string | null; hasNextPage: boolean } } } = await graphql(
+      conn,
+      `query($status: String, $first: Int, $after: String) { approvalRequests(status: $status, first: $first, after: $after) {
+         edges { node { id status requesterSubject requesterEmail graph operation createdAt } } pageInfo { endCursor hasNextPage } } }`,
+      { status: opts.status, first: Math.min(left, PAGE), after },
+    );
+    const page = data.approvalRequests;
+    for (const { node: a } of page.edges) out(`${a.createdAt}  ${a.id}  ${a.status.padEnd(8)} ${(a.requesterEmail ?? a.requesterSubject).padEnd(24)} ${a.operation} ${a.graph}`);
+    left -= page.edges.length;
+    if (!page.pageInfo.hasNextPage || page.pageInfo.endCursor === null) break;
+    after = page.pageInfo.endCursor;
+  }
+  return 0;
+}
+
+async function decide(conn: CliConnection, decision: "approve" | "deny", id: string, opts: { note?: string }): Promise<number> {
+  const field = decision === "approve" ? "approveRequest" : "denyRequest";
+  const data = await graphql<Record<string, { status: string; grantExpiresAt: string | null }>>(
     conn,
-    `query($filter: SessionFilter, $first: Int, $after: String, $order: SessionOrder) {
-       sessions(filter: $filter, first: $first, after: $after, order: $order) { edges { node { ${SESSION_FIELDS} } } pageInfo { endCursor } } }`,
-    { filter, first: Number(flag(args, "limit") ?? 20), after: after ?? null, order },
+    `mutation($id: ID!, $note: String) { ${field}(id: $id, note: $note) { status grantExpiresAt } }`,
+    { id, note: opts.note ?? null },
   );
-  return data.sessions;
+  const r = data[field]!;
+  out(`${id} ${r.status}${r.grantExpiresAt ? ` until ${r.grantExpiresAt}` : ""}`);
+  return 0;
 }
 
-const summary = (s: ReplayableSession) =>
-  `${s.startedAt}  ${s.id}  ${(s.email ?? s.subject ?? "-").padEnd(24)} ${s.decision.padEnd(5)} ${String(s.status).padEnd(3)} ${(s.operation ?? "-").padEnd(18)} ${s.graph ?? "-"}`;
-
-async function sessions(conn: CliConnection, args: Args): Promise<number> {
-  const sub = args.positional[1];
-  if (sub === "list") {
-    for (const e of (await listSessions(conn, args)).edges) out(summary(e.node));
-    return 0;
-  }
-  if (sub === "replay") {
-    const id = args.positional[2];
-    if (!id) throw new UsageError("sessions replay needs a session id");
-    const data = await graphql<{ session: ReplayableSession | null }>(conn, `query($id: ID!) { session(id: $id) { ${SESSION_FIELDS} } }`, { id });
-    if (!data.session) throw new CliGraphqlError(`no session ${id}`, "NOT_FOUND");
-    await replaySession(data.session, Number(flag(args, "speed") ?? 1), out);
-    return 0;
-  }
-  if (sub === "tail") {
-    const interval = Number(flag(args, "interval") ?? 1000);
-    // Start from the newest session, then follow forward.
-    let cursor = (await listSessions(conn, { ...args, flags: new Map([...args.flags, ["limit", "1"]]) })).edges[0]?.node.id;
-    for (;;) {
-      const page = await listSessions(conn, args, cursor, "OLDEST_FIRST");
-      for (const e of page.edges) out(summary(e.node));
-      cursor = page.pageInfo.endCursor ?? cursor;
-      await new Promise((r) => setTimeout(r, interval));
-    }
-  }
-  throw new UsageError(`unknown sessions command ${JSON.stringify(sub)}`);
+function positiveNumber(name: string): (value: string) => number {
+  return (value) => {
+    const n = Number(value);
+    if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError(`${name} must be a number ≥ 0`);
+    return n;
+  };
 }
 
-async function audit(conn: CliConnection, args: Args): Promise<number> {
-  const sub = args.positional[1];
-  if (sub === "verify") {
-    const data = await graphql<{ verifySessionChains: Array<{ proxyId: string; records: number; ok: boolean; problems: Array<{ seq: string; id: string; kind: string }> }> }>(
-      conn,
-      `query($proxyId: String) { verifySessionChains(proxyId: $proxyId) { proxyId records ok problems { seq id kind } } }`,
-      { proxyId: flag(args, "proxy") ?? null },
-    );
-    let bad = 0;
-    for (const r of data.verifySessionChains) {
-      out(`${r.ok ? "ok     " : "BROKEN "} ${r.proxyId}: ${r.records} records`);
-      for (const p of r.problems) out(`        seq ${p.seq} ${p.kind} (session ${p.id})`);
-      if (!r.ok) bad++;
-    }
-    return bad ? 1 : 0;
-  }
-  if (sub === "anomalies") {
-    const hours = Number(flag(args, "hours") ?? 24);
-    if (!(hours > 0)) throw new UsageError("--hours must be a positive number");
-    const thresholds: Record<string, number> = {};
-    for (const [name, field] of ANOMALY_FLAGS) {
-      const v = flag(args, name);
-      if (v === undefined) continue;
-      if (!/^\d+$/.test(v)) throw new UsageError(`--${name} must be a whole number`);
-      thresholds[field] = Number(v);
-    }
-    const vars = ANOMALY_FLAGS.map(([, field]) => `$${field}: Int`).join(", ");
-    const passed = ANOMALY_FLAGS.map(([, field]) => `${field}: $${field}`).join(", ");
-    const data = await graphql<{ anomalies: Array<{ rule: string; subject: string; email: string | null; count: number; detail: string }> }>(
-      conn,
-      `query($from: DateTime!, $to: DateTime!, ${vars}) { anomalies(from: $from, to: $to, ${passed}) { rule subject email count detail } }`,
-      { from: new Date(Date.now() - hours * 3_600_000).toISOString(), to: new Date().toISOString(), ...thresholds },
-    );
-    for (const f of data.anomalies) out(`${f.rule.padEnd(15)} ${(f.email ?? f.subject).padEnd(24)} ${f.detail}`);
-    return 0;
-  }
-  throw new UsageError(`unknown audit command ${JSON.stringify(sub)}`);
+function wholeNumber(name: string): (value: string) => number {
+  return (value) => {
+    if (!/^\d+$/.test(value)) throw new InvalidArgumentError(`${name} must be a whole number`);
+    return Number(value);
+  };
 }
 
-async function approvals(conn: CliConnection, args: Args): Promise<number> {
-  const sub = args.positional[1];
-  if (sub === "list") {
-    const data = await graphql<{ approvalRequests: { edges: Array<{ node: { id: string; status: string; requesterSubject: string; requesterEmail: string | null; graph: string; operation: string; createdAt: string } }> } }>(
-      conn,
-      `query($status: String) { approvalRequests(status: $status) { edges { node { id status requesterSubject requesterEmail graph operation createdAt } } } }`,
-      { status: flag(args, "status") ?? "pending" },
-    );
-    for (const { node: a } of data.approvalRequests.edges) out(`${a.createdAt}  ${a.id}  ${a.status.padEnd(8)} ${(a.requesterEmail ?? a.requesterSubject).padEnd(24)} ${a.operation} ${a.graph}`);
-    return 0;
+/** The command tree (commander: unknown options and missing arguments are errors, never ignored). */
+function program(conn: CliConnection, done: (code: number) => void): Command {
+  const run = (work: Promise<number>) => work.then(done);
+  const root = new Command("agentgate")
+    .description("agentgate control plane from the terminal (AGENTGATE_URL, AGENTGATE_TOKEN)")
+    .showHelpAfterError()
+    .exitOverride();
+  root
+    .command("apply")
+    .description("apply a policy file (a diff; --dry-run shows it and writes nothing)")
+    .argument("<file>", "policy file (YAML)")
+    .option("--dry-run", "report the changes, write nothing")
+    .action((file: string, opts: { dryRun?: boolean }) => run(apply(conn, file, opts)));
+  const sessions = root.command("sessions").description("recorded sessions");
+  const filters = (c: Command) =>
+    c.option("--subject <subject>", "only this subject").option("--graph <graph>", "only this graph").addOption(new Option("--decision <decision>", "only allowed or denied").choices(["allow", "deny"]));
+  filters(sessions.command("list").description("newest sessions first"))
+    .option("--limit <n>", "how many", positiveNumber("--limit"), 20)
+    .action((opts: SessionFilterOptions & { limit: number }) => run(listSessions(conn, opts)));
+  sessions
+    .command("replay")
+    .description("print a session with its original timing")
+    .argument("<id>", "session id")
+    .option("--speed <n>", "timing factor (0: no waiting)", positiveNumber("--speed"), 1)
+    .action((id: string, opts: { speed: number }) => run(replay(conn, id, opts)));
+  filters(sessions.command("tail").description("follow new sessions"))
+    .option("--interval <ms>", "poll interval", positiveNumber("--interval"), 1000)
+    .action((opts: SessionFilterOptions & { interval: number }) => run(tail(conn, opts)));
+  const audit = root.command("audit").description("tamper evidence and anomalies");
+  audit.command("verify").description("verify the session hash chains (exit 1 if one is broken)").option("--proxy <id>", "only this proxy").action((opts: { proxy?: string }) => run(verify(conn, opts)));
+  const anomalyCommand = audit.command("anomalies").description("anomaly findings").option("--hours <n>", "look back", positiveNumber("--hours"), 24);
+  for (const [name, field] of ANOMALY_FLAGS) anomalyCommand.option(`--${name} <n>`, `threshold ${field}`, wholeNumber(`--${name}`));
+  anomalyCommand.action((opts: Record<string, number | undefined>) => run(anomalies(conn, opts)));
+  const approvals = root.command("approvals").description("just-in-time approval requests");
+  approvals
+    .command("list")
+    .addOption(new Option("--status <status>", "which requests").choices(["pending", "approved", "denied", "expired"]).default("pending"))
+    .option("--limit <n>", "how many", positiveNumber("--limit"), 50)
+    .action((opts: { status: string; limit: number }) => run(listApprovals(conn, opts)));
+  for (const decision of ["approve", "deny"] as const) {
+    approvals
+      .command(decision)
+      .argument("<id>", "request id")
+      .option("--note <text>", "note for the requester and the audit log")
+      .action((id: string, opts: { note?: string }) => run(decide(conn, decision, id, opts)));
   }
-  if (sub === "approve" || sub === "deny") {
-    const id = args.positional[2];
-    if (!id) throw new UsageError(`approvals ${sub} needs a request id`);
-    const field = sub === "approve" ? "approveRequest" : "denyRequest";
-    const data = await graphql<Record<string, { status: string; grantExpiresAt: string | null }>>(
-      conn,
-      `mutation($id: ID!, $note: String) { ${field}(id: $id, note: $note) { status grantExpiresAt } }`,
-      { id, note: flag(args, "note") ?? null },
-    );
-    const r = data[field]!;
-    out(`${id} ${r.status}${r.grantExpiresAt ? ` until ${r.grantExpiresAt}` : ""}`);
-    return 0;
-  }
-  throw new UsageError(`unknown approvals command ${JSON.stringify(sub)}`);
+  return root;
 }
 
-class UsageError extends Error {}
-
-const USAGE = `usage: agentgate <command>
-  apply <policy.yaml> [--dry-run]
-  sessions list [--subject S] [--graph G] [--decision allow|deny] [--limit N]
-  sessions replay <id> [--speed N]      (0 = print without waiting)
-  sessions tail [--interval MS]
-  audit verify [--proxy ID]
-  audit anomalies [--hours N] [--large-bytes N] [--large-count N] [--denial-burst N]
-                  [--burst-minutes N] [--off-hours-count N] [--baseline-days N]
-                  [--min-baseline-calls N] [--work-hours-start H] [--work-hours-end H]
-                  [--learning-days N]
-  approvals list [--status pending|approved|denied]
-  approvals approve|deny <id> [--note TEXT]
-environment: AGENTGATE_URL (control plane, default http://127.0.0.1:4000), AGENTGATE_TOKEN (API or OIDC token)`;
-
-/** Runs the CLI; returns the process exit code. */
+/** Runs the CLI; returns the process exit code (2: usage error, 1: the command failed). */
 export async function runCli(argv: string[]): Promise<number> {
-  const args = parseArgs(argv);
   const conn = connectionFromEnv();
+  let code = 0;
   try {
-    switch (args.positional[0]) {
-      case "apply":
-        return await apply(conn, args);
-      case "sessions":
-        return await sessions(conn, args);
-      case "audit":
-        return await audit(conn, args);
-      case "approvals":
-        return await approvals(conn, args);
-      default:
-        throw new UsageError(args.positional[0] ? `unknown command ${JSON.stringify(args.positional[0])}` : "");
-    }
+    await program(conn, (c) => (code = c)).parseAsync(argv, { from: "user" });
+    return code;
   } catch (err) {
-    if (err instanceof UsageError) {
-      if (err.message) process.stderr.write(`agentgate: ${err.message}\n`);
-      process.stderr.write(USAGE + "\n");
-      return 2;
+    if (err instanceof CommanderError) {
+      // Help and version are not errors; everything else commander refuses is a usage error.
+      return err.code === "commander.helpDisplayed" || err.code === "commander.help" || err.code === "commander.version" ? 0 : 2;
     }
     const code = err instanceof CliGraphqlError && err.code ? ` [${err.code}]` : "";
-    process.stderr.write(`agentgate: ${(err as Error).message}${code}\n`);
+    process.stderr.write(printable(`agentgate: ${(err as Error).message}${code}`) + "\n");
+    // Every problem the control plane listed, one per line (not just "invalid input").
+    for (const p of err instanceof CliGraphqlError ? err.problems : []) process.stderr.write(printable(`  - ${p}`) + "\n");
     return 1;
   }
 }

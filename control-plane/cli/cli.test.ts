@@ -1,0 +1,88 @@
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { randomBytes } from "node:crypto";
+import { createTestDatabase, type TestDatabase } from "../../test/helpers/databases.js";
+import { requestApproval } from "../approvals/service.js";
+import { startGraphqlHarness, type GraphqlHarness } from "../graphql/testing/harness.js";
+import { printable, runCli } from "./main.js";
+
+/**
+ * The CLI in-process against the real API (PostgreSQL): a real argument parser (flags in
+ * any position, unknown flags refused before anything is sent), every problem printed,
+ * hostile stored values printed inert.
+ */
+const BOOTSTRAP = randomBytes(32).toString("hex");
+let database: TestDatabase;
+let api: GraphqlHarness;
+const dir = mkdtempSync(join(tmpdir(), "agentgate-cli-"));
+
+async function cli(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = "";
+  let stderr = "";
+  const [write, writeErr] = [process.stdout.write, process.stderr.write];
+  process.stdout.write = ((chunk: string | Uint8Array) => ((stdout += String(chunk)), true)) as typeof process.stdout.write;
+  process.stderr.write = ((chunk: string | Uint8Array) => ((stderr += String(chunk)), true)) as typeof process.stderr.write;
+  try {
+    return { code: await runCli(argv), stdout, stderr };
+  } finally {
+    process.stdout.write = write;
+    process.stderr.write = writeErr;
+  }
+}
+
+const state = async () => ({ roles: await api.store.prisma.role.count(), audit: await api.store.prisma.adminAudit.count() });
+
+beforeAll(async () => {
+  database = await createTestDatabase("postgresql");
+  api = await startGraphqlHarness({ databaseUrl: database.url, bootstrapToken: BOOTSTRAP });
+  process.env["AGENTGATE_URL"] = api.url;
+  process.env["AGENTGATE_TOKEN"] = BOOTSTRAP;
+});
+afterAll(async () => {
+  await api?.stop();
+  await database?.drop();
+});
+
+test("apply: --dry-run before or after the file; a mistyped flag is refused and nothing is applied", async () => {
+  const file = join(dir, "policy.yaml");
+  writeFileSync(file, "roles: [{ name: cli-role }]\n");
+  const before = await state();
+  for (const argv of [["apply", "--dry-run", file], ["apply", file, "--dry-run"]]) {
+    const run = await cli(...argv);
+    expect(run).toMatchObject({ code: 0 });
+    expect(run.stdout).toContain("create    role cli-role");
+    expect(run.stdout).toContain("dry run: nothing was written");
+  }
+  expect(await state()).toEqual(before);
+  for (const argv of [["apply", file, "--dry-rnu"], ["apply", "--dryrun", file], ["apply"], ["sessions", "list", "--limit", "x"], ["nope"]]) {
+    expect((await cli(...argv)).code).toBe(2);
+  }
+  expect(await state()).toEqual(before);
+  const real = await cli("apply", file);
+  expect(real.code).toBe(0);
+  expect(real.stdout).toMatch(/snapshot version \d+/);
+  expect((await state()).roles).toBe(before.roles + 1);
+});
+
+test("every problem the API returned is printed, not just 'invalid input'", async () => {
+  const file = join(dir, "bad.yaml");
+  writeFileSync(file, 'policies: [{ name: p, role: nobody, connection: nowhere, graphs: ["*"], operations: ["runs:wait"], limits: { burst: -1 } }]\n');
+  const run = await cli("apply", file);
+  expect(run.code).toBe(1);
+  expect(run.stderr).toContain("[BAD_USER_INPUT]");
+  for (const p of ["limits.burst", 'unknown role "nobody"', 'unknown connection "nowhere"']) expect(run.stderr).toContain(p);
+});
+
+test("stored values with terminal escapes are printed inert", async () => {
+  const connection = await api.store.prisma.connection.create({ data: { name: "c1", kind: "langgraph", baseUrl: "https://lg.example", credentialHeader: "x-api-key" } });
+  const evil = "\u001b[2J\u001b[Hevil\u0007\r\nfake line\u202e";
+  await requestApproval(api.store.prisma, { proxyId: "p", issuer: "https://idp.example", subject: evil, email: "", connectionId: connection.id, graph: evil, operation: "runs:wait", parametersJson: "{}", reason: "", policyId: "" });
+  const run = await cli("approvals", "list");
+  expect(run.code).toBe(0);
+  expect(run.stdout).toContain("\\u001b[2J");
+  // eslint-disable-next-line no-control-regex
+  expect(run.stdout.replace(/\n/g, "")).not.toMatch(/[\u0000-\u001f\u007f-\u009f\u202e]/);
+  expect(run.stdout.trim().split("\n")).toHaveLength(1);
+  expect(printable("a\tb")).toBe("a\tb");
+});
