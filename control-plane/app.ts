@@ -35,7 +35,8 @@ import type { GraphqlContext } from "./graphql/context.js";
 import { log } from "../data-plane/observability/log.js";
 import { createConsoleServer } from "./console/server.js";
 import { loadConsoleConfig } from "./console/config.js";
-import { MetricsRegistry, METRICS_CONTENT_TYPE } from "../data-plane/observability/metrics.js";
+import { MetricsRegistry } from "../data-plane/observability/metrics.js";
+import { serveMetrics, startMetricsListener } from "../data-plane/observability/metrics-endpoint.js";
 
 /** A running control plane. */
 export interface ControlPlaneHandle {
@@ -84,7 +85,7 @@ export async function startControlPlane(config: ControlPlaneConfig): Promise<Con
     publisher,
     build: () => buildSnapshot(store.prisma, secrets, snapshotKeys),
     pollMs: config.snapshotPollMs,
-    onError: (err) => log.error("snapshot refresh failed", { error: (err as Error).message }),
+    onError: (err) => log.error("snapshot refresh failed", { err }),
   });
   await refresher.refresh();
 
@@ -94,6 +95,7 @@ export async function startControlPlane(config: ControlPlaneConfig): Promise<Con
   metrics.gauge("agentgate_cp_proxies_connected", "Proxies with an open Watch stream", () => proxies.list().filter((p) => p.connected).length);
   metrics.gauge("agentgate_cp_proxy_acked_version", "Snapshot version each proxy last applied", () =>
     proxies.list().map((p): [Record<string, string>, number] => [{ proxy: p.proxyId }, Number(p.ackedVersion ?? 0n)]),
+    ["proxy"],
   );
 
   const chainAnchors = anchorKey(secrets);
@@ -102,7 +104,7 @@ export async function startControlPlane(config: ControlPlaneConfig): Promise<Con
     ? setInterval(() => {
         deleteSessionsBefore(store.prisma, new Date(Date.now() - config.retentionDays * 86_400_000), chainAnchors)
           .then((n) => n > 0 && log.info("sessions deleted by retention", { count: n, days: config.retentionDays }))
-          .catch((err) => log.error("retention failed", { error: (err as Error).message }));
+          .catch((err) => log.error("retention failed", { err }));
       }, 3_600_000)
     : undefined;
   retention?.unref();
@@ -145,7 +147,7 @@ export async function startControlPlane(config: ControlPlaneConfig): Promise<Con
     const path = (req.url ?? "/").split("?")[0];
     if (path === "/console" || path?.startsWith("/console/")) {
       webConsole.handle(req, res).catch((err) => {
-        log.error("console request failed", { error: (err as Error).message });
+        log.error("console request failed", { err });
         if (!res.headersSent) res.writeHead(500, { "content-type": "text/plain" });
         res.end("internal error");
       });
@@ -159,17 +161,13 @@ export async function startControlPlane(config: ControlPlaneConfig): Promise<Con
         return;
       }
       serveGraphql(req, res).catch((err) => {
-        log.error("graphql request failed", { error: (err as Error).message });
+        log.error("graphql request failed", { err });
         if (!res.headersSent) res.writeHead(500, { "content-type": "application/json" });
         res.end(JSON.stringify({ errors: [{ message: "internal error", extensions: { code: "INTERNAL" } }] }));
       });
       return;
     }
-    if (path === "/metrics") {
-      res.writeHead(200, { "content-type": METRICS_CONTENT_TYPE });
-      res.end(metrics.render());
-      return;
-    }
+    if (path === "/metrics") return serveMetrics(req, res, metrics, config.metrics);
     if (path === "/healthz") {
       res.writeHead(200, { "content-type": "application/json" });
       res.end(JSON.stringify({ status: "ok", snapshotVersion: String(publisher.current()?.version ?? 0n) }));
@@ -195,6 +193,7 @@ export async function startControlPlane(config: ControlPlaneConfig): Promise<Con
   });
   const httpPort = await listen(http, config.httpPort, config.host);
   httpUrl = `http://${config.host}:${httpPort}`;
+  const metricsListener = await startMetricsListener(metrics, config.metrics);
 
   return {
     httpUrl: `http://${config.host}:${httpPort}`,
@@ -205,6 +204,8 @@ export async function startControlPlane(config: ControlPlaneConfig): Promise<Con
       if (retention) clearInterval(retention);
       await new Promise<void>((resolve) => http.close(() => resolve()));
       http.closeAllConnections();
+      metricsListener?.close();
+      metricsListener?.closeAllConnections();
       await grpc.stop(1_000);
       await apollo.stop();
       await store.close();

@@ -1,10 +1,13 @@
 import { join } from "node:path";
 import type { HttpAllowance } from "../data-plane/identity/index.js";
 import { parseCredentialEnvAllow } from "./admin/credential-env.js";
+import { metricsAccessFromEnv, type MetricsAccess } from "../data-plane/observability/metrics-endpoint.js";
 import { BOOTSTRAP_TOKEN_SHAPE, MIN_BOOTSTRAP_TOKEN_LENGTH } from "./auth/authenticator.js";
 
 /** The control plane's settings, read once from the environment and frozen. */
 export interface ControlPlaneConfig {
+  /** Who may read /metrics (AGENTGATE_METRICS_PORT/HOST/TOKEN). */
+  readonly metrics: MetricsAccess;
   readonly databaseUrl: string | undefined;
   readonly host: string;
   readonly httpPort: number;
@@ -97,6 +100,7 @@ export function loadControlPlaneConfig(env: NodeJS.ProcessEnv = process.env): Co
     allowHttpIssuers,
     gatewayKeyGeneration,
     credentialEnvAllow: parseCredentialEnvAllow(env["AGENTGATE_CREDENTIAL_ENV_ALLOW"]),
+    metrics: metricsAccessFromEnv(env, problems),
   };
   if (problems.length) throw new ConfigError(problems);
   return Object.freeze(config);

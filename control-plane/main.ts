@@ -13,7 +13,7 @@ process.stdout.write(JSON.stringify({ ready: "control-plane", httpUrl: cp.httpUr
 log.info("control plane ready", { httpUrl: cp.httpUrl, grpcAddress: cp.grpcAddress });
 // A stray rejected promise in background work (a reconnect, a flush) is logged, not fatal:
 // the process holds sessions in flight and a last good snapshot worth keeping up.
-process.on("unhandledRejection", (reason) => log.error("unhandled rejection", { error: reason instanceof Error ? reason.message : String(reason) }));
+process.on("unhandledRejection", (reason) => log.error("unhandled rejection", { err: reason }));
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
   process.once(signal, () => {
     void cp.stop().finally(() => process.exit(0));

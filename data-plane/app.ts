@@ -16,7 +16,8 @@ import { TtlCache } from "./upstream/ttl-cache.js";
 import { startWatch } from "./sync/watch-client.js";
 import { createProxyServer } from "./http/server.js";
 import { log } from "./observability/log.js";
-import { MetricsRegistry, METRICS_CONTENT_TYPE } from "./observability/metrics.js";
+import { MetricsRegistry } from "./observability/metrics.js";
+import { serveMetrics, startMetricsListener } from "./observability/metrics-endpoint.js";
 
 /** A running proxy. */
 export interface ProxyHandle {
@@ -74,7 +75,7 @@ export async function startProxy(config: ProxyConfig): Promise<ProxyHandle> {
   metrics.gauge("agentgate_proxy_spool_free_bytes", "Spool bytes neither used nor reserved", () => spool.stats().freeBytes);
   metrics.gauge("agentgate_proxy_runs_followed", "Background runs followed until they end upstream (their slots are held)", () => services.runTracker.active);
   metrics.gauge("agentgate_proxy_limiter_degraded", "1 while Redis cannot answer and limit decisions follow the failure mode", () => (limiter.stats().degraded ? 1 : 0));
-  metrics.gauge("agentgate_proxy_limiter_failure_mode", "The configured Redis failure mode (1 on the mode in force; none without Redis)", () => [[{ mode: limiter.stats().failureMode }, 1]]);
+  metrics.gauge("agentgate_proxy_limiter_failure_mode", "The configured Redis failure mode (1 on the mode in force; none without Redis)", () => [[{ mode: limiter.stats().failureMode }, 1]], ["mode"]);
   metrics.gauge("agentgate_proxy_limiter_degraded_decisions", "Limit decisions made without Redis since start (per the failure mode)", () => limiter.stats().degradedDecisions);
   metrics.gauge("agentgate_proxy_limiter_redis_errors", "Redis commands that failed or timed out since start", () => limiter.stats().redisErrors);
 
@@ -93,8 +94,8 @@ export async function startProxy(config: ProxyConfig): Promise<ProxyHandle> {
         return { refused: "SPOOL_FULL" }; // full, failed or closing: this exchange could not be recorded
       }
     },
+    metrics: (req, res) => serveMetrics(req, res, metrics, config.metrics),
     health: (path) => {
-      if (path === "/metrics") return { status: 200, contentType: METRICS_CONTENT_TYPE, body: metrics.render() };
       if (path === "/healthz") return { status: 200, contentType: "application/json", body: JSON.stringify({ status: "ok" }) };
       if (path === "/readyz") {
         const current = store.current();
@@ -130,6 +131,7 @@ export async function startProxy(config: ProxyConfig): Promise<ProxyHandle> {
   });
   const port = (server.address() as AddressInfo).port;
   const url = `http://${config.host}:${port}`;
+  const metricsListener = await startMetricsListener(metrics, config.metrics);
 
   const watch = startWatch({
     address: config.controlPlane,
@@ -172,6 +174,8 @@ export async function startProxy(config: ProxyConfig): Promise<ProxyHandle> {
       }
       clearInterval(sweep);
       server.closeAllConnections();
+      metricsListener?.close();
+      metricsListener?.closeAllConnections();
       await closed;
       await watch.stop();
       await reporter.flush(2_000);

@@ -4,6 +4,7 @@ import { readFileSync } from "node:fs";
 import type { HttpAllowance } from "./identity/url-policy.js";
 import type { TlsFiles } from "../proto/grpc-adapter.js";
 import type { RedisErrorMode } from "./limits/limiter.js";
+import { metricsAccessFromEnv, type MetricsAccess } from "./observability/metrics-endpoint.js";
 
 const REDIS_FAILURE_MODES: readonly RedisErrorMode[] = ["fail-closed", "local-fallback", "fail-open"];
 
@@ -24,6 +25,8 @@ function controlPlaneTls(env: NodeJS.ProcessEnv, problems: string[]): TlsFiles |
 
 /** A proxy's settings, read once from the environment and frozen. */
 export interface ProxyConfig {
+  /** Who may read /metrics (AGENTGATE_METRICS_PORT/HOST/TOKEN). */
+  readonly metrics: MetricsAccess;
   readonly proxyId: string;
   readonly host: string;
   readonly port: number;
@@ -92,8 +95,10 @@ export function loadProxyConfig(env: NodeJS.ProcessEnv = process.env): ProxyConf
   const fleetSize = Number(env["AGENTGATE_FLEET_SIZE"] ?? 1);
   if (!Number.isInteger(fleetSize) || fleetSize < 1 || fleetSize > 10_000) problems.push("AGENTGATE_FLEET_SIZE must be an integer from 1 to 10000");
   const tls = controlPlaneTls(env, problems);
+  const metrics = metricsAccessFromEnv(env, problems);
   if (problems.length) throw new ProxyConfigError(problems);
   return Object.freeze({
+    metrics,
     controlPlaneTls: tls,
     grpcInsecure: env["AGENTGATE_GRPC_INSECURE"] === "1" || env["AGENTGATE_GRPC_INSECURE"] === "true",
     proxyId,

@@ -54,7 +54,7 @@ export async function commitChange<T>(deps: AdminDeps, actor: string, kind: Chan
   }
   if (committed.snapshotVersion !== null) {
     // The write stands even if publishing fails now: the refresher's poll publishes it later.
-    await deps.refreshSnapshot().catch((err: unknown) => log.error("snapshot refresh after admin write failed", { error: (err as Error).message }));
+    await deps.refreshSnapshot().catch((err: unknown) => log.error("snapshot refresh after admin write failed", { err }));
   }
   return committed;
 }
@@ -90,7 +90,7 @@ export async function commitBatch<T>(deps: AdminDeps, actor: string, opts: { dry
     throw constraintError(err);
   }
   if (committed.snapshotVersion !== null) {
-    await deps.refreshSnapshot().catch((err: unknown) => log.error("snapshot refresh after admin write failed", { error: (err as Error).message }));
+    await deps.refreshSnapshot().catch((err: unknown) => log.error("snapshot refresh after admin write failed", { err }));
   }
   return committed;
 }

@@ -50,6 +50,6 @@ export function formatError(formatted: GraphQLFormattedError, error: unknown): G
     const problems = formatted.extensions?.["problems"];
     return { message: formatted.message, ...located(formatted), extensions: { code, ...(Array.isArray(problems) ? { problems } : {}) } };
   }
-  log.error("graphql internal error", { error: original instanceof Error ? original.message : String(original), stack: original instanceof Error ? original.stack : undefined, path: formatted.path });
+  log.error("graphql internal error", { err: original, path: formatted.path });
   return { message: "internal error", ...located(formatted), extensions: { code: "INTERNAL" satisfies CpErrorCode } };
 }

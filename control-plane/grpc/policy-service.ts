@@ -69,7 +69,7 @@ export function createPolicyService(deps: PolicyServiceDeps): GrpcServiceImpl<ty
         lastVersion,
         send,
         onError: (err) => {
-          log("warn", "watch write failed", { proxyId, error: err instanceof Error ? err.message : String(err) });
+          log("warn", "watch write failed", { proxyId, err });
           close("write-failed");
           call.end();
         },

@@ -41,7 +41,7 @@ export function createSessionService(deps: SessionServiceDeps): GrpcServiceImpl<
             if (result.stored.length) deps.onStored?.(result.stored);
           } catch (err) {
             // Storage is down: ack nothing, the proxy keeps the records and resends.
-            log("error", "session batch not stored", { proxyId: batch.proxyId, error: (err as Error).message });
+            log("error", "session batch not stored", { proxyId: batch.proxyId, err });
             if (call.writable) call.write({ ids: [], rejectedIds: [], error: "storage unavailable" });
           }
         });

@@ -45,7 +45,7 @@ export function persistProxyStatus(db: Db, registry: ProxyStatusRegistry, replic
         });
         await db.proxyStatus.updateMany({ where: { proxyId: s.proxyId, replica }, data: { connected: false } });
       })
-      .catch((err) => log.warn("proxy status not persisted", { proxyId: s.proxyId, error: (err as Error).message }));
+      .catch((err) => log.warn("proxy status not persisted", { proxyId: s.proxyId, err }));
   };
   const unsubscribe = registry.onChange(write);
   const heartbeat = setInterval(() => {
@@ -54,7 +54,7 @@ export function persistProxyStatus(db: Db, registry: ProxyStatusRegistry, replic
     queue = queue
       .then(() => db.proxyStatus.updateMany({ where: { proxyId: { in: mine }, replica }, data: { lastSeenAt: new Date() } }))
       .then(() => undefined)
-      .catch((err) => log.warn("proxy heartbeat not persisted", { error: (err as Error).message }));
+      .catch((err) => log.warn("proxy heartbeat not persisted", { err }));
   }, HEARTBEAT_MS);
   heartbeat.unref();
   return {

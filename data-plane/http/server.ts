@@ -9,6 +9,7 @@ import { createUuidV7 } from "../recording/uuidv7.js";
 import { log } from "../observability/log.js";
 import { createUsageTracker } from "../limits/usage.js";
 import { maskQueryForRecord } from "../masking/query.js";
+import { UpstreamFailure } from "../upstream/side-calls.js";
 
 /** What the HTTP front needs from the rest of the proxy. */
 export interface ProxyHttpOptions {
@@ -21,7 +22,9 @@ export interface ProxyHttpOptions {
    * RequestContext.commitRecord).
    */
   readonly record: (ctx: RequestContext, ticket: RecordTicket | undefined) => Promise<void>;
-  /** Health endpoints and metrics, answered before any policy. */
+  /** Answers GET /metrics before any policy (access rules of observability/metrics-endpoint.ts). */
+  readonly metrics?: (req: IncomingMessage, res: ServerResponse) => void;
+  /** Health endpoints, answered before any policy. */
   readonly health: (path: string) => { status: number; body: string; contentType: string } | undefined;
   /**
    * Reserves recording space for a new exchange before anything else happens, or refuses it
@@ -113,7 +116,7 @@ export function createProxyServer(opts: ProxyHttpOptions): ProxyServer {
     (req, res) => {
       // Last line of defence: a bug in one exchange must never take the proxy down.
       const handled = handle(req, res, opts).catch((err: unknown) => {
-        log.error("unhandled error in an exchange", { error: (err as Error).message });
+        log.error("unhandled error in an exchange", { err });
         res.destroy();
       });
       inFlight.add(handled);
@@ -149,7 +152,9 @@ async function handle(req: IncomingMessage, res: ServerResponse, opts: ProxyHttp
   const id = nextId();
   const startedAt = Date.now();
   const url = req.url ?? "";
-  const health = url.startsWith("/") ? opts.health(url.split("?")[0]!) : undefined;
+  const path = url.startsWith("/") ? url.split("?")[0]! : undefined;
+  if (path === "/metrics" && opts.metrics) return opts.metrics(req, res);
+  const health = path !== undefined ? opts.health(path) : undefined;
   if (health) {
     res.writeHead(health.status, { "content-type": health.contentType });
     res.end(health.body);
@@ -217,8 +222,13 @@ async function handleAdmitted(req: IncomingMessage, res: ServerResponse, opts: P
   try {
     outcome = early ?? (await runPipeline(ctx, res));
   } catch (err) {
-    log.error("request failed", { requestId: id, error: (err as Error).message });
-    outcome = { kind: "deny", code: "UPSTREAM_UNAVAILABLE", reason: undefined, message: "the request could not be completed" };
+    // Stages answer upstream trouble themselves; what escapes is a side call's failure
+    // (the upstream's fault: 502) or a bug in the gateway (500, logged with its stack).
+    const upstream = err instanceof UpstreamFailure;
+    log.error(upstream ? "upstream failed during the exchange" : "unexpected error in the exchange", { requestId: id, err });
+    outcome = upstream
+      ? { kind: "deny", code: "UPSTREAM_UNAVAILABLE", reason: undefined, message: "the upstream is unavailable" }
+      : { kind: "deny", code: "INTERNAL", reason: undefined, message: "the gateway failed to handle the request" };
   }
   if (outcome.kind === "deny") {
     ctx.record.decision = "deny";
@@ -231,14 +241,14 @@ async function handleAdmitted(req: IncomingMessage, res: ServerResponse, opts: P
     try {
       await cleanup();
     } catch (err) {
-      log.warn("cleanup failed", { requestId: id, error: (err as Error).message });
+      log.warn("cleanup failed", { requestId: id, err });
     }
   }
   try {
     // Denials are recorded before they are answered; exchanges cut short are recorded too.
     await ctx.commitRecord();
   } catch (err) {
-    log.error("session record not stored", { requestId: id, error: (err as Error).message });
+    log.error("session record not stored", { requestId: id, err });
     if (!res.headersSent) return writeError(res, "SPOOL_FULL", "the gateway cannot record sessions right now; try again later", id, 5);
     return void res.destroy();
   }

@@ -141,7 +141,7 @@ export class FailoverLimiter implements InstrumentedLimiter {
     this.#log("warn", "redis unavailable: limits degraded", {
       mode: this.#mode,
       effect: EFFECT[this.#mode],
-      error: err instanceof Error ? err.message : String(err),
+      err,
     });
   }
 

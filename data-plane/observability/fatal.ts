@@ -7,6 +7,6 @@ import { log } from "./log.js";
 export function exitOnStartupError(component: string, err: unknown): never {
   const problems = (err as { problems?: unknown }).problems;
   if (Array.isArray(problems)) process.stderr.write(`${component}: invalid configuration:\n${problems.map((p) => `  - ${String(p)}`).join("\n")}\n`);
-  else log.error(`${component} could not start`, { error: err instanceof Error ? err.message : String(err) });
+  else log.error(`${component} could not start`, { err });
   process.exit(2);
 }

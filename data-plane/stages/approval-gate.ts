@@ -37,7 +37,7 @@ export async function approvalGate(ctx: RequestContext): Promise<Outcome> {
       parametersJson: ctx.json ? JSON.stringify(maskerOf(ctx).maskJson(ctx.json)) : "",
     });
   } catch (err) {
-    log.warn("approval request not filed", { requestId: ctx.req.id, error: (err as Error).message });
+    log.warn("approval request not filed", { requestId: ctx.req.id, err });
   }
   const message = ticket
     ? ticket.status === "approved"

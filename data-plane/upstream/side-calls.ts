@@ -5,6 +5,11 @@ import { basePath, type UpstreamPools } from "./pools.js";
 const SIDE_CALL_TIMEOUT_MS = 5_000;
 const SIDE_CALL_MAX_BYTES = 1 << 20;
 
+/** The upstream could not be reached or answered out of bounds: a 502 for the caller, not a gateway bug. */
+export class UpstreamFailure extends Error {
+  override readonly name = "UpstreamFailure";
+}
+
 /** Result of a small JSON call the proxy makes on its own behalf (never the caller's). */
 export interface SideCallResult {
   status: number;
@@ -14,9 +19,23 @@ export interface SideCallResult {
 /**
  * Makes a bounded JSON request to the upstream with the connection's credential, for the
  * proxy's own needs: resolving an assistant's graph, reading a thread's owner, creating an
- * owned thread. Bounded in time and size; throws on transport failure.
+ * owned thread. Bounded in time and size; throws UpstreamFailure on transport failure.
  */
 export async function sideCall(
+  pools: UpstreamPools,
+  conn: CompiledConnection,
+  method: Dispatcher.HttpMethod,
+  path: string,
+  body?: unknown,
+): Promise<SideCallResult> {
+  try {
+    return await boundedJsonCall(pools, conn, method, path, body);
+  } catch (err) {
+    throw err instanceof UpstreamFailure ? err : new UpstreamFailure(`upstream side call ${method} ${path} failed`, { cause: err });
+  }
+}
+
+async function boundedJsonCall(
   pools: UpstreamPools,
   conn: CompiledConnection,
   method: Dispatcher.HttpMethod,
@@ -39,7 +58,7 @@ export async function sideCall(
     size += (chunk as Buffer).length;
     if (size > SIDE_CALL_MAX_BYTES) {
       res.body.destroy();
-      throw new Error(`upstream answer to ${method} ${path} exceeds ${SIDE_CALL_MAX_BYTES} bytes`);
+      throw new UpstreamFailure(`upstream answer to ${method} ${path} exceeds ${SIDE_CALL_MAX_BYTES} bytes`);
     }
     chunks.push(chunk as Buffer);
   }
