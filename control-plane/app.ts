@@ -37,6 +37,7 @@ import { createConsoleServer } from "./console/server.js";
 import { loadConsoleConfig } from "./console/config.js";
 import { MetricsRegistry } from "../data-plane/observability/metrics.js";
 import { serveMetrics, startMetricsListener } from "../data-plane/observability/metrics-endpoint.js";
+import { approvalPageUrl, startNotifier } from "./notifications/notifier.js";
 
 /** A running control plane. */
 export interface ControlPlaneHandle {
@@ -57,6 +58,9 @@ function listen(server: Server, port: number, host: string): Promise<number> {
  * publisher fed from the database, gRPC for proxies, GraphQL and health over HTTP.
  */
 export async function startControlPlane(config: ControlPlaneConfig): Promise<ControlPlaneHandle> {
+  // The console's settings are checked first (a bad one fails the start); its links need our URL, known once listening.
+  const consoleConfig = loadConsoleConfig();
+  let httpUrl = "";
   const store = await openStore(config.databaseUrl);
   const secrets = config.secretKey ? SecretBox.fromBase64(config.secretKey) : SecretBox.fromKeyFile(join(config.dataDir, "secret.key"));
   if (config.bootstrapFile) {
@@ -117,7 +121,7 @@ export async function startControlPlane(config: ControlPlaneConfig): Promise<Con
     allowInsecure: config.grpcInsecure,
     services: [
       bindGrpcService(PolicyService, createPolicyService({ publisher, status: proxies })),
-      bindGrpcService(ApprovalService, createApprovalService({ db: store.prisma })),
+      bindGrpcService(ApprovalService, createApprovalService({ db: store.prisma, reviewUrl: (id) => (consoleConfig ? approvalPageUrl(consoleConfig.publicUrl ?? httpUrl, id) : "") })),
       bindGrpcService(SessionService, createSessionService({ db: store.prisma, provider: store.provider, anchors: chainAnchors, onStored: (ids) => ingested.inc({}, ids.length) })),
     ],
   });
@@ -140,8 +144,8 @@ export async function startControlPlane(config: ControlPlaneConfig): Promise<Con
   });
   await apollo.start();
   const serveGraphql = graphqlHandler(apollo, (req) => graphql.context(req));
-  let httpUrl = "";
-  const webConsole = createConsoleServer(loadConsoleConfig(), () => httpUrl);
+  const webConsole = createConsoleServer(consoleConfig, () => httpUrl);
+  const notifier = startNotifier({ db: store.prisma, secret: process.env["AGENTGATE_WEBHOOK_SECRET"] || undefined, consoleUrl: () => consoleConfig?.publicUrl ?? httpUrl });
 
   const http = createServer({ requestTimeout: 30_000, headersTimeout: 10_000 }, (req, res) => {
     const path = (req.url ?? "/").split("?")[0];
@@ -200,6 +204,7 @@ export async function startControlPlane(config: ControlPlaneConfig): Promise<Con
     grpcAddress: grpc.address,
     async stop() {
       refresher.stop();
+      notifier.stop();
       statusMirror.stop();
       if (retention) clearInterval(retention);
       await new Promise<void>((resolve) => http.close(() => resolve()));

@@ -8,6 +8,8 @@ export interface DemoPolicyInput {
   credentialEnv: string;
   /** The demo's OpenID provider (browser sign-in), trusted like the dev issuer when present. */
   signInIssuerUrl?: string;
+  /** Where held runs of members are announced (approval.notifyUrl), if anywhere. */
+  approvalWebhookUrl?: string;
 }
 
 /**
@@ -59,7 +61,12 @@ export function demoPolicyYaml(input: DemoPolicyInput): string {
         connection: "demo",
         graphs: ["leaky"],
         operations: ["*"],
-        approval: { required: true, approverRoles: ["cp-approver", "cp-admin"], grantTtlSeconds: 900 },
+        approval: {
+          required: true,
+          approverRoles: ["cp-approver", "cp-admin"],
+          grantTtlSeconds: 900,
+          ...(input.approvalWebhookUrl ? { notifyUrl: input.approvalWebhookUrl } : {}),
+        },
       },
     ],
   });

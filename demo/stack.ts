@@ -30,6 +30,8 @@ export interface StackOptions {
    * and configure the control plane's console to sign in with it.
    */
   oidcProvider?: boolean;
+  /** Announce the demo policy's held runs to this webhook (with AGENTGATE_WEBHOOK_SECRET in `env`). */
+  approvalWebhookUrl?: string;
   /** Keep the issuers' signing keys in dataDir, so their tokens survive a restart (npm start). */
   persistIssuerKeys?: boolean;
   /** Extra environment for the control plane and the proxies. */
@@ -125,7 +127,13 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     const policyFile = join(opts.dataDir, "policy.yaml");
     writeFileSync(
       policyFile,
-      (opts.policy ?? demoPolicyYaml)({ issuerUrl: issuer.url, upstreamUrl: hop?.url ?? upstream.url, credentialEnv: CREDENTIAL_ENV, ...(oidcProvider ? { signInIssuerUrl: oidcProvider.url } : {}) }),
+      (opts.policy ?? demoPolicyYaml)({
+        issuerUrl: issuer.url,
+        upstreamUrl: hop?.url ?? upstream.url,
+        credentialEnv: CREDENTIAL_ENV,
+        ...(oidcProvider ? { signInIssuerUrl: oidcProvider.url } : {}),
+        ...(opts.approvalWebhookUrl ? { approvalWebhookUrl: opts.approvalWebhookUrl } : {}),
+      }),
     );
     const log = (component: string) => (line: string) => opts.onLog?.(component, line);
     const cpEnv: Record<string, string> = {

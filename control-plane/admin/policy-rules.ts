@@ -37,6 +37,8 @@ export interface ApprovalRule {
   readonly approverRoles: readonly string[];
   readonly grantTtlSeconds: number;
   readonly grantUses: number;
+  /** Webhook (Slack-compatible JSON, HMAC-signed) announcing each new request; "" for none. */
+  readonly notifyUrl: string;
 }
 
 /** Limits with nothing limited. */
@@ -53,7 +55,7 @@ export const NO_LIMITS: PolicyLimits = {
 };
 
 /** No approval needed. */
-export const NO_APPROVAL: ApprovalRule = { required: false, approverRoles: [], grantTtlSeconds: 0, grantUses: 0 };
+export const NO_APPROVAL: ApprovalRule = { required: false, approverRoles: [], grantTtlSeconds: 0, grantUses: 0, notifyUrl: "" };
 
 // GraphQL Int is a signed 32-bit integer: larger counts could be stored but not shown.
 const MAX_COUNT = 2_147_483_647;
@@ -79,7 +81,9 @@ export function limitsOf(json: unknown): PolicyLimits {
 /** Policy.approval column → rule. */
 export function approvalOf(json: unknown): ApprovalRule {
   const a = approvalFromJson(json);
-  return { required: a.required, approverRoles: [...a.approverRoles], grantTtlSeconds: a.grantTtlSeconds, grantUses: a.grantUses };
+  // notifyUrl stays in the control plane (proxies never see it), so it is not in the snapshot message.
+  const notifyUrl = json !== null && typeof json === "object" && typeof (json as Record<string, unknown>)["notifyUrl"] === "string" ? ((json as Record<string, unknown>)["notifyUrl"] as string) : "";
+  return { required: a.required, approverRoles: [...a.approverRoles], grantTtlSeconds: a.grantTtlSeconds, grantUses: a.grantUses, notifyUrl };
 }
 
 /** Policy.denylist column → rules (ids default to their position, as the compiler does). */
@@ -129,11 +133,29 @@ export function denylistProblems(rules: readonly DenyRule[]): string[] {
   return out;
 }
 
+/** Why a webhook URL is refused ("" is none and fine): https only, plain http only to loopback (dev). */
+export function webhookUrlProblem(url: string): string | undefined {
+  if (url === "") return undefined;
+  if (url.length > 2048) return "at most 2048 characters";
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return "must be an absolute URL";
+  }
+  if (parsed.username || parsed.password) return "must not carry credentials (the HMAC signature authenticates us)";
+  const loopback = /^(127(\.\d{1,3}){3}|localhost|\[::1\])$/i.test(parsed.hostname);
+  if (parsed.protocol === "https:" || (parsed.protocol === "http:" && loopback)) return undefined;
+  return "must be https (plain http only to a loopback address)";
+}
+
 /** Problems of an approval rule that need no database (role names are checked against it by the caller). */
 export function approvalProblems(a: ApprovalRule): string[] {
   const out: string[] = [];
   if (a.required && a.approverRoles.length === 0) out.push("approval.approverRoles: name at least one role when approval is required");
   if (!isCount(a.grantTtlSeconds, MAX_GRANT_TTL_SECONDS)) out.push(`approval.grantTtlSeconds: must be an integer from 0 to ${MAX_GRANT_TTL_SECONDS}`);
   if (!isCount(a.grantUses, MAX_COUNT)) out.push("approval.grantUses: must be a non-negative integer");
+  const notify = webhookUrlProblem(a.notifyUrl);
+  if (notify) out.push(`approval.notifyUrl: ${notify}`);
   return out;
 }

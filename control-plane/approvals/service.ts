@@ -8,6 +8,8 @@ import { pageArgs, toPage, type Page, type PageRequest } from "../admin/page.js"
 import { approvalOf } from "../admin/policy-rules.js";
 import type { Principal } from "../auth/principal.js";
 import { resolveDecider } from "./decider.js";
+import { enqueueApprovalNotification } from "../notifications/notifier.js";
+import { log } from "../../data-plane/observability/log.js";
 
 /** What a proxy files when a run needs a reviewer (parameters already masked): the gRPC message's fields. */
 export type ApprovalInput = Omit<ApprovalRequestMessage, "$typeName" | "$unknown">;
@@ -43,6 +45,8 @@ export async function requestApproval(db: Db, input: ApprovalInput, now = new Da
       reason: input.reason.slice(0, 1_000) || null,
     },
   });
+  // Announce it (policy approval.notifyUrl); the request stands even if queueing fails.
+  await enqueueApprovalNotification(db, created).catch((err: unknown) => log.error("approval webhook not queued", { id: created.id, error: (err as Error).message }));
   return { id: created.id, status: created.status };
 }
 

@@ -7,7 +7,7 @@ import type { GrpcLog } from "./log.js";
 import { jsonLineLog } from "./log.js";
 
 /** ApprovalService.Request: a proxy files (or finds) the approval request of a run. */
-export function createApprovalService(deps: { db: Db; log?: GrpcLog }): GrpcServiceImpl<typeof ApprovalService> {
+export function createApprovalService(deps: { db: Db; log?: GrpcLog; reviewUrl?: (id: string) => string }): GrpcServiceImpl<typeof ApprovalService> {
   const log = deps.log ?? jsonLineLog;
   return {
     request(call, callback) {
@@ -17,7 +17,7 @@ export function createApprovalService(deps: { db: Db; log?: GrpcLog }): GrpcServ
         return;
       }
       requestApproval(deps.db, r).then(
-        (ticket) => callback(null, ticket),
+        (ticket) => callback(null, { ...ticket, reviewUrl: deps.reviewUrl?.(ticket.id) ?? "" }),
         (err: Error) => {
           log("error", "approval request not stored", { error: err.message });
           callback({ code: grpc.status.UNAVAILABLE, details: "approval requests cannot be stored right now" });

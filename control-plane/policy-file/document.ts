@@ -64,7 +64,7 @@ const policy = z.strictObject({
   limits: limits.nullish(),
   denylist: z.array(z.strictObject({ id: text.optional(), pattern: text, path: text.optional(), message: text.optional() })).nullish(),
   approval: z
-    .strictObject({ required: z.boolean().optional(), approverRoles: z.array(text).optional(), grantTtlSeconds: count.optional(), grantUses: count.optional() })
+    .strictObject({ required: z.boolean().optional(), approverRoles: z.array(text).optional(), grantTtlSeconds: count.optional(), grantUses: count.optional(), notifyUrl: text.optional() })
     .nullish(),
 });
 

@@ -24,7 +24,7 @@ export async function approvalGate(ctx: RequestContext): Promise<Outcome> {
     (g) => g.connectionId === ctx.connection!.id && g.graph === ctx.graph && (g.operation === "" || g.operation === operation) && Number(g.expiresAtMs) > now,
   );
   if (granted) return CONTINUE;
-  let ticket: { id: string; status: string } | undefined;
+  let ticket: { id: string; status: string; reviewUrl: string } | undefined;
   try {
     ticket = await ctx.services.approvals.request({
       issuer: who.issuer,
@@ -42,7 +42,7 @@ export async function approvalGate(ctx: RequestContext): Promise<Outcome> {
   const message = ticket
     ? ticket.status === "approved"
       ? `approval request ${ticket.id} is approved; the grant reaches this gateway within seconds, retry shortly`
-      : `graph ${JSON.stringify(ctx.graph)} requires approval: request ${ticket.id} is ${ticket.status}; retry once a reviewer approved it`
+      : `graph ${JSON.stringify(ctx.graph)} requires approval: request ${ticket.id} is ${ticket.status}; retry once a reviewer approved it${ticket.reviewUrl ? ` (review: ${ticket.reviewUrl})` : ""}`
     : `graph ${JSON.stringify(ctx.graph)} requires approval, and the request could not be filed right now; retry later`;
   return deny("APPROVAL_REQUIRED", message, "approval-required", ticket?.status === "approved" ? 1 : undefined);
 }

@@ -7,7 +7,8 @@ export type ApprovalFiling = Omit<ApprovalRequest, "$typeName" | "$unknown" | "p
 
 /** Files approval requests; the decision comes back as a grant in a later snapshot. */
 export interface ApprovalClient {
-  request(filing: ApprovalFiling): Promise<{ id: string; status: string }>;
+  /** The filed (or already open) request; `reviewUrl` is its console page ("" without a console). */
+  request(filing: ApprovalFiling): Promise<{ id: string; status: string; reviewUrl: string }>;
   close(): void;
 }
 
@@ -21,7 +22,7 @@ export function createApprovalClient(options: ControlPlaneClientOptions): Approv
   return {
     async request(filing) {
       const ticket = await callUnary(client, "request", { proxyId: options.proxyId, reason: "", ...filing }, { deadline: DEADLINE_MS });
-      return { id: ticket.id, status: ticket.status };
+      return { id: ticket.id, status: ticket.status, reviewUrl: ticket.reviewUrl };
     },
     close: () => client.close(),
   };

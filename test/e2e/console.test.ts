@@ -5,7 +5,11 @@
  * session and replays its stream with the secrets masked, a stored value with markup in it
  * stays text, a member sees nothing, and the session cookie alone cannot drive the API.
  */
+import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { SIGNATURE_HEADER, TIMESTAMP_HEADER, verifyWebhook } from "../../control-plane/notifications/webhook.js";
 import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
 import type { Stack } from "../../demo/stack.js";
 import { ALL_PLANTED } from "../../demo/langgraph/fixtures.js";
@@ -18,11 +22,25 @@ let e2e: E2eStack;
 let stack: Stack;
 let browser: Browser;
 const contexts: BrowserContext[] = [];
+// The reviewers' chat: receives the signed approval announcements.
+const WEBHOOK_SECRET = randomBytes(32).toString("hex");
+const hooks: Array<{ body: string; headers: Record<string, string | string[] | undefined> }> = [];
+let hookServer: Server;
 
 beforeAll(async () => {
   if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (.ci/run does)`);
+  hookServer = createServer((req, res) => {
+    let body = "";
+    req.on("data", (c: Buffer) => (body += c.toString()));
+    req.on("end", () => {
+      hooks.push({ body, headers: req.headers });
+      res.end("ok");
+    });
+  });
+  await new Promise<void>((r) => hookServer.listen(0, "127.0.0.1", () => r()));
+  const approvalWebhookUrl = `http://127.0.0.1:${(hookServer.address() as AddressInfo).port}/chat`;
   [e2e, browser] = await Promise.all([
-    startE2eStack({ provider: "postgresql", store: true, oidcProvider: true }),
+    startE2eStack({ provider: "postgresql", store: true, oidcProvider: true, approvalWebhookUrl, env: { AGENTGATE_WEBHOOK_SECRET: WEBHOOK_SECRET } }),
     chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_FLAGS }),
   ]);
   stack = e2e.stack;
@@ -31,6 +49,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
   await e2e?.stop();
+  await new Promise((r) => hookServer?.close(r));
 });
 
 /** A fresh browser profile signed in as `user` through the provider's login page, landing on `path`. */
@@ -59,12 +78,22 @@ async function runAs(sub: string, graph: string): Promise<{ status: number; body
   return { status: res.status, body: await res.json() };
 }
 
-test("approver signs in, approves the held run from its page; the member's retry runs", async () => {
+test("a held run is announced (signed webhook); the approver opens its link, signs in, approves; the member's retry runs", async () => {
   const held = await runAs("alice", "leaky");
   expect(held.status).toBe(428);
   const id = /request ([0-9a-f-]{36})/.exec(held.body.error.message)![1]!;
+  const link = new URL(`/console/approvals/${id}`, stack.consoleUrl()).href;
+  // The 428 names the request's console page…
+  expect(held.body.error.message).toContain(`(review: ${link})`);
+  // …and so does the signed announcement.
+  for (let i = 0; hooks.length === 0 && i < 200; i++) await new Promise((r) => setTimeout(r, 100));
+  expect(hooks).toHaveLength(1);
+  const hook = hooks[0]!;
+  expect(verifyWebhook(WEBHOOK_SECRET, String(hook.headers[TIMESTAMP_HEADER]), hook.body, String(hook.headers[SIGNATURE_HEADER]))).toBe(true);
+  const announced = JSON.parse(hook.body);
+  expect(announced.agentgate.approvalRequest).toMatchObject({ id, graph: "leaky", url: link });
 
-  const page = await signIn("bob", `/console/approvals/${id}`);
+  const page = await signIn("bob", new URL(announced.agentgate.approvalRequest.url).pathname);
   const row = page.locator(`tr[data-id="${id}"]`);
   await expect(row.locator("td").nth(1).textContent()).resolves.toBe("leaky");
   await row.locator('input[name="note"]').fill("looks fine");

@@ -91,6 +91,7 @@ function homePage() {
 
 // Approvals: the pending queue, refreshed every few seconds; rows stay put while a reviewer types.
 const APPROVAL_FIELDS = "id requesterSubject requesterEmail graph operation parameters reason status reviewer reviewNote createdAt decidedAt";
+const NOTIFICATION_FIELDS = "notifications { url status attempts lastStatus lastError deliveredAt }";
 
 function approvalRow(r) {
   const note = el("input", { type: "text", placeholder: "note", "aria-label": "note", name: "note" });
@@ -153,7 +154,7 @@ async function approvalsPage() {
 
 async function approvalPage(id) {
   try {
-    const data = await gql(`query($id: ID!) { approvalRequest(id: $id) { ${APPROVAL_FIELDS} } }`, { id });
+    const data = await gql(`query($id: ID!) { approvalRequest(id: $id) { ${APPROVAL_FIELDS} ${NOTIFICATION_FIELDS} } }`, { id });
     const r = data.approvalRequest;
     if (!r) return render(el("h1", {}, "Approval request"), el("p", {}, "No such request."));
     const table = approvalsTable();
@@ -163,6 +164,9 @@ async function approvalPage(id) {
       el("p", { class: "muted" }, `Requested by ${r.requesterEmail ?? r.requesterSubject} ${age(r.createdAt)} ago. ${r.reason ?? ""}`),
       table,
       r.reviewer ? el("p", {}, `Decided by ${r.reviewer}: ${r.status}. ${r.reviewNote ?? ""}`) : null,
+      r.notifications.length
+        ? el("ul", { id: "notifications" }, r.notifications.map((n) => el("li", {}, `Announced to ${n.url}: ${n.status} after ${n.attempts} attempt(s)${n.lastError ? ` (${n.lastError})` : ""}`)))
+        : null,
       el("p", {}, el("a", { href: "/console/approvals" }, "All pending requests")),
     );
   } catch (err) {

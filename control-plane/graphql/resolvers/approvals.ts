@@ -6,6 +6,11 @@ import type { GraphqlContext } from "../context.js";
 
 /** Just-in-time approvals: reviewers list and decide requests filed by the proxies. */
 export const approvalResolvers = {
+  // Reached only through the root fields above, which already checked approve or audit.
+  ApprovalRequest: {
+    notifications: (parent: { id: string }, _args: unknown, ctx: GraphqlContext) =>
+      ctx.db.approvalNotification.findMany({ where: { approvalRequestId: parent.id }, orderBy: { createdAt: "asc" } }),
+  },
   Query: {
     // Approvers and auditors both see the queue.
     approvalRequests: async (_: unknown, args: ConnectionArgs & { status?: string | null }, ctx: GraphqlContext) => {

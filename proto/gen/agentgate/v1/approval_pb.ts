@@ -13,7 +13,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file agentgate/v1/approval.proto.
  */
 export const file_agentgate_v1_approval: GenFile = /*@__PURE__*/
-  fileDesc("ChthZ2VudGdhdGUvdjEvYXBwcm92YWwucHJvdG8SDGFnZW50Z2F0ZS52MSLIAQoPQXBwcm92YWxSZXF1ZXN0EhAKCHByb3h5X2lkGAEgASgJEg4KBmlzc3VlchgCIAEoCRIPCgdzdWJqZWN0GAMgASgJEg0KBWVtYWlsGAQgASgJEhUKDWNvbm5lY3Rpb25faWQYBSABKAkSDQoFZ3JhcGgYBiABKAkSEQoJb3BlcmF0aW9uGAcgASgJEhcKD3BhcmFtZXRlcnNfanNvbhgIIAEoCRIOCgZyZWFzb24YCSABKAkSEQoJcG9saWN5X2lkGAogASgJIiwKDkFwcHJvdmFsVGlja2V0EgoKAmlkGAEgASgJEg4KBnN0YXR1cxgCIAEoCTJZCg9BcHByb3ZhbFNlcnZpY2USRgoHUmVxdWVzdBIdLmFnZW50Z2F0ZS52MS5BcHByb3ZhbFJlcXVlc3QaHC5hZ2VudGdhdGUudjEuQXBwcm92YWxUaWNrZXRiBnByb3RvMw");
+  fileDesc("ChthZ2VudGdhdGUvdjEvYXBwcm92YWwucHJvdG8SDGFnZW50Z2F0ZS52MSLIAQoPQXBwcm92YWxSZXF1ZXN0EhAKCHByb3h5X2lkGAEgASgJEg4KBmlzc3VlchgCIAEoCRIPCgdzdWJqZWN0GAMgASgJEg0KBWVtYWlsGAQgASgJEhUKDWNvbm5lY3Rpb25faWQYBSABKAkSDQoFZ3JhcGgYBiABKAkSEQoJb3BlcmF0aW9uGAcgASgJEhcKD3BhcmFtZXRlcnNfanNvbhgIIAEoCRIOCgZyZWFzb24YCSABKAkSEQoJcG9saWN5X2lkGAogASgJIkAKDkFwcHJvdmFsVGlja2V0EgoKAmlkGAEgASgJEg4KBnN0YXR1cxgCIAEoCRISCgpyZXZpZXdfdXJsGAMgASgJMlkKD0FwcHJvdmFsU2VydmljZRJGCgdSZXF1ZXN0Eh0uYWdlbnRnYXRlLnYxLkFwcHJvdmFsUmVxdWVzdBocLmFnZW50Z2F0ZS52MS5BcHByb3ZhbFRpY2tldGIGcHJvdG8z");
 
 /**
  * @generated from message agentgate.v1.ApprovalRequest
@@ -94,6 +94,13 @@ export type ApprovalTicket = Message<"agentgate.v1.ApprovalTicket"> & {
    * @generated from field: string status = 2;
    */
   status: string;
+
+  /**
+   * the request's page in the web console; "" when no console is configured
+   *
+   * @generated from field: string review_url = 3;
+   */
+  reviewUrl: string;
 };
 
 /**
