@@ -212,7 +212,8 @@ export class ResponseRelay extends Writable {
 
   private send(text: string, done: (err?: Error | null) => void): void {
     // The caller left but the run goes on (see runOutlivesHangUp): keep reading, to nobody.
-    if (!text || this.res.destroyed) return done();
+    // (The signal is the caller's hang-up: `res.destroyed` alone may still be false then.)
+    if (!text || this.ctx.signal.aborted || this.res.destroyed) return done();
     this.ctx.record.bytesOut += Buffer.byteLength(text);
     if (this.res.write(text)) return done();
     // Wait for room, or for the caller to be gone: a response that closes never drains, and
@@ -230,7 +231,7 @@ export class ResponseRelay extends Writable {
   private async end2(text: string | Buffer): Promise<void> {
     this.ctx.record.bytesOut += Buffer.byteLength(text);
     this.ctx.record.cost = exchangeCost(this.ctx);
-    if (this.res.destroyed) this.ctx.record.errorCode ||= "CLIENT_CLOSED";
+    if (this.ctx.signal.aborted || this.res.destroyed) this.ctx.record.errorCode ||= "CLIENT_CLOSED";
     await this.ctx.commitRecord();
     this.res.end(text);
   }
