@@ -12,7 +12,7 @@ import { createLimiter } from "./limits/limiter.js";
 import { RunTracker } from "./limits/run-tracker.js";
 import { createApprovalClient } from "./sync/approval-client.js";
 import { UpstreamPools } from "./upstream/pools.js";
-import { TtlCache } from "./upstream/ttl-cache.js";
+import { LRUCache } from "lru-cache";
 import { startWatch } from "./sync/watch-client.js";
 import { createProxyServer } from "./http/server.js";
 import { log } from "./observability/log.js";
@@ -50,7 +50,7 @@ export async function startProxy(config: ProxyConfig): Promise<ProxyHandle> {
   const services: ProxyServices = {
     proxyId: config.proxyId,
     pools: new UpstreamPools(),
-    assistantGraphs: new TtlCache<string>(10_000, 60_000),
+    assistantGraphs: new LRUCache<string, string>({ max: 10_000, ttl: 60_000 }), // assistant → graph, read from the upstream
     maxBodyBytes: config.maxBodyBytes,
     defaultConnection: config.connection,
     limiter,

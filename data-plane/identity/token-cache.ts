@@ -13,6 +13,7 @@
  *   wrong answer and gives an attacker a way to fill the cache cheaply.
  */
 import { createHash } from "node:crypto";
+import { LRUCache } from "lru-cache";
 
 /** A cache key derived from a token (base64url SHA-256); the brand keeps raw tokens out. */
 export type TokenKey = string & { readonly __brand: "TokenKey" };
@@ -32,33 +33,24 @@ export interface TokenCacheOptions {
   now?: () => number;
 }
 
-interface Entry<V> {
-  readonly value: V;
-  readonly expiresAt: number;
-}
-
-/** Bounded LRU of verified results keyed by `TokenKey`, with per-entry expiry and no timers. */
-export class VerifiedTokenCache<V> {
-  private readonly entries = new Map<TokenKey, Entry<V>>();
-  private readonly maxEntries: number;
+/** Bounded LRU (lru-cache) of verified results keyed by `TokenKey`, with per-entry expiry and no timers. */
+export class VerifiedTokenCache<V extends NonNullable<unknown>> {
+  private readonly entries: LRUCache<TokenKey, V> | undefined;
   private readonly maxTtlMs: number;
   private readonly now: () => number;
 
   constructor(options: TokenCacheOptions = {}) {
-    this.maxEntries = options.maxEntries ?? 10_000;
+    const maxEntries = options.maxEntries ?? 10_000;
     this.maxTtlMs = options.maxTtlMs ?? 300_000;
     this.now = options.now ?? Date.now;
-    if (!(this.maxEntries >= 0) || !(this.maxTtlMs >= 0)) throw new TypeError("token cache bounds must be non-negative");
+    if (!(maxEntries >= 0) || !(this.maxTtlMs >= 0)) throw new TypeError("token cache bounds must be non-negative");
+    // ttlResolution 0: expiry is read from the clock on every get, never from a cached "now".
+    this.entries = maxEntries === 0 ? undefined : new LRUCache<TokenKey, V>({ max: maxEntries, perf: { now: this.now }, ttlResolution: 0 });
   }
 
   /** The cached value, or undefined when absent or expired (then it is dropped). A hit becomes most recent. */
   get(key: TokenKey): V | undefined {
-    const entry = this.entries.get(key);
-    if (entry === undefined) return undefined;
-    this.entries.delete(key);
-    if (entry.expiresAt <= this.now()) return undefined;
-    this.entries.set(key, entry); // re-insert: Map order is our recency order
-    return entry.value;
+    return this.entries?.get(key);
   }
 
   /**
@@ -67,23 +59,19 @@ export class VerifiedTokenCache<V> {
    */
   set(key: TokenKey, value: V, expiresAtMs: number): void {
     const now = this.now();
-    const expiresAt = Math.min(expiresAtMs, now + this.maxTtlMs);
-    if (!(expiresAt > now) || this.maxEntries === 0) return;
-    this.entries.delete(key);
-    while (this.entries.size >= this.maxEntries) {
-      const oldest = this.entries.keys().next();
-      if (oldest.done) break;
-      this.entries.delete(oldest.value);
-    }
-    this.entries.set(key, { value, expiresAt });
+    const ttl = Math.min(expiresAtMs, now + this.maxTtlMs) - now;
+    if (!(ttl > 0)) return;
+    // lru-cache treats an entry as stale once more than `ttl` has passed; expiry here is
+    // exclusive (gone at the expiry moment itself), so it gets one millisecond less.
+    this.entries?.set(key, value, { ttl: Math.max(ttl - 1, Number.MIN_VALUE) });
   }
 
   /** Drops every entry whose value matches (e.g. one suspended identity); returns how many. */
   deleteWhere(predicate: (value: V) => boolean): number {
     let n = 0;
-    for (const [key, entry] of this.entries) {
-      if (predicate(entry.value)) {
-        this.entries.delete(key);
+    for (const [key, value] of this.entries?.entries() ?? []) {
+      if (predicate(value)) {
+        this.entries!.delete(key);
         n++;
       }
     }
@@ -92,11 +80,11 @@ export class VerifiedTokenCache<V> {
 
   /** Drops everything (provider config changed, suspension list changed, key revoked). */
   clear(): void {
-    this.entries.clear();
+    this.entries?.clear();
   }
 
   /** Number of entries held (expired ones included until touched or evicted). */
   get size(): number {
-    return this.entries.size;
+    return this.entries?.size ?? 0;
   }
 }

@@ -2,7 +2,7 @@ import type { CompiledConnection, CompiledPolicy, CompiledRule } from "../policy
 import type { Decision } from "../policy/evaluate.js";
 import type { RouteMatch } from "../langgraph/routes.js";
 import type { UpstreamPools } from "../upstream/pools.js";
-import type { TtlCache } from "../upstream/ttl-cache.js";
+import type { LRUCache } from "lru-cache";
 import type { Reason } from "../policy/reasons.js";
 import type { Verifier, VerifiedIdentity } from "../identity/verifier.js";
 import type { Limiter } from "../limits/limiter.js";
@@ -51,7 +51,7 @@ export interface ProxyState {
 export interface ProxyServices {
   readonly proxyId: string;
   readonly pools: UpstreamPools;
-  readonly assistantGraphs: TtlCache<string>;
+  readonly assistantGraphs: LRUCache<string, string>;
   readonly maxBodyBytes: number;
   readonly defaultConnection: string | undefined;
   readonly limiter: Limiter;
