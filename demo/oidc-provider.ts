@@ -82,8 +82,8 @@ export async function startOidcProvider(options: OidcProviderOptions): Promise<O
   const users = new Map(options.users.map((u) => [u.sub, u]));
   const keys = await loadKeys(options.keysFile);
   // The issuer URL needs the port; bind first, then mount the provider.
-  let handler: RequestListener | undefined;
-  const server: Server = createServer((req, res) => handler!(req, res));
+  const route: { handler?: RequestListener } = {};
+  const server: Server = createServer((req, res) => route.handler!(req, res));
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(options.port ?? 0, "127.0.0.1", () => resolve());
@@ -105,7 +105,7 @@ export async function startOidcProvider(options: OidcProviderOptions): Promise<O
     })),
     // Code + PKCE (S256) for every client: they are public clients.
     pkce: { required: () => true },
-    jwks: { keys: keys.jwks as never },
+    jwks: { keys: keys.jwks },
     cookies: { keys: keys.cookieKeys },
     claims: { openid: ["sub"], email: ["email", "email_verified"], groups: ["groups"] },
     scopes: ["openid", "email", "groups", "offline_access"],
@@ -150,7 +150,7 @@ export async function startOidcProvider(options: OidcProviderOptions): Promise<O
   };
   const provider = new Provider(url, configuration);
   const callback = provider.callback();
-  handler = (req, res) => void callback(req, res);
+  route.handler = (req, res) => void callback(req, res);
 
   let stopped: Promise<void> | undefined;
   return {

@@ -89,7 +89,7 @@ const graphql = stack.graphqlUrl();
 lock.update({ proxy, graphql, console: stack.consoleUrl() });
 
 const tokens = await Promise.all(
-  DEMO_USERS.map(async (u) => ({ ...u, token: await stack!.issuer.mint({ sub: u.sub, email: u.email, groups: [...u.groups], expiresIn: TOKEN_LIFETIME }) })),
+  DEMO_USERS.map(async (u) => ({ ...u, token: await stack.issuer.mint({ sub: u.sub, email: u.email, groups: [...u.groups], expiresIn: TOKEN_LIFETIME }) })),
 );
 const tokenVar = (role: string) => `${role.toUpperCase()}_TOKEN`;
 // Also in a file (owner-only), so another terminal can `source` them.

@@ -1,3 +1,4 @@
+/* eslint-disable @typescript-eslint/no-explicit-any -- GraphQL/JSON answers are checked by the assertions, not by types */
 import { randomBytes } from "node:crypto";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -31,7 +32,7 @@ withTestDatabases((db) => {
   const notifiers: Notifier[] = [];
   const prisma = () => api.store.prisma;
   // `secret: null` = no secret configured (an explicit undefined would take a default).
-  const notifier = ({ secret = SECRET as string | null, maxAttempts = 3 } = {}) => {
+  const notifier = ({ secret = SECRET, maxAttempts = 3 }: { secret?: string | null; maxAttempts?: number } = {}) => {
     const n = startNotifier({ db: prisma(), secret: secret ?? undefined, consoleUrl: () => "https://console.example", maxAttempts, backoffMs: (f) => f * 60_000, pollMs: 3_600_000 });
     notifiers.push(n);
     return n;

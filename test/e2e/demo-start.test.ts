@@ -1,3 +1,4 @@
+/* eslint-disable @typescript-eslint/no-explicit-any -- GraphQL/JSON answers are checked by the assertions, not by types */
 /**
  * `npm start` as a new user runs it: the printed tokens work on the proxy and on the admin
  * API, a second start on the same data folder says where the first runs and changes
@@ -28,8 +29,8 @@ function freePort(): Promise<number> {
 function npmStart(env: Record<string, string>): Demo {
   const npm = spawn("npm", ["start"], { cwd: REPO_ROOT, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
-  npm.stdout!.on("data", (d: Buffer) => (out += d.toString()));
-  npm.stderr!.on("data", (d: Buffer) => (out += d.toString()));
+  npm.stdout.on("data", (d: Buffer) => (out += d.toString()));
+  npm.stderr.on("data", (d: Buffer) => (out += d.toString()));
   const exited = new Promise<number | null>((resolve) => npm.once("exit", (code) => resolve(code)));
   return { npm, out: () => out, exited };
 }
