@@ -178,7 +178,7 @@ describe("Redis that accepts and never answers", () => {
     // Only the first FAILURES_TO_TRIP decisions tried Redis (and timed out); the rest skipped it.
     expect(l.stats()).toMatchObject({ degraded: true, redisErrors: FAILURES_TO_TRIP, degradedDecisions: 10 });
     expect(lines).toHaveLength(1);
-    expect(lines[0]?.fields?.["error"]).toBe("Command timed out");
+    expect((lines[0]?.fields?.["err"] as Error | undefined)?.message).toBe("Command timed out");
   });
 });
 
