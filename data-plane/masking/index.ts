@@ -22,4 +22,3 @@ export { SseMasker, type SseMaskerOptions } from "./sse.js";
 export { SseEventTooLargeError } from "./sse-parser.js";
 export { HoldBack } from "./hold-back.js";
 export { BUILTIN_DETECTORS } from "./detectors/index.js";
-export { analyzeRegex, MAX_PATTERN_LENGTH } from "./regex-safety.js";

@@ -238,14 +238,19 @@ describe("every detector", () => {
     "A".repeat(100_000),
     "(1".repeat(50_000),
   ];
+  // No duration is asserted (speed belongs to `npm run bench`): super-linear backtracking on
+  // these 100k-character inputs runs for minutes, so it fails by the test's generous timeout,
+  // while linear scans finish and must still return well-formed spans inside the text.
   it.each([...BUILTIN_DETECTORS.keys()])("%s stays linear on hostile input", (name) => {
     const d = BUILTIN_DETECTORS.get(name)!;
     for (const text of hostile) {
-      const t0 = performance.now();
-      d.find(text);
-      expect(performance.now() - t0).toBeLessThan(1500);
+      for (const span of d.find(text)) {
+        expect(span.start).toBeGreaterThanOrEqual(0);
+        expect(span.end).toBeGreaterThan(span.start);
+        expect(span.end).toBeLessThanOrEqual(text.length);
+      }
     }
-  });
+  }, 30_000);
 });
 
 describe("benign text", () => {
