@@ -12,7 +12,10 @@ let a: TestIdp; // Keycloak-like: groups at realm_access.roles
 let b: TestIdp; // Azure/Auth0-like: namespaced groups claim, other audience
 let attacker: TestKey;
 let clockOffsetMs = 0;
-const now = (): number => Date.now() + clockOffsetMs;
+// When set, the clock stands still (only clockOffsetMs moves it): tests whose rule is a time gap
+// (the refetch cooldown) then do not depend on how long the machine takes to run them.
+let frozenAt: number | undefined;
+const now = (): number => (frozenAt ?? Date.now()) + clockOffsetMs;
 const nowSec = (): number => Math.floor(now() / 1000);
 let joseCalls = 0;
 const countingVerify: JwtVerifyFunction = (token, getKey, options) => {
@@ -47,6 +50,7 @@ afterAll(async () => {
 });
 beforeEach(() => {
   clockOffsetMs = 0;
+  frozenAt = undefined;
   joseCalls = 0;
 });
 
@@ -210,6 +214,9 @@ describe("forged and broken tokens", () => {
 
 describe("unknown-kid refetch cooldown (counted at the JWKS server)", () => {
   test("a spray of random kids causes at most one refetch per 30 s", async () => {
+    // Frozen clock: on a loaded machine the spray itself can take longer than the verifier's
+    // minimum gap between fetches, which would allow a (legitimate) second fetch mid-spray.
+    frozenAt = Date.now();
     const verifier = makeVerifier();
     const startHits = a.hits.jwks;
     const spray = async (n: number) =>
