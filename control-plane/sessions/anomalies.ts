@@ -73,7 +73,7 @@ export function anomalyThresholdProblems(t: Partial<AnomalyThresholds>): string[
     if (t[key] === 0) out.push(`${key} must be ≥ 1`);
   }
   for (const key of ["workHoursStart", "workHoursEnd"] as const) {
-    if (t[key] !== undefined && t[key]! > 24) out.push(`${key} must be from 0 to 24`);
+    if (t[key] !== undefined && t[key] > 24) out.push(`${key} must be from 0 to 24`);
   }
   if ((t.baselineDays ?? 0) > 366 || (t.learningDays ?? 0) > 3660) out.push("baselineDays must be ≤ 366 and learningDays ≤ 3660");
   return out;
@@ -156,7 +156,7 @@ const RULES: Record<AnomalyRule, RuleCheck> = {
 export async function findAnomalies(db: Db, opts: AnomalyOptions): Promise<AnomalyFinding[]> {
   const { from, to, ...overrides } = opts;
   const t: AnomalyThresholds = { ...ANOMALY_DEFAULTS };
-  for (const [k, v] of Object.entries(overrides)) if (v !== undefined) (t as unknown as Record<string, number>)[k] = v as number;
+  for (const [k, v] of Object.entries(overrides)) if (v !== undefined) (t as unknown as Record<string, number>)[k] = v;
 
   const rows: Row[] = await db.session.findMany({
     where: { startedAt: { gte: from, lt: to } },

@@ -1,4 +1,3 @@
-/* eslint-disable @typescript-eslint/no-explicit-any -- GraphQL/JSON answers are checked by the assertions, not by types */
 /**
  * The web console in a real browser (Debian's chromium driven by playwright-core): users
  * sign in through the demo OpenID provider's own login page (code + PKCE), an approver

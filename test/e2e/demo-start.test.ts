@@ -1,4 +1,4 @@
-/* eslint-disable @typescript-eslint/no-explicit-any -- GraphQL/JSON answers are checked by the assertions, not by types */
+ 
 /**
  * `npm start` as a new user runs it: the printed tokens work on the proxy and on the admin
  * API, a second start on the same data folder says where the first runs and changes

@@ -125,7 +125,7 @@ type Row = { subject: string | null; path: string; requestId: string; errorCode:
 
 async function recordsOf(prefix: string, atLeast: number): Promise<Map<string, Row[]>> {
   const deadline = Date.now() + 90_000;
-  let rows: Row[] = [];
+  let rows: Row[];
   for (;;) {
     rows = await store.prisma.session.findMany({
       where: { OR: [{ subject: { startsWith: prefix } }, { path: { startsWith: "/threads/00000000-0000-4000-8000-" } }] },

@@ -3,7 +3,6 @@
 // allowed, the scopes only decide what is shown. Stored values (session data is written by
 // callers, i.e. attackers) only ever reach the page as text nodes: no innerHTML anywhere.
 "use strict";
-/* global document, location, Node, CSS */
 
 const state = { csrf: "", scopes: new Set(), actor: "" };
 const $ = (id) => document.getElementById(id);
