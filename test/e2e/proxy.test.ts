@@ -17,6 +17,7 @@ function policy(input: DemoPolicyInput): string {
       { name: "overseer", bindings: [{ issuer: input.issuerUrl, group: "overseers" }] },
       { name: "limited", bindings: [{ issuer: input.issuerUrl, group: "limited" }] },
       { name: "editor", bindings: [{ issuer: input.issuerUrl, group: "editors" }] },
+      { name: "bursty", bindings: [{ issuer: input.issuerUrl, group: "bursty" }] },
     ],
     connections: [
       { name: "main", baseUrl: input.upstreamUrl, credentialEnv: input.credentialEnv },
@@ -42,6 +43,8 @@ function policy(input: DemoPolicyInput): string {
         limits: { requestsPerMinute: 60, burst: 4, concurrentRuns: 1, maxRecursionLimit: 10 },
         denylist: [{ pattern: "drop\\s+table", message: "SQL is not accepted as input" }],
       },
+      // One token a minute: no refill can happen during a test, however loaded the machine.
+      { name: "bursty", role: "bursty", connection: "main", graphs: ["echo"], operations: ["assistants:search"], limits: { requestsPerMinute: 1, burst: 4 } },
       { name: "editors", role: "editor", connection: "main", graphs: ["echo"], operations: ["assistants:*", "runs:*"] },
       { name: "overseers", role: "overseer", connection: "main", graphs: ["*"], operations: ["threads:read", "threads:search", "threads:read:any"] },
     ],
@@ -357,7 +360,7 @@ describe("input checks and limits", () => {
   });
 
   test("a burst over the rate limit is 429 with Retry-After; other identities are not affected", async () => {
-    const token = await tokenFor("lim-2", ["limited"]);
+    const token = await tokenFor("lim-2", ["bursty"]);
     const statuses: number[] = [];
     let retryAfter: string | null = null;
     for (let i = 0; i < 6; i++) {
@@ -371,7 +374,7 @@ describe("input checks and limits", () => {
     expect(statuses.slice(0, 4)).toEqual([200, 200, 200, 200]);
     expect(statuses.slice(4)).toEqual([429, 429]);
     expect(Number(retryAfter)).toBeGreaterThanOrEqual(1);
-    const other = await clientFor("lim-3", ["limited"]);
+    const other = await clientFor("lim-3", ["bursty"]);
     expect((await other.assistants.search()).length).toBeGreaterThan(0);
   });
 
