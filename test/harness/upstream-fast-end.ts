@@ -40,6 +40,9 @@ interface OpsModule {
 /** Environment flag that makes the server child call {@link enableFastRunEnd}. */
 export const FAST_RUN_END_ENV = "AGENTGATE_UPSTREAM_FAST_RUN_END";
 
+/** Logged with the run id each time the patch ends a run's joins. */
+export const FAST_RUN_END_DONE_LOG = "[agentgate upstream] fast run end: done";
+
 const LIVE_STATUSES = new Set(["pending", "running"]);
 
 /** Install the patch; returns a reason when it could not. */
@@ -82,6 +85,8 @@ export async function enableFastRunEnd(): Promise<string | undefined> {
             topic: `run:${runId}:control`,
             data: "done",
           });
+          // Read by upstream-fast-end.test.ts (child output goes to the parent's log only).
+          console.log(`${FAST_RUN_END_DONE_LOG} ${runId}`);
         }
         finished.delete(threadId);
       }
