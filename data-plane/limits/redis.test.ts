@@ -138,12 +138,17 @@ describe("keys", () => {
 
   it("name cost by the server's UTC date and keep it one day past its midnight", async () => {
     const l = proxy();
+    const before = await serverNow();
     await l.reserveCost("cost-key", 2, 10);
     const now = await serverNow();
     const dayKey = `${prefix}cost:cost-key:${utcDate(utcDay(now))}`;
     expect(await redis.get(dayKey)).toBe("2");
     const ttl = await redis.pttl(dayKey);
-    expect(Math.abs(ttl - (msUntilNextUtcDay(now) + DAY_MS))).toBeLessThan(1_000);
+    const after = await serverNow();
+    // Expires a day after the next UTC midnight: the remaining ttl is bracketed by the server
+    // clock before the reservation and after the read (5 ms for rounding), not a tolerance.
+    expect(ttl).toBeLessThanOrEqual(msUntilNextUtcDay(before) + DAY_MS + 5);
+    expect(ttl).toBeGreaterThanOrEqual(msUntilNextUtcDay(after) + DAY_MS - 5);
   });
 
   it("start every UTC day from zero: yesterday's key does not count, a full today denies until midnight", async () => {
@@ -155,9 +160,13 @@ describe("keys", () => {
     expect((await l.reserveCost("day-reset", 10, 10)).ok).toBe(true);
 
     await redis.set(`${prefix}cost:day-full:${utcDate(today)}`, "10", "PX", 60_000);
+    const before = await serverNow();
     const denied = await l.reserveCost("day-full", 1, 10);
+    const after = await serverNow();
     expect(denied).toMatchObject({ ok: false, spent: 10 });
-    if (!denied.ok) expect(Math.abs(denied.retryAfterMs - msUntilNextUtcDay(now))).toBeLessThan(1_000);
+    // Bracketed by the server clock before and after the call (5 ms for rounding), not a tolerance.
+    if (!denied.ok) expect(denied.retryAfterMs).toBeLessThanOrEqual(msUntilNextUtcDay(before) + 5);
+    if (!denied.ok) expect(denied.retryAfterMs).toBeGreaterThanOrEqual(msUntilNextUtcDay(after) - 5);
   });
 
   it("settle into the reservation's day key even if that day has since ended", async () => {
