@@ -49,12 +49,6 @@ test("echo returns its input unchanged, nested fields and messages included", as
   expect(output).toEqual(input);
 });
 
-test("each runs.wait ends ~0.5 s after the run (dev server's join poll; see fastRunEnd)", async () => {
-  const started = Date.now();
-  await client.runs.wait(null, "echo", { input: {} });
-  expect(Date.now() - started).toBeGreaterThanOrEqual(480);
-});
-
 test("whoami reports the identity asserted in x-agentgate-* headers", async () => {
   const asAlice = new Client({
     apiUrl: upstream.url,
