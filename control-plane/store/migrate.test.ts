@@ -12,7 +12,7 @@ import { defaultMigrationsDir, readMigrations } from "./migrations.js";
 
 const ROOT = path.resolve(defaultMigrationsDir("sqlite"), "../../..");
 const TABLES = [
-  "AdminAudit", "ApiToken", "ApprovalRequest", "ChainAnchor", "Connection", "Identity", "IdentityProvider", "MaskingProfile",
+  "AdminAudit", "ApiToken", "ApprovalNotification", "ApprovalRequest", "ChainAnchor", "Connection", "Identity", "IdentityProvider", "MaskingProfile",
   "Policy", "ProxyStatus", "Role", "RoleBinding", "Session", "SnapshotVersion", "_prisma_migrations",
 ];
 
