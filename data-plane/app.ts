@@ -5,9 +5,12 @@ import type { ProxyConfig } from "./config.js";
 import { SnapshotStore } from "./policy/snapshot-store.js";
 import { proxyStateCompiler } from "./policy/proxy-state.js";
 import type { ProxyServices, ProxyState } from "./pipeline/context.js";
-import { openSpool, type Reservation } from "./sync/spool.js";
+import { openSpool, type Reservation, type Spool } from "./sync/spool.js";
 import { startReporter } from "./sync/report-client.js";
 import { buildSessionRecord } from "./recording/session-record.js";
+import { IntentJournal, PROXY_CRASHED } from "./recording/intent-journal.js";
+import { changesState } from "./langgraph/routes.js";
+import type { SessionRecord } from "../proto/gen/agentgate/v1/session_pb.js";
 import { createLimiter } from "./limits/limiter.js";
 import { RunTracker } from "./limits/run-tracker.js";
 import { createApprovalClient } from "./sync/approval-client.js";
@@ -41,6 +44,9 @@ export async function startProxy(config: ProxyConfig): Promise<ProxyHandle> {
   // Records go to the local spool first (durable before the response completes), then
   // to the control plane; a full spool refuses new requests rather than lose records.
   const spool = await openSpool({ dir: join(config.dataDir, "spool"), maxBytes: config.spoolMaxBytes });
+  // State-changing exchanges are written ahead; those a crash cut are recorded now.
+  const { journal, orphans } = await IntentJournal.open({ dir: join(config.dataDir, "spool") }, (id) => spool.holds(id));
+  const recordOrphans = recordCrashCut(spool, journal, orphans);
 
   const limiter = createLimiter(
     config.redisUrl
@@ -84,6 +90,7 @@ export async function startProxy(config: ProxyConfig): Promise<ProxyHandle> {
     state: () => store.current()?.compiled,
     record: async (ctx, ticket) => {
       await spool.append(buildSessionRecord(ctx, config.proxyId), { reservation: ticket as Reservation | undefined });
+      journal.end(ctx.req.id); // synchronously, right after the append (see intent-journal.ts)
       exchanges.inc({ decision: ctx.record.decision, operation: ctx.route?.route.operation ?? "unknown", status: String(ctx.record.status) });
       durations.observe((Date.now() - ctx.req.startedAt) / 1000, { decision: ctx.record.decision });
     },
@@ -93,6 +100,13 @@ export async function startProxy(config: ProxyConfig): Promise<ProxyHandle> {
       } catch {
         return { refused: "SPOOL_FULL" }; // full, failed or closing: this exchange could not be recorded
       }
+    },
+    beforeForward: (ctx) => {
+      if (!changesState(ctx.route?.route.operation ?? "")) return Promise.resolve();
+      const provisional = buildSessionRecord(ctx, config.proxyId);
+      provisional.decision = "allow";
+      provisional.errorCode = PROXY_CRASHED;
+      return journal.begin(provisional);
     },
     metrics: (req, res) => serveMetrics(req, res, metrics, config.metrics),
     health: (path) => {
@@ -178,6 +192,8 @@ export async function startProxy(config: ProxyConfig): Promise<ProxyHandle> {
       metricsListener?.closeAllConnections();
       await closed;
       await watch.stop();
+      await recordOrphans.stop();
+      await journal.close();
       await reporter.flush(2_000);
       await reporter.stop();
       await services.pools.close();
@@ -185,6 +201,42 @@ export async function startProxy(config: ProxyConfig): Promise<ProxyHandle> {
       await services.limiter.close();
       services.approvals.close();
       await spool.close();
+    },
+  };
+}
+
+/**
+ * Appends the records of exchanges a crash cut (forwarded, never recorded) and closes their
+ * journal entries. A full spool is retried every second until they fit: they are never dropped.
+ */
+function recordCrashCut(spool: Spool, journal: IntentJournal, orphans: SessionRecord[]): { stop(): Promise<void> } {
+  if (orphans.length > 0) log.warn("recording exchanges cut by a proxy crash", { count: orphans.length });
+  let left = orphans;
+  let stopped = false;
+  const attempt = async (): Promise<void> => {
+    const failed: SessionRecord[] = [];
+    for (const record of left) {
+      try {
+        await spool.append(record);
+        journal.end(record.id);
+      } catch (err) {
+        failed.push(record);
+        log.error("crash-cut record not stored yet; retrying", { requestId: record.requestId, err });
+      }
+    }
+    left = failed;
+  };
+  let running = attempt();
+  const timer = setInterval(() => {
+    if (left.length === 0 || stopped) return clearInterval(timer);
+    running = running.then(attempt);
+  }, 1_000);
+  timer.unref();
+  return {
+    async stop() {
+      stopped = true;
+      clearInterval(timer);
+      await running;
     },
   };
 }

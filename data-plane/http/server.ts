@@ -31,6 +31,8 @@ export interface ProxyHttpOptions {
    * (e.g. SPOOL_FULL): a request that could not be recorded never reaches the upstream.
    */
   readonly admit?: () => { ticket: RecordTicket } | { refused: GatewayErrorCode };
+  /** Writes a state-changing exchange ahead before it is forwarded (RequestContext.beforeForward). */
+  readonly beforeForward?: (ctx: RequestContext) => Promise<void>;
   readonly requestTimeoutMs?: number;
 }
 
@@ -214,6 +216,7 @@ async function handleAdmitted(req: IncomingMessage, res: ServerResponse, opts: P
     record: newRecord(),
     usage: createUsageTracker(),
     commitRecord: () => (committed ??= opts.record(ctx, ticket)),
+    beforeForward: () => opts.beforeForward?.(ctx) ?? Promise.resolve(),
   };
   ctx.record.bytesIn = gatewayRequest.body.length;
   ctx.record.query = maskQueryForRecord(gatewayRequest.search);

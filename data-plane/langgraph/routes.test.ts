@@ -1,4 +1,4 @@
-import { matchRoute, PATH_PARAMS, resourcesOf, ROUTES } from "./routes.js";
+import { changesState, matchRoute, PATH_PARAMS, resourcesOf, ROUTES } from "./routes.js";
 
 describe("matchRoute", () => {
   test.each([
@@ -64,5 +64,16 @@ describe("the resource table", () => {
     expect(resourcesOf(matchRoute("POST", "/threads")!.route)).toEqual([{ kind: "thread", in: "new-id", name: "thread_id" }]);
     expect(resourcesOf(matchRoute("POST", "/assistants")!.route)).toEqual([{ kind: "assistant", in: "new-id", name: "assistant_id" }]);
     for (const method of ["PUT", "GET", "DELETE"]) expect(resourcesOf(matchRoute(method, "/store/items")!.route)[0]?.kind).toBe("namespace");
+  });
+});
+
+describe("changesState (what is written ahead before forwarding)", () => {
+  test("runs, writes and deletes are state-changing whatever their method; joins of a stream are too (conservative)", () => {
+    for (const [method, path] of [["POST", "/runs/wait"], ["POST", "/threads"], ["DELETE", "/threads/t1"], ["PUT", "/store/items"], ["POST", "/runs/crons"], ["GET", "/threads/t1/runs/r1/stream"]] as const) {
+      expect([method, path, changesState(matchRoute(method, path)!.route.operation)]).toEqual([method, path, true]);
+    }
+    for (const [method, path] of [["POST", "/assistants/search"], ["GET", "/threads/t1/state"], ["POST", "/threads/t1/history"], ["GET", "/store/items"]] as const) {
+      expect([method, path, changesState(matchRoute(method, path)!.route.operation)]).toEqual([method, path, false]);
+    }
   });
 });

@@ -47,6 +47,14 @@ const P = "path-assistant" as const;
 const N = "none" as const;
 const CRONS_UNOWNED = "crons have no owner the gateway can check: listing, changing or deleting crons is not supported through the gateway";
 
+/** Actions that only read. Every other operation changes upstream state (runs, writes, deletes). */
+const READ_ACTIONS = new Set(["read", "search", "history", "get", "info"]);
+
+/** The operation may change upstream state: its exchange is written ahead before forwarding (recording/intent-journal.ts). */
+export function changesState(operation: string): boolean {
+  return !READ_ACTIONS.has(operation.slice(operation.indexOf(":") + 1));
+}
+
 export const ROUTES: readonly RouteSpec[] = [
   // assistants
   { method: "POST", pattern: "/assistants", operation: "assistants:create", graph: "body-assistant", names: [{ kind: "assistant", in: "new-id", name: "assistant_id" }] },

@@ -121,6 +121,12 @@ export interface RequestContext {
    * Idempotent; rejects when the record cannot be stored (the response is then cut).
    */
   readonly commitRecord: () => Promise<void>;
+  /**
+   * Called by forward() just before the request leaves for the upstream: a state-changing
+   * exchange is written ahead (recording/intent-journal.ts) so a proxy crash cannot leave its
+   * upstream effect unrecorded. Rejects when that cannot be made durable (nothing is forwarded).
+   */
+  readonly beforeForward: () => Promise<void>;
 }
 
 /** The exchange's masker: the granting policy's profile, or the default one before authorization. */

@@ -67,6 +67,11 @@ export async function forward(ctx: RequestContext, res: ServerResponse): Promise
     body,
     signal: upstreamSignal(ctx),
   };
+  try {
+    await ctx.beforeForward();
+  } catch {
+    return deny("SPOOL_FULL", "the gateway cannot record sessions right now; try again later", undefined, 5);
+  }
   let status = 0;
   try {
     await ctx.services.pools.get(conn).stream(options, ({ statusCode, headers: upstreamHeaders }) => {

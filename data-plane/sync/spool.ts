@@ -156,6 +156,8 @@ export interface Spool {
   /** Moves records the control plane rejected for good to rejected.log, out of the pending set. */
   quarantine(ids: Iterable<string>): Promise<void>;
   stats(): SpoolStats;
+  /** The record `id` is durable or queued and not yet acked (intent-journal recovery asks). */
+  holds(id: string): boolean;
   /** The chain's end including records still waiting for fsync. */
   chainState(): ChainState;
   /**
@@ -571,6 +573,10 @@ class FileSpool implements Spool {
       this.#warned = false;
       this.#emit({ type: "fill-ok", fillRatio });
     }
+  }
+
+  holds(id: string): boolean {
+    return this.#index.has(id) || this.#queuedIds.has(id);
   }
 
   stats(): SpoolStats {

@@ -82,8 +82,11 @@ const THREAD_PATH = /^\/threads\/00000000-0000-4000-8000-(\d{12})\//;
 
 /** One raw HTTP exchange that hangs up at `kind`; resolves with whether response headers arrived. */
 async function hangUp(kind: Kind, token: string, n: number): Promise<boolean> {
-  const big = kind === "stalled" || n % 5 === 0;
-  const body = JSON.stringify({ assistant_id: "agent", input: { events: big ? 200 : 5 + (n % 20), size: big ? 8_000 : 50 + (n % 900) }, stream_mode: "values", ...(n % 2 ? { on_disconnect: "cancel" } : {}) });
+  // A stalled client must outlast the socket buffers (1.6 MB, so the gateway's writes back up);
+  // every fifth other stream is large enough to be cut mid-body (320 KB), the rest are small.
+  const events = kind === "stalled" ? 200 : n % 5 === 0 ? 40 : 5 + (n % 20);
+  const size = kind === "stalled" || n % 5 === 0 ? 8_000 : 50 + (n % 900);
+  const body = JSON.stringify({ assistant_id: "agent", input: { events, size }, stream_mode: "values", ...(n % 2 ? { on_disconnect: "cancel" } : {}) });
   const port = Number(new URL(stack.proxyUrl()).port);
   // A body cut short never reaches authentication (no subject in the record): its path says who it was.
   const path = kind === "mid-body" ? `/threads/${threadOf(n)}/runs/stream` : "/runs/stream";
