@@ -1,6 +1,8 @@
 /**
  * Proxy overhead bench: what agentgate adds to a call, against a direct call to the same
- * upstream and against nginx as a plain reverse proxy, all measured in one run.
+ * upstream, a bare Node relay (undici `pool.stream`, the floor for a Node proxy) and nginx as
+ * a plain reverse proxy, all measured in one run. The proxy runs compiled (`npm run build`,
+ * plain node), as in production; `--source` runs the TypeScript sources through tsx instead.
  *
  *   npx tsx bench/proxy.bench.ts               # full run (~4.5 min + wait for an idle machine)
  *   npx tsx bench/proxy.bench.ts --quick       # smoke check: 2 s rows, few streamed runs
@@ -9,12 +11,13 @@
  *
  * Other options: --max-wait S (wait at most S seconds for load1 < 1.5, default 90),
  * --no-pin (no CPU pinning), --node-load (Node load generator even if wrk is installed),
- * --only static,langgraph,stream (a subset of the scenarios).
+ * --only static,langgraph,stream,cores (a subset of the scenarios), --source.
  *
  * Scenarios (see bench/README.md for what each number means):
  *  1. small JSON `POST /assistants/search`, 1/16/64 connections, against a static node:http
  *     upstream (the proxy's own cost) and against the real LangGraph server;
- *  2. `POST /runs/stream` on `echo`: time to first SSE event and total time, 1 and 16 clients.
+ *  2. `POST /runs/stream` on `echo`: time to first SSE event and total time, 1 and 16 clients;
+ *  3. every core: the static small-JSON load against nginx `worker_processes auto`, unpinned.
  */
 import { parseArgs } from "node:util";
 import { startBenchSystems, type BenchSystems, type Target } from "./lib/bench-stack.js";
@@ -24,6 +27,7 @@ import { chooseLoader, type HttpLoader } from "./lib/loader.js";
 import { codeVersion, load1, machineInfo, waitForQuiet, type MachineInfo } from "./lib/machine.js";
 import { choosePinning, hasCommand, pin, runWorker, type Pinning } from "./lib/procs.js";
 import { profileProxy } from "./lib/profile-run.js";
+import { buildForBench, type CompiledBuild } from "./lib/compiled-build.js";
 import { loadTable, streamTable, type Row } from "./lib/report.js";
 
 const { values: args } = parseArgs({
@@ -35,6 +39,7 @@ const { values: args } = parseArgs({
     "node-load": { type: "boolean", default: false },
     profile: { type: "boolean", default: false },
     only: { type: "string" },
+    source: { type: "boolean", default: false },
   },
   strict: true,
 });
@@ -46,7 +51,7 @@ const MAX_WAIT_S = Number(args["max-wait"] ?? (QUICK ? 0 : 90));
 const LOAD_THRESHOLD = 1.5;
 const CONCURRENCY = [1, 16, 64];
 const STREAM_PLAN = QUICK ? [{ clients: 1, runs: 8 }, { clients: 16, runs: 32 }] : [{ clients: 1, runs: 40 }, { clients: 16, runs: 96 }];
-const SCENARIOS = new Set((args.only ?? "static,langgraph,stream").split(","));
+const SCENARIOS = new Set((args.only ?? "static,langgraph,stream,cores").split(","));
 if (!Number.isFinite(DURATION_S) || DURATION_S < 1) throw new Error("--duration must be a number of seconds ≥ 1");
 
 // The request of scenario 1: what an SDK's `assistants.search({ limit: 10 })` sends.
@@ -120,14 +125,16 @@ async function streamed(targets: readonly Target[]): Promise<Array<Row<StreamRes
   return rows;
 }
 
-function printHeader(m: MachineInfo, loader: HttpLoader, pinning: Pinning | undefined, nginx: boolean): void {
+function printHeader(m: MachineInfo, loader: HttpLoader, pinning: Pinning | undefined, nginx: boolean, build: CompiledBuild | undefined): void {
   console.log("# agentgate proxy bench");
   console.log(`machine: ${m.nproc} CPUs (${m.cpuModel}), ${m.memGiB} GiB, ${m.platform}, node ${m.node}`);
   console.log(`code: ${codeVersion()}`);
   console.log(`load average at start: ${m.loadAtStart.map((l) => l.toFixed(2)).join(" / ")} (1/5/15 min)`);
   console.log(loader.note);
-  console.log(pinning ? `CPU pinning: proxy and nginx on CPU ${pinning.sut}; load generator, upstreams, control plane on CPU ${pinning.rest}` : "CPU pinning: off");
-  console.log(nginx ? "nginx: 1 worker, keep-alive upstream (128), proxy_buffering off, access_log off" : "nginx: not installed, nginx rows skipped (apt-get install -y nginx)");
+  console.log(pinning ? `CPU pinning: proxy, bare relay and nginx on CPU ${pinning.sut}; load generator, upstreams, control plane on CPU ${pinning.rest}; every-core rows unpinned` : "CPU pinning: off");
+  console.log(nginx ? "nginx: 1 worker (every-core rows: worker_processes auto), keep-alive upstream (128), proxy_buffering off, access_log off" : "nginx: not installed, nginx rows skipped (apt-get install -y nginx)");
+  console.log("relay: bare Node relay (node:http + undici Pool.stream, plain node, bench/lib/bare-relay.mjs)");
+  console.log(build ? `agentgate: compiled build (npm run build → ${build.dir}), plain node` : "agentgate: TypeScript sources through tsx (--source)");
   console.log(`rows: ${DURATION_S} s each${QUICK ? " (--quick: smoke check only, do not quote)" : ""}`);
 }
 
@@ -138,7 +145,17 @@ async function main(): Promise<void> {
   if (pinning) pin(process.pid, pinning.rest);
   const loader = chooseLoader(args["node-load"] === true);
   const hasNginx = hasCommand("nginx");
-  printHeader(machine, loader, pinning, hasNginx);
+  // What production runs: the compiled build (built before waiting for a quiet machine).
+  const build = args.source ? undefined : buildForBench();
+  try {
+    printHeader(machine, loader, pinning, hasNginx, build);
+    await measure(loader, pinning, hasNginx, build);
+  } finally {
+    build?.remove();
+  }
+}
+
+async function measure(loader: HttpLoader, pinning: Pinning | undefined, hasNginx: boolean, build: CompiledBuild | undefined): Promise<void> {
 
   const quiet = await waitForQuiet(LOAD_THRESHOLD, MAX_WAIT_S * 1000, (l) => process.stderr.write(`waiting for load1 < ${LOAD_THRESHOLD} (now ${l.toFixed(2)})\n`));
   console.log(
@@ -148,14 +165,14 @@ async function main(): Promise<void> {
   );
 
   if (args.profile) {
-    await profileProxy({ loader, pinning, durationS: Number(args.duration ?? 10), connections: 64, request: SEARCH });
+    await profileProxy({ loader, pinning, durationS: Number(args.duration ?? 10), connections: 64, request: SEARCH, buildDir: build?.dir });
     return;
   }
 
   const started = Date.now();
   let systems: BenchSystems | undefined;
   try {
-    systems = await startBenchSystems({ withNginx: hasNginx, pinning });
+    systems = await startBenchSystems({ withNginx: hasNginx, pinning, withCores: SCENARIOS.has("cores"), ...(build ? { buildDir: build.dir } : {}) });
     if (SCENARIOS.has("static")) {
       process.stderr.write("small JSON, static upstream\n");
       const rows = await smallJson(systems.static, loader);
@@ -173,6 +190,12 @@ async function main(): Promise<void> {
       const rows = await streamed(systems.langgraph);
       console.log(`\n## 2. POST /runs/stream on echo (stream_mode values): time to first SSE event and total time, Node client process\n`);
       console.log(streamTable(rows));
+    }
+    if (SCENARIOS.has("cores") && systems.cores.length > 1) {
+      process.stderr.write("small JSON, static upstream, every core (unpinned)\n");
+      const rows = await smallJson(systems.cores, loader);
+      console.log(`\n## 3. Every core: small JSON against the static upstream, nothing pinned, nginx with worker_processes auto (${loader.tool}, ${DURATION_S} s per row)\n`);
+      console.log(loadTable(rows, { nginx: "nginx-auto" }));
     }
   } finally {
     await systems?.stop();

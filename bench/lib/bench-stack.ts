@@ -1,7 +1,9 @@
 /**
  * The systems the proxy bench measures: the demo stack (real LangGraph server, dev issuer,
  * control plane, one proxy) plus a static upstream, both reachable through the proxy as two
- * connections of one policy, and optionally nginx in front of both.
+ * connections of one policy, a bare undici relay in front of both (the floor for a Node
+ * proxy), and optionally nginx (one worker, pinned like the proxy; and `worker_processes
+ * auto`, unpinned, for the every-core comparison).
  */
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -16,19 +18,24 @@ import { pin, type Pinning } from "./procs.js";
 
 const STATIC_KEY_ENV = "AGENTGATE_UPSTREAM_BENCH_STATIC_KEY";
 
+/** The hops the bench compares. `nginx-auto`: one worker per core, unpinned. */
+export type TargetName = "direct" | "nginx" | "relay" | "agentgate" | "nginx-auto";
+
 /** Where to send a request, and the credential headers that go with it. */
 export interface Target {
-  readonly name: "direct" | "nginx" | "agentgate";
+  readonly name: TargetName;
   readonly baseUrl: string;
   readonly headers: Record<string, string>;
   /** The process whose CPU time is the cost of this hop (nginx master, the proxy); none for direct. */
   readonly sutPid: number | undefined;
 }
 
-/** The two upstreams of the bench, each reachable directly, through nginx and through the proxy. */
+/** The two upstreams of the bench, each reachable directly, through nginx, the bare relay and the proxy. */
 export interface BenchSystems {
   readonly static: Target[];
   readonly langgraph: Target[];
+  /** The static upstream through hops that may use every core (unpinned). */
+  readonly cores: Target[];
   readonly proxyPid: number;
   stop(): Promise<void>;
 }
@@ -47,14 +54,26 @@ function policyWithStatic(staticUrl: string): (input: DemoPolicyInput) => string
  * Starts everything; on failure stops what already runs. With `pinning`, the proxy and nginx
  * get the SUT core; everything else inherits the bench's own (already pinned) CPUs.
  */
-export async function startBenchSystems(opts: { withNginx: boolean; pinning: Pinning | undefined; env?: Record<string, string> }): Promise<BenchSystems> {
+export async function startBenchSystems(opts: {
+  withNginx: boolean;
+  pinning: Pinning | undefined;
+  env?: Record<string, string>;
+  /** Run the planes from this `npm run build` output (plain node); default the sources through tsx. */
+  buildDir?: string;
+  /** Also start the every-core peers (nginx `worker_processes auto`). */
+  withCores?: boolean;
+}): Promise<BenchSystems> {
   const dataDir = mkdtempSync(join(tmpdir(), "agentgate-bench-"));
   const staticKey = `st-${randomBytes(18).toString("base64url")}`;
   let staticUpstream: ServiceProcess | undefined;
   let stack: Stack | undefined;
   let nginx: RunningNginx | undefined;
+  let nginxAuto: RunningNginx | undefined;
+  let relay: ServiceProcess | undefined;
   const stop = async (): Promise<void> => {
     await nginx?.stop().catch(() => undefined);
+    await nginxAuto?.stop().catch(() => undefined);
+    await relay?.stop().catch(() => undefined);
     await stack?.stop().catch(() => undefined);
     await staticUpstream?.stop().catch(() => undefined);
     rmSync(dataDir, { recursive: true, force: true });
@@ -62,24 +81,33 @@ export async function startBenchSystems(opts: { withNginx: boolean; pinning: Pin
   try {
     staticUpstream = await startServiceProcess("bench/lib/static-upstream-server.ts", { BENCH_STATIC_KEY: staticKey });
     const staticUrl = staticUpstream.ready["url"]!;
-    stack = await startStack({ dataDir, policy: policyWithStatic(staticUrl), env: { ...opts.env, [STATIC_KEY_ENV]: staticKey } });
+    stack = await startStack({ dataDir, policy: policyWithStatic(staticUrl), env: { ...opts.env, [STATIC_KEY_ENV]: staticKey }, ...(opts.buildDir ? { buildDir: opts.buildDir } : {}) });
     if (opts.pinning) pin(stack.proxies[0]!.pid, opts.pinning.sut);
     const token = await stack.issuer.mint({ sub: "bench", groups: ["developers"], expiresIn: 3 * 3600 });
     const bearer = { authorization: `Bearer ${token}` };
     const proxyUrl = stack.proxyUrl(0);
     const lgUrl = stack.upstream.url;
-    if (opts.withNginx) {
-      nginx = await startNginx([{ upstreamUrl: staticUrl, apiKey: staticKey }, { upstreamUrl: lgUrl, apiKey: stack.upstream.apiKey }], opts.pinning?.sut);
-    }
+    const routes = [{ upstreamUrl: staticUrl, apiKey: staticKey }, { upstreamUrl: lgUrl, apiKey: stack.upstream.apiKey }];
+    if (opts.withNginx) nginx = await startNginx(routes, opts.pinning?.sut);
+    if (opts.withNginx && opts.withCores) nginxAuto = await startNginx(routes.slice(0, 1), opts.pinning?.all, "auto");
+    // The relay gets the SUT core like the proxy and nginx.
+    relay = await startServiceProcess("bench/lib/bare-relay.mjs", { BENCH_RELAY_ROUTES: JSON.stringify(routes) });
+    if (opts.pinning) pin(relay.pid, opts.pinning.sut);
+    const relayUrls = relay.ready["urls"]!.split(" ");
     const proxyPid = stack.proxies[0]!.pid;
-    const targets = (upstreamUrl: string, key: string, proxyPath: string, nginxUrl: string | undefined): Target[] => [
+    const targets = (upstreamUrl: string, key: string, proxyPath: string, nginxUrl: string | undefined, relayUrl: string): Target[] => [
       { name: "direct", baseUrl: upstreamUrl, headers: { "x-api-key": key }, sutPid: undefined },
       ...(nginxUrl ? [{ name: "nginx" as const, baseUrl: nginxUrl, headers: {}, sutPid: nginx?.pid }] : []),
+      { name: "relay", baseUrl: relayUrl, headers: {}, sutPid: relay!.pid },
       { name: "agentgate", baseUrl: `${proxyUrl}${proxyPath}`, headers: bearer, sutPid: proxyPid },
     ];
     return {
-      static: targets(staticUrl, staticKey, "/c/static", nginx?.urls[0]),
-      langgraph: targets(lgUrl, stack.upstream.apiKey, "/c/demo", nginx?.urls[1]),
+      static: targets(staticUrl, staticKey, "/c/static", nginx?.urls[0], relayUrls[0]!),
+      langgraph: targets(lgUrl, stack.upstream.apiKey, "/c/demo", nginx?.urls[1], relayUrls[1]!),
+      cores: [
+        { name: "direct", baseUrl: staticUrl, headers: { "x-api-key": staticKey }, sutPid: undefined },
+        ...(nginxAuto ? [{ name: "nginx-auto" as const, baseUrl: nginxAuto.urls[0]!, headers: {}, sutPid: nginxAuto.pid }] : []),
+      ],
       proxyPid,
       stop,
     };

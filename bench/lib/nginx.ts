@@ -1,5 +1,6 @@
 /**
- * nginx as a plain reverse proxy, the reference peer of the bench: one worker, keep-alive
+ * nginx as a plain reverse proxy, the reference peer of the bench: one worker (or
+ * `worker_processes auto`, one per core, for the worker-mode comparison), keep-alive
  * upstream pools, `proxy_buffering off` (SSE must stream), no access log, each route on its
  * own free loopback port, everything (config, pid, logs, temp files) in a temp folder.
  */
@@ -24,7 +25,7 @@ export interface RunningNginx {
 }
 
 /** The configuration text (exported for tests and for the README). */
-export function nginxConfig(dir: string, routes: ReadonlyArray<NginxRoute & { port: number }>, runAsRoot: boolean): string {
+export function nginxConfig(dir: string, routes: ReadonlyArray<NginxRoute & { port: number }>, runAsRoot: boolean, workers: NginxWorkers = 1): string {
   const upstreams = routes.map((r, i) => `  upstream u${i} { server ${new URL(r.upstreamUrl).host}; keepalive 128; }`);
   const servers = routes.map(
     (r, i) => `  server {
@@ -39,7 +40,7 @@ export function nginxConfig(dir: string, routes: ReadonlyArray<NginxRoute & { po
     }
   }`,
   );
-  return `${runAsRoot ? "user root root;\n" : ""}worker_processes 1;
+  return `${runAsRoot ? "user root root;\n" : ""}worker_processes ${workers};
 events { worker_connections 4096; }
 http {
   access_log off;
@@ -54,13 +55,16 @@ ${servers.join("\n")}
 `;
 }
 
+/** `worker_processes`: a count, or `auto` (one per core). */
+export type NginxWorkers = number | "auto";
+
 /** Starts nginx (on `cpus` if given); rejects if it does not listen within 10 s. */
-export async function startNginx(routes: readonly NginxRoute[], cpus: string | undefined): Promise<RunningNginx> {
+export async function startNginx(routes: readonly NginxRoute[], cpus: string | undefined, workers: NginxWorkers = 1): Promise<RunningNginx> {
   for (const r of routes) if (!/^[A-Za-z0-9._~-]+$/.test(r.apiKey)) throw new Error("nginx route key must be a plain token");
   const dir = mkdtempSync(join(tmpdir(), "agentgate-nginx-"));
   const withPorts = await Promise.all(routes.map(async (r) => ({ ...r, port: await freePort() })));
   const conf = join(dir, "nginx.conf");
-  writeFileSync(conf, nginxConfig(dir, withPorts, process.getuid?.() === 0));
+  writeFileSync(conf, nginxConfig(dir, withPorts, process.getuid?.() === 0, workers));
   const argv = pinnedArgv(cpus, [
     "nginx", "-p", dir, "-c", conf, "-e", join(dir, "error.log"),
     "-g", `daemon off; pid ${join(dir, "nginx.pid")}; error_log ${join(dir, "error.log")} warn;`,

@@ -18,12 +18,14 @@ export function hasCommand(name: string): boolean {
 export interface Pinning {
   readonly sut: string;
   readonly rest: string;
+  /** Every CPU (for the unpinned, every-core peers: children inherit the bench's own mask otherwise). */
+  readonly all: string;
 }
 
 export function choosePinning(enabled: boolean): Pinning | undefined {
   const n = availableParallelism();
   if (!enabled || n < 2 || !hasCommand("taskset")) return undefined;
-  return { sut: String(n - 1), rest: n === 2 ? "0" : `0-${n - 2}` };
+  return { sut: String(n - 1), rest: n === 2 ? "0" : `0-${n - 2}`, all: `0-${n - 1}` };
 }
 
 /** Moves every thread of a running process to `cpus` (a taskset list). Best effort. */

@@ -1,5 +1,5 @@
 /**
- * `--profile`: runs the proxy with a CPU-sampling preload (./cpu-profiler-preload.ts, through
+ * `--profile`: runs the proxy with a CPU-sampling preload (./cpu-profiler-preload.mjs, through
  * NODE_OPTIONS, which the stack passes to the proxy process), drives it with the small-JSON load against the static
  * upstream, stops it so V8 writes the profile, and prints where the proxy's CPU time goes.
  */
@@ -21,16 +21,23 @@ export interface ProfileRequest {
   body: string;
 }
 
-export async function profileProxy(opts: { loader: HttpLoader; pinning: Pinning | undefined; durationS: number; connections: number; request: ProfileRequest }): Promise<void> {
+export async function profileProxy(opts: {
+  loader: HttpLoader;
+  pinning: Pinning | undefined;
+  durationS: number;
+  connections: number;
+  request: ProfileRequest;
+  /** The compiled build to profile (plain node); undefined = the sources through tsx. */
+  buildDir: string | undefined;
+}): Promise<void> {
   // Kept after the run (path printed) so the profile can be opened in Chrome DevTools.
   const dir = mkdtempSync(join(tmpdir(), "agentgate-cpuprof-"));
+  const preload = `--import ${join(REPO_ROOT, "bench/lib/cpu-profiler-preload.mjs")}`;
   const systems = await startBenchSystems({
     withNginx: false,
     pinning: opts.pinning,
-    env: {
-      NODE_OPTIONS: `--import tsx --import ${join(REPO_ROOT, "bench/lib/cpu-profiler-preload.ts")}`,
-      BENCH_CPU_PROF_DIR: dir,
-    },
+    env: { NODE_OPTIONS: opts.buildDir ? preload : `--import tsx ${preload}`, BENCH_CPU_PROF_DIR: dir },
+    ...(opts.buildDir ? { buildDir: opts.buildDir } : {}),
   });
   let warmup: LoadResult;
   let result: LoadResult;

@@ -2,7 +2,8 @@
  * Preload for `--profile` (node refuses `--cpu-prof` in NODE_OPTIONS, and the stack starts the
  * proxy itself): when BENCH_CPU_PROF_DIR is set and this process is a proxy, samples the CPU
  * with the inspector from start-up and writes `<dir>/proxy.<pid>.cpuprofile` at exit.
- * Loaded with NODE_OPTIONS="--import tsx --import <this file>".
+ * Loaded with NODE_OPTIONS="--import <this file>" (plain JavaScript: the proxy may run compiled,
+ * without tsx).
  */
 import { Session } from "node:inspector";
 import { writeFileSync } from "node:fs";
