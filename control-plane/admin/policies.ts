@@ -29,6 +29,7 @@ import {
   type PolicyLimits,
 } from "./policy-rules.js";
 import { textProblems } from "./text.js";
+import { DEFAULT_PSEUDONYM_SCOPE, PSEUDONYM_SCOPES, pseudonymScopeOf, type PseudonymScope } from "../../data-plane/masking/pseudonym-scope.js";
 
 /** A policy as written: references by name. */
 export interface PolicyFields {
@@ -41,6 +42,8 @@ export interface PolicyFields {
   /** null: no masking profile. */
   readonly maskingProfile: string | null;
   readonly maskRequests: boolean;
+  /** Which exchanges share pseudonyms (see data-plane/masking/pseudonym-scope.ts); default "thread". */
+  readonly pseudonymScope: PseudonymScope;
   readonly limits: PolicyLimits;
   readonly denylist: readonly DenyRule[];
   readonly approval: ApprovalRule;
@@ -81,6 +84,7 @@ const DEFAULTS: PolicyFields = {
   operations: [],
   maskingProfile: null,
   maskRequests: true,
+  pseudonymScope: DEFAULT_PSEUDONYM_SCOPE,
   limits: NO_LIMITS,
   denylist: [],
   approval: NO_APPROVAL,
@@ -99,6 +103,7 @@ function view(row: PolicyRow): PolicyView {
     operations: jsonStrings(row.operations),
     maskingProfile: row.maskingProfile && ref(row.maskingProfile),
     maskRequests: row.maskRequests,
+    pseudonymScope: pseudonymScopeOf(row.pseudonymScope) ?? DEFAULT_PSEUDONYM_SCOPE,
     limits: limitsOf(row.limits),
     denylist: denylistOf(row.denylist),
     approval: approvalOf(row.approval),
@@ -138,6 +143,7 @@ function staticProblems(f: PolicyFields): string[] {
   out.push(...graphProblems(what, f.graphs), ...operationProblems(what, f.operations));
   if (f.graphs.length === 0) out.push("policy: graphs must list at least one graph id or glob");
   if (f.operations.length === 0) out.push("policy: operations must list at least one operation");
+  if (!pseudonymScopeOf(f.pseudonymScope)) out.push(`policy: pseudonymScope must be one of ${PSEUDONYM_SCOPES.join(", ")} (got ${JSON.stringify(f.pseudonymScope)})`);
   return [...out, ...limitsProblems(f.limits), ...denylistProblems(f.denylist), ...approvalProblems(f.approval)];
 }
 
@@ -172,6 +178,7 @@ async function columns(tx: Tx, f: PolicyFields) {
     graphs: [...f.graphs],
     operations: [...f.operations],
     maskRequests: f.maskRequests,
+    pseudonymScope: f.pseudonymScope,
     limits: { ...f.limits, costPerRun: { ...f.limits.costPerRun } },
     denylist: f.denylist.map((d) => ({ ...d })),
     approval: { ...f.approval, approverRoles: [...f.approval.approverRoles] },

@@ -132,6 +132,7 @@ export async function applyPolicyDocument(deps: AdminDeps, by: Principal, doc: P
         operations: p.operations,
         maskingProfile: p.maskingProfile ?? null,
         maskRequests: p.maskRequests ?? null,
+        pseudonymScope: p.pseudonymScope ?? null,
         limits: p.limits ?? null,
         denylist: p.denylist ?? null,
         approval: p.approval ?? null,

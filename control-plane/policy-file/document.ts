@@ -6,6 +6,7 @@
  */
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
+import { PSEUDONYM_SCOPES } from "../../data-plane/masking/pseudonym-scope.js";
 
 const text = z.string();
 const count = z.number();
@@ -61,6 +62,7 @@ const policy = z.strictObject({
   operations: z.array(text),
   maskingProfile: text.nullish(),
   maskRequests: z.boolean().nullish(),
+  pseudonymScope: z.enum(PSEUDONYM_SCOPES).nullish(),
   limits: limits.nullish(),
   denylist: z.array(z.strictObject({ id: text.optional(), pattern: text, path: text.optional(), message: text.optional() })).nullish(),
   approval: z

@@ -98,6 +98,7 @@ export async function buildSnapshot(db: Db, secrets: SecretBox, keys: SnapshotKe
       operations: jsonStrings(p.operations),
       maskingProfileId: p.maskingProfileId ?? "",
       maskRequests: p.maskRequests,
+      pseudonymScope: p.pseudonymScope,
       limits: limitsFromJson(p.limits),
       denylist: jsonRecords(p.denylist).map((r, i) => ({
         id: String(r["id"] ?? `rule-${i + 1}`),

@@ -6,7 +6,15 @@ import { createHmac } from "node:crypto";
  * and an auditor can link its turns, while different threads stay unlinkable; `identity`: the
  * same across all of one identity's exchanges; `exchange`: a fresh key per exchange.
  */
-export type PseudonymScope = "exchange" | "thread" | "identity";
+export const PSEUDONYM_SCOPES = ["exchange", "thread", "identity"] as const;
+export type PseudonymScope = (typeof PSEUDONYM_SCOPES)[number];
+/** The scope of a policy that does not choose one. */
+export const DEFAULT_PSEUDONYM_SCOPE: PseudonymScope = "thread";
+
+/** Narrows a stored/transported value; anything else is undefined. */
+export function pseudonymScopeOf(value: string): PseudonymScope | undefined {
+  return (PSEUDONYM_SCOPES as readonly string[]).includes(value) ? (value as PseudonymScope) : undefined;
+}
 
 /** What an exchange knows that a scope can be keyed by. */
 export interface PseudonymContext {

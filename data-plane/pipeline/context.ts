@@ -131,5 +131,9 @@ export interface RequestContext {
 
 /** The exchange's masker: the granting policy's profile, or the default one before authorization. */
 export function maskerOf(ctx: RequestContext): BodyMasker {
-  return (ctx.masker ??= ctx.state.maskerFor(ctx.decision?.rule, { threadId: ctx.threadId, identity: ctx.ownerTag }));
+  // The identity scope keys on issuer+subject (not the owner tag, which changes with its key generation).
+  return (ctx.masker ??= ctx.state.maskerFor(ctx.decision?.rule, {
+    threadId: ctx.threadId,
+    identity: ctx.identity && `${ctx.identity.issuer}\u0000${ctx.identity.subject}`,
+  }));
 }

@@ -1,6 +1,7 @@
 import type { ApprovalGrant, Snapshot } from "../../proto/gen/agentgate/v1/policy_pb.js";
 import { compileAdminPattern } from "./admin-pattern.js";
 import { compileGlobs } from "./glob.js";
+import { DEFAULT_PSEUDONYM_SCOPE, pseudonymScopeOf, type PseudonymScope } from "../masking/pseudonym-scope.js";
 import { scopedKey, type CompiledConnection, type CompiledPolicy, type CompiledRule, type GatewayKeyEntry } from "./compiled-policy.js";
 
 /** A snapshot that cannot be applied; lists every problem found (nacked, never half-applied). */
@@ -16,6 +17,13 @@ function compileDenyPattern(pattern: string): RegExp {
   const result = compileAdminPattern(pattern, "i");
   if (!result.ok) throw new Error(`invalid denylist pattern ${JSON.stringify(pattern)}: ${result.problem}`);
   return result.re;
+}
+
+/** A policy's pseudonym scope; empty (a control plane from before the field) = the default. */
+function scopeOf(value: string): PseudonymScope {
+  const scope = value === "" ? DEFAULT_PSEUDONYM_SCOPE : pseudonymScopeOf(value);
+  if (!scope) throw new Error(`unknown pseudonym scope ${JSON.stringify(value)}`);
+  return scope;
 }
 
 function pushTo<K, V>(map: Map<K, V[]>, key: K, value: V): void {
@@ -80,6 +88,7 @@ export function compilePolicy(snapshot: Snapshot): CompiledPolicy {
         threadsAny: p.operations.includes("threads:read:any") || p.operations.includes("*"),
         storeShared: p.operations.includes("store:shared") || p.operations.includes("*"),
         maskRequests: p.maskRequests,
+        pseudonymScope: scopeOf(p.pseudonymScope),
         maskingRules: p.maskingProfileId ? profiles.get(p.maskingProfileId) : undefined,
         maskingProfileId: p.maskingProfileId,
         limits: p.limits,

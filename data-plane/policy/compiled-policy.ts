@@ -1,5 +1,6 @@
 import type { ApprovalGrant, ApprovalRule, Limits, MaskingRule } from "../../proto/gen/agentgate/v1/policy_pb.js";
 import type { NameMatcher } from "./glob.js";
+import type { PseudonymScope } from "../masking/pseudonym-scope.js";
 
 /** A denylist rule with its pattern compiled once. */
 export interface CompiledDenyRule {
@@ -23,6 +24,8 @@ export interface CompiledRule {
   /** The policy grants `store:shared`: store namespaces under ["shared", ...] are common to its holders. */
   readonly storeShared: boolean;
   readonly maskRequests: boolean;
+  /** Which exchanges share pseudonyms under this policy. */
+  readonly pseudonymScope: PseudonymScope;
   readonly maskingRules: readonly MaskingRule[] | undefined;
   readonly maskingProfileId: string;
   readonly limits: Limits | undefined;

@@ -1,7 +1,7 @@
 import type { MaskingProfile } from "../../proto/gen/agentgate/v1/policy_pb.js";
 import type { CompiledRule } from "./compiled-policy.js";
 import type { BodyMasker } from "../pipeline/context.js";
-import { pseudonymKey, type PseudonymContext, type PseudonymScope } from "../masking/pseudonym-scope.js";
+import { DEFAULT_PSEUDONYM_SCOPE, pseudonymKey, type PseudonymContext } from "../masking/pseudonym-scope.js";
 import {
   compileProfile,
   defaultProfile,
@@ -18,12 +18,12 @@ import {
  * rejects the whole snapshot) and returns the per-exchange masker factory: each exchange
  * gets its own MaskSession (pseudonym key, counts) over its policy's profile, or over the
  * default profile when the policy names none — responses are always masked. Pseudonyms are
- * keyed per thread (see pseudonym-scope.ts) with the snapshot's `pseudonym` gateway key.
+ * keyed by the policy's pseudonym scope (see pseudonym-scope.ts; the default scope before a
+ * policy decided) with the snapshot's `pseudonym` gateway key.
  */
 export function createMaskerFactory(
   profiles: readonly MaskingProfile[],
   pseudonymGatewayKey?: Buffer,
-  scope: PseudonymScope = "thread",
 ): (rule: CompiledRule | undefined, at?: PseudonymContext) => BodyMasker {
   const compiled = new Map<string, CompiledProfile>();
   for (const p of profiles) {
@@ -36,7 +36,7 @@ export function createMaskerFactory(
   const fallback = defaultProfile();
   return (rule, at = {}) => {
     const profile = (rule?.maskingProfileId && compiled.get(rule.maskingProfileId)) || fallback;
-    const session = new MaskSession(pseudonymKey(pseudonymGatewayKey, scope, at));
+    const session = new MaskSession(pseudonymKey(pseudonymGatewayKey, rule?.pseudonymScope ?? DEFAULT_PSEUDONYM_SCOPE, at));
     return {
       maskJson: (value) => maskJson(value, profile, session),
       maskText: (text) => maskText(text, profile, session),

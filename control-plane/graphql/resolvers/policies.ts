@@ -1,3 +1,4 @@
+import type { PseudonymScope } from "../../../data-plane/masking/pseudonym-scope.js";
 import { createPolicy, deletePolicy, getPolicy, listPolicies, updatePolicy, type PolicyFilter, type PolicyInput } from "../../admin/policies.js";
 import type { PolicyLimits } from "../../admin/policy-rules.js";
 import { guarded } from "../guard.js";
@@ -16,6 +17,7 @@ function policyInput(input: Input): PolicyInput {
 
 /** Policies: CRUD (READ / WRITE; policy-affecting). */
 export const policyResolvers = {
+  PseudonymScope: { EXCHANGE: "exchange", THREAD: "thread", IDENTITY: "identity" } satisfies Record<Uppercase<PseudonymScope>, PseudonymScope>,
   PolicyLimits: {
     costPerRun: (l: PolicyLimits) => pairs(l.costPerRun, "graph", "cost"),
   },

@@ -1,0 +1,2 @@
+-- AlterTable
+ALTER TABLE "Policy" ADD COLUMN     "pseudonymScope" TEXT NOT NULL DEFAULT 'thread';
