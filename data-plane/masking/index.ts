@@ -18,6 +18,7 @@ export { MaskSession } from "./session.js";
 export { maskJson } from "./json.js";
 export { maskText } from "./text.js";
 export { maskBody, type MaskBodyOptions, type MaskBodyResult } from "./body.js";
+export { couldContainSensitive } from "./prefilter.js";
 export { SseMasker, type SseMaskerOptions } from "./sse.js";
 export { SseEventTooLargeError } from "./sse-parser.js";
 export { HoldBack } from "./hold-back.js";

@@ -35,6 +35,10 @@ export interface CompiledRule {
 export interface TextMatcher {
   readonly rule: number;
   find(text: string): Span[];
+  /** The built-in detector, for a `detector` rule (the pre-filter knows each one's triggers). */
+  readonly detector?: Detector;
+  /** The compiled admin pattern (RE2), for a `regex` rule. */
+  readonly regex?: RegExp;
 }
 
 /** A profile compiled once, applied to many values. Immutable. */
@@ -48,6 +52,8 @@ export interface CompiledProfile {
   readonly matchers: readonly TextMatcher[];
   /** A `passthrough: uninspectable` rule: bodies that cannot be inspected are relayed, not refused. */
   readonly passUninspectable: boolean;
+  /** The key rules' names, normalised (`normalizeKey`), `*` kept: what the pre-filter looks for. */
+  readonly keyNames: readonly string[];
 }
 
 /** Thrown by compileProfile with every problem found, not just the first. */
@@ -205,11 +211,11 @@ export function compileProfile(rules: readonly MaskingRuleSpec[]): CompiledProfi
         pathRules.push({ segments: checked.segments, rule: index });
         break;
       case "detector":
-        matchers.push({ rule: index, find: checked.detector.find });
+        matchers.push({ rule: index, find: checked.detector.find, detector: checked.detector });
         break;
       case "regex": {
         const re = checked.re;
-        matchers.push({ rule: index, find: (text) => scan(re, text) });
+        matchers.push({ rule: index, find: (text) => scan(re, text), regex: re });
         break;
       }
       case "passthrough":
@@ -223,6 +229,7 @@ export function compileProfile(rules: readonly MaskingRuleSpec[]): CompiledProfi
     paths: buildPathTrie(pathRules),
     matchers: Object.freeze(matchers),
     passUninspectable,
+    keyNames: Object.freeze(keyRules.map((k) => normalizeKey(k.name))),
   });
 }
 

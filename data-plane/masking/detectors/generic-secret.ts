@@ -15,9 +15,9 @@ import { distinctChars, longestSequentialRun, shannonEntropy } from "../placehol
  */
 
 // Every form needs one of these after the key (see operatorFollows).
-const OPERATOR_HINT = /[=:,(>]|\s(?:is|was)\s/;
-const KEYWORD = /pass(?:word|wd|phrase)?|pwd|secret|token|api[_.-]?key|access[_.-]?key|private[_.-]?key|auth|credential|creds|key/gi;
-const IDENT_CHAR = /[A-Za-z0-9_.-]/;
+export const OPERATOR_HINT = /[=:,(>]|\s(?:is|was)\s/;
+export const KEYWORD = /pass(?:word|wd|phrase)?|pwd|secret|token|api[_.-]?key|access[_.-]?key|private[_.-]?key|auth|credential|creds|key/gi;
+export const IDENT_CHAR = /[A-Za-z0-9_.-]/;
 
 // password: a human password (length ≥ 6); token: random-looking (≥ 8, entropy); key: a
 // key of unknown purpose (`APP_KEY`, `"key"`, `licenseKey`), random-looking and ≥ 16 long.
@@ -44,7 +44,8 @@ const SECRET_WORD = /^(?:secret|private|master|signing|encryption)$/;
 // Keys that name data, not credentials: `primary_key`, `sort_key`, `publicKey`, `cache_key`…
 const DATA_KEY = /^(?:primary|foreign|sort|partition|range|hash|composite|unique|public|idempotency|cache|lookup|row|object|map|dict|group|message|translation|i18n|shortcut|hot|cursor|dedup|dedupe|routing|shard|index|join|natural|surrogate|search|storage|bucket|item|record|state|query|config|setting|locale|label|field|column|table|entity|resource|event|metric|react|list|sub|next|prev|parent|child|node|thread|run|namespace|store)$/;
 
-function classOf(identifier: string): ValueClass | null {
+/** The value class a key names (null: not a credential key); shared with the pre-filter. */
+export function classOf(identifier: string): ValueClass | null {
   const w = words(identifier);
   const last = w[w.length - 1] ?? "";
   const prev = w[w.length - 2] ?? "";
@@ -142,6 +143,11 @@ function operatorFollows(text: string, start: number, end: number): boolean {
   return false;
 }
 
+/** The identifier around a keyword hit, without leading and trailing dots and dashes. */
+export function identifierAt(text: string, start: number, end: number): string {
+  return text.slice(start, end).replace(/^[.-]+|[.-]+$/g, "");
+}
+
 function findSecrets(text: string): Span[] {
   const out: Span[] = [];
   KEYWORD.lastIndex = 0;
@@ -153,7 +159,7 @@ function findSecrets(text: string): Span[] {
     while (e < text.length && e - k.index < 64 && IDENT_CHAR.test(text[e]!)) e++;
     KEYWORD.lastIndex = e; // one decision per identifier
     if (e <= lastEnd || !operatorFollows(text, s, e)) continue;
-    const identifier = text.slice(s, e).replace(/^[.-]+|[.-]+$/g, "");
+    const identifier = identifierAt(text, s, e);
     const cls = classOf(identifier);
     if (cls === null) continue;
     let span: Span | null = null;

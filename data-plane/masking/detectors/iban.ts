@@ -4,7 +4,7 @@ import { scan } from "./scan.js";
 import { hasDigits } from "./text-shape.js";
 
 /** IBAN length per country (SWIFT IBAN registry). */
-const IBAN_LENGTH: ReadonlyMap<string, number> = new Map(
+export const IBAN_LENGTH: ReadonlyMap<string, number> = new Map(
   ("AD24 AE23 AL28 AT20 AZ28 BA20 BE16 BG22 BH22 BI27 BR29 BY28 CH21 CR22 CY28 CZ24 DE22 DJ27 DK18 DO28 " +
     "EE20 EG29 ES24 FI18 FK18 FO18 FR27 GB22 GE22 GI23 GL18 GR27 GT28 HN28 HR21 HU28 IE22 IL23 IQ23 IS26 " +
     "IT27 JO30 KW30 KZ20 LB28 LC32 LI21 LT20 LU20 LV21 LY25 MC27 MD24 ME22 MK19 MN20 MR27 MT31 MU30 NI28 " +

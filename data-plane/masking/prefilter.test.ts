@@ -1,0 +1,195 @@
+import fc from "fast-check";
+import { couldContainSensitive } from "./prefilter.js";
+import { compileProfile, defaultProfile, type CompiledProfile, type MaskingRuleSpec } from "./profile.js";
+import { maskBody } from "./body.js";
+import { MaskSession } from "./session.js";
+import { secret } from "./testing/secrets.js";
+
+const PROFILES: Array<[string, CompiledProfile]> = [
+  ["default", defaultProfile()],
+  [
+    "small",
+    compileProfile([
+      { kind: "key", match: "password", style: "redact" },
+      { kind: "key", match: "*token", style: "redact" },
+      { kind: "detector", match: "email", style: "pseudonym" },
+      { kind: "detector", match: "credit_card", style: "partial" },
+      { kind: "detector", match: "phone", style: "partial" },
+    ]),
+  ],
+  [
+    "custom regexes",
+    compileProfile([
+      { kind: "regex", match: "ACME-[0-9]{4}", style: "redact" },
+      { kind: "regex", match: "/to+k[a-z]n/i", style: "redact" },
+      { kind: "key", match: "x-*-id", style: "redact" },
+      { kind: "detector", match: "generic_secret", style: "redact" },
+    ]),
+  ],
+];
+
+/** True when maskBody would change or refuse the body (what the pre-filter must never miss). */
+function engineActs(body: Uint8Array | string, contentType: string | undefined, profile: CompiledProfile): boolean {
+  const session = new MaskSession();
+  const r = maskBody(body, contentType, profile, session, { onInvalidJson: "text" });
+  return !r.ok || r.transcoded === true || Object.keys(session.counts).length > 0;
+}
+
+// ------------------------------------------------------------------ generated near misses
+
+// Fragments dense in what triggers look for: digit runs and separators, keywords, prefixes,
+// "@", colons, escapes-to-be, non-ASCII. Joined at random they make secrets, near misses and
+// tokens cut at every place.
+const FRAGMENT = fc.oneof(
+  { weight: 2, arbitrary: secret },
+  { weight: 2, arbitrary: secret.chain((s) => fc.nat(s.length).map((n) => s.slice(0, n))) },
+  { weight: 2, arbitrary: secret.chain((s) => fc.nat(s.length).map((n) => s.slice(n))) },
+  {
+    weight: 6,
+    arbitrary: fc.constantFrom(
+      " ", " ", "-", ".", ":", "::", ",", "=", " = ", "\n", "\t", '"', "'", "\\", "/", "(", ")", "+", "@", "x", "e", "T",
+      "password", "Password", "pass_word", "api_key", "apiKey", "token", "input_tokens", "secret", "is", " is ", "key", "auth",
+      "AKIA", "ASIA", "sk-", "sk-proj-", "ghp_", "glpat-", "xoxb-", "AIza", "eyJ", "PRIVATE KEY", "hooks.slack.com",
+      "ACME-", "tOOkEn", "x-acme-id", "x-_acme-id",
+      "0", "1", "4", "12", "415", "555", "0132", "4111", "1111", "2024-05-01", "2024-05-01T12:30:45.123456+00:00", "3.14", "1e15", "4.111111111111111e15",
+      "DE89", "GB82 WEST", "ffff", "fe80", "2001:db8", "192.168", "10.0.0.1", "bc1q", "0x", "1BoatSLRHtKNngkdXEeobR76b53LETtpyT",
+      "é", "名", "\u212a", "İ", "\u2028",
+      "mail", "example.com", "call", "phone", "aws", "A3T",
+    ),
+  },
+  { weight: 1, arbitrary: fc.string({ unit: fc.constantFrom(..."0123456789 -.()"), maxLength: 24 }) },
+  { weight: 1, arbitrary: fc.string({ unit: fc.constantFrom(..."ABCDEFGHIJKLMNOPQRSTUVWXYZabcdef0123456789+/"), minLength: 20, maxLength: 48 }) },
+);
+const words = fc.array(FRAGMENT, { maxLength: 10 }).map((xs) => xs.join(""));
+const KEYS = fc.oneof(words, fc.constantFrom("password", "my_token", "input_tokens", "x-acme-id", "Pass-Word", "ssn", "note", "content"));
+
+const { json } = fc.letrec((tie) => ({
+  json: fc.oneof({ depthSize: "small", withCrossShrink: true }, words, fc.integer(), fc.constantFrom(4111111111111111, 4.1e15, 1e21, 2.5), tie("array"), tie("object")),
+  array: fc.array(tie("json"), { maxLength: 4 }),
+  object: fc.dictionary(KEYS, tie("json"), { maxKeys: 4 }),
+}));
+
+/** JSON text with some characters written as \uXXXX escapes (still the same JSON). */
+const escapedJson = fc.tuple(json, fc.integer({ min: 0, max: 3 }), fc.nat()).map(([value, mode, seed]) => {
+  const text = JSON.stringify(value);
+  if (mode === 0) return text;
+  let n = seed;
+  // escape characters inside strings only: walk the text, tracking string state
+  let out = "";
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (inString && c === "\\") {
+      out += c + text[++i]!;
+      continue;
+    }
+    if (c === '"') inString = !inString;
+    n = (n * 1103515245 + 12345) & 0x7fffffff;
+    if (inString && c !== '"' && n % (mode === 3 ? 2 : 7) === 0) out += `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`;
+    else if (inString && c === "/" && mode === 2) out += "\\/";
+    else out += c;
+  }
+  return out;
+});
+
+const LABELS = fc.constantFrom(undefined, "application/json", "text/plain", "text/plain; charset=utf-8", "Application/JSON", "application/octet-stream", "text/event-stream", "application/x-www-form-urlencoded");
+
+const encoded = fc.tuple(fc.oneof(escapedJson, words), fc.constantFrom("utf8", "bom", "utf16le", "string", "latin1")).map(([text, enc]): [Uint8Array | string, string | undefined] => {
+  switch (enc) {
+    case "string":
+      return [text, undefined];
+    case "bom":
+      return [Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(text)]), undefined];
+    case "utf16le":
+      return [Buffer.from(text, "utf16le"), "application/json; charset=utf-16le"];
+    case "latin1":
+      return [Buffer.from(text, "latin1"), undefined];
+    default:
+      return [Buffer.from(text), undefined];
+  }
+});
+
+describe("couldContainSensitive (the pre-filter)", () => {
+  it.each(PROFILES)("is sound under the %s profile: whenever the engine would change or refuse a body, it says 'could'", (_name, profile) => {
+    let passed = 0;
+    fc.assert(
+      fc.property(encoded, LABELS, ([body, charsetLabel], label) => {
+        const contentType = charsetLabel ?? label;
+        const could = couldContainSensitive(body, profile, contentType);
+        if (!could) {
+          passed++;
+          expect(engineActs(body, contentType, profile)).toBe(false);
+        }
+      }),
+      { numRuns: Number(process.env.FC_RUNS ?? 1500) },
+    );
+    // not vacuous: a good share of the generated bodies were let through
+    expect(passed).toBeGreaterThan(50);
+  });
+
+  it("lets clean LangGraph answers through: thread lists, runs, messages with usage metadata", () => {
+    const thread = {
+      thread_id: "1ef8a5b2-3c4d-6e7f-8a9b-0c1d2e3f4a5b",
+      created_at: "2026-12-07T14:20:36.123456+00:00",
+      metadata: { graph_id: "agent", user: "u-1" },
+      status: "idle",
+      values: {
+        messages: [
+          {
+            type: "ai",
+            content: "The graph returned 3 results for your question.",
+            id: "run-0c1d2e3f-4a5b-6e7f-8a9b-1ef8a5b23c4d",
+            usage_metadata: { input_tokens: 12, output_tokens: 40, total_tokens: 52 },
+            response_metadata: { finish_reason: "stop", model_name: "gpt-4o-2024-08-06" },
+          },
+        ],
+      },
+    };
+    const body = Buffer.from(JSON.stringify([thread, thread]));
+    expect(couldContainSensitive(body, defaultProfile(), "application/json")).toBe(false);
+    expect(couldContainSensitive("plain words, numbers 42 and 3.14, no secret here", defaultProfile())).toBe(false);
+  });
+
+  it.each([
+    ["an email", '{"a":"write to jane.doe@example.com"}'],
+    ["an escaped email", '{"a":"jane.doe\\u0040example.com"}'],
+    ["a card as \\u escapes", '{"a":"\\u0034111 1111 1111 1111"}'],
+    ["a card as a JSON number", '{"n":4.111111111111111e15}'],
+    ["a key-named field", '{"Pass-Word":"hunter2"}'],
+    ["a phone after an escaped newline", '{"a":"call\\n+1 415 555 0132"}'],
+    ["an AWS key id", '{"a":"AKIAQ7XKP2MVN9TZR4WL"}'],
+    ["a secret assignment", "config: api_key = Q7xkP2mVn9TzR4wLs8YbJ3hF"],
+    ["an IBAN in printed groups", "pay DE89 3704 0044 0532 0130 00"],
+  ])("says 'could' for %s", (_name, body) => {
+    expect(couldContainSensitive(Buffer.from(body), defaultProfile(), "application/json")).toBe(true);
+    expect(engineActs(Buffer.from(body), "application/json", defaultProfile())).toBe(true);
+  });
+
+  it("says 'could' for bodies the engine transcodes or refuses (UTF-16, BOM, binary, other charsets)", () => {
+    const p = defaultProfile();
+    expect(couldContainSensitive(Buffer.from('{"a":"x"}', "utf16le"), p, "application/json; charset=utf-16le")).toBe(true);
+    expect(couldContainSensitive(Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from('{"a":"x"}', "utf16le")]), p, "application/json")).toBe(true);
+    expect(couldContainSensitive(Buffer.from([0xef, 0xbb, 0xbf, 0x7b, 0x7d]), p, "application/json")).toBe(true);
+    expect(couldContainSensitive(Buffer.from([0x61, 0x00, 0x62]), p, "text/plain")).toBe(true);
+    expect(couldContainSensitive(Buffer.from([0xc3, 0x28]), p, "text/plain")).toBe(true);
+    expect(couldContainSensitive(Buffer.from("plain"), p, "text/plain; charset=iso-8859-1")).toBe(true);
+  });
+
+  it("runs admin regexes on the raw text, and says 'could' for anchored ones", () => {
+    const acme = compileProfile([{ kind: "regex", match: "ACME-[0-9]{4}", style: "redact" }]);
+    expect(couldContainSensitive('{"a":"order ACME-1234"}', acme)).toBe(true);
+    expect(couldContainSensitive('{"a":"order ACME-12"}', acme)).toBe(false);
+    expect(couldContainSensitive('{"a":"order ACME\\u002d1234"}', acme)).toBe(true); // escape: could
+    const anchored = compileProfile([{ kind: "regex", match: "^secret$", style: "redact" } as MaskingRuleSpec]);
+    expect(couldContainSensitive('{"a":"nothing"}', anchored)).toBe(true);
+    const negated = compileProfile([{ kind: "regex", match: "ACME-[^ ]{4}", style: "redact" }]);
+    expect(couldContainSensitive('{"a":"nothing"}', negated)).toBe(false);
+  });
+
+  it("finds key rules in key position only (separators and case as normalizeKey ignores them)", () => {
+    const p = compileProfile([{ kind: "key", match: "*token", style: "redact" }, { kind: "key", match: "ssn", style: "redact" }]);
+    expect(couldContainSensitive('{"input_tokens":12,"note":"ssn"}', p)).toBe(false);
+    expect(couldContainSensitive('{"Access-Token":"x"}', p)).toBe(true);
+    expect(couldContainSensitive('{"S.S.N":"x"}', p)).toBe(true);
+  });
+});
