@@ -144,7 +144,6 @@ function keyTrigger(names: readonly string[]): RegExp | undefined | null {
   if (names.length === 0) return undefined;
   const alternatives: string[] = [];
   for (const name of names) {
-    // eslint-disable-next-line no-control-regex
     if (/[^\x20-\x7e]|["\\]/.test(name)) return null;
     const parts = name.split("*").filter((p) => p.length > 0);
     const spelled = (p: string) => [...p].map(escapeRe).join(SEP);
