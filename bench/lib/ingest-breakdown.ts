@@ -1,15 +1,16 @@
 /**
  * Where the control plane's CPU per ingested record goes, measured in-process on the same
- * database without gRPC: the whole `ingestSessions` of a 200-record batch, and two of its
- * steps on their own — the hash check (`hashRecord` per record) and `storeSessions` (Prisma
- * `createMany` after a dedupe query on SQLite; one raw INSERT … ON CONFLICT on PostgreSQL). Each batch is fresh records of a chain of its own
- * proxy id, so nothing is a resend.
+ * database without gRPC: the whole `ingestSessions` of a 200-record batch of sealed bytes (as
+ * proxies ship them), and two of its steps on their own — opening the bytes (`openSealed`:
+ * decode + hash check over the received bytes) and `storeSessions` (the batch's INSERT). Each
+ * batch is fresh records of a chain of its own proxy id, so nothing is a resend.
  */
 import { openStore } from "../../control-plane/store/client.js";
 import { storeSessions } from "../../control-plane/store/sessions.js";
 import { ingestSessions } from "../../control-plane/sessions/ingest.js";
 import { rowFromRecord } from "../../control-plane/sessions/record-mapping.js";
-import { ChainWriter, EMPTY_CHAIN, hashRecord } from "../../data-plane/recording/chain.js";
+import { ChainWriter, EMPTY_CHAIN, encodeContent } from "../../data-plane/recording/chain.js";
+import { openSealed, sealedBytes } from "../../data-plane/recording/sealed-record.js";
 import { testRecord } from "../../data-plane/recording/testing/test-record.js";
 import type { SessionRecord } from "../../proto/gen/agentgate/v1/session_pb.js";
 
@@ -24,18 +25,24 @@ export interface IngestBreakdown {
   readonly storeBatchMs: number;
 }
 
-/** Sealed records of a new chain owned by `proxyId`. */
-function sealedBatch(proxyId: string, size: number, bodyBytes: number): SessionRecord[] {
+/** Sealed records (bytes, as shipped) of a new chain owned by `proxyId`. */
+function sealedBatch(proxyId: string, size: number, bodyBytes: number): Uint8Array[] {
   const chain = new ChainWriter(EMPTY_CHAIN);
   return Array.from({ length: size }, (_, i) => {
     const record = testRecord(i + 1, bodyBytes);
     record.proxyId = proxyId;
-    return chain.seal(record);
+    return sealedBytes(chain.sealContent(encodeContent(record)));
   });
 }
 
+const opened = (bytes: Uint8Array): SessionRecord => {
+  const o = openSealed(bytes);
+  if (!o.ok) throw new Error(o.reason);
+  return o.record;
+};
+
 /** Runs `step` once per batch; CPU µs per record and wall ms per batch. */
-async function timed(batches: readonly SessionRecord[][], step: (batch: SessionRecord[]) => Promise<unknown>): Promise<{ us: number; batchMs: number }> {
+async function timed<T>(batches: readonly T[][], step: (batch: T[]) => Promise<unknown>): Promise<{ us: number; batchMs: number }> {
   const cpu = process.cpuUsage();
   const started = performance.now();
   for (const batch of batches) await step(batch);
@@ -51,10 +58,11 @@ export async function measureIngestBreakdown(url: string, opts: { batches: numbe
     const make = (tag: string) => Array.from({ length: opts.batches }, (_, i) => sealedBatch(`breakdown-${tag}-${i}`, opts.batchSize, opts.bodyBytes));
     // One unmeasured batch first: the client's first query pays for connections and JIT.
     const [warm] = make("warm");
-    await ingestSessions(store.prisma, warm![0]!.proxyId, warm!, store.provider);
-    const ingest = await timed(make("ingest"), (b) => ingestSessions(store.prisma, b[0]!.proxyId, b, store.provider));
-    const hash = await timed(make("hash"), async (b) => b.forEach((r) => hashRecord(r.prevHash, r)));
-    const store_ = await timed(make("store"), (b) => storeSessions(store.prisma, b.map(rowFromRecord), store.provider));
+    await ingestSessions(store.prisma, "breakdown-warm-0", warm!, store.provider);
+    const ingest = await timed(make("ingest"), (b) => ingestSessions(store.prisma, opened(b[0]!).proxyId, b, store.provider));
+    const hash = await timed(make("hash"), async (b) => b.forEach(opened));
+    const rows = make("store").map((b) => b.map((bytes) => rowFromRecord(opened(bytes))));
+    const store_ = await timed(rows, (b) => storeSessions(store.prisma, b, store.provider));
     return {
       batchSize: opts.batchSize,
       batches: opts.batches,

@@ -34,7 +34,9 @@ export function createSessionService(deps: SessionServiceDeps): GrpcServiceImpl<
       call.on("data", (batch) => {
         queue = queue.then(async () => {
           try {
-            const result = await ingestSessions(deps.db, batch.proxyId, batch.records, deps.provider, deps.anchors, batch.ackedHead);
+            // Sealed bytes are verified as received; `records` come from proxies before chain v2.
+            const reported = batch.records.length === 0 ? batch.sealedRecords : [...batch.sealedRecords, ...batch.records];
+            const result = await ingestSessions(deps.db, batch.proxyId, reported, deps.provider, deps.anchors, batch.ackedHead);
             for (const r of result.rejected) log("warn", "session record rejected", { proxyId: batch.proxyId, id: r.id, reason: r.reason });
             if (!call.writable) return;
             call.write({ ids: result.stored, rejectedIds: result.rejected.map((r) => r.id), error: "" });

@@ -1,5 +1,6 @@
 import type { ChainHead, SessionRecord } from "../../proto/gen/agentgate/v1/session_pb.js";
-import { hashRecord } from "../../data-plane/recording/chain.js";
+import { recordHashMatches } from "../../data-plane/recording/chain.js";
+import { openSealed } from "../../data-plane/recording/sealed-record.js";
 import type { Db, StoreProvider } from "../store/client.js";
 import { rowFromRecord } from "./record-mapping.js";
 import { storeSessions } from "../store/sessions.js";
@@ -25,17 +26,47 @@ export interface IngestResult {
 }
 
 /**
+ * A reported record: sealed bytes as the proxy spooled them (SessionBatch.sealed_records),
+ * or a decoded message (SessionBatch.records, from proxies before chain v2).
+ */
+export type ReportedRecord = Uint8Array | SessionRecord;
+
+/** The record if its hash holds: over the bytes received for sealed bytes, recomputed for a message. */
+function checked(item: ReportedRecord, proxyId: string, result: IngestResult): SessionRecord | undefined {
+  let record: SessionRecord;
+  if (item instanceof Uint8Array) {
+    const opened = openSealed(item);
+    if (!opened.ok) {
+      result.rejected.push({ id: opened.record?.id ?? "", reason: opened.reason });
+      return undefined;
+    }
+    record = opened.record;
+  } else {
+    record = item;
+    if (!recordHashMatches(record)) {
+      result.rejected.push({ id: record.id, reason: "hash does not match the record's content" });
+      return undefined;
+    }
+  }
+  if (record.proxyId !== proxyId) {
+    result.rejected.push({ id: record.id, reason: "record proxy_id differs from the batch's" });
+    return undefined;
+  }
+  return record;
+}
+
+/**
  * Stores a batch of session records idempotently by id (a resend is acked, not stored
- * twice). Each record's hash is recomputed from its content and its prev_hash (a record
- * altered in transit or forged is rejected); a record whose (proxy, seq) is already taken
- * by a different id is a fork and rejected.
+ * twice). Each record's hash is checked against its content and its prev_hash — for sealed
+ * bytes, over the very bytes received — so a record altered in transit or forged is
+ * rejected; a record whose (proxy, seq) is already taken by a different id is a fork and rejected.
  * Link gaps are not refused here (records may legitimately arrive after a restart); the
  * on-demand chain verification reports them.
  */
 export async function ingestSessions(
   db: Db,
   proxyId: string,
-  records: readonly SessionRecord[],
+  records: readonly ReportedRecord[],
   provider: StoreProvider,
   anchors?: AnchorKey,
   ackedHead?: ChainHead,
@@ -45,10 +76,9 @@ export async function ingestSessions(
   // behind it (e.g. an anchor row restored from an old copy) moves forward again.
   if (anchors && ackedHead && ackedHead.seq > 0n) await advanceHead(db, anchors, proxyId, { seq: ackedHead.seq, lastHash: ackedHead.hash });
   const candidates: SessionRecord[] = [];
-  for (const r of records) {
-    if (r.proxyId !== proxyId) result.rejected.push({ id: r.id, reason: "record proxy_id differs from the batch's" });
-    else if (hashRecord(r.prevHash, r) !== r.hash) result.rejected.push({ id: r.id, reason: "hash does not match the record's content" });
-    else candidates.push(r);
+  for (const item of records) {
+    const r = checked(item, proxyId, result);
+    if (r) candidates.push(r);
   }
   if (candidates.length === 0) return result;
 

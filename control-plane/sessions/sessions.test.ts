@@ -1,6 +1,7 @@
 import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import { ChainHeadSchema, SessionRecordSchema, type SessionRecord } from "../../proto/gen/agentgate/v1/session_pb.js";
-import { ChainWriter, EMPTY_CHAIN, hashRecord } from "../../data-plane/recording/chain.js";
+import { ChainWriter, EMPTY_CHAIN, encodeContent, hashRecord } from "../../data-plane/recording/chain.js";
+import { sealedBytes } from "../../data-plane/recording/sealed-record.js";
 import { createUuidV7 } from "../../data-plane/recording/uuidv7.js";
 import { createTestDatabase, type TestDatabase } from "../../test/helpers/databases.js";
 import { openStore, type Store } from "../store/client.js";
@@ -63,6 +64,34 @@ describe.each(["sqlite", "postgresql"] as const)("sessions on %s", (provider) =>
     const other = chain("p-x", [{ at: 0 }]);
     expect((await ingestSessions(store.prisma, "p-ingest", other, store.provider)).rejected[0]!.reason).toMatch(/proxy_id/);
     expect(await store.prisma.session.count({ where: { proxyId: "p-ingest" } })).toBe(3);
+  });
+
+  test("sealed bytes are verified as received; one shipped differently than hashed is rejected alone; stored rows verify at rest", async () => {
+    const proxyId = "p-sealed";
+    const writer = new ChainWriter(EMPTY_CHAIN);
+    const ids = createUuidV7();
+    // Content chosen to stress the columns → content bytes round trip: map keys jsonb reorders
+    // (and integer-like ones), lone surrogates, events, a double, 64-bit values, empty strings.
+    const records = Array.from({ length: 6 }, (_, i) =>
+      create(SessionRecordSchema, {
+        id: ids(), proxyId, startedAtMs: BigInt(T0 + i), durationMs: i, requestId: `r-${i}`, decision: "allow", method: "GET", path: `/p/${i}?q=é`,
+        status: 200, groups: ["b", "a", ""], reasons: i % 2 ? [] : ["x"], maskCounts: { zeta: 1, a: 2, "10": 3, "9": 4, "é": 5 },
+        events: [{ offsetMs: 1, event: "values", data: '{"k":"\uD800"}' }, { offsetMs: 2, event: "end", data: "" }],
+        requestJson: "bad \uD800 half", responseJson: '{"ok":true}', cost: 0.1 + 0.2 * i, bytesIn: 2n ** 40n, bytesOut: 7n, snapshotVersion: 3n, email: i === 3 ? "" : "a@x",
+      }),
+    );
+    const sealed = records.map((r) => sealedBytes(writer.sealContent(encodeContent(r))));
+    const bent = Uint8Array.from(sealed[2]!);
+    bent[20] = bent[20]! ^ 0x20; // inside the content: not what was hashed
+    const result = await ingestSessions(store.prisma, proxyId, [sealed[0]!, sealed[1]!, bent, ...sealed.slice(3)], store.provider, KEY);
+    expect(result.rejected).toEqual([{ id: expect.any(String), reason: expect.stringMatching(/hash|chain fields/) }]);
+    expect(result.stored).toEqual([0, 1, 3, 4, 5].map((i) => records[i]!.id));
+    // The proxy resends the right bytes: stored once, and the stored chain verifies from its columns.
+    expect((await ingestSessions(store.prisma, proxyId, sealed, store.provider, KEY)).stored).toHaveLength(6);
+    expect(await store.prisma.session.count({ where: { proxyId } })).toBe(6);
+    expect((await verifyStoredChains(store.prisma, KEY, proxyId))[0]).toMatchObject({ ok: true, records: 6, problems: [] });
+    await store.prisma.session.update({ where: { id: records[4]!.id }, data: { maskCounts: { zeta: 1, a: 2, "10": 3, "9": 4, "é": 6 } } });
+    expect((await verifyStoredChains(store.prisma, KEY, proxyId))[0]!.problems).toEqual([{ seq: 5n, id: records[4]!.id, kind: "altered" }]);
   });
 
   test("a record the database refuses is rejected alone; the rest of its batch is stored", async () => {

@@ -1,7 +1,9 @@
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { SessionEventSchema, SessionRecordSchema } from "../../proto/gen/agentgate/v1/session_pb.js";
 import type { SessionRecord } from "../../proto/gen/agentgate/v1/session_pb.js";
-import { CANONICAL_FIELDS, ChainWriter, EMPTY_CHAIN, GENESIS_HASH, canonicalBytes, hashRecord, verifyChain } from "./chain.js";
+import { ChainWriter, EMPTY_CHAIN, GENESIS_HASH, encodeChainFields, encodeContent, hashContent, hashRecord, verifyChain } from "./chain.js";
+import { CANONICAL_FIELDS_V1, canonicalBytesV1, hashRecordV1 } from "./chain-v1.js";
+import { openSealed, sealedBytes } from "./sealed-record.js";
 
 function record(n: number, extra: Partial<SessionRecord> = {}): SessionRecord {
   const base = create(SessionRecordSchema, {
@@ -47,26 +49,81 @@ describe("hash chain", () => {
     expect(verifyChain([a, b])).toEqual({ ok: true });
   });
 
-  test("canonical bytes are deterministic, survive a protobuf round trip and ignore map insertion order", () => {
+  test("content bytes are deterministic, survive a protobuf round trip and ignore map insertion order", () => {
     const [r] = sealedChain(1);
     const again = fromBinary(SessionRecordSchema, toBinary(SessionRecordSchema, r!));
-    expect(Buffer.from(canonicalBytes(again)).equals(Buffer.from(canonicalBytes(r!)))).toBe(true);
+    expect(Buffer.from(encodeContent(again)).equals(Buffer.from(encodeContent(r!)))).toBe(true);
     const reordered = { ...r!, maskCounts: { api_key: 1, email: 2 } };
     expect(hashRecord(r!.prevHash, reordered)).toBe(r!.hash);
-    const json = JSON.parse(Buffer.from(canonicalBytes(r!)).toString("utf8"));
-    expect(Object.keys(json).slice(0, 4)).toEqual(["v", "id", "proxy_id", "seq"]);
-    expect(json.seq).toBe("1");
-    expect(json.mask_counts).toEqual([["api_key", 1], ["email", 2]]);
-    expect(json).not.toHaveProperty("hash");
+    // The chain fields are the link, not the content.
+    expect(Buffer.from(encodeContent({ ...r!, seq: 9n, prevHash: "x", hash: "y" })).equals(Buffer.from(encodeContent(r!)))).toBe(true);
+    expect(hashRecord(r!.prevHash, { ...r!, cost: -0 })).toBe(hashRecord(r!.prevHash, { ...r!, cost: 0 }));
+    // The copy-free path (a record as the proxy builds it) and the canonicalising path agree.
+    const unsealed = record(1, { maskCounts: { a: 1, b: 2, "10": 3, "9": 4 } });
+    const shuffled = record(1, { maskCounts: { b: 2, "9": 4, a: 1, "10": 3 } });
+    expect(Buffer.from(encodeContent(unsealed)).equals(Buffer.from(encodeContent(shuffled)))).toBe(true);
+    expect(Buffer.from(encodeContent(unsealed)).equals(Buffer.from(encodeContent({ ...unsealed, seq: 4n })))).toBe(true);
+    expect(Buffer.from(encodeChainFields(7n, "a".repeat(64), "b".repeat(64))).equals(Buffer.from(toBinary(SessionRecordSchema, create(SessionRecordSchema, { seq: 7n, prevHash: "a".repeat(64), hash: "b".repeat(64) }))))).toBe(true);
   });
 
-  test("the canonical form lists exactly CANONICAL_FIELDS, which cover every proto field but hash", () => {
+  test("sealed bytes = content then chain fields; opening them checks the hash over the bytes themselves", () => {
+    const writer = new ChainWriter(EMPTY_CHAIN);
+    writer.seal(record(1));
+    const content = encodeContent(record(2));
+    const sealed = writer.sealContent(content);
+    const bytes = sealedBytes(sealed);
+    expect(Buffer.from(bytes.subarray(0, content.length)).equals(Buffer.from(content))).toBe(true);
+    expect(sealed.hash).toBe(hashContent(2n, sealed.prevHash, content));
+    const opened = openSealed(bytes);
+    expect(opened.ok).toBe(true);
+    if (opened.ok) expect(verifyChain([opened.record], { anchor: { seq: 1n, lastHash: sealed.prevHash } })).toEqual({ ok: true });
+    // Any single byte of the content changed (a record shipped differently than hashed) fails.
+    for (let at = 0; at < content.length; at += 7) {
+      const bent = Uint8Array.from(bytes);
+      bent[at] = bent[at]! ^ 0x01;
+      expect(openSealed(bent).ok).toBe(false);
+    }
+    // Content sealed as another seq, or chain fields not at the end, fail too.
+    expect(openSealed(sealedBytes({ ...sealed, seq: 3n })).ok).toBe(false);
+    const tailFirst = Buffer.concat([Buffer.from(bytes.subarray(content.length)), Buffer.from(content)]);
+    expect(openSealed(tailFirst).ok).toBe(false);
+    expect(openSealed(Uint8Array.of(0xff, 0xff, 0xff))).toMatchObject({ ok: false });
+  });
+
+  test("every proto field but hash is covered: changing any one changes the hash", () => {
     const [r] = sealedChain(1);
-    const json = JSON.parse(Buffer.from(canonicalBytes(r!)).toString("utf8"));
-    expect(Object.keys(json)).toEqual(["v", ...CANONICAL_FIELDS]);
-    // A field added to session.proto fails here until it is added to the hash (or excluded on purpose).
-    const protoFields = SessionRecordSchema.fields.map((f) => f.name).filter((n) => n !== "hash");
-    expect([...CANONICAL_FIELDS].sort()).toEqual(protoFields.sort());
+    const changed = (name: string): Partial<SessionRecord> => {
+      const field = SessionRecordSchema.fields.find((f) => f.name === name)!;
+      const key = field.localName as keyof SessionRecord;
+      const value = r![key] as unknown;
+      if (field.fieldKind === "map") return { [key]: { ...(value as object), zz_new: 1 } };
+      if (field.fieldKind === "list") return { [key]: field.listKind === "message" ? [...(value as unknown[]), create(SessionEventSchema, { event: "x" })] : [...(value as string[]), "zz"] };
+      if (typeof value === "string") return { [key]: value + "z" };
+      if (typeof value === "bigint") return { [key]: value + 1n };
+      return { [key]: (value as number) + 1 };
+    };
+    const names = SessionRecordSchema.fields.map((f) => f.name).filter((n) => n !== "hash");
+    expect(names).toHaveLength(31);
+    for (const name of names) {
+      const variant = { ...r!, ...changed(name) };
+      expect([name, hashRecord(variant.prevHash, variant)]).not.toEqual([name, r!.hash]);
+    }
+    expect(hashRecord("f".repeat(64), r!)).not.toBe(r!.hash);
+  });
+
+  test("records sealed with the version-1 JSON form still verify, and their tampering still shows", () => {
+    const v1: SessionRecord[] = [];
+    let prev = GENESIS_HASH;
+    for (let n = 1; n <= 3; n++) {
+      const r = { ...record(n), seq: BigInt(n), prevHash: prev, hash: "" };
+      r.hash = hashRecordV1(prev, r);
+      prev = r.hash;
+      v1.push(r);
+    }
+    expect(verifyChain(v1)).toEqual({ ok: true });
+    expect(verifyChain([v1[0]!, { ...v1[1]!, subject: "mallory" }, v1[2]!])).toEqual({ ok: false, problems: [{ seq: 2n, id: v1[1]!.id, kind: "altered" }] });
+    const json = JSON.parse(Buffer.from(canonicalBytesV1(v1[0]!)).toString("utf8"));
+    expect(Object.keys(json)).toEqual(["v", ...CANONICAL_FIELDS_V1]);
   });
 
   test("a lone surrogate hashes the same before and after the UTF-8 wire encoding", () => {
@@ -75,17 +132,6 @@ describe("hash chain", () => {
     const wire = fromBinary(SessionRecordSchema, toBinary(SessionRecordSchema, r));
     expect(wire.requestJson).toBe("bad \uFFFD half");
     expect(verifyChain([wire])).toEqual({ ok: true });
-  });
-
-  test("every covered field changes the hash", () => {
-    const [r] = sealedChain(1);
-    const variants: Array<Partial<SessionRecord>> = [
-      { id: "x" }, { proxyId: "b" }, { seq: 2n }, { startedAtMs: 1n }, { durationMs: 13 }, { subject: "bob" },
-      { groups: ["ops", "eng"] }, { reasons: [] }, { status: 403 }, { requestJson: "{}" }, { cost: 0.3 },
-      { maskCounts: { email: 3, api_key: 1 } }, { events: [] }, { bytesIn: 1n }, { errorCode: "E" },
-    ];
-    for (const v of variants) expect(hashRecord(r!.prevHash, { ...r!, ...v })).not.toBe(r!.hash);
-    expect(hashRecord("f".repeat(64), r!)).not.toBe(r!.hash);
   });
 
   test("verify reports a gap, an altered field and a broken link, each where it shows", () => {

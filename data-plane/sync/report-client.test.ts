@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdtemp, readFile, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as grpc from "@grpc/grpc-js";
@@ -8,8 +8,10 @@ import { SessionRecordSchema, SessionService } from "../../proto/gen/agentgate/v
 import type { SessionBatch, SessionRecord } from "../../proto/gen/agentgate/v1/session_pb.js";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { ReportAckSchema } from "../../proto/gen/agentgate/v1/session_pb.js";
-import { verifyChain } from "../recording/chain.js";
+import { encodeChainFields, hashContent, verifyChain } from "../recording/chain.js";
+import { SEGMENT_HEADER_BYTES } from "../recording/segment-file.js";
 import { scanFrames } from "../recording/frame.js";
+import { openSealed } from "../recording/sealed-record.js";
 import { testRecord } from "../recording/testing/test-record.js";
 import { startReporter } from "./report-client.js";
 import type { Reporter, ReporterOptions, ReportSpool } from "./report-client.js";
@@ -19,8 +21,20 @@ import type { Spool } from "./spool.js";
 type AckInit = MessageInitShape<typeof ReportAckSchema>;
 type ReportCall = grpc.ServerDuplexStream<SessionBatch, AckInit>;
 
-/** What the fake control plane does with one batch; `stream` and `batch` count from 0. */
-type Behaviour = (batch: SessionBatch, at: { stream: number; batch: number }, call: ReportCall) => "ack" | "handled";
+/** What the fake control plane does with one batch (`records`: decoded); `stream` and `batch` count from 0. */
+type Behaviour = (batch: SessionBatch, at: { stream: number; batch: number }, call: ReportCall, records: SessionRecord[]) => "ack" | "handled";
+
+/** A batch's records as the control plane opens them: each one's hash checked over the bytes received. */
+function openBatch(batch: SessionBatch): SessionRecord[] {
+  return [
+    ...batch.records,
+    ...batch.sealedRecords.map((bytes) => {
+      const opened = openSealed(bytes);
+      if (!opened.ok) throw new Error(`record shipped differently than sealed: ${opened.reason}`);
+      return opened.record;
+    }),
+  ];
+}
 
 /**
  * An in-test SessionService: stores records by id (idempotent, like the real ingest will)
@@ -28,6 +42,8 @@ type Behaviour = (batch: SessionBatch, at: { stream: number; batch: number }, ca
  */
 class FakeControlPlane {
   readonly stored = new Map<string, SessionRecord>();
+  /** Every sealed record received, as bytes, in arrival order. */
+  readonly receivedBytes: Uint8Array[] = [];
   received = 0;
   streams = 0;
   readonly authorizations: string[] = [];
@@ -43,10 +59,12 @@ class FakeControlPlane {
         this.authorizations.push(String(call.metadata.get("authorization")[0] ?? ""));
         call.sendMetadata(new grpc.Metadata()); // as the real control plane does
         call.on("data", (batch: SessionBatch) => {
-          this.received += batch.records.length;
-          if (this.behaviour(batch, { stream, batch: batchNo++ }, call) === "handled") return;
-          for (const r of batch.records) if (!this.stored.has(r.id)) this.stored.set(r.id, r);
-          call.write({ ids: batch.records.map((r) => r.id) });
+          const records = openBatch(batch);
+          this.receivedBytes.push(...batch.sealedRecords);
+          this.received += records.length;
+          if (this.behaviour(batch, { stream, batch: batchNo++ }, call, records) === "handled") return;
+          for (const r of records) if (!this.stored.has(r.id)) this.stored.set(r.id, r);
+          call.write({ ids: records.map((r) => r.id) });
         });
         call.on("end", () => call.end());
         call.on("error", () => undefined);
@@ -136,6 +154,30 @@ describe("report client", () => {
     expect(r.status()).toMatchObject({ connected: true, pending: 0, inFlightRecords: 0, acked: 7, rejected: 0, lastError: null });
   });
 
+  test("each record is shipped as the exact bytes spooled and hashed: no decode, no re-encode", async () => {
+    const { cp, port } = await newControlPlane();
+    const spool = (await newSpool()) as Spool & { dir: string };
+    const sealed = await appendMany(spool, 12);
+    // The frames on disk, before anything is acked (and the segment possibly deleted).
+    const onDisk: Buffer[] = [];
+    for (const name of (await readdir(spool.dir)).filter((n) => n.endsWith(".log") && n.startsWith("seg-")).sort()) {
+      const data = await readFile(join(spool.dir, name));
+      for (const f of scanFrames(data, SEGMENT_HEADER_BYTES).frames) onDisk.push(data.subarray(f.payloadOffset, f.payloadOffset + f.payloadLength));
+    }
+    expect(onDisk).toHaveLength(12);
+    const r = reporter(port, spool);
+    expect(await r.flush(5000)).toBe(true);
+    expect(cp.receivedBytes.map((b) => Buffer.from(b).toString("hex"))).toEqual(onDisk.map((b) => b.toString("hex")));
+    for (const [i, bytes] of cp.receivedBytes.entries()) {
+      // The hash covers the received bytes themselves: seq/prev_hash link, then the content before the chain fields.
+      const record = sealed.find((s) => s.id === cp.stored.get(fromBinary(SessionRecordSchema, bytes).id)!.id)!;
+      const tail = encodeChainFields(record.seq, record.prevHash, record.hash);
+      expect(Buffer.from(bytes.subarray(bytes.length - tail.length)).equals(Buffer.from(tail))).toBe(true);
+      expect(hashContent(record.seq, record.prevHash, bytes.subarray(0, bytes.length - tail.length))).toBe(record.hash);
+      expect(i).toBe(Number(record.seq) - 1);
+    }
+  });
+
   test("a new stream starts by reporting the newest record the control plane is known to have stored", async () => {
     const first = await newControlPlane();
     const spool = await newSpool();
@@ -203,10 +245,10 @@ describe("report client", () => {
 
   test("stream broken mid-batch: the batch is resent and stored once", async () => {
     const { cp, port } = await newControlPlane();
-    cp.behaviour = (batch, at, call) => {
+    cp.behaviour = (_batch, at, call, records) => {
       if (at.stream !== 0 || at.batch !== 1) return "ack";
       // Store half of the second batch, then the stream breaks before any ack.
-      for (const rec of batch.records.slice(0, batch.records.length / 2)) cp.stored.set(rec.id, rec);
+      for (const rec of records.slice(0, records.length / 2)) cp.stored.set(rec.id, rec);
       call.emit("error", { code: grpc.status.UNAVAILABLE, details: "control plane crashed" });
       return "handled";
     };
@@ -262,9 +304,9 @@ describe("report client", () => {
 
   test("rejected ids are kept aside in rejected.log, logged, and not resent", async () => {
     const { cp, port } = await newControlPlane();
-    cp.behaviour = (batch, _at, call) => {
-      const bad = batch.records.filter((rec) => rec.requestId === "req-3").map((rec) => rec.id);
-      const good = batch.records.filter((rec) => !bad.includes(rec.id));
+    cp.behaviour = (_batch, _at, call, records) => {
+      const bad = records.filter((rec) => rec.requestId === "req-3").map((rec) => rec.id);
+      const good = records.filter((rec) => !bad.includes(rec.id));
       for (const rec of good) cp.stored.set(rec.id, rec);
       call.write({ ids: good.map((rec) => rec.id), rejectedIds: bad, error: bad.length ? "broken chain" : "" });
       return "handled";
@@ -291,7 +333,7 @@ describe("report client", () => {
     const spool = await newSpool();
     let failures = 1;
     const flaky: ReportSpool = {
-      pending: (limit, options) => (failures-- > 0 ? Promise.reject(new Error("disk on fire")) : spool.pending(limit, options)),
+      pendingSealed: (limit, options) => (failures-- > 0 ? Promise.reject(new Error("disk on fire")) : spool.pendingSealed(limit, options)),
       ack: (ids) => spool.ack(ids),
       quarantine: (ids) => spool.quarantine(ids),
       stats: () => spool.stats(),

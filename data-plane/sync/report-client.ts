@@ -2,6 +2,8 @@
  * The proxy's side of SessionService.Report (DESIGN.md §3): keeps one Report stream open
  * to the control plane and drains the spool through it, at least once.
  *
+ * - Records are shipped as the spool holds them (SessionBatch.sealed_records): the bytes the
+ *   proxy hashed into its chain, never decoded and re-encoded on the way (issue #14).
  * - Records are read from the spool (never from memory), so whatever was not acked —
  *   after a crash, a broken stream or a control-plane restart — is simply read and sent
  *   again; the control plane stores by id, so a resend is harmless.
@@ -28,7 +30,7 @@ import type { Spool } from "./spool.js";
 import { jsonLineLog } from "./watch-client.js";
 
 /** What the reporter needs from the spool. */
-export type ReportSpool = Pick<Spool, "pending" | "ack" | "quarantine" | "stats" | "onAppend"> & Partial<Pick<Spool, "ackedHead">>;
+export type ReportSpool = Pick<Spool, "pendingSealed" | "ack" | "quarantine" | "stats" | "onAppend"> & Partial<Pick<Spool, "ackedHead">>;
 
 /** Options of `startReporter`. */
 export interface ReporterOptions extends ControlPlaneClientOptions {
@@ -151,14 +153,14 @@ export function startReporter(options: ReporterOptions): Reporter {
           // pumps skip it and just read.
           if (!allowPartial && unsent() < batchSize) break;
           const call = stream;
-          const records = await spool.pending(batchSize, { exclude: busy, maxBytes: maxBatchBytes });
+          const records = await spool.pendingSealed(batchSize, { exclude: busy, maxBytes: maxBatchBytes });
           // The stream may have ended during the read; the next one starts from the spool anyway.
           if (records.length === 0 || stream !== call) break;
           const batch: InFlightBatch = { remaining: records.length, sentAt: Date.now() };
           batches.add(batch);
           for (const r of records) inFlight.set(r.id, batch);
           // write()'s backpressure signal is not awaited: maxInFlight × maxBatchBytes bounds the buffer.
-          call.write(create(SessionBatchSchema, { proxyId, records }));
+          call.write(create(SessionBatchSchema, { proxyId, sealedRecords: records.map((r) => r.bytes) }));
         }
       } while (pumpAgain && !stopped);
     } catch (e) {

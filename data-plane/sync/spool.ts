@@ -5,12 +5,17 @@
  *
  * On disk (`dir`):
  *   seg-<first seq>.log   segments: a header with the chain state, then frames (length,
- *                         CRC-32, SessionRecord protobuf) — recording/segment-file.ts, frame.ts
+ *                         CRC-32, sealed record bytes) — recording/segment-file.ts, frame.ts,
+ *                         sealed-record.ts
  *   seg-<first seq>.acks  ids acked from that segment, one per line (not fsynced: a lost
  *                         ack only means a resend, which the control plane absorbs by id)
  *   rejected.log          frames of records the control plane rejected for good (kept for
  *                         inspection, outside the pending set)
  *   LOCK                  owner of the directory (recording/dir-lock.ts)
+ *
+ * Build once (issue #14): `append` encodes the record once, hashes those bytes into the chain
+ * and writes them; `pendingFrames` hands the same bytes to the reporter, which ships them
+ * as they are. Only recovery, `pending` and `ackedHead` decode.
  *
  * Durability: appends are group-committed — one write + fdatasync for every append that
  * queued while the previous fsync ran — so concurrent requests share an fsync instead of
@@ -30,11 +35,13 @@
  */
 import { mkdir, open, stat } from "node:fs/promises";
 import { join } from "node:path";
-import { fromBinary, toBinary } from "@bufbuild/protobuf";
+import { fromBinary } from "@bufbuild/protobuf";
 import { SessionRecordSchema } from "../../proto/gen/agentgate/v1/session_pb.js";
 import type { SessionRecord } from "../../proto/gen/agentgate/v1/session_pb.js";
 import { log } from "../observability/log.js";
-import { ChainWriter } from "../recording/chain.js";
+import { ChainWriter, encodeContent } from "../recording/chain.js";
+import type { SealedContent } from "../recording/chain.js";
+import { sealedBytes } from "../recording/sealed-record.js";
 import type { ChainState } from "../recording/chain.js";
 import { lockDir } from "../recording/dir-lock.js";
 import type { DirLock } from "../recording/dir-lock.js";
@@ -135,6 +142,12 @@ export interface PendingOptions {
   readonly maxBytes?: number;
 }
 
+/** A pending record as stored: its id and its sealed bytes (recording/sealed-record.ts), not decoded. */
+export interface SpooledRecord {
+  readonly id: string;
+  readonly bytes: Uint8Array;
+}
+
 /** An open spool. */
 export interface Spool {
   /**
@@ -149,8 +162,10 @@ export interface Spool {
    * free space) instead of being refused for its size.
    */
   append(record: SessionRecord, options?: AppendOptions): Promise<SessionRecord>;
-  /** Up to `limit` durable, unacked records, oldest first. */
+  /** Up to `limit` durable, unacked records, oldest first (decoded). */
   pending(limit: number, options?: PendingOptions): Promise<SessionRecord[]>;
+  /** Like `pending`, but each record's sealed bytes exactly as spooled (what the reporter ships). */
+  pendingSealed(limit: number, options?: PendingOptions): Promise<SpooledRecord[]>;
   /** Forgets acked records; deletes segments whose records are all acked. Never rejects. */
   ack(ids: Iterable<string>): Promise<void>;
   /** Moves records the control plane rejected for good to rejected.log, out of the pending set. */
@@ -173,6 +188,7 @@ export interface Spool {
 
 interface Queued {
   readonly record: SessionRecord;
+  readonly sealed: SealedContent;
   readonly payload: Uint8Array;
   readonly bytes: number;
   readonly resolve: (record: SessionRecord) => void;
@@ -321,21 +337,26 @@ class FileSpool implements Spool {
     if (this.#index.has(record.id) || this.#queuedIds.has(record.id)) {
       return Promise.reject(new TypeError(`spool: record ${record.id} was already appended`));
     }
+    // Encoded once: these bytes are hashed, written, and later shipped as they are.
+    let content = encodeContent(record);
+    let kept = record;
     // Seal first (the hash is part of the size), but roll back on refusal so that a
     // refused record never leaves a hole in the chain.
     const before = this.#chain.state;
-    let sealed = this.#chain.seal(record);
-    let payload = toBinary(SessionRecordSchema, sealed);
+    let sealed = this.#chain.sealContent(content);
+    let payload = sealedBytes(sealed);
     // A reserved record may use its reservation even if acks or a segment header took the
     // free space meanwhile; above that it fits into what is free.
     const room = Math.max(reserved, this.#maxBytes - this.#usedBytes());
     const limit = reservation ? Math.min(this.#maxRecordBytes, room - FRAME_HEADER_BYTES) : this.#maxRecordBytes;
     if (payload.length > limit && reservation) {
       this.#chain = new ChainWriter(before);
-      const fitted = fitRecord(sealed, limit);
+      const fitted = fitRecord(record, limit, payload.length - content.length);
       if (fitted === undefined) return Promise.reject(this.#refuseFull());
-      sealed = this.#chain.seal(fitted);
-      payload = toBinary(SessionRecordSchema, sealed);
+      kept = fitted;
+      content = encodeContent(fitted);
+      sealed = this.#chain.sealContent(content);
+      payload = sealedBytes(sealed);
     }
     const bytes = FRAME_HEADER_BYTES + payload.length;
     if (payload.length > this.#maxRecordBytes) {
@@ -348,8 +369,8 @@ class FileSpool implements Spool {
     }
     this.#full = false;
     return new Promise<SessionRecord>((resolve, reject) => {
-      this.#queue.push({ record: sealed, payload, bytes, resolve, reject });
-      this.#queuedIds.add(sealed.id);
+      this.#queue.push({ record: kept, sealed, payload, bytes, resolve, reject });
+      this.#queuedIds.add(record.id);
       this.#queuedBytes += bytes;
       this.#checkFill();
       this.#draining ??= this.#drain();
@@ -380,7 +401,7 @@ class FileSpool implements Spool {
     let tail = this.#tail;
     const full = tail !== undefined && tail.size > SEGMENT_HEADER_BYTES && (tail.size + total > this.#segmentBytes || tail.live === 0);
     if (tail === undefined || full) {
-      tail = await this.#rotate(batch[0]!.record);
+      tail = await this.#rotate(batch[0]!.sealed);
     }
     const parts: Uint8Array[] = [];
     for (const q of batch) parts.push(frameHeader(q.payload), q.payload);
@@ -401,7 +422,7 @@ class FileSpool implements Spool {
     this.#pendingBytes += total;
     this.#diskBytes += total;
     this.#queuedBytes -= total;
-    for (const q of batch) q.resolve(q.record);
+    for (const q of batch) q.resolve({ ...q.record, seq: q.sealed.seq, prevHash: q.sealed.prevHash, hash: q.sealed.hash });
     for (const listener of this.#listeners) {
       try {
         listener();
@@ -412,7 +433,7 @@ class FileSpool implements Spool {
   }
 
   /** Starts a new segment whose header continues the chain just before `first`. */
-  async #rotate(first: SessionRecord): Promise<SpoolSegment> {
+  async #rotate(first: SealedContent): Promise<SpoolSegment> {
     const name = await createSegment(this.#dir, first.seq, { seq: first.seq - 1n, lastHash: first.prevHash });
     const seg: SpoolSegment = {
       name, fh: await open(join(this.#dir, name), "r+"), size: SEGMENT_HEADER_BYTES, live: 0, ackBytes: 0, ackFh: undefined, deleted: false,
@@ -426,28 +447,32 @@ class FileSpool implements Spool {
   }
 
   async pending(limit: number, options: PendingOptions = {}): Promise<SessionRecord[]> {
+    return (await this.pendingSealed(limit, options)).map((r) => fromBinary(SessionRecordSchema, r.bytes));
+  }
+
+  async pendingSealed(limit: number, options: PendingOptions = {}): Promise<SpooledRecord[]> {
     if (this.#closed) throw new SpoolError("SPOOL_CLOSED", "spool is closed");
     const maxBytes = options.maxBytes ?? Infinity;
-    const picked: SpoolEntry[] = [];
+    const picked: Array<[string, SpoolEntry]> = [];
     let bytes = 0;
     for (const [id, entry] of this.#index) {
       if (picked.length >= limit) break;
       if (options.exclude?.has(id)) continue;
       if (picked.length > 0 && bytes + entry.bytes > maxBytes) break;
-      picked.push(entry);
+      picked.push([id, entry]);
       bytes += entry.bytes;
     }
     return this.#read(picked);
   }
 
-  /** Reads and decodes the records at `entries`; adjacent frames of a segment share one read. */
-  async #read(entries: readonly SpoolEntry[]): Promise<SessionRecord[]> {
-    const records: SessionRecord[] = [];
+  /** Reads the sealed bytes of the records at `entries`; adjacent frames of a segment share one read. */
+  async #read(entries: ReadonlyArray<readonly [string, SpoolEntry]>): Promise<SpooledRecord[]> {
+    const records: SpooledRecord[] = [];
     for (let i = 0; i < entries.length; ) {
-      const first = entries[i]!;
+      const first = entries[i]![1];
       let j = i + 1;
       let end = first.offset + first.bytes;
-      while (j < entries.length && entries[j]!.seg === first.seg && entries[j]!.offset === end) end += entries[j++]!.bytes;
+      while (j < entries.length && entries[j]![1].seg === first.seg && entries[j]![1].offset === end) end += entries[j++]![1].bytes;
       const buf = Buffer.allocUnsafe(end - first.offset);
       try {
         for (let got = 0; got < buf.length; ) {
@@ -464,8 +489,9 @@ class FileSpool implements Spool {
         throw new SpoolError("SPOOL_IO", `spool read failed: ${(err as Error).message}`, { cause: err });
       }
       for (let k = i; k < j; k++) {
-        const at = entries[k]!.offset - first.offset;
-        records.push(fromBinary(SessionRecordSchema, buf.subarray(at + FRAME_HEADER_BYTES, at + entries[k]!.bytes)));
+        const [id, entry] = entries[k]!;
+        const at = entry.offset - first.offset;
+        records.push({ id, bytes: buf.subarray(at + FRAME_HEADER_BYTES, at + entry.bytes) });
       }
       i = j;
     }
@@ -504,15 +530,15 @@ class FileSpool implements Spool {
 
   async quarantine(ids: Iterable<string>): Promise<void> {
     if (this.#closed) return;
-    const entries = [...ids].flatMap((id) => this.#index.get(id) ?? []);
+    const entries = [...ids].flatMap((id): Array<[string, SpoolEntry]> => {
+      const entry = this.#index.get(id);
+      return entry ? [[id, entry]] : [];
+    });
     if (entries.length === 0) return;
-    entries.sort((a, b) => (a.seg === b.seg ? a.offset - b.offset : a.seg.name < b.seg.name ? -1 : 1));
+    entries.sort(([, a], [, b]) => (a.seg === b.seg ? a.offset - b.offset : a.seg.name < b.seg.name ? -1 : 1));
     const records = await this.#read(entries);
     const parts: Uint8Array[] = [];
-    for (const r of records) {
-      const payload = toBinary(SessionRecordSchema, r);
-      parts.push(frameHeader(payload), payload);
-    }
+    for (const r of records) parts.push(frameHeader(r.bytes), r.bytes);
     const buf = Buffer.concat(parts);
     // Durable in rejected.log before leaving the pending set: "keep them for inspection".
     const fh = await open(join(this.#dir, "rejected.log"), "a");
@@ -602,8 +628,9 @@ class FileSpool implements Spool {
 
   async ackedHead(): Promise<ChainState> {
     // Just before the oldest record not acked yet: durable first, then those awaiting fsync.
-    const oldest = this.#index.values().next();
-    const first = oldest.done ? this.#queue[0]?.record : (await this.#read([oldest.value]))[0];
+    const oldest = this.#index.entries().next();
+    const read = oldest.done ? undefined : (await this.#read([oldest.value]))[0];
+    const first = oldest.done ? this.#queue[0]?.sealed : read && fromBinary(SessionRecordSchema, read.bytes);
     if (first === undefined) return this.#index.size > 0 ? this.ackedHead() : this.#chain.state; // acked while read
     return { seq: first.seq - 1n, lastHash: first.prevHash };
   }
