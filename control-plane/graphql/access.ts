@@ -75,6 +75,15 @@ export const ROOT_FIELD_ACCESS: Readonly<Record<string, Access>> = Object.freeze
   "Mutation.denyRequest": approve,
 });
 
+/**
+ * Fields below the root that need more than the root field that reached them: `Role.bindings`
+ * is reachable from the WRITE mutations' payloads but shows READ data. Enforced by the same
+ * wrapper; a nested field without a row inherits its root field's rule.
+ */
+export const NESTED_FIELD_ACCESS: Readonly<Record<string, Access>> = Object.freeze({
+  "Role.bindings": read,
+});
+
 /** True when `by` (null: no valid credential) may call a field with `access`. */
 export function allows(access: Access | undefined, by: Principal | null): boolean {
   if (access === undefined) return false;
@@ -94,28 +103,36 @@ async function refusal(ctx: GraphqlContext, access: Access | undefined, field: s
 type RootResolver = (parent: unknown, args: unknown, ctx: GraphqlContext, info: unknown) => unknown;
 type ResolverMap = Record<string, Record<string, unknown>>;
 
+/** `resolve` behind the check of `access` (the table's row for `key`). */
+function checked(key: string, access: Access | undefined, resolve: RootResolver): RootResolver {
+  if (access === "public") return resolve;
+  return async (parent, args, ctx, info) => {
+    const auth = await ctx.auth();
+    if (!allows(access, auth.ok ? auth.principal : null)) throw toGraphQLError(await refusal(ctx, access, key));
+    return resolve(parent, args, ctx, info);
+  };
+}
+
 /**
- * Wraps every Query and Mutation resolver of `maps` with the table's check (in place of
- * nothing: resolvers keep their own guards as a second line).
+ * Wraps every Query and Mutation resolver of `maps` (and every nested field with a row in
+ * `nested`) with the table's check. This is the ONLY authorization of a field: resolvers
+ * have no scope checks of their own (guard.ts), so the table is one place per rule.
  */
-export function enforceAccessTable<T extends ResolverMap>(maps: readonly T[], table: Readonly<Record<string, Access>> = ROOT_FIELD_ACCESS): T[] {
+export function enforceAccessTable<T extends ResolverMap>(
+  maps: readonly T[],
+  table: Readonly<Record<string, Access>> = ROOT_FIELD_ACCESS,
+  nested: Readonly<Record<string, Access>> = NESTED_FIELD_ACCESS,
+): T[] {
   return maps.map((map) => {
     const out: ResolverMap = { ...map };
-    for (const root of ["Query", "Mutation"] as const) {
-      const fields = map[root];
-      if (!fields) continue;
-      out[root] = Object.fromEntries(
+    for (const [type, fields] of Object.entries(map)) {
+      const root = type === "Query" || type === "Mutation";
+      if (!root && !Object.keys(fields).some((name) => `${type}.${name}` in nested)) continue;
+      out[type] = Object.fromEntries(
         Object.entries(fields).map(([name, resolve]) => {
-          const key = `${root}.${name}`;
-          const access = table[key];
-          const wrapped: RootResolver = async (parent, args, ctx, info) => {
-            if (access !== "public") {
-              const auth = await ctx.auth();
-              if (!allows(access, auth.ok ? auth.principal : null)) throw toGraphQLError(await refusal(ctx, access, key));
-            }
-            return (resolve as RootResolver)(parent, args, ctx, info);
-          };
-          return [name, wrapped];
+          const key = `${type}.${name}`;
+          if (!root && !(key in nested)) return [name, resolve];
+          return [name, checked(key, root ? table[key] : nested[key], resolve as RootResolver)];
         }),
       );
     }

@@ -177,4 +177,33 @@ withTestDatabases((db) => {
     expect(mismatches).toEqual([]);
     expect(checked).toBe(callers.length * Object.keys(ROOT_FIELD_ACCESS).length);
   });
+
+  test("the table is the only authorization: with every row opened, a caller without scopes passes every field's authorization", async () => {
+    // Same database, same resolvers, a table that lets any authenticated caller through: a
+    // refusal that remains would be a second, hand-written check beside the table.
+    const open = Object.fromEntries(Object.keys(ROOT_FIELD_ACCESS).map((k) => [k, "authenticated" as const]));
+    const loose = await startGraphqlHarness({ databaseUrl: db.url, bootstrapToken: BOOTSTRAP, accessTable: open });
+    try {
+      const nobody = callers.find((c) => c.name === "OIDC user without role")!;
+      const intro = await loose.gql<IntrospectionQuery>(getIntrospectionQuery(), {}, BOOTSTRAP);
+      const schema = buildClientSchema(intro.data!);
+      const refused: string[] = [];
+      for (const [op, typeName, type] of [["query", "Query", schema.getQueryType()!], ["mutation", "Mutation", schema.getMutationType()!]] as const) {
+        for (const field of Object.values(type.getFields())) {
+          const { query, variables } = operationFor(op, field);
+          const res = await loose.gql(query, variables, nobody.token);
+          const authz = (res.errors ?? []).find((e) => e.extensions?.code === "UNAUTHENTICATED" || (e.extensions?.code === "FORBIDDEN" && FORBIDDEN_BY_AUTHZ.test(e.message)));
+          if (authz) refused.push(`${typeName}.${field.name}: ${authz.message}`);
+        }
+      }
+      expect(refused).toEqual([]);
+      // And the nested row: Role.bindings (READ data in WRITE payloads) is refused to a WRITE-only token by the table.
+      const write = callers.find((c) => c.name === "API token WRITE")!;
+      const res = await api.gql(`mutation { createRole(input: { name: "nested-row" }) { role { name bindings { edges { cursor } } } } }`, {}, write.token);
+      expect(res.errors?.map((e) => e.extensions?.code)).toEqual(["FORBIDDEN"]);
+      expect(res.errors?.[0]?.path).toEqual(["createRole", "role", "bindings"]);
+    } finally {
+      await loose.stop();
+    }
+  });
 });

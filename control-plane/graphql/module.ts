@@ -10,7 +10,7 @@ import type { SecretBox } from "../secrets.js";
 import type { SnapshotPublisher } from "../snapshot/publisher.js";
 import type { ProxyStatusRegistry } from "../snapshot/status.js";
 import type { GraphqlContext } from "./context.js";
-import { enforceAccessTable } from "./access.js";
+import { enforceAccessTable, type Access } from "./access.js";
 import { requestGate, MAX_QUERY_TOKENS } from "./request-gate.js";
 import { formatError } from "./format-error.js";
 import { DEFAULT_QUERY_LIMITS, queryLimitsRule, type QueryLimits } from "./limits.js";
@@ -54,6 +54,8 @@ export interface GraphqlDeps {
   readonly credentialEnvAllow?: readonly string[];
   /** Query depth/cost limits; default DEFAULT_QUERY_LIMITS. */
   readonly queryLimits?: QueryLimits;
+  /** The root-field access table; default ROOT_FIELD_ACCESS (tests swap it to prove it is the only check). */
+  readonly accessTable?: Readonly<Record<string, Access>>;
 }
 
 type Resolvers = ApolloServerOptionsWithTypeDefs<GraphqlContext>["resolvers"];
@@ -104,7 +106,7 @@ export function createGraphqlModule(deps: GraphqlDeps): GraphqlModule {
       sessionResolvers,
       policyFileResolvers,
       approvalResolvers,
-    ] as unknown as Array<Record<string, Record<string, unknown>>>) as Resolvers,
+    ] as unknown as Array<Record<string, Record<string, unknown>>>, deps.accessTable) as Resolvers,
     formatError,
     validationRules: [queryLimitsRule(deps.queryLimits ?? DEFAULT_QUERY_LIMITS)],
     includeStacktraceInErrorResponses: false,

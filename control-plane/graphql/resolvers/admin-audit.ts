@@ -1,5 +1,5 @@
 import { listAudit, type AuditEntryView, type AuditFilter } from "../../admin/audit-log.js";
-import { guarded } from "../guard.js";
+import { withCaller } from "../guard.js";
 import { versionString } from "../map.js";
 import { pageRequest, toConnection, type ConnectionArgs } from "../pagination.js";
 
@@ -9,7 +9,7 @@ export const adminAuditResolvers = {
     snapshotVersion: (e: AuditEntryView) => versionString(e.snapshotVersion),
   },
   Query: {
-    adminAudit: guarded("audit", async (args: ConnectionArgs & { filter?: AuditFilter | null }, _by, ctx) =>
+    adminAudit: withCaller(async (args: ConnectionArgs & { filter?: AuditFilter | null }, _by, ctx) =>
       toConnection(await listAudit(ctx.admin.db, args.filter ?? {}, pageRequest(args))),
     ),
   },

@@ -1,17 +1,17 @@
 import { createApiToken, listApiTokens, revokeApiToken, type ApiTokenInput } from "../../admin/api-tokens.js";
-import { guarded } from "../guard.js";
+import { withCaller } from "../guard.js";
 import { pageRequest, toConnection, type ConnectionArgs } from "../pagination.js";
 
 /** API tokens: list (READ), create/revoke (WRITE). The secret appears only in the create payload. */
 export const apiTokenResolvers = {
   Query: {
-    apiTokens: guarded("read", async (args: ConnectionArgs, _by, ctx) => toConnection(await listApiTokens(ctx.admin.db, pageRequest(args)))),
+    apiTokens: withCaller(async (args: ConnectionArgs, _by, ctx) => toConnection(await listApiTokens(ctx.admin.db, pageRequest(args)))),
   },
   Mutation: {
-    createApiToken: guarded("write", async (args: { input: ApiTokenInput }, by, ctx) => {
+    createApiToken: withCaller(async (args: { input: ApiTokenInput }, by, ctx) => {
       const { value } = await createApiToken(ctx.admin, by, args.input);
       return { apiToken: value.token, secret: value.secret };
     }),
-    revokeApiToken: guarded("write", async (args: { id: string }, by, ctx) => ({ apiToken: (await revokeApiToken(ctx.admin, by, args.id)).value })),
+    revokeApiToken: withCaller(async (args: { id: string }, by, ctx) => ({ apiToken: (await revokeApiToken(ctx.admin, by, args.id)).value })),
   },
 };

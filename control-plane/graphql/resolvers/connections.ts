@@ -1,19 +1,19 @@
 import { createConnection, deleteConnection, getConnection, listConnections, updateConnection, type ConnectionInput } from "../../admin/connections.js";
-import { guarded } from "../guard.js";
+import { withCaller } from "../guard.js";
 import { deleted, payload } from "../map.js";
 import { pageRequest, toConnection, type ConnectionArgs } from "../pagination.js";
 
 /** Connections: CRUD (READ / WRITE; policy-affecting). Views never hold the credential. */
 export const connectionResolvers = {
   Query: {
-    connections: guarded("read", async (args: ConnectionArgs, _by, ctx) => toConnection(await listConnections(ctx.admin.db, pageRequest(args)))),
-    connection: guarded("read", (args: { id: string }, _by, ctx) => getConnection(ctx.admin.db, args.id)),
+    connections: withCaller(async (args: ConnectionArgs, _by, ctx) => toConnection(await listConnections(ctx.admin.db, pageRequest(args)))),
+    connection: withCaller((args: { id: string }, _by, ctx) => getConnection(ctx.admin.db, args.id)),
   },
   Mutation: {
-    createConnection: guarded("write", async (args: { input: ConnectionInput }, by, ctx) => payload("connection", await createConnection(ctx.admin, by, args.input))),
-    updateConnection: guarded("write", async (args: { id: string; input: ConnectionInput }, by, ctx) =>
+    createConnection: withCaller(async (args: { input: ConnectionInput }, by, ctx) => payload("connection", await createConnection(ctx.admin, by, args.input))),
+    updateConnection: withCaller(async (args: { id: string; input: ConnectionInput }, by, ctx) =>
       payload("connection", await updateConnection(ctx.admin, by, args.id, args.input)),
     ),
-    deleteConnection: guarded("write", async (args: { id: string }, by, ctx) => deleted(await deleteConnection(ctx.admin, by, args.id))),
+    deleteConnection: withCaller(async (args: { id: string }, by, ctx) => deleted(await deleteConnection(ctx.admin, by, args.id))),
   },
 };

@@ -1,5 +1,5 @@
 import { getIdentity, listIdentities, setIdentityStatus, type IdentityFilter, type IdentityRef } from "../../admin/identities.js";
-import { guarded } from "../guard.js";
+import { withCaller } from "../guard.js";
 import { payload } from "../map.js";
 import { pageRequest, toConnection, type ConnectionArgs } from "../pagination.js";
 
@@ -7,16 +7,16 @@ import { pageRequest, toConnection, type ConnectionArgs } from "../pagination.js
 export const identityResolvers = {
   IdentityStatus: { ACTIVE: "active", SUSPENDED: "suspended" },
   Query: {
-    identities: guarded("read", async (args: ConnectionArgs & { filter?: IdentityFilter | null }, _by, ctx) =>
+    identities: withCaller(async (args: ConnectionArgs & { filter?: IdentityFilter | null }, _by, ctx) =>
       toConnection(await listIdentities(ctx.admin.db, args.filter ?? {}, pageRequest(args))),
     ),
-    identity: guarded("read", (args: { id: string }, _by, ctx) => getIdentity(ctx.admin.db, args.id)),
+    identity: withCaller((args: { id: string }, _by, ctx) => getIdentity(ctx.admin.db, args.id)),
   },
   Mutation: {
-    suspendIdentity: guarded("write", async (args: { identity: IdentityRef }, by, ctx) =>
+    suspendIdentity: withCaller(async (args: { identity: IdentityRef }, by, ctx) =>
       payload("identity", await setIdentityStatus(ctx.admin, by, args.identity, "suspended")),
     ),
-    reactivateIdentity: guarded("write", async (args: { identity: IdentityRef }, by, ctx) =>
+    reactivateIdentity: withCaller(async (args: { identity: IdentityRef }, by, ctx) =>
       payload("identity", await setIdentityStatus(ctx.admin, by, args.identity, "active")),
     ),
   },

@@ -8,7 +8,7 @@ import {
   type IdentityProviderView,
 } from "../../admin/identity-providers.js";
 import type { Patch } from "../../admin/patch.js";
-import { guarded } from "../guard.js";
+import { withCaller } from "../guard.js";
 import { deleted, pairs, payload, unpairs } from "../map.js";
 import { pageRequest, toConnection, type ConnectionArgs } from "../pagination.js";
 
@@ -25,16 +25,16 @@ export const identityProviderResolvers = {
     groupMapping: (p: IdentityProviderView) => pairs(p.groupMapping, "claimValue", "group"),
   },
   Query: {
-    identityProviders: guarded("read", async (args: ConnectionArgs, _by, ctx) => toConnection(await listIdentityProviders(ctx.admin.db, pageRequest(args)))),
-    identityProvider: guarded("read", (args: { id: string }, _by, ctx) => getIdentityProvider(ctx.admin.db, args.id)),
+    identityProviders: withCaller(async (args: ConnectionArgs, _by, ctx) => toConnection(await listIdentityProviders(ctx.admin.db, pageRequest(args)))),
+    identityProvider: withCaller((args: { id: string }, _by, ctx) => getIdentityProvider(ctx.admin.db, args.id)),
   },
   Mutation: {
-    createIdentityProvider: guarded("write", async (args: { input: ProviderInput }, by, ctx) =>
+    createIdentityProvider: withCaller(async (args: { input: ProviderInput }, by, ctx) =>
       payload("identityProvider", await createIdentityProvider(ctx.admin, by, fields(args.input))),
     ),
-    updateIdentityProvider: guarded("write", async (args: { id: string; input: ProviderInput }, by, ctx) =>
+    updateIdentityProvider: withCaller(async (args: { id: string; input: ProviderInput }, by, ctx) =>
       payload("identityProvider", await updateIdentityProvider(ctx.admin, by, args.id, fields(args.input))),
     ),
-    deleteIdentityProvider: guarded("write", async (args: { id: string }, by, ctx) => deleted(await deleteIdentityProvider(ctx.admin, by, args.id))),
+    deleteIdentityProvider: withCaller(async (args: { id: string }, by, ctx) => deleted(await deleteIdentityProvider(ctx.admin, by, args.id))),
   },
 };

@@ -6,23 +6,23 @@ import {
   updateMaskingProfile,
   type MaskingProfileInput,
 } from "../../admin/masking-profiles.js";
-import { guarded } from "../guard.js";
+import { withCaller } from "../guard.js";
 import { deleted, payload } from "../map.js";
 import { pageRequest, toConnection, type ConnectionArgs } from "../pagination.js";
 
 /** Masking profiles: CRUD (READ / WRITE; policy-affecting). */
 export const maskingProfileResolvers = {
   Query: {
-    maskingProfiles: guarded("read", async (args: ConnectionArgs, _by, ctx) => toConnection(await listMaskingProfiles(ctx.admin.db, pageRequest(args)))),
-    maskingProfile: guarded("read", (args: { id: string }, _by, ctx) => getMaskingProfile(ctx.admin.db, args.id)),
+    maskingProfiles: withCaller(async (args: ConnectionArgs, _by, ctx) => toConnection(await listMaskingProfiles(ctx.admin.db, pageRequest(args)))),
+    maskingProfile: withCaller((args: { id: string }, _by, ctx) => getMaskingProfile(ctx.admin.db, args.id)),
   },
   Mutation: {
-    createMaskingProfile: guarded("write", async (args: { input: MaskingProfileInput }, by, ctx) =>
+    createMaskingProfile: withCaller(async (args: { input: MaskingProfileInput }, by, ctx) =>
       payload("maskingProfile", await createMaskingProfile(ctx.admin, by, args.input)),
     ),
-    updateMaskingProfile: guarded("write", async (args: { id: string; input: MaskingProfileInput }, by, ctx) =>
+    updateMaskingProfile: withCaller(async (args: { id: string; input: MaskingProfileInput }, by, ctx) =>
       payload("maskingProfile", await updateMaskingProfile(ctx.admin, by, args.id, args.input)),
     ),
-    deleteMaskingProfile: guarded("write", async (args: { id: string }, by, ctx) => deleted(await deleteMaskingProfile(ctx.admin, by, args.id))),
+    deleteMaskingProfile: withCaller(async (args: { id: string }, by, ctx) => deleted(await deleteMaskingProfile(ctx.admin, by, args.id))),
   },
 };

@@ -1,7 +1,7 @@
 import type { PseudonymScope } from "../../../data-plane/masking/pseudonym-scope.js";
 import { createPolicy, deletePolicy, getPolicy, listPolicies, updatePolicy, type PolicyFilter, type PolicyInput } from "../../admin/policies.js";
 import type { PolicyLimits } from "../../admin/policy-rules.js";
-import { guarded } from "../guard.js";
+import { withCaller } from "../guard.js";
 import { deleted, pairs, payload, unpairs } from "../map.js";
 import { pageRequest, toConnection, type ConnectionArgs } from "../pagination.js";
 
@@ -22,16 +22,16 @@ export const policyResolvers = {
     costPerRun: (l: PolicyLimits) => pairs(l.costPerRun, "graph", "cost"),
   },
   Query: {
-    policies: guarded("read", async (args: ConnectionArgs & { filter?: PolicyFilter | null }, _by, ctx) =>
+    policies: withCaller(async (args: ConnectionArgs & { filter?: PolicyFilter | null }, _by, ctx) =>
       toConnection(await listPolicies(ctx.admin.db, args.filter ?? {}, pageRequest(args))),
     ),
-    policy: guarded("read", (args: { id: string }, _by, ctx) => getPolicy(ctx.admin.db, args.id)),
+    policy: withCaller((args: { id: string }, _by, ctx) => getPolicy(ctx.admin.db, args.id)),
   },
   Mutation: {
-    createPolicy: guarded("write", async (args: { input: Input }, by, ctx) => payload("policy", await createPolicy(ctx.admin, by, policyInput(args.input)))),
-    updatePolicy: guarded("write", async (args: { id: string; input: Input }, by, ctx) =>
+    createPolicy: withCaller(async (args: { input: Input }, by, ctx) => payload("policy", await createPolicy(ctx.admin, by, policyInput(args.input)))),
+    updatePolicy: withCaller(async (args: { id: string; input: Input }, by, ctx) =>
       payload("policy", await updatePolicy(ctx.admin, by, args.id, policyInput(args.input))),
     ),
-    deletePolicy: guarded("write", async (args: { id: string }, by, ctx) => deleted(await deletePolicy(ctx.admin, by, args.id))),
+    deletePolicy: withCaller(async (args: { id: string }, by, ctx) => deleted(await deletePolicy(ctx.admin, by, args.id))),
   },
 };

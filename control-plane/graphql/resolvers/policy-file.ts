@@ -1,7 +1,7 @@
 import { parsePolicyDocument, PolicyDocumentError } from "../../policy-file/document.js";
 import { applyPolicyDocument } from "../../policy-file/apply.js";
 import { badInput } from "../../errors.js";
-import { guarded } from "../guard.js";
+import { withCaller } from "../guard.js";
 import { versionString } from "../map.js";
 
 const MAX_POLICY_FILE = 1 << 20;
@@ -13,7 +13,7 @@ const MAX_POLICY_FILE = 1 << 20;
  */
 export const policyFileResolvers = {
   Mutation: {
-    applyPolicyFile: guarded("write", async (args: { yaml: string; dryRun?: boolean | null }, by, ctx) => {
+    applyPolicyFile: withCaller(async (args: { yaml: string; dryRun?: boolean | null }, by, ctx) => {
       if (args.yaml.length > MAX_POLICY_FILE) throw badInput([`the policy file exceeds ${MAX_POLICY_FILE} bytes`]);
       let doc;
       try {

@@ -1,6 +1,6 @@
 import type { ProxyStatus } from "../../snapshot/status.js";
 import { listProxyStatuses } from "../../snapshot/status-store.js";
-import { guarded } from "../guard.js";
+import { withCaller } from "../guard.js";
 import { versionString } from "../map.js";
 import { pageOfList, pageRequest, toConnection, type ConnectionArgs } from "../pagination.js";
 
@@ -20,10 +20,10 @@ function proxyView(p: ProxyStatus) {
 export const proxyResolvers = {
   Query: {
     // Every replica's proxies (this one's registry plus the shared table), sorted by id as pageOfList needs.
-    proxies: guarded("read", async (args: ConnectionArgs, _by, ctx) =>
+    proxies: withCaller(async (args: ConnectionArgs, _by, ctx) =>
       toConnection(pageOfList((await listProxyStatuses(ctx.db, ctx.proxies)).map(proxyView), pageRequest(args))),
     ),
-    snapshot: guarded("read", (_args: unknown, _by, ctx) => {
+    snapshot: withCaller((_args: unknown, _by, ctx) => {
       const current = ctx.publisher.current();
       return { version: versionString(current?.version ?? 0n), createdAt: current ? new Date(Number(current.createdAtMs)) : null };
     }),

@@ -2,34 +2,34 @@ import type { IdentityRef } from "../../admin/identities.js";
 import type { Patch } from "../../admin/patch.js";
 import { bindRoleToGroup, bindRoleToIdentity, deleteRoleBinding, listRoleBindings, type RoleBindingFilter } from "../../admin/role-bindings.js";
 import { createRole, deleteRole, getRole, listRoles, updateRole, type RoleFields, type RoleView } from "../../admin/roles.js";
-import { guarded } from "../guard.js";
+import { withCaller } from "../guard.js";
 import { deleted, payload } from "../map.js";
 import { pageRequest, toConnection, type ConnectionArgs } from "../pagination.js";
 
 /** Roles and role bindings: CRUD (READ / WRITE; policy-affecting). */
 export const roleResolvers = {
   Role: {
-    bindings: guarded("read", async (args: ConnectionArgs, _by, ctx, role: RoleView) =>
+    bindings: withCaller(async (args: ConnectionArgs, _by, ctx, role: RoleView) =>
       toConnection(await listRoleBindings(ctx.admin.db, { roleId: role.id }, pageRequest(args))),
     ),
   },
   Query: {
-    roles: guarded("read", async (args: ConnectionArgs, _by, ctx) => toConnection(await listRoles(ctx.admin.db, pageRequest(args)))),
-    role: guarded("read", (args: { id?: string | null; name?: string | null }, _by, ctx) => getRole(ctx.admin.db, args)),
-    roleBindings: guarded("read", async (args: ConnectionArgs & { filter?: RoleBindingFilter | null }, _by, ctx) =>
+    roles: withCaller(async (args: ConnectionArgs, _by, ctx) => toConnection(await listRoles(ctx.admin.db, pageRequest(args)))),
+    role: withCaller((args: { id?: string | null; name?: string | null }, _by, ctx) => getRole(ctx.admin.db, args)),
+    roleBindings: withCaller(async (args: ConnectionArgs & { filter?: RoleBindingFilter | null }, _by, ctx) =>
       toConnection(await listRoleBindings(ctx.admin.db, args.filter ?? {}, pageRequest(args))),
     ),
   },
   Mutation: {
-    createRole: guarded("write", async (args: { input: Patch<RoleFields> }, by, ctx) => payload("role", await createRole(ctx.admin, by, args.input))),
-    updateRole: guarded("write", async (args: { id: string; input: Patch<RoleFields> }, by, ctx) => payload("role", await updateRole(ctx.admin, by, args.id, args.input))),
-    deleteRole: guarded("write", async (args: { id: string }, by, ctx) => deleted(await deleteRole(ctx.admin, by, args.id))),
-    bindRoleToGroup: guarded("write", async (args: { input: { role: string; issuer: string; group: string } }, by, ctx) =>
+    createRole: withCaller(async (args: { input: Patch<RoleFields> }, by, ctx) => payload("role", await createRole(ctx.admin, by, args.input))),
+    updateRole: withCaller(async (args: { id: string; input: Patch<RoleFields> }, by, ctx) => payload("role", await updateRole(ctx.admin, by, args.id, args.input))),
+    deleteRole: withCaller(async (args: { id: string }, by, ctx) => deleted(await deleteRole(ctx.admin, by, args.id))),
+    bindRoleToGroup: withCaller(async (args: { input: { role: string; issuer: string; group: string } }, by, ctx) =>
       payload("roleBinding", await bindRoleToGroup(ctx.admin, by, args.input)),
     ),
-    bindRoleToIdentity: guarded("write", async (args: { input: { role: string; identity: IdentityRef } }, by, ctx) =>
+    bindRoleToIdentity: withCaller(async (args: { input: { role: string; identity: IdentityRef } }, by, ctx) =>
       payload("roleBinding", await bindRoleToIdentity(ctx.admin, by, args.input)),
     ),
-    deleteRoleBinding: guarded("write", async (args: { id: string }, by, ctx) => deleted(await deleteRoleBinding(ctx.admin, by, args.id))),
+    deleteRoleBinding: withCaller(async (args: { id: string }, by, ctx) => deleted(await deleteRoleBinding(ctx.admin, by, args.id))),
   },
 };

@@ -2,7 +2,7 @@ import { listSessions, identityAggregates, graphTimeline, type SessionFilter } f
 import { anomalyThresholdProblems, findAnomalies, type AnomalyThresholds } from "../../sessions/anomalies.js";
 import { verifyStoredChains } from "../../sessions/verify.js";
 import { anchorKey } from "../../sessions/anchors.js";
-import { guarded } from "../guard.js";
+import { withCaller } from "../guard.js";
 import { pageRequest, toConnection, type ConnectionArgs } from "../pagination.js";
 import { badInput } from "../../errors.js";
 
@@ -34,21 +34,21 @@ export const sessionResolvers = {
     seq: (p: { seq: bigint }) => p.seq.toString(),
   },
   Query: {
-    sessions: guarded("audit", async (args: ConnectionArgs & { filter?: SessionFilter | null; order?: "NEWEST_FIRST" | "OLDEST_FIRST" }, _by, ctx) =>
+    sessions: withCaller(async (args: ConnectionArgs & { filter?: SessionFilter | null; order?: "NEWEST_FIRST" | "OLDEST_FIRST" }, _by, ctx) =>
       toConnection(await listSessions(ctx.db, args.filter ?? {}, pageRequest(args), args.order === "OLDEST_FIRST" ? "asc" : "desc")),
     ),
-    session: guarded("audit", async (args: { id: string }, _by, ctx) => ctx.db.session.findUnique({ where: { id: args.id } })),
-    identityAggregates: guarded("audit", async (args: { from: Date; to: Date }, _by, ctx) => identityAggregates(ctx.db, range(args))),
-    graphTimeline: guarded("audit", async (args: { from: Date; to: Date; bucket?: "HOUR" | "DAY" }, _by, ctx) =>
+    session: withCaller(async (args: { id: string }, _by, ctx) => ctx.db.session.findUnique({ where: { id: args.id } })),
+    identityAggregates: withCaller(async (args: { from: Date; to: Date }, _by, ctx) => identityAggregates(ctx.db, range(args))),
+    graphTimeline: withCaller(async (args: { from: Date; to: Date; bucket?: "HOUR" | "DAY" }, _by, ctx) =>
       graphTimeline(ctx.db, range(args), args.bucket === "DAY" ? "day" : "hour"),
     ),
-    anomalies: guarded("audit", async (args: { from: Date; to: Date } & { [K in keyof AnomalyThresholds]?: number | null }, _by, ctx) => {
+    anomalies: withCaller(async (args: { from: Date; to: Date } & { [K in keyof AnomalyThresholds]?: number | null }, _by, ctx) => {
       const { from, to, ...given } = args;
       const thresholds = Object.fromEntries(Object.entries(given).filter(([, v]) => v !== null && v !== undefined)) as Partial<AnomalyThresholds>;
       const problems = anomalyThresholdProblems(thresholds);
       if (problems.length) throw badInput(problems);
       return findAnomalies(ctx.db, { ...range({ from, to }), ...thresholds });
     }),
-    verifySessionChains: guarded("audit", async (args: { proxyId?: string | null }, _by, ctx) => verifyStoredChains(ctx.db, anchorKey(ctx.admin.secrets), args.proxyId ?? undefined)),
+    verifySessionChains: withCaller(async (args: { proxyId?: string | null }, _by, ctx) => verifyStoredChains(ctx.db, anchorKey(ctx.admin.secrets), args.proxyId ?? undefined)),
   },
 };

@@ -19,6 +19,7 @@ import { openStore, type Store } from "../../store/client.js";
 import type { GraphqlContext } from "../context.js";
 import { createGraphqlModule } from "../module.js";
 import type { QueryLimits } from "../limits.js";
+import type { Access } from "../access.js";
 
 /** A GraphQL response as parsed JSON. */
 export interface GqlResponse<T = Record<string, unknown>> {
@@ -46,6 +47,7 @@ export interface HarnessOptions {
   introspection?: boolean;
   queryLimits?: QueryLimits;
   credentialEnvAllow?: readonly string[];
+  accessTable?: Readonly<Record<string, Access>>;
 }
 
 /** Starts the API on `databaseUrl` (migrated on open). */
@@ -66,6 +68,7 @@ export async function startGraphqlHarness(opts: HarnessOptions): Promise<Graphql
     adminAuth: { bootstrapToken: opts.bootstrapToken, allowHttpIssuers: opts.allowHttpIssuers ?? "loopback" },
     ...(opts.queryLimits ? { queryLimits: opts.queryLimits } : {}),
     ...(opts.credentialEnvAllow ? { credentialEnvAllow: opts.credentialEnvAllow } : {}),
+    ...(opts.accessTable ? { accessTable: opts.accessTable } : {}),
   });
   const apollo = new ApolloServer<GraphqlContext>({ ...graphql.serverOptions, introspection: opts.introspection ?? true });
   await apollo.start();
