@@ -51,10 +51,13 @@ export interface PolicyFields {
 
 /** Input of create and update: every field optional (update) and deny rule ids optional. */
 export type PolicyInput = Patch<Omit<PolicyFields, "denylist" | "limits" | "approval">> & {
-  readonly limits?: Partial<PolicyLimits> | null | undefined;
-  readonly denylist?: ReadonlyArray<Partial<DenyRule> & { pattern: string }> | null | undefined;
-  readonly approval?: Partial<ApprovalRule> | null | undefined;
+  readonly limits?: Nullable<PolicyLimits> | null | undefined;
+  readonly denylist?: ReadonlyArray<Nullable<DenyRule> & { pattern: string }> | null | undefined;
+  readonly approval?: Nullable<ApprovalRule> | null | undefined;
 };
+
+/** Every field optional; null = the default (as GraphQL and the policy file hand them). */
+type Nullable<T> = { readonly [K in keyof T]?: T[K] | null | undefined };
 
 /** A reference to another object by id and name. */
 export interface NamedRef {
@@ -124,8 +127,8 @@ function desired(base: PolicyFields, input: PolicyInput): PolicyFields {
     base,
     {
       ...rest,
-      ...(limits === undefined ? {} : { limits: limits && { ...NO_LIMITS, ...defined(limits) } }),
-      ...(approval === undefined ? {} : { approval: approval && { ...NO_APPROVAL, ...defined(approval) } }),
+      ...(limits === undefined ? {} : { limits: limits && { ...NO_LIMITS, ...defined<PolicyLimits>(limits) } }),
+      ...(approval === undefined ? {} : { approval: approval && { ...NO_APPROVAL, ...defined<ApprovalRule>(approval) } }),
       ...(denylist === undefined ? {} : { denylist: denylist && denylist.map((d, i) => denyRule(d, i)) }),
     },
     DEFAULTS,
@@ -133,7 +136,7 @@ function desired(base: PolicyFields, input: PolicyInput): PolicyFields {
 }
 
 // GraphQL hands absent input fields as missing keys but explicit nulls as null: both mean "default" here.
-function defined<T extends object>(o: T): Partial<T> {
+function defined<T extends object>(o: Nullable<T>): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== null && v !== undefined)) as Partial<T>;
 }
 

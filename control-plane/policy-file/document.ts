@@ -1,82 +1,37 @@
 /**
  * The policy file (YAML, for `agentgate apply` and AGENTGATE_BOOTSTRAP_FILE) as one zod
- * schema. It checks the SHAPE only (known keys, types); what values mean — names, URLs,
+ * schema, composed of the admin input schemas the GraphQL mutations use too
+ * (admin/input-schemas.ts). It checks the SHAPE only (known keys, types); what values mean — names, URLs,
  * patterns, ranges, references, who may grant what — is checked by the admin services the
  * file is applied through (apply.ts), exactly as for the GraphQL mutations.
  */
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
-import { PSEUDONYM_SCOPES } from "../../data-plane/masking/pseudonym-scope.js";
+import { connectionInputSchema, identityProviderInputSchema, maskingProfileInputSchema, policyInputSchema, roleInputSchema, zodProblems } from "../admin/input-schemas.js";
+
+export { zodProblems };
 
 const text = z.string();
-const count = z.number();
-
-const identityProvider = z.strictObject({
-  issuer: text,
-  jwksUri: text.nullish(),
-  audiences: z.array(text).nullish(),
-  groupsClaim: text.nullish(),
-  allowedAlgorithms: z.array(text).nullish(),
-  clockToleranceSeconds: count.nullish(),
-  groupMapping: z.record(text, text).nullish(),
-});
 
 const binding = z
   .strictObject({ issuer: text, group: text.optional(), subject: text.optional() })
   .refine((b) => (b.group === undefined) !== (b.subject === undefined), { message: "each binding needs an issuer and exactly one of group or subject" });
 
-const role = z.strictObject({ name: text, description: text.nullish(), bindings: z.array(binding).default([]) });
-
-const connection = z.strictObject({
-  name: text,
-  baseUrl: text,
-  credentialHeader: text.nullish(),
+// Each section is the shared admin input schema (the GraphQL mutations parse theirs with the
+// same ones), plus what only a file has: a role's bindings, a connection's credential by reference.
+const role = roleInputSchema.extend({ bindings: z.array(binding).default([]) });
+const connection = connectionInputSchema.extend({
   /** Name of an environment variable holding the credential (never the credential itself). */
   credentialEnv: text.optional(),
-  connectTimeoutMs: count.nullish(),
-  headersTimeoutMs: count.nullish(),
-  bodyTimeoutMs: count.nullish(),
-});
-
-const maskingRule = z.strictObject({ kind: text, match: text, style: text.nullish(), label: text.nullish() });
-const maskingProfile = z.strictObject({ name: text, description: text.nullish(), rules: z.array(maskingRule) });
-
-const limits = z.strictObject({
-  requestsPerMinute: count.optional(),
-  burst: count.optional(),
-  concurrentRuns: count.optional(),
-  costBudgetPerDay: count.optional(),
-  maxBodyBytes: count.optional(),
-  maxRecursionLimit: count.optional(),
-  costPerRun: z.record(text, count).optional(),
-  costPer1kTokens: count.optional(),
-  maxCostPerRun: count.optional(),
-});
-
-const policy = z.strictObject({
-  name: text,
-  description: text.nullish(),
-  role: text,
-  connection: text,
-  graphs: z.array(text),
-  operations: z.array(text),
-  maskingProfile: text.nullish(),
-  maskRequests: z.boolean().nullish(),
-  pseudonymScope: z.enum(PSEUDONYM_SCOPES).nullish(),
-  limits: limits.nullish(),
-  denylist: z.array(z.strictObject({ id: text.optional(), pattern: text, path: text.optional(), message: text.optional() })).nullish(),
-  approval: z
-    .strictObject({ required: z.boolean().optional(), approverRoles: z.array(text).optional(), grantTtlSeconds: count.optional(), grantUses: count.optional(), notifyUrl: text.optional() })
-    .nullish(),
 });
 
 /** The whole file: every section optional; unknown keys anywhere are refused (a typo must not be ignored). */
 export const policyDocumentSchema = z.strictObject({
-  identityProviders: z.array(identityProvider).default([]),
+  identityProviders: z.array(identityProviderInputSchema).default([]),
   roles: z.array(role).default([]),
   connections: z.array(connection).default([]),
-  maskingProfiles: z.array(maskingProfile).default([]),
-  policies: z.array(policy).default([]),
+  maskingProfiles: z.array(maskingProfileInputSchema).default([]),
+  policies: z.array(policyInputSchema).default([]),
 });
 
 /** A policy file after the shape check. */
@@ -90,14 +45,6 @@ export class PolicyDocumentError extends Error {
     super(`invalid policy file:\n- ${problems.join("\n- ")}`);
     this.name = "PolicyDocumentError";
   }
-}
-
-/** Every zod issue as "path: message" (path like `policies[0].limits.burst`). */
-export function zodProblems(error: z.ZodError): string[] {
-  return error.issues.map((i) => {
-    const path = i.path.map((p) => (typeof p === "number" ? `[${p}]` : `.${String(p)}`)).join("").replace(/^\./, "");
-    return path ? `${path}: ${i.message}` : i.message;
-  });
 }
 
 /** Checks the shape of a policy document given as data (the bench and tests build them in code). */

@@ -7,6 +7,7 @@ import {
   type IdentityProviderFields,
   type IdentityProviderView,
 } from "../../admin/identity-providers.js";
+import { identityProviderInputSchema, parseInput, updateSchema } from "../../admin/input-schemas.js";
 import type { Patch } from "../../admin/patch.js";
 import { withCaller } from "../guard.js";
 import { deleted, pairs, payload, unpairs } from "../map.js";
@@ -14,10 +15,13 @@ import { pageRequest, toConnection, type ConnectionArgs } from "../pagination.js
 
 type ProviderInput = Omit<Patch<IdentityProviderFields>, "groupMapping"> & { groupMapping?: Array<{ claimValue: string; group: string }> | null };
 
-function fields(input: ProviderInput): Patch<IdentityProviderFields> {
+/** GraphQL's pairs as the shared input shape (a map), parsed by the schema the policy file uses. */
+function unpaired(input: ProviderInput) {
   const { groupMapping, ...rest } = input;
   return { ...rest, ...(groupMapping === undefined ? {} : { groupMapping: unpairs<string>(groupMapping, "claimValue", "group") }) };
 }
+const createInput = (input: ProviderInput) => parseInput(identityProviderInputSchema, unpaired(input));
+const updateInput = (input: ProviderInput) => parseInput(updateSchema(identityProviderInputSchema), unpaired(input));
 
 /** Identity providers: CRUD (READ / WRITE; policy-affecting). */
 export const identityProviderResolvers = {
@@ -30,10 +34,10 @@ export const identityProviderResolvers = {
   },
   Mutation: {
     createIdentityProvider: withCaller(async (args: { input: ProviderInput }, by, ctx) =>
-      payload("identityProvider", await createIdentityProvider(ctx.admin, by, fields(args.input))),
+      payload("identityProvider", await createIdentityProvider(ctx.admin, by, createInput(args.input))),
     ),
     updateIdentityProvider: withCaller(async (args: { id: string; input: ProviderInput }, by, ctx) =>
-      payload("identityProvider", await updateIdentityProvider(ctx.admin, by, args.id, fields(args.input))),
+      payload("identityProvider", await updateIdentityProvider(ctx.admin, by, args.id, updateInput(args.input))),
     ),
     deleteIdentityProvider: withCaller(async (args: { id: string }, by, ctx) => deleted(await deleteIdentityProvider(ctx.admin, by, args.id))),
   },

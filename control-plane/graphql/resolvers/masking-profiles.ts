@@ -6,6 +6,7 @@ import {
   updateMaskingProfile,
   type MaskingProfileInput,
 } from "../../admin/masking-profiles.js";
+import { maskingProfileInputSchema, parseInput, updateSchema } from "../../admin/input-schemas.js";
 import { withCaller } from "../guard.js";
 import { deleted, payload } from "../map.js";
 import { pageRequest, toConnection, type ConnectionArgs } from "../pagination.js";
@@ -18,10 +19,10 @@ export const maskingProfileResolvers = {
   },
   Mutation: {
     createMaskingProfile: withCaller(async (args: { input: MaskingProfileInput }, by, ctx) =>
-      payload("maskingProfile", await createMaskingProfile(ctx.admin, by, args.input)),
+      payload("maskingProfile", await createMaskingProfile(ctx.admin, by, parseInput(maskingProfileInputSchema, args.input))),
     ),
     updateMaskingProfile: withCaller(async (args: { id: string; input: MaskingProfileInput }, by, ctx) =>
-      payload("maskingProfile", await updateMaskingProfile(ctx.admin, by, args.id, args.input)),
+      payload("maskingProfile", await updateMaskingProfile(ctx.admin, by, args.id, parseInput(updateSchema(maskingProfileInputSchema), args.input))),
     ),
     deleteMaskingProfile: withCaller(async (args: { id: string }, by, ctx) => deleted(await deleteMaskingProfile(ctx.admin, by, args.id))),
   },

@@ -1,6 +1,7 @@
 import type { PseudonymScope } from "../../../data-plane/masking/pseudonym-scope.js";
 import { createPolicy, deletePolicy, getPolicy, listPolicies, updatePolicy, type PolicyFilter, type PolicyInput } from "../../admin/policies.js";
 import type { PolicyLimits } from "../../admin/policy-rules.js";
+import { parseInput, policyInputSchema, updateSchema } from "../../admin/input-schemas.js";
 import { withCaller } from "../guard.js";
 import { deleted, pairs, payload, unpairs } from "../map.js";
 import { pageRequest, toConnection, type ConnectionArgs } from "../pagination.js";
@@ -8,12 +9,16 @@ import { pageRequest, toConnection, type ConnectionArgs } from "../pagination.js
 type LimitsInput = Omit<Partial<PolicyLimits>, "costPerRun"> & { costPerRun?: Array<{ graph: string; cost: number }> | null };
 type Input = Omit<PolicyInput, "limits"> & { limits?: LimitsInput | null };
 
-function policyInput(input: Input): PolicyInput {
+/** GraphQL's cost pairs as the shared input shape (a map), still to be parsed. */
+function unpaired(input: Input): unknown {
   const { limits, ...rest } = input;
   if (!limits) return { ...rest, ...(limits === null ? { limits: null } : {}) };
   const { costPerRun, ...numbers } = limits;
-  return { ...rest, limits: { ...numbers, ...(costPerRun ? { costPerRun: unpairs<number>(costPerRun, "graph", "cost")! } : {}) } };
+  return { ...rest, limits: { ...numbers, ...(costPerRun === undefined ? {} : { costPerRun: unpairs<number>(costPerRun, "graph", "cost") }) } };
 }
+// Parsed by the schema the policy file's policies are parsed by.
+const createInput = (input: Input): PolicyInput => parseInput(policyInputSchema, unpaired(input));
+const updateInput = (input: Input): PolicyInput => parseInput(updateSchema(policyInputSchema), unpaired(input));
 
 /** Policies: CRUD (READ / WRITE; policy-affecting). */
 export const policyResolvers = {
@@ -28,9 +33,9 @@ export const policyResolvers = {
     policy: withCaller((args: { id: string }, _by, ctx) => getPolicy(ctx.admin.db, args.id)),
   },
   Mutation: {
-    createPolicy: withCaller(async (args: { input: Input }, by, ctx) => payload("policy", await createPolicy(ctx.admin, by, policyInput(args.input)))),
+    createPolicy: withCaller(async (args: { input: Input }, by, ctx) => payload("policy", await createPolicy(ctx.admin, by, createInput(args.input)))),
     updatePolicy: withCaller(async (args: { id: string; input: Input }, by, ctx) =>
-      payload("policy", await updatePolicy(ctx.admin, by, args.id, policyInput(args.input))),
+      payload("policy", await updatePolicy(ctx.admin, by, args.id, updateInput(args.input))),
     ),
     deletePolicy: withCaller(async (args: { id: string }, by, ctx) => deleted(await deletePolicy(ctx.admin, by, args.id))),
   },
