@@ -4,6 +4,7 @@ import { errorBody, statusOf, type GatewayErrorCode } from "../errors.js";
 import type { GatewayRequest, ProxyServices, ProxyState, RecordDraft, RequestContext } from "../pipeline/context.js";
 import { deny, type Outcome } from "../pipeline/outcome.js";
 import { runPipeline } from "../pipeline/run.js";
+import { HangUp } from "../pipeline/hang-up.js";
 import { readBody } from "./read-body.js";
 import { createUuidV7 } from "../recording/uuidv7.js";
 import { log } from "../observability/log.js";
@@ -202,16 +203,16 @@ async function handleAdmitted(req: IncomingMessage, res: ServerResponse, opts: P
     startedAt,
     connectionName: t.connectionName,
   };
-  const abort = new AbortController();
+  const hangUp = new HangUp();
   res.on("close", () => {
-    if (!res.writableFinished) abort.abort();
+    if (!res.writableFinished) hangUp.abort();
   });
   let committed: Promise<void> | undefined;
   const ctx: RequestContext = {
     req: gatewayRequest,
     state,
     services: opts.services,
-    signal: abort.signal,
+    signal: hangUp,
     cleanups: [],
     record: newRecord(),
     usage: createUsageTracker(),

@@ -10,6 +10,7 @@ import type { ApprovalClient } from "../sync/approval-client.js";
 import type { UsageTracker } from "../limits/usage.js";
 import type { RunTracker } from "../limits/run-tracker.js";
 import type { OwnerTags } from "../langgraph/owner-tag.js";
+import type { CancelSignal } from "./hang-up.js";
 
 /** The caller's request, copied once from node's IncomingMessage (habit 7: copy before any await). */
 export interface GatewayRequest {
@@ -82,8 +83,8 @@ export interface RequestContext {
   readonly req: GatewayRequest;
   readonly state: ProxyState;
   readonly services: ProxyServices;
-  /** Aborted when the client goes away: cancels the upstream request. */
-  readonly signal: AbortSignal;
+  /** Aborted when the client goes away: cancels the upstream request (see hang-up.ts). */
+  readonly signal: CancelSignal;
   connection?: CompiledConnection;
   identity?: VerifiedIdentity;
   route?: RouteMatch;

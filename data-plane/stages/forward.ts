@@ -6,11 +6,12 @@ import { basePath } from "../upstream/pools.js";
 import { inboundHeaders, outboundHeaders } from "../upstream/outbound-headers.js";
 import { ResponseRelay, relayMode } from "./relay-response.js";
 import { filterResponseHeaders } from "./filter-response.js";
-import { signAssertion } from "../upstream/assertion.js";
+import { assertions } from "../upstream/assertion.js";
 import { maskerOf } from "../pipeline/context.js";
 import { maskHeaders } from "../masking/headers.js";
 import { maskQuery } from "../masking/query.js";
 import { runOutlivesHangUp, startsRun } from "./limits.js";
+import { HangUp, type CancelSignal } from "../pipeline/hang-up.js";
 
 const RUN_LOCATION = /^\/(?:threads\/([0-9a-f-]{36})\/)?runs\/([0-9a-f-]{36})$/i;
 
@@ -26,15 +27,15 @@ function noteStartedRun(ctx: RequestContext, location: string | string[] | undef
  * goes on upstream anyway (see runOutlivesHangUp), the upstream response is read to its end so
  * the run keeps its slot and is priced, bounded by the run tracker's longest run.
  */
-function upstreamSignal(ctx: RequestContext): AbortSignal {
+function upstreamSignal(ctx: RequestContext): CancelSignal {
   if (!runOutlivesHangUp(ctx)) return ctx.signal;
-  const upstream = new AbortController();
-  ctx.signal.addEventListener("abort", () => {
+  const upstream = new HangUp();
+  ctx.signal.once("abort", () => {
     const left = ctx.services.runTracker.maxRunMs - (Date.now() - ctx.req.startedAt);
     const timer = setTimeout(() => upstream.abort(), Math.max(0, left)).unref();
     ctx.cleanups.push(() => clearTimeout(timer));
-  }, { once: true });
-  return upstream.signal;
+  });
+  return upstream;
 }
 
 function isTimeout(err: unknown): boolean {
@@ -51,7 +52,7 @@ function isTimeout(err: unknown): boolean {
 export async function forward(ctx: RequestContext, res: ServerResponse): Promise<Outcome> {
   const conn = ctx.connection!;
   const identity = ctx.identity!;
-  const assertion = signAssertion(ctx.state.policy.assertionKey, identity, ctx.req.id);
+  const assertion = assertions.sign(ctx.state.policy.assertionKey, identity);
   const headers = outboundHeaders(ctx.req.headers, conn, identity, ctx.req.id, assertion);
   const body = ctx.outboundBody && ctx.outboundBody.length > 0 ? ctx.outboundBody : null;
   // The query string is masked like a body: recorded masked always, forwarded masked when the policy masks inputs.

@@ -5,7 +5,7 @@ import type { RequestContext } from "../pipeline/context.js";
 import { CONTINUE, deny, type Outcome } from "../pipeline/outcome.js";
 import { basePath } from "../upstream/pools.js";
 import { outboundHeaders } from "../upstream/outbound-headers.js";
-import { signAssertion } from "../upstream/assertion.js";
+import { assertions } from "../upstream/assertion.js";
 import type { RunEnd } from "../limits/run-tracker.js";
 import { log } from "../observability/log.js";
 
@@ -125,7 +125,7 @@ async function runCost(ctx: RequestContext, hold: RunHold): Promise<number> {
 /** Headers for the gateway's own calls about the caller's run (credential, the caller's identity). */
 function upstreamHeaders(ctx: RequestContext): Record<string, string> {
   const identity = ctx.identity!;
-  return outboundHeaders({ accept: "application/json" }, ctx.connection!, identity, ctx.req.id, signAssertion(ctx.state.policy.assertionKey, identity, ctx.req.id));
+  return outboundHeaders({ accept: "application/json" }, ctx.connection!, identity, ctx.req.id, assertions.sign(ctx.state.policy.assertionKey, identity));
 }
 
 /** Lets go of what the run held: now, or when the run tracker sees a background run end. */
