@@ -20,6 +20,7 @@ import { startWatch } from "./sync/watch-client.js";
 import { createProxyServer } from "./http/server.js";
 import { log } from "./observability/log.js";
 import { MetricsRegistry } from "./observability/metrics.js";
+import { stageTimings } from "./observability/stage-timings.js";
 import { serveMetrics, startMetricsListener } from "./observability/metrics-endpoint.js";
 
 /** A running proxy. */
@@ -71,6 +72,7 @@ export async function startProxy(config: ProxyConfig): Promise<ProxyHandle> {
   };
 
   const metrics = new MetricsRegistry();
+  metrics.register(stageTimings);
   const exchanges = metrics.counter("agentgate_proxy_requests_total", "Proxied exchanges by decision, operation and status");
   const durations = metrics.histogram("agentgate_proxy_request_duration_seconds", "Time from request to the end of the response", [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]);
   metrics.gauge("agentgate_proxy_snapshot_version", "Snapshot version in force", () => Number(store.current()?.version ?? 0n));

@@ -69,6 +69,11 @@ export class MetricsRegistry {
     });
   }
 
+  /** Registers a collector that renders its own metric (e.g. the stage histograms, see stage-timings.ts). */
+  register(collector: { register(registry: Registry): unknown }): void {
+    collector.register(this.registry);
+  }
+
   /** The exposition text. */
   render(): Promise<string> {
     return this.registry.metrics();

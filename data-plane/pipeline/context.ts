@@ -35,6 +35,11 @@ export interface BodyMasker {
   /** An incremental SSE masker for one response stream; `onEvent` sees each masked event. */
   sse(onEvent?: (event: string, data: string) => void): { push(chunk: Buffer): string; end(): string };
   counts(): Record<string, number>;
+  /**
+   * The cheap pre-scan of a whole response body's text (masking/prescan.ts): false only when
+   * masking it would change nothing, so the upstream's bytes may be relayed untouched.
+   */
+  couldMask(text: string): boolean;
   /** The profile lets response bodies that cannot be inspected through (default: refused, 502). */
   readonly passUninspectable: boolean;
 }

@@ -7,6 +7,7 @@ import {
   defaultProfile,
   maskJson,
   maskText,
+  couldMask,
   MaskSession,
   SseMasker,
   type CompiledProfile,
@@ -46,6 +47,7 @@ export function createMaskerFactory(
         return { push: (chunk) => masker.push(chunk), end: () => masker.end() };
       },
       counts: () => ({ ...session.counts }),
+      couldMask: (text) => couldMask(text, profile),
       passUninspectable: profile.passUninspectable,
     };
   };

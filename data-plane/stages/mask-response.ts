@@ -1,0 +1,43 @@
+import { maskerOf, type RequestContext } from "../pipeline/context.js";
+import type { AnswerPart, AnswerRefusal, BufferedAnswer } from "../pipeline/answer.js";
+import { looksLikeEventStream, mediaTypeOf } from "../masking/decode.js";
+
+/**
+ * Response stage `mask`. An event-stream chunk goes through the stream's incremental masker.
+ * A whole body is masked by what it is, whatever its label: decoded by BOM / charset (strictly;
+ * what is not text is refused, never relayed uninspected, unless the profile lets uninspectable
+ * bodies pass), JSON masked structurally, an event stream event by event, anything else as text;
+ * a transcoded body leaves as UTF-8, relabelled. When the masker's pre-scan of the raw text
+ * shows nothing any rule could match and no stage changed the value, the upstream's bytes go
+ * out untouched (no parse, walk or re-serialisation: issue #14).
+ */
+export function maskAnswer(ctx: RequestContext, part: AnswerPart): AnswerRefusal | undefined {
+  if (part.kind === "sse") {
+    // throws on an event over the masker's size bound: the relay cuts the stream
+    part.out = part.last ? part.masker.end() : part.masker.push(part.bytes);
+    return undefined;
+  }
+  return maskBuffered(ctx, part);
+}
+
+function maskBuffered(ctx: RequestContext, part: BufferedAnswer): AnswerRefusal | undefined {
+  const masker = maskerOf(ctx);
+  const decoded = part.text();
+  if (!decoded.ok) {
+    if (masker.passUninspectable) {
+      // The policy's profile says so explicitly (`passthrough: uninspectable`): relay as is.
+      part.uninspectable = true;
+      return undefined;
+    }
+    return { status: 502, code: "UPSTREAM_UNAVAILABLE", message: `the upstream answer cannot be inspected (${decoded.reason})`, reason: "response-uninspectable" };
+  }
+  if (!part.replaced && !decoded.transcoded && !masker.couldMask(decoded.text)) return undefined; // out stays the upstream's bytes
+  if (decoded.transcoded) part.headers["content-type"] = `${mediaTypeOf(part.contentType) || "text/plain"}; charset=utf-8`;
+  const json = part.json();
+  if (json !== undefined) part.out = JSON.stringify(masker.maskJson(json.value));
+  else if (looksLikeEventStream(decoded.text)) {
+    const sse = masker.sse();
+    part.out = sse.push(Buffer.from(decoded.text)) + sse.end();
+  } else part.out = masker.maskText(decoded.text);
+  return undefined;
+}
