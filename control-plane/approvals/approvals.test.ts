@@ -132,4 +132,35 @@ policies:
     const revocations = await prisma().adminAudit.findMany({ where: { action: "apiToken.revoke" } });
     expect(revocations.map((r) => (r.after as { name: string }).name).sort()).toEqual(["boss-child", "boss-grandchild"]);
   });
+
+  test("retroactive: a chain whose root is suspended by a path that revoked nothing (as before revocation existed) is refused at once, down to the grandchild", async () => {
+    const chief = await issuer.mint({ sub: "chief", groups: ["admins"] });
+    const child = await mintToken(chief, "chief-child", ["READ", "WRITE"]);
+    const grandchild = await mintToken(child, "chief-grandchild", ["READ"]);
+    const roles = "{ roles { edges { node { id } } } }";
+    for (const t of [child, grandchild]) expect(codes(await api.gql(roles, {}, t))).toEqual([]);
+    // Suspended in the store directly: no revocation ran, the token rows stay live.
+    await prisma().identity.update({ where: { issuer_subject: { issuer: issuer.url, subject: "chief" } }, data: { status: "suspended" } });
+    expect(await prisma().apiToken.count({ where: { name: { in: ["chief-child", "chief-grandchild"] }, revokedAt: null } })).toBe(2);
+    for (const t of [child, grandchild]) {
+      expect(codes(await api.gql(roles, {}, t))).toEqual(["UNAUTHENTICATED"]);
+      // Nor can they mint a way out.
+      const minted = await api.gql(`mutation { createApiToken(input: { name: "escape-${randomBytes(3).toString("hex")}", scopes: [READ] }) { secret } }`, {}, t);
+      expect(codes(minted)).toEqual(["UNAUTHENTICATED"]);
+    }
+    expect(await prisma().apiToken.count({ where: { name: { startsWith: "escape-" } } })).toBe(0);
+  });
+
+  test("tokens minted in a race with the suspension of their chain's root are refused afterwards", async () => {
+    const lead = await issuer.mint({ sub: "lead", groups: ["admins"] });
+    const child = await mintToken(lead, "lead-child", ["READ", "WRITE"]);
+    const mints = Array.from({ length: 8 }, (_, i) =>
+      api.gql<Record<string, any>>(`mutation($n: String!) { createApiToken(input: { name: $n, scopes: [READ] }) { secret } }`, { n: `lead-race-${i}` }, child),
+    );
+    const suspension = admin(`mutation { suspendIdentity(identity: { issuer: "${issuer.url}", subject: "lead" }) { identity { status } } }`);
+    const results = await Promise.all(mints);
+    await suspension;
+    const secrets = results.map((r) => r.data?.createApiToken?.secret as string | undefined).filter((t): t is string => t !== undefined);
+    for (const t of [child, ...secrets]) expect(codes(await api.gql("{ roles { edges { node { id } } } }", {}, t))).toEqual(["UNAUTHENTICATED"]);
+  });
 });

@@ -6,7 +6,8 @@
  * minted for the purpose. The bootstrap token and the bootstrap file are no identity and
  * hold no role: they cannot decide.
  */
-import { BOOTSTRAP_ACTOR, parseOidcActor, type Principal } from "../auth/principal.js";
+import { rootActor } from "../auth/minter-chain.js";
+import { parseOidcActor, type Principal } from "../auth/principal.js";
 import { jsonStrings } from "../admin/json.js";
 import type { Tx } from "../store/client.js";
 
@@ -14,21 +15,6 @@ import type { Tx } from "../store/client.js";
 export interface Decider {
   readonly identity: { readonly issuer: string; readonly subject: string } | null;
   readonly roles: ReadonlySet<string>;
-}
-
-// Token chains are short; a longer one (or a cycle, impossible by construction) stops here.
-const MAX_CHAIN = 32;
-const TOKEN_ACTOR = "token:";
-
-/** The audit name at the root of `actor`'s minting chain (an oidc: actor, or a bootstrap/unknown one). */
-export async function rootActor(tx: Tx, actor: string): Promise<string> {
-  let current = actor;
-  for (let i = 0; i < MAX_CHAIN && current.startsWith(TOKEN_ACTOR) && current !== BOOTSTRAP_ACTOR; i++) {
-    const token = await tx.apiToken.findUnique({ where: { name: current.slice(TOKEN_ACTOR.length) }, select: { createdBy: true } });
-    if (!token) return current;
-    current = token.createdBy;
-  }
-  return current;
 }
 
 /**
