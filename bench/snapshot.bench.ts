@@ -152,7 +152,7 @@ async function propagation(): Promise<PropagationRow[]> {
     if (LARGE_BINDINGS > 0) {
       const seeded = Date.now();
       await system.seedBulk(LARGE_BINDINGS);
-      progress(`seeded ${LARGE_BINDINGS} bindings into the control plane's database in ${((Date.now() - seeded) / 1000).toFixed(0)} s`);
+      progress(`applied ${LARGE_BINDINGS} bindings with agentgate apply in ${((Date.now() - seeded) / 1000).toFixed(0)} s`);
       rows.push(...(await processRows(system, PROCESSES, `+${LARGE_BINDINGS}`, LARGE_ROUNDS, 1)));
       await system.removeBulk(); // the next row's warm-up rounds carry the removal
     }

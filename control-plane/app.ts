@@ -1,4 +1,4 @@
-import { createServer, type Server } from "node:http";
+import { createServer, type IncomingMessage, type Server } from "node:http";
 import { join } from "node:path";
 import { readFile } from "node:fs/promises";
 import type { AddressInfo } from "node:net";
@@ -27,7 +27,7 @@ import { applyPolicyDocument } from "./policy-file/apply.js";
 import type { AdminDeps } from "./admin/deps.js";
 import { BOOTSTRAP_FILE_ACTOR, principal } from "./auth/principal.js";
 import { SCOPES } from "./auth/scopes.js";
-import { graphqlHandler } from "./http/graphql-handler.js";
+import { authenticatedCaller, graphqlHandler } from "./http/graphql-handler.js";
 import { createGraphqlModule } from "./graphql/module.js";
 import { deleteSessionsBefore } from "./sessions/retention.js";
 import { anchorKey } from "./sessions/anchors.js";
@@ -143,7 +143,8 @@ export async function startControlPlane(config: ControlPlaneConfig): Promise<Con
     stopOnTerminationSignals: false,
   });
   await apollo.start();
-  const serveGraphql = graphqlHandler(apollo, (req) => graphql.context(req));
+  const context = (req: IncomingMessage) => graphql.context(req);
+  const serveGraphql = graphqlHandler(apollo, context, authenticatedCaller(context));
   const webConsole = createConsoleServer(consoleConfig, () => httpUrl);
   const notifier = startNotifier({ db: store.prisma, secret: process.env["AGENTGATE_WEBHOOK_SECRET"] || undefined, consoleUrl: () => consoleConfig?.publicUrl ?? httpUrl });
 

@@ -56,7 +56,7 @@ export async function measureBuild(provider: TestProvider, bindings: number, run
       const keys = { assertionKey: secrets.derive("agentgate upstream assertion v1"), gatewayKeys: deriveGatewayKeys(secrets, 1) };
       await applyBenchPolicy(store.prisma, secrets);
       const t0 = performance.now();
-      await seedBindings(store.prisma, { count: bindings, issuer: BENCH_ISSUER, roles: BENCH_ROLES });
+      await seedBindings(store.prisma, secrets, { count: bindings, issuer: BENCH_ISSUER, roles: BENCH_ROLES });
       const seedMs = performance.now() - t0;
       const build = () => buildSnapshot(store.prisma, secrets, keys);
       await build(); // warm-up: connection pool, prepared plans, JIT

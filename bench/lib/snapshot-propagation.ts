@@ -17,13 +17,12 @@ import { parse, stringify } from "yaml";
 import { startStack, type Stack } from "../../demo/stack.js";
 import { demoPolicyYaml, type DemoPolicyInput } from "../../demo/demo-policy.js";
 import { startServiceProcess, type ServiceProcess } from "../../demo/service-process.js";
-import { openStore } from "../../control-plane/store/client.js";
 import { SnapshotStore } from "../../data-plane/policy/snapshot-store.js";
 import { proxyStateCompiler } from "../../data-plane/policy/proxy-state.js";
 import type { ProxyState } from "../../data-plane/pipeline/context.js";
 import { jsonLineLog, startWatch, type SyncLog, type WatchHandle } from "../../data-plane/sync/watch-client.js";
 import { createTestDatabase, type TestDatabase } from "../../test/helpers/databases.js";
-import { seedBindings } from "./snapshot-seed.js";
+import { applyWithCli, seedPolicyYaml } from "./snapshot-seed.js";
 
 /** The probe connection (static upstream) and the policy whose operations the bench toggles. */
 const PROBE_CONNECTION = "probe";
@@ -231,9 +230,9 @@ export interface PropagationSystem {
   keepProcesses(keep: number): Promise<void>;
   /** Toggles the probe policy `rounds` times and times each change. */
   measure(opts: MeasureOptions): Promise<RoundsResult>;
-  /** Bulk-inserts `count` role bindings into the control plane's database (picked up by the next mutation). */
+  /** Applies `count` role bindings with `agentgate apply` (a real CLI process): one policy change. */
   seedBulk(count: number): Promise<void>;
-  /** Deletes what `seedBulk` inserted (picked up by the next mutation). */
+  /** Applies the bulk role with no bindings again (one policy change). */
   removeBulk(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -369,23 +368,12 @@ function systemOf(parts: {
       }
       return { samples, failures };
     },
+    // Through the real CLI, in its own process (as an operator would): one audited change each.
     async seedBulk(count) {
-      const store = await openStore(parts.databaseUrl, { migrate: false });
-      try {
-        await seedBindings(store.prisma, { count, issuer: stack.issuer.url, roles: [BULK_ROLE], prefix: BULK_PREFIX });
-      } finally {
-        await store.close();
-      }
+      await applyWithCli(api.url, api.token, seedPolicyYaml({ count, issuer: stack.issuer.url, roles: [BULK_ROLE], prefix: BULK_PREFIX }));
     },
     async removeBulk() {
-      const store = await openStore(parts.databaseUrl, { migrate: false });
-      try {
-        // Deleting the role cascades to its bindings; the identities go separately.
-        await store.prisma.role.deleteMany({ where: { name: BULK_ROLE } });
-        await store.prisma.identity.deleteMany({ where: { subject: { startsWith: `${BULK_PREFIX}-user-` } } });
-      } finally {
-        await store.close();
-      }
+      await applyWithCli(api.url, api.token, seedPolicyYaml({ count: 0, issuer: stack.issuer.url, roles: [BULK_ROLE], prefix: BULK_PREFIX }));
     },
     stop: parts.stop,
   };

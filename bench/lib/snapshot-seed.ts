@@ -1,16 +1,21 @@
 /**
  * Seeding for the snapshot bench: a small realistic policy (one issuer, a few roles, two
  * connections, a masking profile, a few policies) applied through the real policy-file path,
- * then N role bindings bulk-inserted with `createMany` — half group bindings, half identity
- * bindings each with its own Identity row — so `buildSnapshot` has N bindings to read.
+ * then N role bindings — half group bindings, half identity bindings each with its own
+ * Identity row — through that same path (bulk), so `buildSnapshot` has N bindings to read.
  */
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import { REPO_ROOT } from "../../demo/service-process.js";
 import type { Db } from "../../control-plane/store/client.js";
 import type { SecretBox } from "../../control-plane/secrets.js";
 import type { PolicyDocument } from "../../control-plane/policy-file/document.js";
 import { applyPolicyDocument } from "../../control-plane/policy-file/apply.js";
 import { principal } from "../../control-plane/auth/principal.js";
 import { SCOPES } from "../../control-plane/auth/scopes.js";
-import { createUuidV7 } from "../../data-plane/recording/uuidv7.js";
 
 /** Environment variable the bench policy's connections read their (fake) credential from. */
 export const BENCH_CREDENTIAL_ENV = "AGENTGATE_UPSTREAM_BENCH_SNAPSHOT_KEY";
@@ -18,9 +23,6 @@ export const BENCH_CREDENTIAL_ENV = "AGENTGATE_UPSTREAM_BENCH_SNAPSHOT_KEY";
 export const BENCH_ISSUER = "https://idp.bench.example";
 /** Roles of the compile bench's policy; bindings are spread over them round-robin. */
 export const BENCH_ROLES = ["bench-role-0", "bench-role-1", "bench-role-2", "bench-role-3"] as const;
-
-// Rows per createMany: well under SQLite's 32,766 bound variables (7 columns per identity).
-const CHUNK = 2_000;
 
 /**
  * The base policy of the compile bench: roles without bindings (those are seeded in bulk),
@@ -62,7 +64,7 @@ export async function applyBenchPolicy(db: Db, secrets: SecretBox): Promise<void
 
 /** Options of {@link seedBindings}. */
 export interface SeedOptions {
-  /** Total bindings: ⌈count/2⌉ group bindings, ⌊count/2⌋ identity bindings (each with a new Identity). */
+  /** Total bindings: ⌈count/2⌉ group bindings, ⌊count/2⌋ identity bindings (identities created by the apply). */
   count: number;
   /** Issuer of the group bindings and of the identities. */
   issuer: string;
@@ -72,37 +74,73 @@ export interface SeedOptions {
   prefix?: string;
 }
 
-/** Runs `insert` over `rows` in chunks of {@link CHUNK}. */
-async function inChunks<T>(rows: readonly T[], insert: (chunk: T[]) => Promise<unknown>): Promise<void> {
-  for (let i = 0; i < rows.length; i += CHUNK) await insert(rows.slice(i, i + CHUNK));
+/** The roles of `opts` with their bindings, spread round-robin, as a policy file lists them. */
+export function seedRoles(opts: SeedOptions): PolicyDocument["roles"] {
+  const prefix = opts.prefix ?? "bench";
+  const roles = opts.roles.map((name) => ({ name, bindings: [] as Array<{ issuer: string; group?: string; subject?: string }> }));
+  const identityCount = Math.floor(opts.count / 2);
+  const groupCount = opts.count - identityCount;
+  for (let i = 0; i < groupCount; i++) roles[i % roles.length]!.bindings.push({ issuer: opts.issuer, group: `${prefix}-group-${i}` });
+  for (let i = 0; i < identityCount; i++) roles[i % roles.length]!.bindings.push({ issuer: opts.issuer, subject: `${prefix}-user-${i}` });
+  return roles;
+}
+
+/** The policy file (YAML) that gives `opts.roles` exactly the seeded bindings; `count: 0` empties them. */
+export function seedPolicyYaml(opts: SeedOptions): string {
+  const lines = ["roles:"];
+  for (const role of seedRoles(opts)) {
+    lines.push(`  - name: ${JSON.stringify(role.name)}`, "    bindings:" + (role.bindings.length ? "" : " []"));
+    for (const b of role.bindings) lines.push(`      - { issuer: ${JSON.stringify(b.issuer)}, ${b.group !== undefined ? `group: ${JSON.stringify(b.group)}` : `subject: ${JSON.stringify(b.subject)}`} }`);
+  }
+  return lines.join("\n") + "\n";
 }
 
 /**
- * Bulk-inserts role bindings (and the identities they name) with `createMany`. Does not
- * bump the snapshot version: the caller's next policy-affecting write (or `buildSnapshot`
- * directly) picks them up. Ids are UUIDv7 like the application's own.
+ * Seeds role bindings through the policy-file path (applyPolicyDocument: what the
+ * bootstrap, GraphQL `applyPolicyFile` and `agentgate apply` run), one audited change, and
+ * publishes nothing itself: the control plane's next refresh picks the version up.
  */
-export async function seedBindings(db: Db, opts: SeedOptions): Promise<void> {
-  const uuid = createUuidV7();
-  const prefix = opts.prefix ?? "bench";
-  const roleIds: string[] = [];
-  for (const name of opts.roles) roleIds.push((await db.role.upsert({ where: { name }, create: { name }, update: {}, select: { id: true } })).id);
-  const roleAt = (i: number): string => roleIds[i % roleIds.length]!;
+export async function seedBindings(db: Db, secrets: SecretBox, opts: SeedOptions): Promise<void> {
+  const deps = { db, secrets, refreshSnapshot: async () => {}, allowHttpIssuers: "never" as const };
+  await applyPolicyDocument(deps, principal("bootstrap", "bench", SCOPES), { identityProviders: [], roles: seedRoles(opts), connections: [], maskingProfiles: [], policies: [] });
+}
 
-  const identityCount = Math.floor(opts.count / 2);
-  const groupCount = opts.count - identityCount;
-  const identities = Array.from({ length: identityCount }, (_, i) => ({
-    id: uuid(),
-    issuer: opts.issuer,
-    subject: `${prefix}-user-${i}`,
-    email: `${prefix}-user-${i}@bench.example`,
-    groups: [],
-  }));
-  await inChunks(identities, (data) => db.identity.createMany({ data }));
+/** What {@link applyWithCli} measured. */
+export interface CliApplyResult {
+  /** Wall time of the `agentgate apply` process, from spawn to exit. */
+  ms: number;
+  /** Size of the policy file. */
+  bytes: number;
+  /** The CLI's progress lines (stderr). */
+  progress: string[];
+}
 
-  const bindings = [
-    ...Array.from({ length: groupCount }, (_, i) => ({ id: uuid(), roleId: roleAt(i), issuer: opts.issuer, group: `${prefix}-group-${i}` })),
-    ...identities.map((identity, i) => ({ id: uuid(), roleId: roleAt(i), identityId: identity.id })),
-  ];
-  await inChunks(bindings, (data) => db.roleBinding.createMany({ data }));
+/**
+ * Writes `yaml` to a temp file and runs the real CLI on it in its own process
+ * (`agentgate apply <file>` against `graphqlUrl` with `token`): the path an operator uses.
+ * Throws with the CLI's output when it exits non-zero.
+ */
+export async function applyWithCli(graphqlUrl: string, token: string, yaml: string, onProgress?: (line: string) => void): Promise<CliApplyResult> {
+  const dir = mkdtempSync(join(tmpdir(), "agentgate-bench-apply-"));
+  const file = join(dir, "policy.yaml");
+  writeFileSync(file, yaml);
+  const t0 = performance.now();
+  try {
+    const child = spawn(process.execPath, ["--import", "tsx", join(REPO_ROOT, "control-plane/cli/main.ts"), "apply", file], {
+      env: { ...process.env, AGENTGATE_URL: graphqlUrl, AGENTGATE_TOKEN: token },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    const progress: string[] = [];
+    let stdout = "";
+    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+    createInterface({ input: child.stderr }).on("line", (line) => {
+      progress.push(line);
+      onProgress?.(line);
+    });
+    const code = await new Promise<number | null>((resolve) => child.on("close", resolve));
+    if (code !== 0) throw new Error(`agentgate apply exited ${code}: ${progress.join(" | ")} ${stdout.slice(-500)}`);
+    return { ms: performance.now() - t0, bytes: Buffer.byteLength(yaml), progress };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }

@@ -70,8 +70,9 @@ class DryRunRollback<T> extends Error {
  * into this transaction (with all their checks); then one version bump, the audit rows of
  * every write, one publish. With `dryRun` everything runs and is rolled back, so a dry run
  * reports exactly what the real run would do, refusals included.
+ * `timeoutMs` (default 60 s) bounds the transaction; size it by the work.
  */
-export async function commitBatch<T>(deps: AdminDeps, actor: string, opts: { dryRun: boolean }, work: (batchDeps: AdminDeps) => Promise<T>): Promise<Committed<T>> {
+export async function commitBatch<T>(deps: AdminDeps, actor: string, opts: { dryRun: boolean; timeoutMs?: number }, work: (batchDeps: AdminDeps) => Promise<T>): Promise<Committed<T>> {
   let committed: Committed<T>;
   try {
     committed = await deps.db.$transaction(
@@ -83,7 +84,8 @@ export async function commitBatch<T>(deps: AdminDeps, actor: string, opts: { dry
         if (opts.dryRun) throw new DryRunRollback({ value, snapshotVersion: version });
         return { value, snapshotVersion: version };
       },
-      { timeout: 60_000 },
+      // The caller sizes the timeout by its work (a policy file: by its bindings).
+      { timeout: opts.timeoutMs ?? 60_000 },
     );
   } catch (err) {
     if (err instanceof DryRunRollback) return err.committed as Committed<T>;

@@ -38,13 +38,41 @@ export function connectionFromEnv(env: NodeJS.ProcessEnv = process.env): CliConn
   return { url: base.endsWith("/graphql") ? base : `${base.replace(/\/+$/, "")}/graphql`, token: env["AGENTGATE_TOKEN"] || undefined };
 }
 
+/** Options of {@link graphql}. */
+export interface GraphqlCallOptions {
+  /** Deadline of the whole call (upload, work, answer); default 30 s. */
+  timeoutMs?: number;
+  /** Called as the request body goes out (bytes handed to the connection, total). */
+  onUploadProgress?: (sent: number, total: number) => void;
+}
+
+// Bodies are sent in slices of this size, so upload progress moves on large files.
+const UPLOAD_SLICE = 256 << 10;
+
+/** The request body; a stream of slices reporting progress when asked to. */
+function requestBody(json: string, onProgress: GraphqlCallOptions["onUploadProgress"]): { body: string | ReadableStream<Uint8Array>; duplex?: "half" } {
+  if (onProgress === undefined) return { body: json };
+  const bytes = Buffer.from(json, "utf8");
+  let sent = 0;
+  const stream = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      if (sent >= bytes.length) return controller.close();
+      const slice = bytes.subarray(sent, sent + UPLOAD_SLICE);
+      sent += slice.length;
+      controller.enqueue(slice);
+      onProgress(sent, bytes.length);
+    },
+  });
+  return { body: stream, duplex: "half" };
+}
+
 /** Runs one GraphQL operation; throws CliGraphqlError with the first error's code. */
-export async function graphql<T>(conn: CliConnection, query: string, variables: Record<string, unknown> = {}): Promise<T> {
+export async function graphql<T>(conn: CliConnection, query: string, variables: Record<string, unknown> = {}, opts: GraphqlCallOptions = {}): Promise<T> {
   const res = await fetch(conn.url, {
     method: "POST",
     headers: { "content-type": "application/json", ...(conn.token ? { authorization: `Bearer ${conn.token}` } : {}) },
-    body: JSON.stringify({ query, variables }),
-    signal: AbortSignal.timeout(30_000),
+    ...requestBody(JSON.stringify({ query, variables }), opts.onUploadProgress),
+    signal: AbortSignal.timeout(opts.timeoutMs ?? 30_000),
   });
   let body: { data?: T; errors?: Array<{ message: string; extensions?: { code?: string; problems?: unknown } }> } = {};
   try {

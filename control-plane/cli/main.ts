@@ -1,13 +1,13 @@
-import { readFile } from "node:fs/promises";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { connectionFromEnv, graphql, CliGraphqlError, type CliConnection } from "./graphql-client.js";
 import { replaySession, type ReplayableSession } from "./replay.js";
+import { applyFile } from "./apply.js";
 
 /**
  * `agentgate` — what people do from a terminal against a running control plane (GraphQL,
  * authenticated with AGENTGATE_TOKEN: an API token or an OIDC token):
  *
- *   agentgate apply <policy.yaml> [--dry-run]      apply a policy file, print the changes
+ *   agentgate apply <policy.yaml> [--dry-run]      apply a policy file, print the changes (progress on stderr)
  *   agentgate sessions list [--subject S] [--graph G] [--decision allow|deny] [--limit N]
  *   agentgate sessions replay <id> [--speed N]     print a session with its original timing
  *   agentgate sessions tail [--interval MS]        follow new sessions
@@ -29,19 +29,7 @@ export function printable(text: string): string {
 }
 
 const out = (line: string) => process.stdout.write(printable(line) + "\n");
-
-async function apply(conn: CliConnection, file: string, opts: { dryRun?: boolean }): Promise<number> {
-  const dryRun = opts.dryRun === true;
-  const data = await graphql<{ applyPolicyFile: { snapshotVersion: string; changes: Array<{ kind: string; name: string; action: string }> } }>(
-    conn,
-    `mutation($yaml: String!, $dryRun: Boolean) { applyPolicyFile(yaml: $yaml, dryRun: $dryRun) { snapshotVersion changes { kind name action } } }`,
-    { yaml: await readFile(file, "utf8"), dryRun },
-  );
-  const { changes, snapshotVersion: version } = data.applyPolicyFile;
-  for (const c of changes) out(`${c.action.padEnd(9)} ${c.kind} ${c.name}`);
-  out(dryRun ? "dry run: nothing was written" : `snapshot version ${version}`);
-  return 0;
-}
+const err = (line: string) => process.stderr.write(printable(line) + "\n");
 
 type SessionFilterOptions = { subject?: string; graph?: string; decision?: string };
 type SessionPage = { edges: Array<{ cursor: string; node: ReplayableSession }>; pageInfo: { endCursor: string | null; hasNextPage: boolean } };
@@ -198,7 +186,8 @@ function program(conn: CliConnection, done: (code: number) => void): Command {
     .description("apply a policy file (a diff; --dry-run shows it and writes nothing)")
     .argument("<file>", "policy file (YAML)")
     .option("--dry-run", "report the changes, write nothing")
-    .action((file: string, opts: { dryRun?: boolean }) => run(apply(conn, file, opts)));
+    .option("--timeout <seconds>", "give up after this long (upload + apply)", positiveNumber("--timeout"), 600)
+    .action((file: string, opts: { dryRun?: boolean; timeout: number }) => run(applyFile(conn, file, { ...opts, out, progress: err })));
   const sessions = root.command("sessions").description("recorded sessions");
   const filters = (c: Command) =>
     c.option("--subject <subject>", "only this subject").option("--graph <graph>", "only this graph").addOption(new Option("--decision <decision>", "only allowed or denied").choices(["allow", "deny"]));

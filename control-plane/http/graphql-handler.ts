@@ -1,22 +1,75 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { HeaderMap, type ApolloServer, type BaseContext } from "@apollo/server";
+import { Kind, parse } from "graphql";
+import { MAX_POLICY_FILE_BYTES } from "../policy-file/document.js";
 
 /** Largest GraphQL request body accepted (queries are small; bulk data goes elsewhere). */
 export const MAX_GRAPHQL_BODY = 1 << 20;
+/**
+ * The one exception: a request whose only operation is the `applyPolicyFile` mutation may
+ * carry a policy file up to MAX_POLICY_FILE_BYTES (JSON-escaped, hence the margin). Only
+ * an authenticated caller gets past 1 MiB, and only one such body is read at a time.
+ */
+export const MAX_POLICY_FILE_BODY = MAX_POLICY_FILE_BYTES + (MAX_POLICY_FILE_BYTES >> 3) + (64 << 10);
+const LARGE_BODY_MUTATION = "applyPolicyFile";
 
-async function readJson(req: IncomingMessage): Promise<{ ok: true; body: unknown } | { ok: false; status: number; message: string }> {
+type BodyResult = { ok: true; body: unknown; large: boolean } | { ok: false; status: number; message: string };
+const TOO_LARGE: BodyResult = { ok: false, status: 413, message: "request body too large" };
+
+/** Whether `body` is exactly one operation: a mutation selecting only `applyPolicyFile`. */
+export function isPolicyFileUpload(body: unknown): boolean {
+  const query = (body as { query?: unknown } | null)?.query;
+  if (typeof query !== "string" || query.length > 4096) return false;
+  let document;
+  try {
+    document = parse(query, { maxTokens: 200 });
+  } catch {
+    return false;
+  }
+  if (document.definitions.length !== 1) return false;
+  const op = document.definitions[0]!;
+  return (
+    op.kind === Kind.OPERATION_DEFINITION &&
+    op.operation === "mutation" &&
+    op.selectionSet.selections.length === 1 &&
+    op.selectionSet.selections[0]!.kind === Kind.FIELD &&
+    op.selectionSet.selections[0]!.name.value === LARGE_BODY_MUTATION
+  );
+}
+
+/** `admitLargeBody` for a context with lazy authentication: the caller's credential must be valid. */
+export function authenticatedCaller<C extends { auth(): Promise<{ ok: boolean }> }>(context: (req: IncomingMessage) => Promise<C>): (req: IncomingMessage) => Promise<boolean> {
+  return async (req) => (await (await context(req)).auth()).ok;
+}
+
+let largeBodyBusy = false;
+
+async function readJson(req: IncomingMessage, admitLarge: ((req: IncomingMessage) => Promise<boolean>) | undefined): Promise<BodyResult> {
   const chunks: Buffer[] = [];
   let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_GRAPHQL_BODY) return { ok: false, status: 413, message: "request body too large" };
-    chunks.push(chunk as Buffer);
-  }
-  if (size === 0) return { ok: true, body: undefined };
+  let large = false;
   try {
-    return { ok: true, body: JSON.parse(Buffer.concat(chunks).toString("utf8")) };
-  } catch {
-    return { ok: false, status: 400, message: "request body is not valid JSON" };
+    for await (const chunk of req) {
+      size += (chunk as Buffer).length;
+      if (size > MAX_GRAPHQL_BODY && !large) {
+        // Decide once, when the body crosses 1 MiB: authenticated, and the only large body in flight.
+        if (admitLarge === undefined || largeBodyBusy || !(await admitLarge(req))) return TOO_LARGE;
+        largeBodyBusy = large = true;
+      }
+      if (size > MAX_POLICY_FILE_BODY) return TOO_LARGE;
+      chunks.push(chunk as Buffer);
+    }
+    if (size === 0) return { ok: true, body: undefined, large };
+    let body: unknown;
+    try {
+      body = JSON.parse(Buffer.concat(chunks).toString("utf8"));
+    } catch {
+      return { ok: false, status: 400, message: "request body is not valid JSON" };
+    }
+    if (large && !isPolicyFileUpload(body)) return TOO_LARGE;
+    return { ok: true, body, large };
+  } finally {
+    if (large) largeBodyBusy = false;
   }
 }
 
@@ -39,15 +92,17 @@ export function containsNul(value: unknown): boolean {
 
 /**
  * Serves an Apollo Server on node:http without a framework: the request is turned into
- * Apollo's HTTPGraphQLRequest (bounded body), the context is built per request, and the
+ * Apollo's HTTPGraphQLRequest (bounded body: 1 MiB, a policy file upload more), the context is built per request, and the
  * answer is written back (streamed chunks for incremental delivery).
  */
 export function graphqlHandler<C extends BaseContext>(
   apollo: ApolloServer<C>,
   context: (req: IncomingMessage) => Promise<C>,
+  /** Whether the caller may send a body over 1 MiB (an `applyPolicyFile` upload): authenticated. */
+  admitLargeBody?: (req: IncomingMessage) => Promise<boolean>,
 ): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
   return async (req, res) => {
-    const body = await readJson(req);
+    const body = await readJson(req, admitLargeBody);
     if (!body.ok) {
       res.writeHead(body.status, { "content-type": "application/json" });
       res.end(JSON.stringify({ errors: [{ message: body.message, extensions: { code: "BAD_REQUEST" } }] }));

@@ -20,6 +20,7 @@ import { createRole, updateRole } from "../admin/roles.js";
 import type { Principal } from "../auth/principal.js";
 import { CpError, badInput } from "../errors.js";
 import type { PolicyDocument } from "./document.js";
+import { applyBulkBindings, bindingKey, BULK_BINDING_THRESHOLD, fileBindingProblems } from "./bulk-bindings.js";
 
 /** One change a policy file makes (or would make, in a dry run). */
 export interface PolicyChange {
@@ -64,10 +65,20 @@ class Diff {
   }
 }
 
+/**
+ * The apply transaction's deadline, sized by the work: 60 s for the objects plus 2 ms per
+ * binding (measured: 0.08 ms per binding on PostgreSQL, 0.15 ms on SQLite, at load 11-14 on a 2-CPU
+ * machine, so ≥ 13× headroom; 100,000 bindings → 260 s). A fixed bound would make a large
+ * but valid file fail halfway, after minutes of work, as the 30 s one did.
+ */
+export function applyTimeoutMs(doc: PolicyDocument): number {
+  return 60_000 + 2 * doc.roles.reduce((n, r) => n + r.bindings.length, 0);
+}
+
 /** Applies `doc` for `by` (dry run: computes everything, writes nothing). */
 export async function applyPolicyDocument(deps: AdminDeps, by: Principal, doc: PolicyDocument, opts: { dryRun?: boolean } = {}): Promise<ApplyResult> {
   const dryRun = opts.dryRun === true;
-  const committed = await commitBatch(deps, by.actor, { dryRun }, async (d) => {
+  const committed = await commitBatch(deps, by.actor, { dryRun, timeoutMs: applyTimeoutMs(doc) }, async (d) => {
     const tx = d.batch!.tx;
     const diff = new Diff(d.batch!.audits);
     const upsert = (kind: PolicyChange["kind"], name: string, id: string | undefined, update: (id: string) => Promise<unknown>, create: () => Promise<unknown>) =>
@@ -143,17 +154,27 @@ export async function applyPolicyDocument(deps: AdminDeps, by: Principal, doc: P
 
     // Bindings last: a role the file creates exists by now (if its input was valid).
     for (const r of doc.roles) {
-      const role = await tx.role.findUnique({ where: { name: r.name }, include: { bindings: { include: { identity: true } } } });
+      const role = await tx.role.findUnique({ where: { name: r.name }, select: { id: true, name: true } });
       if (!role) continue;
-      const key = (b: { issuer: string; group?: string | null; subject?: string | null }) => (b.subject ? `subject ${b.issuer} ${b.subject}` : `group ${b.issuer} ${b.group}`);
-      const wanted = new Map(r.bindings.map((b) => [key(b), b]));
-      const existing = new Map(role.bindings.map((b) => [key(b.identity ? { issuer: b.identity.issuer, subject: b.identity.subject } : { issuer: b.issuer ?? "", group: b.group }), b]));
-      for (const [k, b] of existing) {
-        if (!wanted.has(k)) await diff.write("roleBinding", `${r.name}: ${k}`, "delete", () => deleteRoleBinding(d, by, b.id));
+      const rows = await tx.roleBinding.findMany({ where: { roleId: role.id }, select: { id: true, issuer: true, group: true, identity: { select: { issuer: true, subject: true } } } });
+      const wanted = new Map(r.bindings.map((b) => [bindingKey(b), b]));
+      const existing = new Map(rows.map((b) => [bindingKey(b.identity ?? { issuer: b.issuer ?? "", group: b.group }), b]));
+      const remove = [...existing].filter(([k]) => !wanted.has(k)).map(([key, b]) => ({ key, id: b.id }));
+      const add = [...wanted].filter(([k]) => !existing.has(k)).map(([, b]) => b);
+      if (remove.length + add.length > BULK_BINDING_THRESHOLD) {
+        const problems = add.flatMap((b) => fileBindingProblems(b).map((p) => `roleBinding ${r.name}: ${bindingKey(b)}: ${p}`));
+        if (problems.length > 0) {
+          diff.problems.push(...problems);
+          continue;
+        }
+        const bulk = await applyBulkBindings(tx, by, role, { add, remove, resulting: wanted.keys() });
+        d.batch!.audits.push(bulk.audit);
+        diff.changes.push({ kind: "roleBinding", name: `${r.name}: ${wanted.size} bindings (${bulk.created} created, ${bulk.deleted} deleted)`, action: "update" });
+        continue;
       }
-      for (const [k, b] of wanted) {
-        if (existing.has(k)) continue;
-        await diff.write("roleBinding", `${r.name}: ${k}`, "create", () =>
+      for (const { key, id } of remove) await diff.write("roleBinding", `${r.name}: ${key}`, "delete", () => deleteRoleBinding(d, by, id));
+      for (const b of add) {
+        await diff.write("roleBinding", `${r.name}: ${bindingKey(b)}`, "create", () =>
           b.subject ? bindRoleToIdentity(d, by, { role: r.name, identity: { issuer: b.issuer, subject: b.subject } }) : bindRoleToGroup(d, by, { role: r.name, issuer: b.issuer, group: b.group! }),
         );
       }

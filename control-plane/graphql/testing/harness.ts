@@ -4,11 +4,11 @@
  * but without gRPC. Never imported by production code.
  */
 import { randomBytes } from "node:crypto";
-import { createServer } from "node:http";
+import { createServer, type IncomingMessage } from "node:http";
 import type { AddressInfo } from "node:net";
 import { ApolloServer } from "@apollo/server";
 import type { HttpAllowance } from "../../../data-plane/identity/index.js";
-import { graphqlHandler } from "../../http/graphql-handler.js";
+import { authenticatedCaller, graphqlHandler } from "../../http/graphql-handler.js";
 import { SecretBox } from "../../secrets.js";
 import { buildSnapshot } from "../../snapshot/compile.js";
 import { deriveGatewayKeys } from "../../snapshot/gateway-keys.js";
@@ -72,7 +72,8 @@ export async function startGraphqlHarness(opts: HarnessOptions): Promise<Graphql
   });
   const apollo = new ApolloServer<GraphqlContext>({ ...graphql.serverOptions, introspection: opts.introspection ?? true });
   await apollo.start();
-  const serve = graphqlHandler(apollo, (req) => graphql.context(req));
+  const context = (req: IncomingMessage) => graphql.context(req);
+  const serve = graphqlHandler(apollo, context, authenticatedCaller(context));
   const http = createServer((req, res) => void serve(req, res));
   await new Promise<void>((resolve) => http.listen(0, "127.0.0.1", resolve));
   const url = `http://127.0.0.1:${(http.address() as AddressInfo).port}/graphql`;
