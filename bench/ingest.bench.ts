@@ -50,6 +50,7 @@ const { values: args } = parseArgs({
     parts: { type: "string" },
     "node-load": { type: "boolean", default: false },
     records: { type: "string" },
+    databases: { type: "string" },
   },
   strict: false,
   allowPositionals: true,
@@ -59,6 +60,8 @@ const QUICK = args.quick === true;
 const ROW_S = Number(args.duration ?? (QUICK ? 1 : 5));
 if (!Number.isFinite(ROW_S) || ROW_S <= 0) throw new Error("--duration must be a positive number of seconds");
 const PARTS = new Set(String(args.parts ?? "spool,e2e,ingest").split(","));
+const DATABASES = String(args.databases ?? TEST_PROVIDERS.join(",")).split(",") as TestProvider[];
+for (const d of DATABASES) if (!TEST_PROVIDERS.includes(d)) throw new Error(`--databases: ${d} is not one of ${TEST_PROVIDERS.join(", ")}`);
 
 /** ~1 KB response body per record, as the brief asks. */
 const BODY_BYTES = 1024;
@@ -304,7 +307,7 @@ function ingestRow(run: IngestRun): string[] {
 /** Part "ingest": both databases, then the tables. */
 async function ingestPart(): Promise<void> {
   const runs: IngestRun[] = [];
-  for (const provider of TEST_PROVIDERS) {
+  for (const provider of DATABASES) {
     process.stderr.write(`ingest into ${provider}\n`);
     const run = await ingestOne(provider);
     runs.push(run);

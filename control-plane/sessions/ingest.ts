@@ -8,11 +8,14 @@ import { PrismaClientKnownRequestError } from "@prisma/client/runtime/client";
 import { advanceHead, type AnchorKey } from "./anchors.js";
 
 // Errors about the data itself, not the database being unavailable or busy: Prisma request
-// errors (P2xxx, but timeouts and transaction conflicts), and driver errors of SQLSTATE class
-// 22 (data exception, e.g. U+0000 in text) or 23 (integrity constraint).
+// errors (P2xxx, but timeouts and transaction conflicts), and driver errors (through Prisma
+// or node-postgres) of SQLSTATE class 22 (data exception, e.g. U+0000 in text) or 23 (integrity constraint).
 const TRANSIENT = new Set(["P2024", "P2028", "P2034"]);
 function isDataError(err: unknown): boolean {
   if (err instanceof PrismaClientKnownRequestError) return err.code.startsWith("P2") && !TRANSIENT.has(err.code);
+  // node-postgres' DatabaseError (session batches bypass Prisma on PostgreSQL: store/sessions.ts).
+  const pgError = err as { severity?: unknown; code?: unknown } | undefined;
+  if (typeof pgError?.severity === "string" && typeof pgError.code === "string") return /^2[23]/.test(pgError.code);
   const cause = (err as { name?: string; cause?: { kind?: string; code?: unknown } } | undefined)?.cause;
   return (err as { name?: string })?.name === "DriverAdapterError" && cause?.kind === "postgres" && /^2[23]/.test(String(cause.code));
 }

@@ -217,6 +217,25 @@ withTestDatabases((ctx) => {
     expect(await prisma.session.count({ where: { id: s.id } })).toBe(1);
   });
 
+  test("a batch is stored all or nothing: one bad row stores none of it; the retry stores each row once", async () => {
+    const { prisma } = store;
+    const ids = [40, 41, 42, 43].map((n) => session(n).id);
+    const count = () => prisma.session.count({ where: { id: { in: ids } } });
+    // Row 42 breaks a NOT NULL constraint, after rows 40 and 41 of the same statement.
+    const poisoned = [session(40), session(41), session(42, { decision: null as unknown as string }), session(43)];
+    await expect(storeSessions(prisma, poisoned, store.provider)).rejects.toThrow();
+    expect(await count()).toBe(0);
+    // The retry without the bad row stores the rest; a resend of everything adds nothing.
+    const good = [session(40), session(41), session(43)];
+    expect(await storeSessions(prisma, good, store.provider)).toEqual({ inserted: good.map((s) => s.id), duplicates: [], conflicts: [] });
+    expect(await storeSessions(prisma, good, store.provider)).toEqual({ inserted: [], duplicates: good.map((s) => s.id), conflicts: [] });
+    expect(await count()).toBe(3);
+    // Every column reads back as written (the batch travels as one JSON parameter).
+    const stored = await prisma.session.findUniqueOrThrow({ where: { id: session(41).id } });
+    const { receivedAt: _receivedAt, ...columns } = stored;
+    expect(columns).toEqual({ ...session(41), connectionId: null, assistantId: null, threadId: null, runId: null, responseJson: null, errorCode: null });
+  });
+
   test("createMany({ skipDuplicates }) exists only on PostgreSQL", async () => {
     const { prisma } = store;
     const data = [session(30), session(30)];

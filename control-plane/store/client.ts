@@ -8,6 +8,7 @@ import path from "node:path";
 import { parseDatabaseUrl, type DatabaseTarget } from "./database-url.js";
 import { migrate, type MigrateOptions, type MigrateResult } from "./migrate.js";
 import type { PrismaClient, StoreProvider, TransactionClient } from "./types.js";
+import { attachSessionPool } from "./sessions.js";
 
 /** Short names used across the control plane: the client and a transaction's client. */
 export type Db = PrismaClient;
@@ -65,11 +66,23 @@ async function createClient(target: DatabaseTarget): Promise<PrismaClient> {
     ]);
     return new PrismaClient({ adapter: new PrismaBetterSQLite3({ url: `file:${target.file}` }) });
   }
-  const [{ PrismaClient }, { PrismaPg }] = await Promise.all([
+  const [{ PrismaClient }, { PrismaPg }, { default: pg }] = await Promise.all([
     import("../../prisma/postgres/generated/client.js"),
     import("@prisma/adapter-pg"),
+    import("pg"),
   ]);
-  const client = new PrismaClient({ adapter: new PrismaPg(target.poolConfig, { schema: target.schema }) });
   // Same models.prisma, so the same runtime API; only the static types differ (types.ts).
-  return client as unknown as PrismaClient;
+  const client = new PrismaClient({ adapter: new PrismaPg(target.poolConfig, { schema: target.schema }) }) as unknown as PrismaClient;
+  // Session batches bypass Prisma (sessions.ts) through a small pool of their own, connected
+  // on first use and ended with the client.
+  const pool = new pg.Pool({ ...target.poolConfig, max: 4 });
+  pool.on("error", () => undefined); // an idle client's lost connection: the next query reconnects
+  attachSessionPool(client, pool);
+  const disconnect = client.$disconnect.bind(client);
+  return Object.assign(client, {
+    $disconnect: async () => {
+      await disconnect();
+      await pool.end();
+    },
+  });
 }

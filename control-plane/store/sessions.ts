@@ -1,9 +1,24 @@
 /**
  * Idempotent storage of session records (DESIGN.md §3: proxies deliver at least once
- * and resend what was not acked), with one statement per batch on both databases.
+ * and resend what was not acked), with one statement and one parameter per batch on both databases.
  */
+import type { Pool } from "pg";
 import type { Prisma, PrismaClient } from "./types.js";
 import type { StoreProvider } from "./client.js";
+
+/**
+ * PostgreSQL pools that batches of a client's sessions are inserted through, bypassing
+ * Prisma (openStore attaches one). Measured (bench/ingest.bench.ts breakdown, 200-record
+ * batches of ~1.3 KB records): handing the batch's ~260 KB JSON parameter through Prisma's
+ * query compiler (copied into and out of its wasm) was ~45% of the control plane's ingest
+ * CPU; node-postgres writes it to the socket once.
+ */
+const sessionPools = new WeakMap<object, Pool>();
+
+/** Session batches of `db` go through `pool` (same database and search_path). */
+export function attachSessionPool(db: PrismaClient, pool: Pool): void {
+  sessionPools.set(db, pool);
+}
 
 /** A session row to store (`id` is the proxy-made UUIDv7). */
 export type SessionInput = Prisma.SessionCreateManyInput;
@@ -29,55 +44,74 @@ export async function storeSessions(db: PrismaClient, records: readonly SessionI
   return insertRaw(db, unique, result, provider);
 }
 
-// Columns of one INSERT, with the cast each parameter needs on PostgreSQL (values travel as text).
+// The Session columns a batch writes, with their PostgreSQL type inside json_to_recordset.
 const COLUMNS: ReadonlyArray<readonly [keyof SessionInput & string, string]> = [
-  ["id", ""], ["proxyId", ""], ["seq", "::bigint"], ["prevHash", ""], ["hash", ""], ["startedAt", "::timestamp(3)"],
-  ["durationMs", "::integer"], ["requestId", ""], ["issuer", ""], ["subject", ""], ["email", ""], ["groups", "::jsonb"],
-  ["connectionId", ""], ["operation", ""], ["graph", ""], ["assistantId", ""], ["threadId", ""], ["runId", ""],
-  ["decision", ""], ["reasons", "::jsonb"], ["snapshotVersion", "::bigint"], ["method", ""], ["path", ""],
-  ["status", "::integer"], ["requestJson", ""], ["responseJson", ""], ["events", "::jsonb"], ["bytesIn", "::bigint"],
-  ["bytesOut", "::bigint"], ["cost", "::double precision"], ["maskCounts", "::jsonb"], ["errorCode", ""],
-  ["receivedAt", "::timestamp(3)"],
+  ["id", "text"], ["proxyId", "text"], ["seq", "bigint"], ["prevHash", "text"], ["hash", "text"], ["startedAt", "timestamp(3)"],
+  ["durationMs", "integer"], ["requestId", "text"], ["issuer", "text"], ["subject", "text"], ["email", "text"], ["groups", "jsonb"],
+  ["connectionId", "text"], ["operation", "text"], ["graph", "text"], ["assistantId", "text"], ["threadId", "text"], ["runId", "text"],
+  ["decision", "text"], ["reasons", "jsonb"], ["snapshotVersion", "bigint"], ["method", "text"], ["path", "text"],
+  ["status", "integer"], ["requestJson", "text"], ["responseJson", "text"], ["events", "jsonb"], ["bytesIn", "bigint"],
+  ["bytesOut", "bigint"], ["cost", "double precision"], ["maskCounts", "jsonb"], ["errorCode", "text"],
 ];
-const JSON_COLUMNS = new Set(["groups", "reasons", "events", "maskCounts"]);
 
-/** A parameter as text, in the form each database stores (the way Prisma writes it). */
-function param(column: string, value: unknown, provider: StoreProvider): string | null {
-  if (value === null || value === undefined) return null;
-  if (JSON_COLUMNS.has(column)) return JSON.stringify(value);
-  if (value instanceof Date) {
-    const iso = value.toISOString();
-    // PostgreSQL TIMESTAMP(3) without time zone holds UTC; Prisma writes SQLite dates as ISO text with +00:00.
-    return provider === "postgresql" ? iso.replace("T", " ").replace("Z", "") : iso.replace("Z", "+00:00");
-  }
-  return String(value);
+/** A date in the form each database stores (the way Prisma writes it). */
+function dateText(value: Date, provider: StoreProvider): string {
+  const iso = value.toISOString();
+  // PostgreSQL TIMESTAMP(3) without time zone holds UTC; Prisma writes SQLite dates as ISO text with +00:00.
+  return provider === "postgresql" ? iso.replace("T", " ").replace("Z", "") : iso.replace("Z", "+00:00");
 }
 
 /**
- * One `INSERT … ON CONFLICT DO NOTHING RETURNING id` per batch (PostgreSQL, and SQLite
- * ≥ 3.35). Prisma's createMany spent ~600 µs of CPU per record planning and rendering the
- * statement, which capped ingest near 1,500 records/s per control-plane core. Rows not
- * returned were already there: the same id is a resend, another id at the same
- * (proxyId, seq) a fork.
+ * A row as one JSON object: 64-bit integers and the double as strings (exact), dates as
+ * stored; keys that are not columns are ignored by the statement, missing ones are NULL.
+ */
+function jsonRow(row: SessionInput, provider: StoreProvider): Record<string, unknown> {
+  return {
+    ...row,
+    seq: String(row.seq),
+    snapshotVersion: String(row.snapshotVersion),
+    bytesIn: String(row.bytesIn),
+    bytesOut: String(row.bytesOut),
+    cost: String(row.cost ?? 0),
+    startedAt: dateText(new Date(row.startedAt), provider),
+    receivedAt: undefined,
+  };
+}
+
+// The statements are the same for every batch: built once per provider.
+const NAMES = COLUMNS.map(([c]) => `"${c}"`).join(", ");
+const INSERT_SQL: Record<StoreProvider, string> = {
+  postgresql:
+    `INSERT INTO "Session" ("receivedAt", ${NAMES}) SELECT $1::timestamp(3), ${NAMES} ` +
+    `FROM json_to_recordset($2::json) AS x(${COLUMNS.map(([c, type]) => `"${c}" ${type}`).join(", ")}) ` +
+    `ON CONFLICT DO NOTHING RETURNING "id"`,
+  // SQLite's JSON1 (built in): one value per column of each array element; WHERE true lets the
+  // parser tell the upsert clause from a join constraint.
+  sqlite:
+    `INSERT INTO "Session" ("receivedAt", ${NAMES}) SELECT ?, ${COLUMNS.map(([c]) => `json_extract(value, '$.${c}')`).join(", ")} ` +
+    `FROM json_each(?) WHERE true ON CONFLICT DO NOTHING RETURNING "id"`,
+};
+
+/**
+ * One `INSERT … SELECT … ON CONFLICT DO NOTHING RETURNING id` per batch, whose rows travel
+ * as ONE JSON parameter (PostgreSQL `json_to_recordset`, SQLite `json_each`): a single
+ * statement is all-or-nothing (a failed batch stores nothing, and its resend is not a
+ * duplicate). Measured (bench/ingest.bench.ts breakdown): one parameter per cell (33 per
+ * record) cost ~170 µs of control-plane CPU per record in Prisma's parameter handling;
+ * Prisma's createMany ~600 µs. Rows not returned were already there: the same id is a
+ * resend, another id at the same (proxyId, seq) a fork.
  */
 async function insertRaw(db: PrismaClient, rows: readonly SessionInput[], result: StoreSessionsResult, provider: StoreProvider): Promise<StoreSessionsResult> {
-  const names = COLUMNS.map(([c]) => `"${c}"`).join(", ");
-  const params: Array<string | null> = [];
-  const receivedAt = new Date();
-  const tuples = rows.map((row) => {
-    const cells = COLUMNS.map(([c, cast]) => {
-      params.push(param(c, c === "receivedAt" ? receivedAt : row[c], provider));
-      return provider === "postgresql" ? `$${params.length}${cast}` : "?";
-    });
-    return `(${cells.join(", ")})`;
-  });
-  const inserted = await db.$queryRawUnsafe<Array<{ id: string }>>(
-    `INSERT INTO "Session" (${names}) VALUES ${tuples.join(", ")} ON CONFLICT DO NOTHING RETURNING "id"`,
-    ...params,
-  );
+  const batch = JSON.stringify(rows.map((row) => jsonRow(row, provider)));
+  const params = [dateText(new Date(), provider), batch];
+  const pool = provider === "postgresql" ? sessionPools.get(db) : undefined;
+  const inserted = pool ? (await pool.query<{ id: string }>(INSERT_SQL[provider], params)).rows : await db.$queryRawUnsafe<Array<{ id: string }>>(INSERT_SQL[provider], ...params);
   const done = new Set(inserted.map((r) => r.id));
-  result.inserted.push(...rows.filter((r) => done.has(r.id)).map((r) => r.id));
-  const missing = rows.filter((r) => !done.has(r.id)).map((r) => r.id);
+  const missing: string[] = [];
+  for (const row of rows) {
+    if (done.has(row.id)) result.inserted.push(row.id);
+    else missing.push(row.id);
+  }
   if (missing.length) {
     const stored = new Set((await db.session.findMany({ where: { id: { in: missing } }, select: { id: true } })).map((r) => r.id));
     for (const id of missing) (stored.has(id) ? result.duplicates : result.conflicts).push(id);

@@ -63,7 +63,11 @@ describe("hash chain", () => {
     const shuffled = record(1, { maskCounts: { b: 2, "9": 4, a: 1, "10": 3 } });
     expect(Buffer.from(encodeContent(unsealed)).equals(Buffer.from(encodeContent(shuffled)))).toBe(true);
     expect(Buffer.from(encodeContent(unsealed)).equals(Buffer.from(encodeContent({ ...unsealed, seq: 4n })))).toBe(true);
-    expect(Buffer.from(encodeChainFields(7n, "a".repeat(64), "b".repeat(64))).equals(Buffer.from(toBinary(SessionRecordSchema, create(SessionRecordSchema, { seq: 7n, prevHash: "a".repeat(64), hash: "b".repeat(64) }))))).toBe(true);
+    const cases: Array<[bigint, string, string]> = [[7n, "a".repeat(64), "b".repeat(64)], [1n, GENESIS_HASH, ""], [127n, "", "x"], [128n, "é".repeat(100), "z"], [2n ** 40n, "a", "b"], [2n ** 64n - 1n, "", ""], [0n, "p", "h"]];
+    for (const [seq, prevHash, hash] of cases) {
+      const expected = Buffer.from(toBinary(SessionRecordSchema, create(SessionRecordSchema, { seq, prevHash, hash }))).toString("hex");
+      expect([seq, Buffer.from(encodeChainFields(seq, prevHash, hash)).toString("hex")]).toEqual([seq, expected]);
+    }
   });
 
   test("sealed bytes = content then chain fields; opening them checks the hash over the bytes themselves", () => {
