@@ -251,6 +251,8 @@ class FileSpool implements Spool {
   readonly #listeners = new Set<() => void>();
   #chain: ChainWriter;
   #queue: Queued[] = [];
+  /** The batch being written and fsynced: sealed, no longer queued, not durable yet. */
+  #writing: Queued[] = [];
   readonly #queuedIds = new Set<string>();
   #queuedBytes = 0;
   #reservedBytes = 0;
@@ -382,6 +384,7 @@ class FileSpool implements Spool {
     while (this.#queue.length > 0 && this.#failed === undefined) {
       const batch = this.#queue;
       this.#queue = [];
+      this.#writing = batch;
       try {
         await this.#writeBatch(batch);
       } catch (err) {
@@ -389,10 +392,12 @@ class FileSpool implements Spool {
         this.#emit({ type: "io-error", operation: "append", message: (err as Error).message });
         for (const q of [...batch, ...this.#queue]) q.reject(this.#failed);
         this.#queue = [];
+        this.#writing = [];
         this.#queuedIds.clear();
         this.#queuedBytes = 0;
       }
     }
+    this.#writing = [];
     this.#draining = undefined;
   }
 
@@ -609,7 +614,7 @@ class FileSpool implements Spool {
     return {
       pendingCount: this.#index.size,
       pendingBytes: this.#pendingBytes,
-      queuedCount: this.#queue.length,
+      queuedCount: this.#writing.length + this.#queue.length,
       diskBytes: this.#diskBytes,
       maxBytes: this.#maxBytes,
       fillRatio: this.#fillRatio(),
@@ -630,7 +635,8 @@ class FileSpool implements Spool {
     // Just before the oldest record not acked yet: durable first, then those awaiting fsync.
     const oldest = this.#index.entries().next();
     const read = oldest.done ? undefined : (await this.#read([oldest.value]))[0];
-    const first = oldest.done ? this.#queue[0]?.sealed : read && fromBinary(SessionRecordSchema, read.bytes);
+    // (A batch being fsynced is sealed but neither queued nor indexed: it is not acked either.)
+    const first = oldest.done ? (this.#writing[0] ?? this.#queue[0])?.sealed : read && fromBinary(SessionRecordSchema, read.bytes);
     if (first === undefined) return this.#index.size > 0 ? this.ackedHead() : this.#chain.state; // acked while read
     return { seq: first.seq - 1n, lastHash: first.prevHash };
   }
