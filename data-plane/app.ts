@@ -194,15 +194,17 @@ export async function startProxy(config: ProxyConfig): Promise<ProxyHandle> {
       metricsListener?.closeAllConnections();
       await closed;
       await watch.stop();
-      await recordOrphans.stop();
-      await journal.close();
       await reporter.flush(2_000);
       await reporter.stop();
       await services.pools.close();
       await services.runTracker.close();
       await services.limiter.close();
       services.approvals.close();
+      await recordOrphans.stop();
       await spool.close();
+      // Last: an exchange whose record was appended above still closes its entry; one that
+      // could not be recorded any more stays open and is recorded as cut on the next start.
+      await journal.close();
     },
   };
 }
