@@ -614,7 +614,7 @@ class FileSpool implements Spool {
     return {
       pendingCount: this.#index.size,
       pendingBytes: this.#pendingBytes,
-      queuedCount: this.#writing.length + this.#queue.length,
+      queuedCount: this.#queue.length,
       diskBytes: this.#diskBytes,
       maxBytes: this.#maxBytes,
       fillRatio: this.#fillRatio(),
