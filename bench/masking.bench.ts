@@ -7,12 +7,23 @@
  * events) through SseMasker, each with a 5-rule profile, the default profile (what a proxy
  * uses when a policy names none) and a 50-rule one. Prints MB per CPU-second (process CPU
  * time, so a loaded machine distorts it less than wall time) and, for the stream, the
- * masking time added per event (p50 / p99). Runs in well under a minute.
+ * masking time added per event (p50 / p99).
+ *
+ * Then: the pre-filter (couldContainSensitive) on a clean LangGraph answer (thread list) and
+ * on the spiced document, in MB per CPU-second; and hostile 1 MB bodies (the issue's
+ * "password=" repeated, digit runs, keys, colons…): CPU per body with maskBody, and the
+ * longest event-loop block while maskBodySliced masks it (perf_hooks monitorEventLoopDelay,
+ * 1 ms resolution, max of the histogram) next to maskBody's (the whole body in one block).
+ * Prints the load average: on a shared machine read the figures with it. Runs in about a minute.
  */
 import { compileProfile, defaultProfile, DEFAULT_RULES, type CompiledProfile, type MaskingRuleSpec } from "../data-plane/masking/profile.js";
 import { MaskSession } from "../data-plane/masking/session.js";
 import { maskBody } from "../data-plane/masking/body.js";
 import { SseMasker } from "../data-plane/masking/sse.js";
+import { maskBodySliced } from "../data-plane/masking/body-sliced.js";
+import { couldContainSensitive } from "../data-plane/masking/prefilter.js";
+import { monitorEventLoopDelay } from "node:perf_hooks";
+import { loadavg } from "node:os";
 
 // Deterministic pseudo-random text (mulberry32), so runs compare.
 let seed = 42;
@@ -125,5 +136,78 @@ for (const [name, profile] of PROFILES) {
   rows.push([`SSE 10k events (${(streamBytes / 1024).toFixed(0)} KiB)`, name, (streamBytes / (total / rounds / 1000) / 1e6).toFixed(1), q(0.5), q(0.99)]);
 }
 
-const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
-for (const r of rows) console.log(r.map((cell, c) => (c < 2 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join("  "));
+function printTable(table: string[][]): void {
+  const widths = table[0]!.map((_, c) => Math.max(...table.map((r) => r[c]!.length)));
+  for (const r of table) console.log(r.map((cell, c) => (c < 2 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join("  "));
+}
+printTable(rows);
+
+console.log(`\nload average ${loadavg().map((l) => l.toFixed(1)).join(" ")} on this machine`);
+
+// ------------------------------------------------------------------ pre-filter
+const thread = (i: number) => ({
+  thread_id: `1ef8a5b2-3c4d-6e7f-8a9b-${String(i).padStart(12, "0")}`,
+  created_at: "2026-12-07T14:20:36.123456+00:00",
+  metadata: { graph_id: "agent", user: "u-1" },
+  status: "idle",
+  values: {
+    messages: [
+      {
+        type: "ai",
+        content: sentence(40).replace(/\S*[@\d]\S*/g, "word"),
+        id: `run-0c1d2e3f-4a5b-6e7f-8a9b-${String(i).padStart(12, "0")}`,
+        usage_metadata: { input_tokens: 12, output_tokens: 40, total_tokens: 52 },
+        response_metadata: { finish_reason: "stop", model_name: "gpt-4o-2024-08-06" },
+      },
+    ],
+  },
+});
+const clean = Buffer.from(JSON.stringify(Array.from({ length: 1500 }, (_, i) => thread(i))));
+const spiced = Buffer.from(document(1024 * 1024));
+const prefilterRows: string[][] = [["pre-filter body", "says", "MB/CPU-s", "maskBody MB/CPU-s"]];
+for (const [label, body] of [["clean thread list", clean], ["spiced 1 MB document", spiced]] as const) {
+  const says = couldContainSensitive(body, defaultProfile(), "application/json") ? "could" : "clean";
+  const pre = timeIt(() => couldContainSensitive(body, defaultProfile(), "application/json"), 1500);
+  const full = timeIt(() => maskBody(body, "application/json", defaultProfile(), new MaskSession()), 1500);
+  prefilterRows.push([`${label} (${(body.length / 1024).toFixed(0)} KiB)`, says, (body.length / pre / 1e6).toFixed(0), (body.length / full / 1e6).toFixed(1)]);
+}
+printTable(prefilterRows);
+
+// ------------------------------------------------------------------ hostile bodies: event-loop block
+const MB = 1 << 20;
+const repeat = (unit: string) => unit.repeat(Math.ceil(MB / unit.length)).slice(0, MB);
+const HOSTILE: Array<[string, string, string]> = [
+  ['"password=" repeated (text)', repeat("password="), "text/plain"],
+  ['"password=" repeated (JSON string)', JSON.stringify({ a: repeat("password=") }), "application/json"],
+  ['"4111 " repeated', repeat("4111 "), "text/plain"],
+  ['"1-" repeated', repeat("1-"), "text/plain"],
+  ['"::1 " repeated', repeat("::1 "), "text/plain"],
+  ["40,000 api_key members", JSON.stringify(Object.fromEntries(Array.from({ length: 40000 }, (_, i) => [`api_key${i}`, `v${i}`]))), "application/json"],
+  ["spiced 1 MB document", spiced.toString(), "application/json"],
+];
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** Longest event-loop delay while `run` masks (the histogram's timer is armed before it starts). */
+async function maxBlockMs(run: () => Promise<unknown>): Promise<number> {
+  const h = monitorEventLoopDelay({ resolution: 1 });
+  h.enable();
+  await sleep(20);
+  await run();
+  await sleep(20);
+  h.disable();
+  return h.max / 1e6;
+}
+
+const hostileRows: string[][] = [["hostile body (~1 MB)", "maskBody CPU ms", "sync block ms", "sliced max block ms"]];
+for (const [label, text, type] of HOSTILE) {
+  const body = Buffer.from(text);
+  let cpu = 0;
+  const syncBlock = await maxBlockMs(async () => {
+    const c0 = process.cpuUsage();
+    maskBody(body, type, defaultProfile(), new MaskSession());
+    cpu = cpuSeconds(c0) * 1000;
+  });
+  const slicedBlock = await maxBlockMs(() => maskBodySliced(body, type, defaultProfile(), new MaskSession()));
+  hostileRows.push([label, cpu.toFixed(0), syncBlock.toFixed(0), slicedBlock.toFixed(0)]);
+}
+printTable(hostileRows);

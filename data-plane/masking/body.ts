@@ -6,6 +6,7 @@ import { maskText } from "./text.js";
 import { decodeBody, looksLikeEventStream, mediaTypeOf, parseJsonBody } from "./decode.js";
 import { SseMasker } from "./sse.js";
 import { decodeFormComponent } from "./query.js";
+import { findSpans, type SpanFinder } from "./spans.js";
 
 /** Outcome of masking a request or response body. */
 export type MaskBodyResult = { ok: true; body: string; transcoded?: boolean } | { ok: false; code: "invalid_json" | "uninspectable"; reason?: string };
@@ -19,12 +20,44 @@ export interface MaskBodyOptions {
 const JSON_TYPE = /^(?:application\/(?:[\w.-]+\+)?json|text\/json)$/;
 const FORM_TYPE = "application/x-www-form-urlencoded";
 
+/** What a body is, decided by its bytes (see maskBody): the engine's one decision, shared by the sync and sliced maskers. */
+export type BodyKind =
+  | { kind: "refused"; result: MaskBodyResult & { ok: false } }
+  | { kind: "json"; text: string; transcoded: boolean; value: unknown }
+  | { kind: "text" | "form" | "event-stream" | "empty"; text: string; transcoded: boolean };
+
+/**
+ * Decodes by BOM / charset (strict; a body that is not text is refused as uninspectable),
+ * then: JSON under any label, an invalid body labelled JSON (refused, or text when asked),
+ * form fields, an event stream, or text.
+ */
+export function classifyBody(body: Uint8Array | string, contentType: string | undefined, opts: MaskBodyOptions = {}): BodyKind {
+  const decoded = decodeBody(body, contentType);
+  if (!decoded.ok) return { kind: "refused", result: { ok: false, code: "uninspectable", reason: decoded.reason } };
+  const { text, transcoded } = decoded;
+  const mediaType = mediaTypeOf(contentType);
+  if (text.trim() === "") return { kind: "empty", text, transcoded };
+  const json = parseJsonBody(text);
+  if (json !== undefined) return { kind: "json", text, transcoded, value: json.value };
+  if (JSON_TYPE.test(mediaType) && opts.onInvalidJson !== "text") return { kind: "refused", result: { ok: false, code: "invalid_json" } };
+  if (JSON_TYPE.test(mediaType)) return { kind: "text", text, transcoded };
+  if (mediaType === FORM_TYPE) return { kind: "form", text, transcoded };
+  if (mediaType === "text/event-stream" || looksLikeEventStream(text)) return { kind: "event-stream", text, transcoded };
+  return { kind: "text", text, transcoded };
+}
+
+/** The result of masking a classified body into `out`. */
+export function bodyResult(kind: BodyKind & { transcoded: boolean }, out: string): MaskBodyResult {
+  return kind.transcoded ? { ok: true, body: out, transcoded: true } : { ok: true, body: out };
+}
+
 /**
  * Masks a body by what it is, not by its label: decoded by BOM / charset (strict; a body
  * that is not text is refused as uninspectable), then JSON — under any label — parsed and
  * masked structurally (re-serialised compactly, as UTF-8), form bodies field by field, an
  * event stream event by event, anything else as text. A body labelled JSON that does not
- * parse is refused (or masked as text when asked).
+ * parse is refused (or masked as text when asked). Synchronous: for large bodies on the
+ * event loop use maskBodySliced (body-sliced.ts), which returns the same result.
  */
 export function maskBody(
   body: Uint8Array | string,
@@ -33,28 +66,27 @@ export function maskBody(
   session: MaskSession,
   opts: MaskBodyOptions = {},
 ): MaskBodyResult {
-  const decoded = decodeBody(body, contentType);
-  if (!decoded.ok) return { ok: false, code: "uninspectable", reason: decoded.reason };
-  const { text, transcoded } = decoded;
-  const done = (out: string): MaskBodyResult => (transcoded ? { ok: true, body: out, transcoded } : { ok: true, body: out });
-  const mediaType = mediaTypeOf(contentType);
-  if (text.trim() === "") return done(text);
-  const json = parseJsonBody(text);
-  if (json !== undefined) return done(JSON.stringify(maskJson(json.value, profile, session)));
-  if (JSON_TYPE.test(mediaType)) {
-    if (opts.onInvalidJson === "text") return done(maskText(text, profile, session));
-    return { ok: false, code: "invalid_json" };
+  const kind = classifyBody(body, contentType, opts);
+  switch (kind.kind) {
+    case "refused":
+      return kind.result;
+    case "empty":
+      return bodyResult(kind, kind.text);
+    case "json":
+      return bodyResult(kind, JSON.stringify(maskJson(kind.value, profile, session)));
+    case "form":
+      return bodyResult(kind, maskForm(kind.text, profile, session));
+    case "event-stream": {
+      const sse = new SseMasker(profile, session);
+      return bodyResult(kind, sse.push(kind.text) + sse.end());
+    }
+    case "text":
+      return bodyResult(kind, maskText(kind.text, profile, session));
   }
-  if (mediaType === FORM_TYPE) return done(maskForm(text, profile, session));
-  if (mediaType === "text/event-stream" || looksLikeEventStream(text)) {
-    const sse = new SseMasker(profile, session);
-    return done(sse.push(text) + sse.end());
-  }
-  return done(maskText(text, profile, session));
 }
 
 /** `a=1&password=x`: key rules by field name, text matchers on values; untouched pairs keep their encoding. */
-function maskForm(text: string, profile: CompiledProfile, session: MaskSession): string {
+export function maskForm(text: string, profile: CompiledProfile, session: MaskSession, find: SpanFinder = findSpans): string {
   const pairs = text.split("&");
   for (let i = 0; i < pairs.length; i++) {
     const pair = pairs[i]!;
@@ -64,7 +96,7 @@ function maskForm(text: string, profile: CompiledProfile, session: MaskSession):
     if (value === "") continue;
     const rule = profile.keys?.match(decodeFormComponent(pair.slice(0, eq)));
     const masked =
-      rule !== undefined && !isMaskToken(value) ? replacement(value, profile.rules[rule]!, session) : maskText(value, profile, session);
+      rule !== undefined && !isMaskToken(value) ? replacement(value, profile.rules[rule]!, session) : maskText(value, profile, session, find);
     if (masked !== value) pairs[i] = `${pair.slice(0, eq)}=${encodeURIComponent(masked)}`;
   }
   return pairs.join("&");

@@ -20,6 +20,7 @@ export { maskText } from "./text.js";
 export { couldMask } from "./prescan.js";
 export { maskBody, type MaskBodyOptions, type MaskBodyResult } from "./body.js";
 export { couldContainSensitive } from "./prefilter.js";
+export { maskBodySliced, timeSlicer, type Slicer } from "./body-sliced.js";
 export { SseMasker, type SseMaskerOptions } from "./sse.js";
 export { SseEventTooLargeError } from "./sse-parser.js";
 export { HoldBack } from "./hold-back.js";

@@ -4,6 +4,7 @@ import type { PathNode } from "./json-path.js";
 import { stepPath } from "./json-path.js";
 import { isMaskToken, replacement } from "./replacement.js";
 import { maskText } from "./text.js";
+import { findSpans, type SpanFinder } from "./spans.js";
 
 /** Deeper structures are replaced whole: recursion must stay bounded on hostile input. */
 const MAX_DEPTH = 512;
@@ -14,13 +15,13 @@ const NO_STATES: readonly PathNode[] = Object.freeze([]);
  * path matches a key/path rule is replaced whole, whatever its type (null stays null);
  * every other string — object keys included — goes through the text matchers.
  */
-export function maskJson(value: unknown, profile: CompiledProfile, session: MaskSession): unknown {
-  return walk(value, profile.paths === undefined ? NO_STATES : [profile.paths], 0, profile, session);
+export function maskJson(value: unknown, profile: CompiledProfile, session: MaskSession, find: SpanFinder = findSpans): unknown {
+  return walk(value, profile.paths === undefined ? NO_STATES : [profile.paths], 0, profile, session, find);
 }
 
-function walk(v: unknown, states: readonly PathNode[], depth: number, profile: CompiledProfile, session: MaskSession): unknown {
-  if (typeof v === "string") return maskText(v, profile, session);
-  if (typeof v === "number") return maskNumber(v, profile, session);
+function walk(v: unknown, states: readonly PathNode[], depth: number, profile: CompiledProfile, session: MaskSession, find: SpanFinder): unknown {
+  if (typeof v === "string") return maskText(v, profile, session, find);
+  if (typeof v === "number") return maskNumber(v, profile, session, find);
   if (typeof v !== "object" || v === null) return v;
   if (depth >= MAX_DEPTH) return `[REDACTED:depth]`;
   if (Array.isArray(v)) {
@@ -28,7 +29,7 @@ function walk(v: unknown, states: readonly PathNode[], depth: number, profile: C
     for (let i = 0; i < v.length; i++) {
       const next = states.length === 0 ? NO_STATES : stepPath(states, i);
       const rule = pathRule(next);
-      out[i] = rule === undefined ? walk(v[i], next, depth + 1, profile, session) : maskWhole(v[i], rule, profile, session);
+      out[i] = rule === undefined ? walk(v[i], next, depth + 1, profile, session, find) : maskWhole(v[i], rule, profile, session);
     }
     return out;
   }
@@ -37,8 +38,8 @@ function walk(v: unknown, states: readonly PathNode[], depth: number, profile: C
     const child = (v as Record<string, unknown>)[key];
     const next = states.length === 0 ? NO_STATES : stepPath(states, key);
     const rule = minRule(pathRule(next), profile.keys?.match(key));
-    const masked = rule === undefined ? walk(child, next, depth + 1, profile, session) : maskWhole(child, rule, profile, session);
-    let outKey = maskText(key, profile, session);
+    const masked = rule === undefined ? walk(child, next, depth + 1, profile, session, find) : maskWhole(child, rule, profile, session);
+    let outKey = maskText(key, profile, session, find);
     // two masked keys can coincide ("[REDACTED:email]"): keep both members
     if (outKey !== key) for (let n = 2; Object.hasOwn(out, outKey); n++) outKey = `${outKey.replace(/#\d+$/, "")}#${n}`;
     if (outKey === "__proto__") Object.defineProperty(out, outKey, { value: masked, enumerable: true, writable: true, configurable: true });
@@ -51,11 +52,16 @@ function walk(v: unknown, states: readonly PathNode[], depth: number, profile: C
 const MIN_MASKED_NUMBER = 1e12;
 
 /** A long integer goes through the text detectors too (e.g. a card number sent as a number). */
-function maskNumber(v: number, profile: CompiledProfile, session: MaskSession): unknown {
-  if (!Number.isInteger(v) || Math.abs(v) < MIN_MASKED_NUMBER) return v;
-  const text = String(v);
-  const masked = maskText(text, profile, session);
+function maskNumber(v: number, profile: CompiledProfile, session: MaskSession, find: SpanFinder): unknown {
+  const text = numberAsText(v);
+  if (text === undefined) return v;
+  const masked = maskText(text, profile, session, find);
   return masked === text ? v : masked;
+}
+
+/** The text a JSON number is masked as (long integers only), or undefined. */
+export function numberAsText(v: number): string | undefined {
+  return Number.isInteger(v) && Math.abs(v) >= MIN_MASKED_NUMBER ? String(v) : undefined;
 }
 
 function pathRule(states: readonly PathNode[]): number | undefined {

@@ -4,7 +4,7 @@ import type { Detector } from "./types.js";
 import { charsetOf, looksLikeEventStream, mediaTypeOf } from "./decode.js";
 import { findSpans } from "./spans.js";
 import { IBAN_LENGTH } from "./detectors/iban.js";
-import { classOf, identifierAt, IDENT_CHAR, KEYWORD, OPERATOR_HINT } from "./detectors/generic-secret.js";
+import { classOf, identifierAt, isIdentChar, KEYWORD, OPERATOR_HINT, operatorFollows } from "./detectors/generic-secret.js";
 
 /**
  * A cheap pre-scan of a whole body: false only when the engine (`maskBody` under this
@@ -185,11 +185,12 @@ function triggered(re: RegExp, before: number, after: number, accept?: (m: RegEx
 const anyHit = (re: RegExp) => (): Check => (text) => re.test(text);
 
 // Alphanumeric runs a wallet address can be (26–90 characters, + 5 for an escape's tail).
-const ALNUM_RUN = /(?<![A-Za-z0-9])[A-Za-z0-9]{26,}/g;
+const ALNUM_RUN = /[A-Za-z0-9]{26,}/g;
 // 40 base64 characters, + 6 for an escape's tail, as a whole run.
 const B64_RUN = /(?<![A-Za-z0-9+/=])[A-Za-z0-9+/]{40,}/g;
-// Hex runs with "::" or at least six colons: an IPv6 address (times, "a:b" pairs are not).
-const V6_RUN = /(?<![0-9A-Fa-f:.])[0-9A-Fa-f.]*(?:::|(?::[0-9A-Fa-f.]*){6})[0-9A-Fa-f.:]*/g;
+// "::" or six colons in one hex run: an IPv6 address has one or the other (times and
+// "a:b" pairs have neither). Both start at a colon, so the scan only stops at colons.
+const V6_RUN = /::|:[0-9A-Fa-f.]*:[0-9A-Fa-f.]*:[0-9A-Fa-f.]*:[0-9A-Fa-f.]*:[0-9A-Fa-f.]*:/g;
 const GENERIC_LOOKAHEAD = 64 + 12 + 240 + 3 + 16 + 201 + 8;
 
 /**
@@ -211,7 +212,7 @@ const CHECKS: ReadonlyMap<string, (d: Detector) => Check> = new Map<string, (d: 
   ["google_api_key", triggered(/AIza/g, 8, 48)],
   ["iban", triggered(/[A-Za-z]{2}\d{2}/g, 8, 64, (m) => IBAN_LENGTH.has(m[0].slice(0, 2).toUpperCase()))],
   ["crypto_wallet", triggered(ALNUM_RUN, 8, 2, (m) => m[0].length <= 95)],
-  ["ip_address", triggered(V6_RUN, 8, 48)],
+  ["ip_address", triggered(V6_RUN, 48, 100)],
   ["aws_secret", (d) => (text, budget) => /aws|secret/i.test(text) && triggered(B64_RUN, 96, 2, (m) => m[0].length <= 46)(d)(text, budget)],
   ["generic_secret", (d) => (text, budget) => OPERATOR_HINT.test(text) && genericSecretHits(text, d, budget)],
   // numeric detectors: numericRuns
@@ -231,22 +232,25 @@ function genericSecretHits(text: string, d: Detector, budget: Budget): boolean {
   KEYWORDS.lastIndex = 0;
   for (let k = KEYWORDS.exec(text); k !== null; k = KEYWORDS.exec(text)) {
     let s = k.index;
-    while (s > 0 && k.index - s < 64 && IDENT_CHAR.test(text[s - 1]!)) s--;
+    while (s > 0 && k.index - s < 64 && isIdentChar(text.charCodeAt(s - 1))) s--;
     // the character before the identifier (a quote or "<" decide the form), unless the walk stopped at its bound
-    const from = s > 0 && !IDENT_CHAR.test(text[s - 1]!) ? s - 1 : s;
+    const from = s > 0 && !isIdentChar(text.charCodeAt(s - 1)) ? s - 1 : s;
     if (from > 0 && text[from - 1] === "\\") return true; // "\n" + key: the escape's letter is not part of the name
     let e = k.index + k[0].length;
-    while (e < text.length && e - k.index < 64 && IDENT_CHAR.test(text[e]!)) e++;
+    while (e < text.length && e - k.index < 64 && isIdentChar(text.charCodeAt(e))) e++;
     KEYWORDS.lastIndex = e; // one decision per identifier, as the detector
-    // the detector's own first test on the same identifier ("input_tokens" names no credential)
-    if (classOf(identifierAt(text, s, e)) === null) continue;
+    // the detector's own first tests on the same identifier: an assignment-like operator
+    // follows ("the key result" has none), and the name is a credential's ("input_tokens" is not)
+    if (!operatorFollows(text, s, e) || classOf(identifierAt(text, s, e)) === null) continue;
     if (confirm(text, from, k.index + GENERIC_LOOKAHEAD, d, budget)) return true;
   }
   return false;
 }
 
-// Maximal runs of digits and the separators cards, phones, SSNs and dotted quads use.
-const NUMERIC_RUN = /[+(]?\d[\d ().\-/]*/g;
+// Runs of digits and the separators cards, phones, SSNs and dotted quads use, 7 characters or
+// more (8 digits, or a dotted quad): shorter numbers fail inside the regex engine, unseen.
+// A match starts where the run starts (a shorter rest fails at every later position too).
+const NUMERIC_RUN = /[+(]?\d[\d ().\-/]{6,}/g;
 const DECIMAL = /^\d+\.\d+$/;
 const DASHED = /^[\d-]*\d$/;
 // After a run, a word character other than an extension ("x", "ext") ends every numeric match.
@@ -286,15 +290,22 @@ function numericRuns(matchers: readonly TextMatcher[]): Check | undefined {
   };
 }
 
-// JSON numbers the engine masks as text (integers ≥ 1e12: a card number sent as a number).
-const LONG_NUMBER = /(?<![\d.eE+-])[-\d.eE+]*(?:\d{13}|\d[eE][+-]?\d)[-\d.eE+]*/g;
+// JSON numbers the engine masks as text (integers ≥ 1e12: a card number sent as a number):
+// 13 digits in a row or an exponent, widened to the whole number token.
+const LONG_NUMBER = /\d{13}|\d[eE][+-]?\d/g;
+const NUMBER_CHARS = /[-\d.eE+]/;
 
 /** A JSON number the engine would print and mask (maskNumber) with a masked result. */
 function largeNumberMasked(text: string, profile: CompiledProfile, plan: Plan): boolean {
   if (!plan.numberMatchers) return false;
   LONG_NUMBER.lastIndex = 0;
   for (let m = LONG_NUMBER.exec(text); m !== null; m = LONG_NUMBER.exec(text)) {
-    const v = Number(m[0]);
+    let start = m.index;
+    let end = m.index + m[0].length;
+    while (start > 0 && NUMBER_CHARS.test(text[start - 1]!)) start--;
+    while (end < text.length && NUMBER_CHARS.test(text[end]!)) end++;
+    LONG_NUMBER.lastIndex = end;
+    const v = Number(text.slice(start, end));
     if (Number.isInteger(v) && Math.abs(v) >= 1e12 && findSpans(String(v), profile).length > 0) return true;
   }
   return false;

@@ -1,4 +1,5 @@
-import type { CompiledProfile } from "./profile.js";
+import type { CompiledProfile, TextMatcher } from "./profile.js";
+import type { Span } from "./types.js";
 import type { MaskSession } from "./session.js";
 import { replacement } from "./replacement.js";
 
@@ -9,6 +10,9 @@ export interface RuleSpan {
   rule: number;
 }
 
+/** What finds the spans of a text under a profile (findSpans, or a memo of its results). */
+export type SpanFinder = (text: string, profile: CompiledProfile) => readonly RuleSpan[];
+
 const NONE: readonly RuleSpan[] = Object.freeze([]);
 /** No built-in or sensible custom match is shorter than this. */
 const MIN_TEXT = 4;
@@ -18,14 +22,27 @@ const MIN_TEXT = 4;
  * span is named by its earliest rule (profile order is priority order).
  */
 export function findSpans(text: string, profile: CompiledProfile): readonly RuleSpan[] {
-  if (text.length < MIN_TEXT || profile.matchers.length === 0) return NONE;
+  if (!worthScanning(text, profile)) return NONE;
   let all: RuleSpan[] | undefined;
-  for (const m of profile.matchers) {
-    const found = m.find(text);
-    if (found.length === 0) continue;
-    all ??= [];
-    for (const s of found) all.push({ start: s.start, end: s.end, rule: m.rule });
-  }
+  for (const m of profile.matchers) all = collect(all, m, m.find(text));
+  return mergeSpans(all);
+}
+
+/** False when no matcher could find anything in `text` (too short, or no matchers). */
+export function worthScanning(text: string, profile: CompiledProfile): boolean {
+  return text.length >= MIN_TEXT && profile.matchers.length > 0;
+}
+
+/** Adds one matcher's spans (named by its rule) to the list. */
+export function collect(all: RuleSpan[] | undefined, m: TextMatcher, found: readonly Span[]): RuleSpan[] | undefined {
+  if (found.length === 0) return all;
+  all ??= [];
+  for (const s of found) all.push({ start: s.start, end: s.end, rule: m.rule });
+  return all;
+}
+
+/** Sorts and merges overlapping spans; a merged span is named by its earliest rule. */
+export function mergeSpans(all: RuleSpan[] | undefined): readonly RuleSpan[] {
   if (all === undefined) return NONE;
   all.sort((a, b) => a.start - b.start || a.rule - b.rule);
   const merged: RuleSpan[] = [all[0]!];

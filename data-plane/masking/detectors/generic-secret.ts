@@ -18,6 +18,10 @@ import { distinctChars, longestSequentialRun, shannonEntropy } from "../placehol
 export const OPERATOR_HINT = /[=:,(>]|\s(?:is|was)\s/;
 export const KEYWORD = /pass(?:word|wd|phrase)?|pwd|secret|token|api[_.-]?key|access[_.-]?key|private[_.-]?key|auth|credential|creds|key/gi;
 export const IDENT_CHAR = /[A-Za-z0-9_.-]/;
+/** IDENT_CHAR by character code (the hot loops test one character at a time). */
+export function isIdentChar(c: number): boolean {
+  return (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || (c >= 0x30 && c <= 0x39) || c === 0x5f || c === 0x2e || c === 0x2d;
+}
 
 // password: a human password (length ≥ 6); token: random-looking (≥ 8, entropy); key: a
 // key of unknown purpose (`APP_KEY`, `"key"`, `licenseKey`), random-looking and ≥ 16 long.
@@ -91,6 +95,12 @@ interface Found {
   prose: boolean;
 }
 
+// What ends an unquoted value: whitespace, quotes, separators, closing brackets, "<", ">", "&".
+// (every character JavaScript's \s matches, listed: the set is tested per character)
+const ENDS_UNQUOTED_VALUE: ReadonlySet<number> = new Set(
+  [..." \t\n\r\v\f\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000\ufeff'\"`,;)}]<>&"].map((c) => c.charCodeAt(0)),
+);
+
 /** Parses `<sep> <value>` after the identifier; returns the value span or null. */
 function valueAfter(text: string, from: number, quotedKey: boolean): Found | null {
   let i = from;
@@ -115,7 +125,8 @@ function valueAfter(text: string, from: number, quotedKey: boolean): Found | nul
     return { span: { start: j, end: j + end }, prose: prose !== null };
   }
   let end = j;
-  while (end < text.length && end - j <= 200 && !/[\s'"`,;)}\]<>&]/.test(text[end]!)) end++;
+  const limit = Math.min(text.length, j + 201);
+  while (end < limit && !ENDS_UNQUOTED_VALUE.has(text.charCodeAt(end))) end++;
   return end > j ? { span: { start: j, end }, prose: prose !== null } : null;
 }
 
@@ -127,7 +138,7 @@ const CREDENTIAL_CALL = /^\(\s*(["'])[^"'\n]{0,100}\1\s*,\s*(["'])([^"'\n]{1,200
  * quotes and a few spaces there must be an assignment-like character, an opening paren
  * (credential constructors) or, for `<tag>`, the closing ">".
  */
-function operatorFollows(text: string, start: number, end: number): boolean {
+export function operatorFollows(text: string, start: number, end: number): boolean {
   let i = end;
   const limit = Math.min(text.length, end + 12);
   while (i < limit) {
@@ -155,8 +166,8 @@ function findSecrets(text: string): Span[] {
   for (let k = KEYWORD.exec(text); k !== null; k = KEYWORD.exec(text)) {
     let s = k.index;
     let e = k.index + k[0].length;
-    while (s > 0 && k.index - s < 64 && IDENT_CHAR.test(text[s - 1]!)) s--;
-    while (e < text.length && e - k.index < 64 && IDENT_CHAR.test(text[e]!)) e++;
+    while (s > 0 && k.index - s < 64 && isIdentChar(text.charCodeAt(s - 1))) s--;
+    while (e < text.length && e - k.index < 64 && isIdentChar(text.charCodeAt(e))) e++;
     KEYWORD.lastIndex = e; // one decision per identifier
     if (e <= lastEnd || !operatorFollows(text, s, e)) continue;
     const identifier = identifierAt(text, s, e);
