@@ -17,7 +17,6 @@ export {
 export { MaskSession } from "./session.js";
 export { maskJson } from "./json.js";
 export { maskText } from "./text.js";
-export { couldMask } from "./prescan.js";
 export { maskBody, type MaskBodyOptions, type MaskBodyResult } from "./body.js";
 export { couldContainSensitive } from "./prefilter.js";
 export { maskBodySliced, timeSlicer, type Slicer } from "./body-sliced.js";

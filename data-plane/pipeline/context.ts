@@ -36,10 +36,10 @@ export interface BodyMasker {
   sse(onEvent?: (event: string, data: string) => void): { push(chunk: Buffer): string; end(): string };
   counts(): Record<string, number>;
   /**
-   * The cheap pre-scan of a whole response body's text (masking/prescan.ts): false only when
-   * masking it would change nothing, so the upstream's bytes may be relayed untouched.
+   * The masking engine's cheap pre-scan of a whole body (masking/prefilter.ts): false only when
+   * masking it would change, transcode or refuse nothing, so its bytes may be relayed untouched.
    */
-  couldMask(text: string): boolean;
+  couldContainSensitive(body: Uint8Array, contentType: string): boolean;
   /** The profile lets response bodies that cannot be inspected through (default: refused, 502). */
   readonly passUninspectable: boolean;
 }

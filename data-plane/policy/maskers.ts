@@ -7,7 +7,7 @@ import {
   defaultProfile,
   maskJson,
   maskText,
-  couldMask,
+  couldContainSensitive,
   MaskSession,
   SseMasker,
   type CompiledProfile,
@@ -47,7 +47,7 @@ export function createMaskerFactory(
         return { push: (chunk) => masker.push(chunk), end: () => masker.end() };
       },
       counts: () => ({ ...session.counts }),
-      couldMask: (text) => couldMask(text, profile),
+      couldContainSensitive: (body, contentType) => couldContainSensitive(body, profile, contentType),
       passUninspectable: profile.passUninspectable,
     };
   };

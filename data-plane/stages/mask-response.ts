@@ -22,6 +22,8 @@ export function maskAnswer(ctx: RequestContext, part: AnswerPart): AnswerRefusal
 
 function maskBuffered(ctx: RequestContext, part: BufferedAnswer): AnswerRefusal | undefined {
   const masker = maskerOf(ctx);
+  // Plain UTF-8 with nothing any rule could match, unchanged by earlier stages: out stays the upstream's bytes.
+  if (!part.replaced && !masker.couldContainSensitive(part.bytes, part.contentType)) return undefined;
   const decoded = part.text();
   if (!decoded.ok) {
     if (masker.passUninspectable) {
@@ -31,7 +33,6 @@ function maskBuffered(ctx: RequestContext, part: BufferedAnswer): AnswerRefusal 
     }
     return { status: 502, code: "UPSTREAM_UNAVAILABLE", message: `the upstream answer cannot be inspected (${decoded.reason})`, reason: "response-uninspectable" };
   }
-  if (!part.replaced && !decoded.transcoded && !masker.couldMask(decoded.text)) return undefined; // out stays the upstream's bytes
   if (decoded.transcoded) part.headers["content-type"] = `${mediaTypeOf(part.contentType) || "text/plain"}; charset=utf-8`;
   const json = part.json();
   if (json !== undefined) part.out = JSON.stringify(masker.maskJson(json.value));
