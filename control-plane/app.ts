@@ -18,7 +18,8 @@ import { persistProxyStatus } from "./snapshot/status-store.js";
 import { hostname } from "node:os";
 import { randomBytes } from "node:crypto";
 import { buildSnapshot } from "./snapshot/compile.js";
-import { deriveGatewayKeys } from "./snapshot/gateway-keys.js";
+import { deriveGatewayKeys, keysFingerprint } from "./snapshot/gateway-keys.js";
+import { bumpOnKeysChange } from "./store/snapshot-version.js";
 import { startSnapshotRefresher } from "./snapshot/refresher.js";
 import { grpcServerTlsFromEnv, startGrpcServer } from "./grpc/server.js";
 import { createPolicyService } from "./grpc/policy-service.js";
@@ -72,9 +73,6 @@ export async function startControlPlane(config: ControlPlaneConfig): Promise<Con
     log.info("bootstrap policy applied", { file: config.bootstrapFile, version: String(result.version), changed: result.changes.filter((c) => c.action !== "unchanged").length });
   }
 
-  // Version 0 is "no snapshot" to proxies: start at 1 so a fresh install serves its
-  // (empty, deny-all) policy and proxies become ready.
-  await store.prisma.snapshotVersion.updateMany({ where: { id: 1, version: 0n }, data: { version: 1n } });
 
   const publisher = new SnapshotPublisher();
   const proxies = new ProxyStatusRegistry();
@@ -84,6 +82,11 @@ export async function startControlPlane(config: ControlPlaneConfig): Promise<Con
     assertionKey: secrets.derive("agentgate upstream assertion v1"),
     gatewayKeys: deriveGatewayKeys(secrets, config.gatewayKeyGeneration),
   };
+  // New key material (a key generation or secret key change) is a new snapshot version, so
+  // proxies get it without a policy change. Version 0 is "no snapshot" to proxies: a fresh
+  // install starts at 1 (this bump, or the line below) and serves its deny-all policy.
+  if (await bumpOnKeysChange(store.prisma, keysFingerprint(snapshotKeys))) log.info("snapshot keys changed: new snapshot version");
+  await store.prisma.snapshotVersion.updateMany({ where: { id: 1, version: 0n }, data: { version: 1n } });
   const refresher = startSnapshotRefresher({
     db: store.prisma,
     publisher,

@@ -1,4 +1,4 @@
-import { createHmac } from "node:crypto";
+import { createHash, createHmac } from "node:crypto";
 import { create } from "@bufbuild/protobuf";
 import { GatewayKeySchema, type GatewayKey } from "../../proto/gen/agentgate/v1/policy_pb.js";
 import type { SecretBox } from "../secrets.js";
@@ -26,4 +26,11 @@ export function deriveGatewayKeys(secrets: SecretBox, current: number): GatewayK
     }
   }
   return keys;
+}
+
+/** A one-way fingerprint of the keys a snapshot carries (stored to notice a rotation). */
+export function keysFingerprint(keys: { readonly assertionKey: string; readonly gatewayKeys: readonly GatewayKey[] }): string {
+  const h = createHash("sha256").update(keys.assertionKey);
+  for (const k of keys.gatewayKeys) h.update(`\u0000${k.purpose}\u0000${k.id}\u0000`).update(k.key);
+  return h.digest("hex");
 }

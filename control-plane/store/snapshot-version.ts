@@ -20,3 +20,17 @@ export async function currentSnapshotVersion(db: TransactionClient | PrismaClien
   const row = await db.snapshotVersion.findUnique({ where: { id: SNAPSHOT_VERSION_ID } });
   return row?.version ?? 0n;
 }
+
+/**
+ * Bumps the version when the key material snapshots carry changed since the last start
+ * (a new AGENTGATE_GATEWAY_KEY_GENERATION or secret key), so proxies get the new keys
+ * without an unrelated policy change. One conditional statement: concurrent starts with the
+ * same keys bump once. Returns true when it bumped.
+ */
+export async function bumpOnKeysChange(db: PrismaClient, fingerprint: string): Promise<boolean> {
+  const { count } = await db.snapshotVersion.updateMany({
+    where: { id: SNAPSHOT_VERSION_ID, NOT: { keysFingerprint: fingerprint } },
+    data: { keysFingerprint: fingerprint, version: { increment: 1 } },
+  });
+  return count > 0;
+}

@@ -1,0 +1,2 @@
+-- AlterTable
+ALTER TABLE "SnapshotVersion" ADD COLUMN     "keysFingerprint" TEXT NOT NULL DEFAULT '';
