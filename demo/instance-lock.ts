@@ -1,4 +1,5 @@
 import { linkSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { isAlive } from "../data-plane/recording/dir-lock.js";
 
 /** What a running demo writes into its lock file (and a second start prints). */
 export interface InstanceInfo {
@@ -14,16 +15,6 @@ export interface InstanceLock {
   /** Records where the running demo serves. */
   update(info: Omit<InstanceInfo, "pid">): void;
   release(): void;
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    // EPERM: the process exists but belongs to someone else.
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
 }
 
 function readInfo(file: string): InstanceInfo | undefined {
@@ -68,7 +59,7 @@ export function acquireInstanceLock(file: string): { ok: true; lock: InstanceLoc
       if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
       const holder = readInfo(file);
       // A live holder wins; a dead one (crash, kill -9) or an unreadable file is stale.
-      if (holder && holder.pid !== process.pid && alive(holder.pid)) return { ok: false, running: holder };
+      if (holder && holder.pid !== process.pid && isAlive(holder.pid)) return { ok: false, running: holder };
       rmSync(file, { force: true });
     }
   }

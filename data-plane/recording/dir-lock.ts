@@ -24,7 +24,8 @@ function startTimeOf(pid: number): string {
   }
 }
 
-function isAlive(pid: number): boolean {
+/** The process `pid` exists (EPERM: it does, but belongs to someone else). */
+export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
