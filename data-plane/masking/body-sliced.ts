@@ -1,6 +1,6 @@
 import type { CompiledProfile } from "./profile.js";
 import { MaskSession } from "./session.js";
-import { bodyResult, classifyBody, maskForm, type MaskBodyOptions, type MaskBodyResult } from "./body.js";
+import { bodyResult, classifyBody, maskForm, profileFor, type MaskBodyOptions, type MaskBodyResult } from "./body.js";
 import { maskJson } from "./json.js";
 import { maskText } from "./text.js";
 import { SseMasker } from "./sse.js";
@@ -54,6 +54,7 @@ export async function maskBodySliced(
   slicer: Slicer = timeSlicer(),
 ): Promise<MaskBodyResult> {
   const kind = classifyBody(body, contentType, opts);
+  profile = profileFor(kind, profile);
   switch (kind.kind) {
     case "refused":
       return kind.result;

@@ -1,5 +1,8 @@
 import fc from "fast-check";
-import { couldContainSensitive } from "./prefilter.js";
+import { couldContainSensitive, narrowProfile } from "./prefilter.js";
+import { classifyBody } from "./body.js";
+import { maskJson } from "./json.js";
+import { maskText } from "./text.js";
 import { compileProfile, defaultProfile, type CompiledProfile } from "./profile.js";
 import { maskBody } from "./body.js";
 import { MaskSession } from "./session.js";
@@ -51,6 +54,25 @@ describe("couldContainSensitive (the pre-filter)", () => {
     );
     // not vacuous: a good share of the generated bodies were let through
     expect(passed).toBeGreaterThan(50);
+  });
+
+  it.each(PROFILES.slice(0, 2))("narrows the %s profile soundly: masking with the narrowed profile gives the same output", (_name, profile) => {
+    const key = new Uint8Array(32).fill(3);
+    let dropped = 0;
+    fc.assert(
+      fc.property(encoded, LABELS, ([body, charsetLabel], label) => {
+        const kind = classifyBody(body, charsetLabel ?? label, { onInvalidJson: "text" });
+        if (kind.kind !== "json" && kind.kind !== "text") return;
+        const narrow = narrowProfile(kind.text, profile);
+        if (narrow === profile) return;
+        dropped++;
+        const mask = (p: CompiledProfile) =>
+          kind.kind === "json" ? JSON.stringify(maskJson(kind.value, p, new MaskSession(key))) : maskText(kind.text, p, new MaskSession(key));
+        expect(mask(narrow)).toBe(mask(profile));
+      }),
+      { numRuns: Number(process.env.FC_RUNS ?? 1500) },
+    );
+    expect(dropped).toBeGreaterThan(50);
   });
 
   it("lets clean LangGraph answers through: thread lists, runs, messages with usage metadata", () => {

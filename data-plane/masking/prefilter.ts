@@ -51,9 +51,41 @@ export function couldContainSensitive(body: Uint8Array | string, profile: Compil
       if (re.test(text)) return true;
     }
   }
-  const budget = { left: Math.max(MIN_WINDOW_CHARS, text.length * WINDOW_CHARS_PER_CHAR) };
-  for (const check of plan.checks) if (check(text, budget)) return true;
+  const budget = newBudget(text);
+  for (const check of plan.checks) if (check.run(text, budget, false).length > 0) return true;
   return largeNumberMasked(text, profile, plan);
+}
+
+const narrowed = new WeakMap<CompiledProfile, Map<string, CompiledProfile>>();
+
+/**
+ * The profile with only the detectors that could find something somewhere in `text` (the
+ * same triggers and confirmations as couldContainSensitive, each detector on its own), so the
+ * engine runs 4 detectors over every string of a body instead of 20. For text the engine
+ * reads as it is: a JSON or plain-text body's decoded text (not event streams, whose held
+ * text spans events, nor form bodies, which are percent-decoded). Returns `profile` itself
+ * when nothing can be dropped or the text hides characters (escapes) or holds long numbers
+ * (masked as their printed value). Narrowed profiles are memoised per kept set.
+ */
+export function narrowProfile(text: string, profile: CompiledProfile): CompiledProfile {
+  if (profile.matchers.length <= 1 || HIDING_ESCAPE.test(text)) return profile;
+  const plan = planOf(profile);
+  if (plan.cheapChecks.length === 0 || hasLongNumber(text)) return profile;
+  const budget = newBudget(text);
+  const keep = new Set<string>();
+  for (const check of plan.cheapChecks) for (const name of check.run(text, budget, true)) keep.add(name);
+  const kept = profile.matchers.filter((m) => m.detector === undefined || !CHEAP.has(m.detector.name) || keep.has(m.detector.name));
+  if (kept.length === profile.matchers.length) return profile;
+  let byKept = narrowed.get(profile);
+  if (byKept === undefined) narrowed.set(profile, (byKept = new Map()));
+  const key = kept.map((m) => m.rule).join(",");
+  let p = byKept.get(key);
+  if (p === undefined) byKept.set(key, (p = Object.freeze({ ...profile, matchers: Object.freeze(kept) })));
+  return p;
+}
+
+function newBudget(text: string): Budget {
+  return { left: Math.max(MIN_WINDOW_CHARS, text.length * WINDOW_CHARS_PER_CHAR) };
 }
 
 const UTF8 = new Set(["utf-8", "utf8", "unicode-1-1-utf-8", "us-ascii", "ascii"]);
@@ -79,7 +111,13 @@ const WINDOW_CHARS_PER_CHAR = 2;
 interface Budget {
   left: number;
 }
-type Check = (text: string, budget: Budget) => boolean;
+/** A detector's trigger test: true when it could find something (confirmed, or out of budget). */
+type Test = (text: string, budget: Budget) => boolean;
+/** Runs one or more detectors' tests; returns the names that could find something (all, or stops at the first). */
+interface Check {
+  run(text: string, budget: Budget, all: boolean): readonly string[];
+}
+const NO_NAMES: readonly string[] = Object.freeze([]);
 
 interface Plan {
   /** The profile has a rule the pre-filter cannot reason about (path rules). */
@@ -88,6 +126,8 @@ interface Plan {
   readonly keys: RegExp | undefined;
   readonly regexes: readonly RegExp[];
   readonly checks: readonly Check[];
+  /** The checks of detectors in CHEAP (narrowProfile runs only these). */
+  readonly cheapChecks: readonly Check[];
   readonly numberMatchers: boolean;
 }
 
@@ -113,13 +153,17 @@ function compilePlan(profile: CompiledProfile): Plan {
     else always = true; // a matcher without a known trigger
   }
   const checks: Check[] = [];
+  const cheapChecks: Check[] = [];
   for (const name of detectors) {
-    const check = CHECKS.get(name)!;
-    checks.push(check(detectorNamed(profile.matchers, name)));
+    const test = CHECKS.get(name)!(detectorNamed(profile.matchers, name));
+    const found = Object.freeze([name]);
+    const check: Check = { run: (text, budget) => (test(text, budget) ? found : NO_NAMES) };
+    checks.push(check);
+    if (CHEAP.has(name)) cheapChecks.push(check);
   }
   const numeric = numericRuns(profile.matchers);
   if (numeric !== undefined) checks.push(numeric);
-  return { always, keys: keys ?? undefined, regexes, checks, numberMatchers: profile.matchers.length > 0 };
+  return { always, keys: keys ?? undefined, regexes, checks, cheapChecks, numberMatchers: profile.matchers.length > 0 };
 }
 
 function detectorNamed(matchers: readonly TextMatcher[], name: string): Detector {
@@ -171,7 +215,7 @@ function confirm(text: string, from: number, to: number, d: Detector, budget: Bu
  * A trigger regex (global) whose every hit is confirmed on [hit - before, hit + after):
  * `before` covers the detector's look-behind and a 6-character escape, `after` its longest match.
  */
-function triggered(re: RegExp, before: number, after: number, accept?: (m: RegExpExecArray) => boolean): (d: Detector) => Check {
+function triggered(re: RegExp, before: number, after: number, accept?: (m: RegExpExecArray) => boolean): (d: Detector) => Test {
   return (d) => (text, budget) => {
     re.lastIndex = 0;
     for (let m = re.exec(text); m !== null; m = re.exec(text)) {
@@ -182,7 +226,7 @@ function triggered(re: RegExp, before: number, after: number, accept?: (m: RegEx
   };
 }
 
-const anyHit = (re: RegExp) => (): Check => (text) => re.test(text);
+const anyHit = (re: RegExp) => (): Test => (text) => re.test(text);
 
 // Alphanumeric runs a wallet address can be (26–90 characters, + 5 for an escape's tail).
 const ALNUM_RUN = /[A-Za-z0-9]{26,}/g;
@@ -197,7 +241,7 @@ const GENERIC_LOOKAHEAD = 64 + 12 + 240 + 3 + 16 + 201 + 8;
  * Trigger checks by detector name (data: one line per detector). The numeric detectors
  * (cards, phones, SSNs, IPv4) share one pass over digit runs, see numericRuns.
  */
-const CHECKS: ReadonlyMap<string, (d: Detector) => Check> = new Map<string, (d: Detector) => Check>([
+const CHECKS: ReadonlyMap<string, (d: Detector) => Test> = new Map<string, (d: Detector) => Test>([
   ["private_key", anyHit(/PRIVATE KEY/)],
   ["jwt", anyHit(/eyJ/)],
   ["email", anyHit(/@/)],
@@ -219,6 +263,16 @@ const CHECKS: ReadonlyMap<string, (d: Detector) => Check> = new Map<string, (d: 
   ["credit_card", () => () => false],
   ["phone", () => () => false],
   ["us_ssn", () => () => false],
+]);
+
+/**
+ * Detectors whose trigger is a literal (a native substring search over the body, ~0.2 ms per
+ * MB each, measured): narrowProfile drops these when absent. The contextual ones (digit
+ * runs, keywords, alphanumeric runs) cost about as much to pre-scan as to run, so they stay.
+ */
+const CHEAP: ReadonlySet<string> = new Set([
+  "private_key", "jwt", "email", "aws_access_key", "github_token", "gitlab_token", "slack_webhook", "slack_token",
+  "anthropic_key", "openai_key", "stripe_key", "google_api_key", "aws_secret",
 ]);
 
 const KEYWORDS = new RegExp(KEYWORD.source, KEYWORD.flags);
@@ -263,30 +317,38 @@ function numericRuns(matchers: readonly TextMatcher[]): Check | undefined {
   const phone = pick("phone");
   const ssn = pick("us_ssn");
   const ip = pick("ip_address");
-  if (!card && !phone && !ssn && !ip) return undefined;
-  return (text, budget) => {
-    NUMERIC_RUN.lastIndex = 0;
-    for (let m = NUMERIC_RUN.exec(text); m !== null; m = NUMERIC_RUN.exec(text)) {
-      const run = m[0];
-      let digits = 0;
-      let dots = 0;
-      for (let i = 0; i < run.length; i++) {
-        const c = run.charCodeAt(i);
-        if (c >= 0x30 && c <= 0x39) digits++;
-        else if (c === 0x2e) dots++;
+  const wanted = [card, phone, ssn, ip].filter((d) => d !== undefined).length;
+  if (wanted === 0) return undefined;
+  return {
+    run(text, budget, all) {
+      const found = new Set<string>();
+      const note = (d: Detector | undefined, applies: boolean, from: number, to: number) => {
+        if (d !== undefined && applies && !found.has(d.name) && confirm(text, from, to, d, budget)) found.add(d.name);
+      };
+      NUMERIC_RUN.lastIndex = 0;
+      for (let m = NUMERIC_RUN.exec(text); m !== null; m = NUMERIC_RUN.exec(text)) {
+        const run = m[0];
+        let digits = 0;
+        let dots = 0;
+        for (let i = 0; i < run.length; i++) {
+          const c = run.charCodeAt(i);
+          if (c >= 0x30 && c <= 0x39) digits++;
+          else if (c === 0x2e) dots++;
+        }
+        if (digits < 8 && dots < 3) continue;
+        if (DECIMAL.test(run)) continue; // 3.14159265, fractional seconds
+        const end = m.index + run.length;
+        if (DASHED.test(run) && end < text.length && GLUED_WORD.test(text[end]!)) continue; // 2024-12-07T…
+        const from = m.index - 48;
+        const to = end + 16;
+        note(card, digits >= 12, from, to);
+        note(phone, digits >= 8, from, to);
+        note(ssn, digits >= 9, from, to);
+        note(ip, dots >= 3, from, to);
+        if (found.size === wanted || (!all && found.size > 0)) break;
       }
-      if (digits < 8 && dots < 3) continue;
-      if (DECIMAL.test(run)) continue; // 3.14159265, fractional seconds
-      const end = m.index + run.length;
-      if (DASHED.test(run) && end < text.length && GLUED_WORD.test(text[end]!)) continue; // 2024-12-07T…
-      const from = m.index - 48;
-      const to = end + 16;
-      if (card && digits >= 12 && confirm(text, from, to, card, budget)) return true;
-      if (phone && digits >= 8 && confirm(text, from, to, phone, budget)) return true;
-      if (ssn && digits >= 9 && confirm(text, from, to, ssn, budget)) return true;
-      if (ip && dots >= 3 && confirm(text, from, to, ip, budget)) return true;
-    }
-    return false;
+      return found.size === 0 ? NO_NAMES : [...found];
+    },
   };
 }
 
@@ -295,9 +357,13 @@ function numericRuns(matchers: readonly TextMatcher[]): Check | undefined {
 const LONG_NUMBER = /\d{13}|\d[eE][+-]?\d/g;
 const NUMBER_CHARS = /[-\d.eE+]/;
 
-/** A JSON number the engine would print and mask (maskNumber) with a masked result. */
-function largeNumberMasked(text: string, profile: CompiledProfile, plan: Plan): boolean {
-  if (!plan.numberMatchers) return false;
+/** True when the text holds a number the engine would mask as its printed value (an integer ≥ 1e12). */
+function hasLongNumber(text: string): boolean {
+  return eachLongNumber(text, () => true);
+}
+
+/** Calls `f` with each integer ≥ 1e12 written as a number token; stops when it returns true. */
+function eachLongNumber(text: string, f: (v: number) => boolean): boolean {
   LONG_NUMBER.lastIndex = 0;
   for (let m = LONG_NUMBER.exec(text); m !== null; m = LONG_NUMBER.exec(text)) {
     let start = m.index;
@@ -306,7 +372,12 @@ function largeNumberMasked(text: string, profile: CompiledProfile, plan: Plan): 
     while (end < text.length && NUMBER_CHARS.test(text[end]!)) end++;
     LONG_NUMBER.lastIndex = end;
     const v = Number(text.slice(start, end));
-    if (Number.isInteger(v) && Math.abs(v) >= 1e12 && findSpans(String(v), profile).length > 0) return true;
+    if (Number.isInteger(v) && Math.abs(v) >= 1e12 && f(v)) return true;
   }
   return false;
+}
+
+/** A JSON number the engine would print and mask (maskNumber) with a masked result. */
+function largeNumberMasked(text: string, profile: CompiledProfile, plan: Plan): boolean {
+  return plan.numberMatchers && eachLongNumber(text, (v) => findSpans(String(v), profile).length > 0);
 }

@@ -68,10 +68,16 @@ function parse(s: string): Parsed | null {
 function looksLikeDate(g: string[], seps: string[]): boolean {
   if (g.length < 3 || seps[0] === " " || seps[0] !== seps[1]) return false;
   const [a, b, c] = [g[0]!, g[1]!, g[2]!];
-  const day = (x: string) => x.length <= 2 && Number(x) >= 1 && Number(x) <= 31;
-  const month = (x: string) => x.length <= 2 && Number(x) >= 1 && Number(x) <= 12;
-  if (c.length === 4 && day(a) && day(b) && (month(a) || month(b))) return true; // dd-mm-yyyy, mm-dd-yyyy
-  return a.length === 4 && month(b) && day(c); // yyyy-mm-dd
+  if (c.length === 4 && isDay(a) && isDay(b) && (isMonth(a) || isMonth(b))) return true; // dd-mm-yyyy, mm-dd-yyyy
+  return a.length === 4 && isMonth(b) && isDay(c); // yyyy-mm-dd
+}
+
+function isDay(x: string): boolean {
+  return x.length <= 2 && Number(x) >= 1 && Number(x) <= 31;
+}
+
+function isMonth(x: string): boolean {
+  return x.length <= 2 && Number(x) >= 1 && Number(x) <= 12;
 }
 
 /** True for a 10-digit North American number (area code not starting with 0 or 1), optionally with a leading "1". */
