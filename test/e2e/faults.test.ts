@@ -2,6 +2,7 @@ import { connect } from "node:net";
 import { join } from "node:path";
 import type { Stack } from "../../demo/stack.js";
 import type { Store } from "../../control-plane/store/client.js";
+import { idleKeepAliveConnections } from "../helpers/keep-alive.js";
 import { startE2eStack, type E2eStack } from "../helpers/e2e-stack.js";
 import { verifyStoredChains } from "../../control-plane/sessions/verify.js";
 import { anchorKey } from "../../control-plane/sessions/anchors.js";
@@ -174,18 +175,7 @@ test("clients hanging up at every point of a stream, through both proxies", asyn
 
 test("SIGTERM with idle keep-alive connections and a stream in flight: exits 0 by itself, the cut stream is recorded", async () => {
   const token = await stack.issuer.mint({ sub: "fault-sigterm", groups: ["developers"] });
-  const port = Number(new URL(stack.proxyUrl(0)).port);
-  const idle = await Promise.all(
-    Array.from({ length: 6 }, async () => {
-      const socket = connect(port, "127.0.0.1");
-      const closed = new Promise<void>((resolve) => socket.once("close", () => resolve()));
-      socket.on("error", () => undefined);
-      await new Promise((resolve) => socket.once("connect", resolve));
-      socket.write("GET /healthz HTTP/1.1\r\nhost: gw\r\n\r\n");
-      await new Promise((resolve) => socket.once("data", resolve));
-      return { closed };
-    }),
-  );
+  const idle = await idleKeepAliveConnections(stack.proxyUrl(0), 6);
   const res = await fetch(`${stack.proxyUrl(0)}/runs/stream`, {
     method: "POST",
     headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },

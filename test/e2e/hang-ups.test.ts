@@ -4,6 +4,7 @@ import { stringify } from "yaml";
 import type { Stack } from "../../demo/stack.js";
 import type { Store } from "../../control-plane/store/client.js";
 import type { DemoPolicyInput } from "../../demo/demo-policy.js";
+import { idleKeepAliveConnections } from "../helpers/keep-alive.js";
 import { startE2eStack, type E2eStack } from "../helpers/e2e-stack.js";
 
 /**
@@ -202,19 +203,8 @@ test("thousands of clients hanging up at every point of a stream: every exchange
 
 test("SIGTERM with idle keep-alive connections and a stream in flight: the proxy exits on its own after its grace period, and the cut stream is recorded", async () => {
   const token = await stack.issuer.mint({ sub: "sigterm-stream", groups: ["runners"] });
-  const port = Number(new URL(stack.proxyUrl()).port);
   // Idle keep-alive connections, each after one complete exchange.
-  const idle = await Promise.all(
-    Array.from({ length: 8 }, async () => {
-      const socket = connect(port, "127.0.0.1");
-      const closed = new Promise<void>((resolve) => socket.once("close", () => resolve()));
-      socket.on("error", () => undefined);
-      await new Promise((resolve) => socket.once("connect", resolve));
-      socket.write("GET /healthz HTTP/1.1\r\nhost: gw\r\n\r\n");
-      await new Promise((resolve) => socket.once("data", resolve));
-      return { closed }; // wrapped: an async function returning the promise itself would wait for it
-    }),
-  );
+  const idle = await idleKeepAliveConnections(stack.proxyUrl(), 8);
   // A stream the upstream holds open for a minute: its headers have arrived, its body is being read.
   const res = await fetch(`${stack.proxyUrl()}/runs/stream`, {
     method: "POST",
