@@ -42,7 +42,15 @@ const TABLE: Record<string, { pos: Array<[text: string, found: string]>; neg: st
       ["pay to GB82WEST12345698765432 please", "GB82WEST12345698765432"],
       ["FR1420041010050500013M02606", "FR1420041010050500013M02606"],
     ],
-    neg: ["DE89 3704 0044 0532 0130 01", "GB82WEST12345698765433", "XX89370400440532013000", "DE8937040044"],
+    neg: [
+      "DE89 3704 0044 0532 0130 01",
+      "GB82WEST12345698765433",
+      "XX89370400440532013000",
+      "DE8937040044",
+      // a UUID whose tail happens to pass Belgium's length and mod-97: an identifier
+      "run-b26f48c9-5c87-44c0-be75-ced98c0bd3da",
+      "BE75 CED9 8C0B D3DA", // Belgian BBANs are digits only (registry format 12n)
+    ],
   },
   phone: {
     pos: [

@@ -18,7 +18,24 @@ export const IBAN_LENGTH: ReadonlyMap<string, number> = new Map(
 // (spaces or dashes), in either case.
 const CANDIDATE = /(?<![A-Za-z0-9])[A-Za-z]{2}\d{2}(?:[ -]?[A-Za-z0-9]{4}){2,8}(?:[ -]?[A-Za-z0-9]{1,3})?(?![A-Za-z0-9])/g;
 
-function validate(m: RegExpExecArray): Span | null {
+/**
+ * Countries whose BBAN is digits only (SWIFT IBAN registry: AT 16n, BE 12n, DE 18n, ES 20n,
+ * PL 24n…): a candidate with a letter after the check digits is not one of theirs.
+ */
+const NUMERIC_BBAN = new Set("AE AT BA BE BI CZ DE DK EE EG ES FI FO GL HR HU IL IS LT ME NO PL PT RS SD SE SI SK TL TN XK".split(" "));
+// A canonical UUID around the match: hex groups 8-4-4-4-12 are identifiers, not accounts.
+const UUID_AROUND = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/gi;
+
+function insideUuid(text: string, start: number, end: number): boolean {
+  if (text.charCodeAt(start - 1) !== 0x2d && text.charCodeAt(end) !== 0x2d) return false; // not next to a dash
+  UUID_AROUND.lastIndex = Math.max(0, start - 36);
+  for (let u = UUID_AROUND.exec(text); u !== null && u.index <= start; u = UUID_AROUND.exec(text)) {
+    if (u.index + u[0].length >= end) return true;
+  }
+  return false;
+}
+
+function validate(m: RegExpExecArray, text: string): Span | null {
   const cc = m[0].slice(0, 2);
   // one letter case for the whole number (a lower-case word that happens to pass mod-97 is not one)
   const upper = m[0].toUpperCase();
@@ -38,7 +55,10 @@ function validate(m: RegExpExecArray): Span | null {
   }
   if (count !== expected) return null;
   if (end < s.length && s[end] !== " " && s[end] !== "-") return null; // would split a group
-  if (!ibanMod97Valid(s.slice(0, end).replace(/[ -]/g, ""))) return null;
+  const compact = s.slice(0, end).replace(/[ -]/g, "");
+  if (NUMERIC_BBAN.has(cc.toUpperCase()) && /\D/.test(compact.slice(4))) return null;
+  if (!ibanMod97Valid(compact)) return null;
+  if (insideUuid(text, m.index, m.index + end)) return null;
   return { start: m.index, end: m.index + end };
 }
 
