@@ -104,7 +104,7 @@ export async function startProxy(config: ProxyConfig): Promise<ProxyHandle> {
       }
     },
     beforeForward: (ctx) => {
-      if (!changesState(ctx.route?.route.operation ?? "")) return Promise.resolve();
+      if (config.writeAhead === "off" || !changesState(ctx.route?.route.operation ?? "")) return Promise.resolve();
       const provisional = buildSessionRecord(ctx, config.proxyId);
       provisional.decision = "allow";
       provisional.errorCode = PROXY_CRASHED;

@@ -58,6 +58,12 @@ export interface ProxyConfig {
   readonly grpcInsecure: boolean;
   /** On SIGTERM, how long exchanges in flight may finish before they are cut (and recorded as cut). */
   readonly shutdownGraceMs: number;
+  /**
+   * Which exchanges are written ahead before forwarding (recording/intent-journal.ts):
+   * "state-changing" (default: a crash mid-run still leaves its record) or "off" (saves one
+   * fdatasync before a run is forwarded; a proxy crash mid-exchange loses that exchange's record).
+   */
+  readonly writeAhead: "state-changing" | "off";
 }
 
 /** Every configuration problem at once (fail fast). */
@@ -94,6 +100,8 @@ export function loadProxyConfig(env: NodeJS.ProcessEnv = process.env): ProxyConf
   if (!Number.isInteger(redisTimeoutMs) || redisTimeoutMs < 1 || redisTimeoutMs > 10_000) problems.push("AGENTGATE_REDIS_TIMEOUT_MS must be an integer from 1 to 10000");
   const fleetSize = Number(env["AGENTGATE_FLEET_SIZE"] ?? 1);
   if (!Number.isInteger(fleetSize) || fleetSize < 1 || fleetSize > 10_000) problems.push("AGENTGATE_FLEET_SIZE must be an integer from 1 to 10000");
+  const writeAhead = (env["AGENTGATE_WRITE_AHEAD"] || "state-changing") as ProxyConfig["writeAhead"];
+  if (writeAhead !== "state-changing" && writeAhead !== "off") problems.push("AGENTGATE_WRITE_AHEAD must be state-changing or off");
   const tls = controlPlaneTls(env, problems);
   const metrics = metricsAccessFromEnv(env, problems);
   if (problems.length) throw new ProxyConfigError(problems);
@@ -115,6 +123,7 @@ export function loadProxyConfig(env: NodeJS.ProcessEnv = process.env): ProxyConf
     spoolMaxBytes,
     maxRunMs,
     shutdownGraceMs,
+    writeAhead,
     redisFailureMode,
     redisTimeoutMs,
     fleetSize,
