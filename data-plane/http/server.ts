@@ -151,9 +151,21 @@ export function createProxyServer(opts: ProxyHttpOptions): ProxyServer {
   });
 }
 
+/**
+ * Every answer sent before the request body was read closes the connection: the header is
+ * set while a body is announced and unread, and removed only once it was read whole. An
+ * unread body can then never be taken for the next request on the socket, and a client is
+ * never left waiting on a socket nobody reads (health, no snapshot, admission refused,
+ * malformed target, body too large or late — and any answer added later).
+ */
+function closeUntilBodyRead(req: IncomingMessage, res: ServerResponse): void {
+  if (!req.complete && (req.headers["transfer-encoding"] !== undefined || Number(req.headers["content-length"] ?? 0) > 0)) res.setHeader("connection", "close");
+}
+
 async function handle(req: IncomingMessage, res: ServerResponse, opts: ProxyHttpOptions): Promise<void> {
   const id = nextId();
   const startedAt = Date.now();
+  closeUntilBodyRead(req, res);
   const url = req.url ?? "";
   const path = url.startsWith("/") ? url.split("?")[0]! : undefined;
   if (path === "/metrics" && opts.metrics) return opts.metrics(req, res);
@@ -183,8 +195,8 @@ async function handleAdmitted(req: IncomingMessage, res: ServerResponse, opts: P
   // A client that hung up before its body arrived is an exchange too: recorded, never forwarded.
   const hungUpEarly = body !== undefined && !body.ok && body.reason === "aborted";
   let early: Outcome | undefined = target.ok ? undefined : deny("BAD_REQUEST", target.message);
+  if (body?.ok && req.complete) res.removeHeader("connection");
   if (body && !body.ok) {
-    res.setHeader("connection", "close"); // the rest of the body is not read
     early = body.reason === "too-large"
       ? deny("BODY_TOO_LARGE", `request body exceeds ${opts.services.maxBodyBytes} bytes`, "body-too-large")
       : body.reason === "timeout"
