@@ -17,7 +17,7 @@ import { ProxyStatusRegistry } from "./snapshot/status.js";
 import { persistProxyStatus } from "./snapshot/status-store.js";
 import { hostname } from "node:os";
 import { randomBytes } from "node:crypto";
-import { buildSnapshot } from "./snapshot/compile.js";
+import { createSnapshotBuilder } from "./snapshot/incremental.js";
 import { deriveGatewayKeys, keysFingerprint } from "./snapshot/gateway-keys.js";
 import { bumpOnKeysChange } from "./store/snapshot-version.js";
 import { startSnapshotRefresher } from "./snapshot/refresher.js";
@@ -90,7 +90,7 @@ export async function startControlPlane(config: ControlPlaneConfig): Promise<Con
   const refresher = startSnapshotRefresher({
     db: store.prisma,
     publisher,
-    build: () => buildSnapshot(store.prisma, secrets, snapshotKeys),
+    build: createSnapshotBuilder(store.prisma, store.provider, secrets, snapshotKeys),
     pollMs: config.snapshotPollMs,
     onError: (err) => log.error("snapshot refresh failed", { err }),
   });

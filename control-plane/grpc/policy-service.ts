@@ -36,7 +36,7 @@ export function createPolicyService(deps: PolicyServiceDeps): GrpcServiceImpl<ty
   return {
     watch(call) {
       // Copy what we need from the request before anything asynchronous happens.
-      const { proxyId, lastVersion } = call.request;
+      const { proxyId, lastVersion, acceptsDelta } = call.request;
       const address = call.request.address.slice(0, MAX_ADDRESS);
       const problem = invalidProxyId(proxyId);
       if (problem !== undefined) {
@@ -63,10 +63,11 @@ export function createPolicyService(deps: PolicyServiceDeps): GrpcServiceImpl<ty
           // The write callback fires once the message is handed to HTTP/2 (flow control
           // included): until then the publisher treats this watcher as busy and coalesces.
           call.write(snapshot, (err?: Error | null) => (err ? reject(err) : resolve()));
-          log("debug", "snapshot sent", { proxyId, version: snapshot.version });
+          log("debug", "snapshot sent", { proxyId, version: snapshot.version, baseVersion: snapshot.baseVersion });
         });
       const unwatch = publisher.watch({
         lastVersion,
+        acceptsDelta,
         send,
         onError: (err) => {
           log("warn", "watch write failed", { proxyId, err });

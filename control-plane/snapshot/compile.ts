@@ -2,13 +2,15 @@ import { create } from "@bufbuild/protobuf";
 import {
   ApprovalRuleSchema,
   LimitsSchema,
+  RoleBindingSchema,
   SnapshotSchema,
   type ApprovalRule,
+  type RoleBinding,
   type GatewayKey,
   type Limits,
   type Snapshot,
 } from "../../proto/gen/agentgate/v1/policy_pb.js";
-import type { Db } from "../store/client.js";
+import type { Db, Tx } from "../store/client.js";
 import { jsonRecord, jsonRecords, jsonStringMap, jsonStrings } from "../admin/json.js";
 import type { SecretBox } from "../secrets.js";
 
@@ -49,27 +51,50 @@ export interface SnapshotKeys {
   readonly gatewayKeys: readonly GatewayKey[];
 }
 
+/** Everything in a snapshot but the role bindings, as read from the database. */
+type RestRows = Awaited<ReturnType<typeof readRest>>;
+
+/** Reads the small collections (all but role bindings) inside `tx`. */
+export async function readRest(tx: Tx, now: Date) {
+  return {
+    version: await tx.snapshotVersion.findUnique({ where: { id: 1 } }),
+    providers: await tx.identityProvider.findMany({ orderBy: { issuer: "asc" } }),
+    policies: await tx.policy.findMany({ include: { role: true }, orderBy: { name: "asc" } }),
+    connections: await tx.connection.findMany({ orderBy: { name: "asc" } }),
+    profiles: await tx.maskingProfile.findMany({ orderBy: { name: "asc" } }),
+    suspended: await tx.identity.findMany({ where: { status: "suspended" }, select: { issuer: true, subject: true } }),
+    grants: await tx.approvalRequest.findMany({ where: { status: "approved", grantExpiresAt: { gt: now } } }),
+  };
+}
+
+/** Only the fields a binding compiles to: loading whole rows cost ~85% of the build at 50k bindings. */
+export const BINDING_SELECT = { issuer: true, group: true, role: { select: { name: true } }, identity: { select: { issuer: true, subject: true } } } as const;
+
+/** A binding row (as selected by {@link BINDING_SELECT}) → RoleBinding message fields. */
+export function bindingOf(b: { issuer: string | null; group: string | null; role: { name: string }; identity: { issuer: string; subject: string } | null }): RoleBinding {
+  return create(RoleBindingSchema, b.identity
+    ? { role: b.role.name, issuer: b.identity.issuer, subject: b.identity.subject, group: "" }
+    : { role: b.role.name, issuer: b.issuer ?? "", group: b.group ?? "", subject: "" });
+}
+
+/** Prisma's default 5 s is too short for 100,000 bindings on a loaded machine (6.7 s seen at load 10). */
+export const BUILD_TIMEOUT_MS = 120_000;
+
 /**
  * Reads everything proxies need in one transaction (a consistent view at one version)
  * and builds the Snapshot message: providers, bindings, policies, connections with their
  * decrypted credentials, masking profiles, live approval grants, suspended identities.
  */
 export async function buildSnapshot(db: Db, secrets: SecretBox, keys: SnapshotKeys, now = new Date()): Promise<Snapshot> {
-  const rows = await db.$transaction(async (tx) => ({
-    version: await tx.snapshotVersion.findUnique({ where: { id: 1 } }),
-    providers: await tx.identityProvider.findMany({ orderBy: { issuer: "asc" } }),
-    // Only the fields a binding compiles to: loading whole rows cost ~85% of the build at 50k bindings.
-    bindings: await tx.roleBinding.findMany({
-      select: { issuer: true, group: true, role: { select: { name: true } }, identity: { select: { issuer: true, subject: true } } },
-    }),
-    policies: await tx.policy.findMany({ include: { role: true }, orderBy: { name: "asc" } }),
-    connections: await tx.connection.findMany({ orderBy: { name: "asc" } }),
-    profiles: await tx.maskingProfile.findMany({ orderBy: { name: "asc" } }),
-    suspended: await tx.identity.findMany({ where: { status: "suspended" }, select: { issuer: true, subject: true } }),
-    grants: await tx.approvalRequest.findMany({ where: { status: "approved", grantExpiresAt: { gt: now } } }),
-    // Prisma's default 5 s is too short for 100,000 bindings on a loaded machine (6.7 s seen at load 10).
-  }), { timeout: 120_000 });
+  const { rest, bindings } = await db.$transaction(
+    async (tx) => ({ rest: await readRest(tx, now), bindings: await tx.roleBinding.findMany({ select: BINDING_SELECT }) }),
+    { timeout: BUILD_TIMEOUT_MS },
+  );
+  return snapshotOf(rest, bindings.map(bindingOf), secrets, keys, now);
+}
 
+/** The Snapshot message of `rows` with `roleBindings`. */
+export function snapshotOf(rows: RestRows, roleBindings: RoleBinding[], secrets: SecretBox, keys: SnapshotKeys, now: Date): Snapshot {
   return create(SnapshotSchema, {
     version: rows.version?.version ?? 0n,
     createdAtMs: BigInt(now.getTime()),
@@ -85,11 +110,7 @@ export async function buildSnapshot(db: Db, secrets: SecretBox, keys: SnapshotKe
       clockToleranceSeconds: p.clockToleranceSeconds,
       groupMapping: jsonStringMap(p.groupMapping),
     })),
-    roleBindings: rows.bindings.map((b) =>
-      b.identity
-        ? { role: b.role.name, issuer: b.identity.issuer, subject: b.identity.subject, group: "" }
-        : { role: b.role.name, issuer: b.issuer ?? "", group: b.group ?? "", subject: "" },
-    ),
+    roleBindings,
     policies: rows.policies.map((p) => ({
       id: p.id,
       name: p.name,

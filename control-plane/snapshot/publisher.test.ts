@@ -1,5 +1,5 @@
 import { create } from "@bufbuild/protobuf";
-import { SnapshotSchema } from "../../proto/gen/agentgate/v1/policy_pb.js";
+import { RoleBindingSchema, SnapshotSchema } from "../../proto/gen/agentgate/v1/policy_pb.js";
 import type { Snapshot } from "../../proto/gen/agentgate/v1/policy_pb.js";
 import { SnapshotPublisher } from "./publisher.js";
 
@@ -105,5 +105,39 @@ describe("SnapshotPublisher", () => {
     await flush();
     expect(got).toEqual([1n]);
     expect(p.watcherCount).toBe(0);
+  });
+});
+
+describe("SnapshotPublisher deltas (issue 18)", () => {
+  const b = (group: string) => create(RoleBindingSchema, { role: "r", issuer: "https://idp.example", group });
+  const withBindings = (version: number, groups: string[]) => create(SnapshotSchema, { version: BigInt(version), roleBindings: groups.map(b) });
+  const delta = (base: number, added: string[], removed: string[]) => ({ baseVersion: BigInt(base), added: added.map(b), removed: removed.map(b) });
+  const describeMessage = (s: Snapshot) => ({ version: s.version, base: s.baseVersion, added: s.roleBindings.map((x) => x.group), removed: s.removedRoleBindings.map((x) => x.group) });
+
+  test("a watcher that accepts deltas gets what changed since ITS version; others, first connects and the too-far-behind get full snapshots", async () => {
+    const p = new SnapshotPublisher();
+    const all = Array.from({ length: 10 }, (_, i) => `g${i}`);
+    p.publish(withBindings(1, all));
+    p.publish(withBindings(2, [...all, "new"]), delta(1, ["new"], []));
+    p.publish(withBindings(3, [...all.slice(1), "new"]), delta(2, [], ["g0"]));
+    const got: Snapshot[] = [];
+    const send = async (s: Snapshot) => void got.push(s);
+    p.watch({ lastVersion: 1n, acceptsDelta: true, send });
+    p.watch({ lastVersion: 2n, acceptsDelta: true, send });
+    p.watch({ lastVersion: 1n, send }); // does not accept deltas
+    p.watch({ lastVersion: 0n, acceptsDelta: true, send }); // first connect
+    p.watch({ lastVersion: 7n, acceptsDelta: true, send }); // a version this history never had
+    await flush();
+    expect(got.map(describeMessage)).toEqual([
+      { version: 3n, base: 1n, added: ["new"], removed: ["g0"] },
+      { version: 3n, base: 2n, added: [], removed: ["g0"] },
+      ...[0, 1, 2].map(() => ({ version: 3n, base: 0n, added: [...all.slice(1), "new"], removed: [] })),
+    ]);
+    // A published version without a delta breaks the chain: everyone gets the full snapshot after it.
+    got.length = 0;
+    p.publish(withBindings(4, ["x"]));
+    p.publish(withBindings(5, ["x", "y"]), delta(4, ["y"], []));
+    await flush();
+    expect(got.filter((s) => s.version === 5n).map((s) => s.baseVersion)).toEqual([4n, 4n, 0n, 4n, 4n]);
   });
 });

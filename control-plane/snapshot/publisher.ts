@@ -8,8 +8,15 @@
  * message went out under HTTP/2 flow control). While a watcher is busy, newer snapshots
  * only replace `current`; when it frees up it gets the newest one, never a queue of stale
  * ones. The control plane's store layer (DB → Snapshot compiler) calls `publish`.
+ *
+ * Incremental (issue 18): `publish` may come with the binding delta from the previous
+ * version; a watcher that accepts deltas and is at a version the recent history reaches
+ * gets one delta message (what changed since ITS version) instead of the whole snapshot.
+ * The delta is computed per send: the cost is the net change, not the world.
  */
 import type { Snapshot } from "../../proto/gen/agentgate/v1/policy_pb.js";
+import { DeltaHistory } from "./delta-history.js";
+import type { BindingDelta } from "./incremental.js";
 
 /** Delivers one snapshot to a watcher; resolve when ready for the next, reject to drop the watcher. */
 export type SnapshotSend = (snapshot: Snapshot) => Promise<void>;
@@ -21,12 +28,15 @@ export interface WatchOptions {
   send: SnapshotSend;
   /** Called once if `send` fails; the watcher is already removed. */
   onError?: (error: unknown) => void;
+  /** The watcher applies delta messages (base_version set); otherwise it always gets full snapshots. */
+  acceptsDelta?: boolean;
 }
 
 interface Watcher {
   lastSent: bigint;
   busy: boolean;
   closed: boolean;
+  acceptsDelta: boolean;
   send: SnapshotSend;
   onError: ((error: unknown) => void) | undefined;
 }
@@ -35,6 +45,7 @@ interface Watcher {
 export class SnapshotPublisher {
   #current: Snapshot | undefined;
   readonly #watchers = new Set<Watcher>();
+  readonly #history = new DeltaHistory();
 
   /** Optionally starts with a snapshot (e.g. compiled from the DB at boot). */
   constructor(initial?: Snapshot) {
@@ -59,8 +70,10 @@ export class SnapshotPublisher {
    * Versions start at 1: 0 is what a proxy without any snapshot sends as `last_version`,
    * so a snapshot numbered 0 would never reach it.
    */
-  publish(snapshot: Snapshot): boolean {
+  publish(snapshot: Snapshot, delta?: BindingDelta): boolean {
     if (this.#current !== undefined && snapshot.version <= this.#current.version) return false;
+    // A delta counts only from the version being served (a skipped version breaks the chain).
+    this.#history.record(snapshot.version, delta !== undefined && delta.baseVersion === this.#current?.version ? delta : undefined);
     this.#current = snapshot;
     for (const watcher of this.#watchers) this.#pump(watcher);
     return true;
@@ -75,6 +88,7 @@ export class SnapshotPublisher {
       lastSent: options.lastVersion,
       busy: false,
       closed: false,
+      acceptsDelta: options.acceptsDelta === true,
       send: options.send,
       onError: options.onError,
     };
@@ -89,10 +103,11 @@ export class SnapshotPublisher {
     const snapshot = this.#current;
     if (watcher.busy || watcher.closed || snapshot === undefined || snapshot.version === watcher.lastSent) return;
     watcher.busy = true;
+    const message = (watcher.acceptsDelta && this.#history.deltaMessage(watcher.lastSent, snapshot)) || snapshot;
     watcher.lastSent = snapshot.version;
     let sending: Promise<void>;
     try {
-      sending = watcher.send(snapshot);
+      sending = watcher.send(message);
     } catch (error) {
       sending = Promise.reject(error instanceof Error ? error : new Error(String(error)));
     }

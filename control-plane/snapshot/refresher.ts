@@ -1,12 +1,14 @@
 import type { Snapshot } from "../../proto/gen/agentgate/v1/policy_pb.js";
 import type { Db } from "../store/client.js";
 import type { SnapshotPublisher } from "./publisher.js";
+import type { BuiltSnapshot } from "./incremental.js";
 
 /** Options of {@link startSnapshotRefresher}. */
 export interface RefresherOptions {
   db: Db;
   publisher: SnapshotPublisher;
-  build: () => Promise<Snapshot>;
+  /** A full snapshot, or one with its delta from the previous build (createSnapshotBuilder). */
+  build: () => Promise<Snapshot | BuiltSnapshot>;
   /** How often the version row is read, so writes made through another replica reach this one. */
   pollMs?: number;
   onError?: (err: unknown) => void;
@@ -36,7 +38,9 @@ export function startSnapshotRefresher(opts: RefresherOptions): SnapshotRefreshe
     const stored = row?.version ?? 0n;
     const current = opts.publisher.current()?.version;
     if (current !== undefined && stored <= current) return;
-    opts.publisher.publish(await opts.build());
+    const built = await opts.build();
+    if ("snapshot" in built) opts.publisher.publish(built.snapshot, built.delta);
+    else opts.publisher.publish(built);
   };
 
   const refresh = (): Promise<void> => {

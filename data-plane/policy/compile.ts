@@ -1,4 +1,5 @@
-import type { ApprovalGrant, Snapshot } from "../../proto/gen/agentgate/v1/policy_pb.js";
+import type { ApprovalGrant, RoleBinding, Snapshot } from "../../proto/gen/agentgate/v1/policy_pb.js";
+import { bindingPairs, RoleIndex } from "./role-index.js";
 import { compileAdminPattern } from "./admin-pattern.js";
 import { compileGlobs } from "./glob.js";
 import { DEFAULT_PSEUDONYM_SCOPE, pseudonymScopeOf, type PseudonymScope } from "../masking/pseudonym-scope.js";
@@ -10,6 +11,13 @@ export class SnapshotInvalidError extends Error {
     super(`snapshot rejected: ${problems.join("; ")}`);
     this.name = "SnapshotInvalidError";
   }
+}
+
+/** The role bindings a delta added and removed, on top of the previously compiled policy. */
+export interface BindingChange {
+  readonly previous: CompiledPolicy;
+  readonly added: readonly RoleBinding[];
+  readonly removed: readonly RoleBinding[];
 }
 
 /** Denylist patterns are matched case-insensitively against every string of the body, in linear time (RE2). */
@@ -36,8 +44,12 @@ function pushTo<K, V>(map: Map<K, V[]>, key: K, value: V): void {
  * Turns a Snapshot message into the indexes the hot path reads (EXAMPLES habit 4):
  * role lookups by group and subject, policies by role × connection, compiled globs.
  * Pure; runs off the request path; throws SnapshotInvalidError with all problems.
+ *
+ * With `change` (a delta was applied to `snapshot`), the role indexes are the previous
+ * ones plus the change instead of a rebuild from `snapshot.roleBindings`; everything else
+ * (small) is compiled from `snapshot` as always.
  */
-export function compilePolicy(snapshot: Snapshot): CompiledPolicy {
+export function compilePolicy(snapshot: Snapshot, change?: BindingChange): CompiledPolicy {
   const problems: string[] = [];
   const connections = new Map<string, CompiledConnection>();
   const connectionsByName = new Map<string, CompiledConnection>();
@@ -63,12 +75,19 @@ export function compilePolicy(snapshot: Snapshot): CompiledPolicy {
     connectionsByName.set(c.name, compiled);
   }
 
-  const rolesByGroup = new Map<string, string[]>();
-  const rolesBySubject = new Map<string, string[]>();
-  for (const b of snapshot.roleBindings) {
-    if (b.group) pushTo(rolesByGroup, scopedKey(b.issuer, b.group), b.role);
-    else if (b.subject) pushTo(rolesBySubject, scopedKey(b.issuer, b.subject), b.role);
-    else problems.push(`role binding for ${b.role} has neither group nor subject`);
+  let rolesByGroup: RoleIndex;
+  let rolesBySubject: RoleIndex;
+  if (change !== undefined) {
+    // Incremental: the previous indexes plus what changed; nothing else of the bindings is touched.
+    const added = bindingPairs(change.added, problems);
+    const removed = bindingPairs(change.removed, []);
+    rolesByGroup = change.previous.rolesByGroup.with(added.groups, removed.groups);
+    rolesBySubject = change.previous.rolesBySubject.with(added.subjects, removed.subjects);
+  } else {
+    const { groups, subjects } = bindingPairs(snapshot.roleBindings, problems);
+    const index = (pairs: Array<[string, string]>) => RoleIndex.of(pairs.reduce((m, [key, role]) => (pushTo(m, key, role), m), new Map<string, string[]>()));
+    rolesByGroup = index(groups);
+    rolesBySubject = index(subjects);
   }
 
   const profiles = new Map(snapshot.maskingProfiles.map((p) => [p.id, p.rules]));

@@ -1,5 +1,6 @@
 import type { ApprovalGrant, ApprovalRule, Limits, MaskingRule } from "../../proto/gen/agentgate/v1/policy_pb.js";
 import type { NameMatcher } from "./glob.js";
+import type { RoleIndex } from "./role-index.js";
 import type { PseudonymScope } from "../masking/pseudonym-scope.js";
 
 /** A denylist rule with its pattern compiled once. */
@@ -51,9 +52,9 @@ export interface CompiledPolicy {
   readonly connections: ReadonlyMap<string, CompiledConnection>;
   readonly connectionsByName: ReadonlyMap<string, CompiledConnection>;
   /** role names granted to "issuer\u0000group" */
-  readonly rolesByGroup: ReadonlyMap<string, readonly string[]>;
+  readonly rolesByGroup: RoleIndex;
   /** role names granted to "issuer\u0000subject" */
-  readonly rolesBySubject: ReadonlyMap<string, readonly string[]>;
+  readonly rolesBySubject: RoleIndex;
   /** policies by "role\u0000connectionId", in a stable order */
   readonly rulesByRoleConnection: ReadonlyMap<string, readonly CompiledRule[]>;
   readonly suspended: ReadonlySet<string>;

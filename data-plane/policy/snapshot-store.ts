@@ -6,13 +6,18 @@
  *
  * The last good snapshot is also kept on disk (atomically, mode 0600: it holds upstream
  * credentials), so a proxy restarted while the control plane is down still serves it.
+ *
+ * Deltas (issue 18: Snapshot.base_version set) apply only on top of exactly their base
+ * version: the store merges them into the bindings in force, hands the compiler the merged
+ * snapshot WITH the change (so it can update its indexes instead of rebuilding them), and
+ * saves the merged, complete snapshot — the disk copy is never a delta.
  */
 import { randomBytes } from "node:crypto";
 import { mkdir, open, readFile, rename, stat, unlink } from "node:fs/promises";
 import { dirname } from "node:path";
-import { fromBinary, toBinary } from "@bufbuild/protobuf";
+import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { SnapshotSchema } from "../../proto/gen/agentgate/v1/policy_pb.js";
-import type { Snapshot } from "../../proto/gen/agentgate/v1/policy_pb.js";
+import type { RoleBinding, Snapshot } from "../../proto/gen/agentgate/v1/policy_pb.js";
 
 /** The snapshot being enforced: its version and compiled form. Immutable once published. */
 export interface CurrentSnapshot<T> {
@@ -39,10 +44,35 @@ export type LoadOutcome =
 /** Receives each newly swapped-in snapshot. */
 export type SnapshotListener<T> = (current: CurrentSnapshot<T>) => void;
 
+/**
+ * What a delta changed, for a compiler that can update its previous result instead of
+ * starting over: the snapshot it is given is the complete merged one either way, so a
+ * compiler may ignore this and compile from scratch.
+ */
+export interface SnapshotChange<T> {
+  readonly previous: T;
+  readonly added: readonly RoleBinding[];
+  readonly removed: readonly RoleBinding[];
+}
+
+/** A delta whose base is not the version in force (a message was lost or rejected): resync. */
+export class DeltaBaseMismatchError extends Error {
+  constructor(
+    readonly baseVersion: bigint,
+    readonly currentVersion: bigint | undefined,
+  ) {
+    super(`delta based on version ${baseVersion}, but version ${currentVersion ?? "none"} is in force`);
+    this.name = "DeltaBaseMismatchError";
+  }
+}
+
+/** Identity of a binding resource in a delta (role, issuer, group, subject). */
+const resourceKey = (b: RoleBinding): string => `${b.role}\u0000${b.issuer}\u0000${b.group}\u0000${b.subject}`;
+
 /** Options of `SnapshotStore`. */
 export interface SnapshotStoreOptions<T> {
-  /** Snapshot → compiled form; throws on an invalid snapshot (the last good one stays). */
-  compile: (snapshot: Snapshot) => T;
+  /** Snapshot → compiled form (with the change when a delta led to it); throws on an invalid snapshot (the last good one stays). */
+  compile: (snapshot: Snapshot, change?: SnapshotChange<T>) => T;
   /** Where the last good snapshot is kept; no persistence when omitted. */
   diskPath?: string;
 }
@@ -51,10 +81,12 @@ const errorMessage = (e: unknown): string => (e instanceof Error ? e.message : S
 
 /** Holds the last good compiled snapshot; generic over the compiled form `T`. */
 export class SnapshotStore<T> {
-  readonly #compile: (snapshot: Snapshot) => T;
+  readonly #compile: (snapshot: Snapshot, change?: SnapshotChange<T>) => T;
   readonly #diskPath: string | undefined;
   readonly #listeners = new Set<SnapshotListener<T>>();
   #current: CurrentSnapshot<T> | undefined;
+  // The bindings in force, by resource key: what deltas are applied to (issue 18).
+  #bindings = new Map<string, RoleBinding>();
   // Disk writes run one at a time, in apply order; a queued write that has been
   // superseded by a newer version is skipped.
   #writes: Promise<void> = Promise.resolve();
@@ -64,6 +96,9 @@ export class SnapshotStore<T> {
     this.#compile = options.compile;
     this.#diskPath = options.diskPath;
   }
+
+  /** The watch client may ask for deltas: this store applies them. */
+  readonly acceptsDelta = true;
 
   /** The snapshot in effect, or undefined before the first one. Read it once per request. */
   current(): CurrentSnapshot<T> | undefined {
@@ -78,12 +113,56 @@ export class SnapshotStore<T> {
   async apply(snapshot: Snapshot): Promise<ApplyOutcome> {
     const stale = this.#staleness(snapshot.version);
     if (stale !== undefined) return stale;
-    const warnings = this.#swap(snapshot.version, this.#compile(snapshot));
+    const full = snapshot.baseVersion === 0n ? this.#applyFull(snapshot) : this.#applyDelta(snapshot);
+    const warnings = this.#swap(snapshot.version, full.compiled);
     if (this.#diskPath !== undefined) {
-      const error = await this.#persist(this.#diskPath, snapshot);
+      const error = await this.#persist(this.#diskPath, full.snapshot);
       if (error !== undefined) warnings.push(`snapshot not saved to disk: ${error}`);
     }
     return { kind: "applied", version: snapshot.version, warnings };
+  }
+
+  #applyFull(snapshot: Snapshot): { snapshot: Snapshot; compiled: T } {
+    const compiled = this.#compile(snapshot);
+    this.#bindings = new Map(snapshot.roleBindings.map((b) => [resourceKey(b), b]));
+    return { snapshot, compiled };
+  }
+
+  /**
+   * A delta: only on top of exactly its base version. The binding map is changed in place
+   * and restored if compiling fails, so a rejected delta leaves everything as it was.
+   */
+  #applyDelta(delta: Snapshot): { snapshot: Snapshot; compiled: T } {
+    const current = this.#current;
+    if (current === undefined || current.version !== delta.baseVersion) throw new DeltaBaseMismatchError(delta.baseVersion, current?.version);
+    const undo: Array<[string, RoleBinding | undefined]> = [];
+    const removed: RoleBinding[] = [];
+    const added: RoleBinding[] = [];
+    for (const b of delta.removedRoleBindings) {
+      const key = resourceKey(b);
+      const had = this.#bindings.get(key);
+      if (had === undefined) continue;
+      undo.push([key, had]);
+      this.#bindings.delete(key);
+      removed.push(had);
+    }
+    for (const b of delta.roleBindings) {
+      const key = resourceKey(b);
+      if (this.#bindings.has(key)) continue;
+      undo.push([key, undefined]);
+      this.#bindings.set(key, b);
+      added.push(b);
+    }
+    const merged = create(SnapshotSchema, { ...delta, baseVersion: 0n, removedRoleBindings: [], roleBindings: [...this.#bindings.values()] });
+    try {
+      return { snapshot: merged, compiled: this.#compile(merged, { previous: current.compiled, added, removed }) };
+    } catch (e) {
+      for (const [key, had] of undo.reverse()) {
+        if (had === undefined) this.#bindings.delete(key);
+        else this.#bindings.set(key, had);
+      }
+      throw e;
+    }
   }
 
   /**
@@ -107,6 +186,7 @@ export class SnapshotStore<T> {
     let compiled: T;
     try {
       snapshot = fromBinary(SnapshotSchema, bytes);
+      if (snapshot.baseVersion !== 0n) throw new Error("the saved snapshot is a delta");
       compiled = this.#compile(snapshot);
     } catch (e) {
       return { kind: "invalid", error: errorMessage(e) };
@@ -114,6 +194,7 @@ export class SnapshotStore<T> {
     // Checked after compiling: a snapshot may have arrived from the network meanwhile.
     const stale = this.#staleness(snapshot.version);
     if (stale !== undefined) return stale;
+    this.#bindings = new Map(snapshot.roleBindings.map((b) => [resourceKey(b), b]));
     warnings.push(...this.#swap(snapshot.version, compiled));
     return { kind: "loaded", version: snapshot.version, warnings };
   }

@@ -15,7 +15,7 @@ import * as grpc from "@grpc/grpc-js";
 import { bearerInterceptor, callUnary, channelCredentials, makeGrpcClient } from "../../proto/grpc-adapter.js";
 import { PolicyService } from "../../proto/gen/agentgate/v1/policy_pb.js";
 import type { Snapshot } from "../../proto/gen/agentgate/v1/policy_pb.js";
-import type { ApplyOutcome } from "../policy/snapshot-store.js";
+import { DeltaBaseMismatchError, type ApplyOutcome } from "../policy/snapshot-store.js";
 import type { ControlPlaneClientOptions } from "./control-plane-client.js";
 import { writeLog } from "../observability/log.js";
 import { backoffDelay, DEFAULT_BACKOFF } from "./backoff.js";
@@ -29,6 +29,8 @@ export const jsonLineLog: SyncLog = writeLog;
 /** What the watch client needs from the snapshot store (`SnapshotStore<T>` satisfies it). */
 export interface WatchStore {
   current(): { readonly version: bigint } | undefined;
+  /** The store applies deltas (Snapshot.base_version set): the client asks the control plane for them. */
+  readonly acceptsDelta?: boolean;
   /** Compiles and swaps in; throws if the snapshot is invalid (the last good one stays). */
   apply(snapshot: Snapshot): Promise<ApplyOutcome> | ApplyOutcome;
 }
@@ -102,9 +104,10 @@ export function startWatch(options: WatchClientOptions): WatchHandle {
   let applyError: string | null = null;
   let rejectedVersion: bigint | null = null;
 
-  // Snapshots are applied one at a time; while one compiles, only the newest waiting one
-  // is kept (state of the world: intermediate versions are worthless).
-  let waiting: Snapshot | undefined;
+  // Snapshots are applied one at a time, in order. A full snapshot replaces everything
+  // waiting (state of the world: intermediate versions are worthless); a delta joins the
+  // queue, since it applies only on top of the one before it.
+  let waiting: Snapshot[] = [];
   let draining: Promise<void> | undefined;
 
   function ack(version: bigint, error: string): void {
@@ -120,6 +123,14 @@ export function startWatch(options: WatchClientOptions): WatchHandle {
     try {
       outcome = await store.apply(snapshot);
     } catch (e) {
+      if (e instanceof DeltaBaseMismatchError) {
+        // Not a bad policy: this proxy missed the delta's base. Reopen the stream from the
+        // version in force; the control plane answers with a delta from there or a full snapshot.
+        log("warn", "delta does not apply to the version in force; resyncing", { version, baseVersion: e.baseVersion, currentVersion: e.currentVersion ?? null });
+        waiting = [];
+        resync();
+        return;
+      }
       applyError = `snapshot ${version} rejected: ${messageOf(e)}`;
       rejectedVersion = version;
       log("error", "snapshot rejected; keeping last good", { version, keptVersion: store.current()?.version ?? null, error: messageOf(e) });
@@ -147,15 +158,22 @@ export function startWatch(options: WatchClientOptions): WatchHandle {
   }
 
   function enqueue(snapshot: Snapshot): void {
-    if (waiting === undefined || snapshot.version > waiting.version) waiting = snapshot;
+    if (snapshot.baseVersion === 0n) waiting = [snapshot];
+    else waiting.push(snapshot);
     draining ??= (async () => {
-      while (waiting !== undefined) {
-        const next = waiting;
-        waiting = undefined;
-        await applyOne(next);
-      }
+      for (let next = waiting.shift(); next !== undefined; next = waiting.shift()) await applyOne(next);
       draining = undefined;
     })();
+  }
+
+  /** Ends the current stream so the reconnect asks again from the version in force (no backoff). */
+  function resync(): void {
+    const call = stream;
+    if (call === undefined) return;
+    stream = undefined;
+    connected = false;
+    call.cancel();
+    if (!stopped) timer = setTimeout(connect, 0);
   }
 
   function connect(): void {
@@ -163,7 +181,7 @@ export function startWatch(options: WatchClientOptions): WatchHandle {
     if (stopped) return;
     const lastVersion = store.current()?.version ?? 0n;
     let establishedAt: number | undefined;
-    const call = client.watch({ proxyId, lastVersion, address: options.advertisedAddress });
+    const call = client.watch({ proxyId, lastVersion, address: options.advertisedAddress, acceptsDelta: store.acceptsDelta === true });
     stream = call;
     call.on("metadata", () => {
       establishedAt = Date.now();
@@ -172,7 +190,8 @@ export function startWatch(options: WatchClientOptions): WatchHandle {
       streamError = null;
       log("info", "watch connected", { address: options.address, lastVersion });
     });
-    call.on("data", (snapshot: Snapshot) => enqueue(snapshot));
+    // After a resync the old stream's buffered messages are worthless: only the open stream counts.
+    call.on("data", (snapshot: Snapshot) => stream === call && enqueue(snapshot));
     // An 'error' listener is mandatory (an unhandled one would crash the process); the
     // 'status' event that always follows does the bookkeeping.
     call.on("error", () => undefined);
@@ -214,7 +233,7 @@ export function startWatch(options: WatchClientOptions): WatchHandle {
       stream?.cancel();
       stream = undefined;
       connected = false;
-      waiting = undefined;
+      waiting = [];
       await draining;
       client.close();
     },
