@@ -51,7 +51,7 @@ export async function startProxy(config: ProxyConfig): Promise<ProxyHandle> {
 
   const limiter = createLimiter(
     config.redisUrl
-      ? { redisUrl: config.redisUrl, keyPrefix: "agentgate:limits:", onRedisError: config.redisFailureMode, commandTimeoutMs: config.redisTimeoutMs, fleetSize: config.fleetSize }
+      ? { redisUrl: config.redisUrl, keyPrefix: config.redisKeyPrefix, onRedisError: config.redisFailureMode, commandTimeoutMs: config.redisTimeoutMs, fleetSize: config.fleetSize }
       : {},
   );
   const services: ProxyServices = {

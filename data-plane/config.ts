@@ -1,4 +1,4 @@
-import { hostname } from "node:os";
+import { availableParallelism, hostname } from "node:os";
 import { join } from "node:path";
 import { readFileSync } from "node:fs";
 import type { HttpAllowance } from "./identity/url-policy.js";
@@ -50,7 +50,7 @@ export interface ProxyConfig {
   readonly redisFailureMode: RedisErrorMode;
   /** Per-command Redis timeout. */
   readonly redisTimeoutMs: number;
-  /** Proxies sharing the limits (local-fallback enforces a 1/N share). */
+  /** Processes sharing the limits: AGENTGATE_FLEET_SIZE proxies × their workers (local-fallback enforces a 1/N share). */
   readonly fleetSize: number;
   /** Longest a run holds its concurrency slot and cost reservation (background runs, abandoned streams). */
   readonly maxRunMs: number;
@@ -64,6 +64,23 @@ export interface ProxyConfig {
    * fdatasync before a run is forwarded; a proxy crash mid-exchange loses that exchange's record).
    */
   readonly writeAhead: "state-changing" | "off";
+  /** Worker processes serving the port (AGENTGATE_PROXY_WORKERS: N or `auto`, one per core); 1 = this process serves. */
+  readonly workers: number;
+  /**
+   * Set in a worker of worker mode: its index. The worker is a proxy of its own for recording
+   * (id `<proxy id>.w<index>`, its own data folder `<data dir>/worker-<index>`: spool, chain, snapshot copy).
+   */
+  readonly workerIndex: number | undefined;
+  /** Prefix of the limit keys in Redis. */
+  readonly redisKeyPrefix: string;
+}
+
+/** AGENTGATE_PROXY_WORKERS: a count, or `auto` (one per core). */
+function workerCount(raw: string | undefined, problems: string[]): number {
+  if (raw === undefined || raw === "") return 1;
+  const n = raw === "auto" ? availableParallelism() : Number(raw);
+  if (!Number.isInteger(n) || n < 1 || n > 256) problems.push("AGENTGATE_PROXY_WORKERS must be auto or an integer from 1 to 256");
+  return n;
 }
 
 /** Every configuration problem at once (fail fast). */
@@ -102,22 +119,32 @@ export function loadProxyConfig(env: NodeJS.ProcessEnv = process.env): ProxyConf
   if (!Number.isInteger(fleetSize) || fleetSize < 1 || fleetSize > 10_000) problems.push("AGENTGATE_FLEET_SIZE must be an integer from 1 to 10000");
   const writeAhead = (env["AGENTGATE_WRITE_AHEAD"] || "state-changing") as ProxyConfig["writeAhead"];
   if (writeAhead !== "state-changing" && writeAhead !== "off") problems.push("AGENTGATE_WRITE_AHEAD must be state-changing or off");
+  const workers = workerCount(env["AGENTGATE_PROXY_WORKERS"], problems);
+  const rawIndex = env["AGENTGATE_PROXY_WORKER_INDEX"];
+  const workerIndex = rawIndex === undefined || rawIndex === "" ? undefined : Number(rawIndex);
+  if (workerIndex !== undefined && !(Number.isInteger(workerIndex) && workerIndex >= 0 && workerIndex < workers)) problems.push("AGENTGATE_PROXY_WORKER_INDEX must be an integer below AGENTGATE_PROXY_WORKERS");
+  const redisUrl = env["AGENTGATE_REDIS_URL"] || env["REDIS_URL"] || undefined;
+  // Each worker is a process with its own counters: limits must be shared through Redis, or a
+  // host with N workers would allow N times every limit.
+  if (workers > 1 && !redisUrl) problems.push("AGENTGATE_PROXY_WORKERS > 1 needs AGENTGATE_REDIS_URL (the workers share limits through Redis)");
   const tls = controlPlaneTls(env, problems);
   const metrics = metricsAccessFromEnv(env, problems);
   if (problems.length) throw new ProxyConfigError(problems);
+  const dataDir = env["AGENTGATE_DATA_DIR"] ?? join(process.cwd(), ".agentgate", proxyId);
   return Object.freeze({
     metrics,
     controlPlaneTls: tls,
     grpcInsecure: env["AGENTGATE_GRPC_INSECURE"] === "1" || env["AGENTGATE_GRPC_INSECURE"] === "true",
-    proxyId,
+    proxyId: workerIndex === undefined ? proxyId : `${proxyId}.w${workerIndex}`,
     host,
     port,
     controlPlane: env["AGENTGATE_CONTROL_PLANE"] ?? "127.0.0.1:4001",
     proxyToken,
     connection: env["AGENTGATE_CONNECTION"] || undefined,
-    dataDir: env["AGENTGATE_DATA_DIR"] ?? join(process.cwd(), ".agentgate", proxyId),
+    dataDir: workerIndex === undefined ? dataDir : join(dataDir, `worker-${workerIndex}`),
     maxBodyBytes,
-    redisUrl: env["AGENTGATE_REDIS_URL"] || env["REDIS_URL"] || undefined,
+    redisUrl,
+    redisKeyPrefix: env["AGENTGATE_REDIS_KEY_PREFIX"] || "agentgate:limits:",
     allowHttpIssuers: allowHttp,
     advertisedAddress: env["AGENTGATE_ADVERTISED_ADDRESS"] ?? `${host}:${port}`,
     spoolMaxBytes,
@@ -126,6 +153,9 @@ export function loadProxyConfig(env: NodeJS.ProcessEnv = process.env): ProxyConf
     writeAhead,
     redisFailureMode,
     redisTimeoutMs,
-    fleetSize,
+    // local-fallback: every worker of every proxy takes its share
+    fleetSize: fleetSize * workers,
+    workers,
+    workerIndex,
   });
 }
