@@ -53,8 +53,10 @@ export async function maskBodySliced(
   opts: MaskBodyOptions = {},
   slicer: Slicer = timeSlicer(),
 ): Promise<MaskBodyResult> {
-  const kind = classifyBody(body, contentType, opts);
+  const kind = classifyBody(body, contentType, opts); // decode + JSON.parse: native, one piece
+  if (slicer.due()) await slicer.pause();
   profile = profileFor(kind, profile);
+  if (slicer.due()) await slicer.pause();
   switch (kind.kind) {
     case "refused":
       return kind.result;
@@ -90,6 +92,7 @@ async function precomputedSpans(dryRun: (find: SpanFinder) => unknown, profile: 
     if (worthScanning(text, profile)) texts.add(text);
     return NONE;
   });
+  if (slicer.due()) await slicer.pause();
   const memo = new Map<string, readonly RuleSpan[]>();
   for (const text of texts) {
     let all: RuleSpan[] | undefined;
@@ -99,6 +102,7 @@ async function precomputedSpans(dryRun: (find: SpanFinder) => unknown, profile: 
     }
     memo.set(text, mergeSpans(all));
   }
+  if (slicer.due()) await slicer.pause(); // the masking run (walk, render, serialise) gets a fresh slice
   return (text, p) => memo.get(text) ?? findSpans(text, p);
 }
 

@@ -22,16 +22,19 @@ const MEMO_LIMIT = 4096;
 export function compileKeyMatcher(rules: ReadonlyArray<{ name: string; rule: number }>): KeyMatcher | undefined {
   if (rules.length === 0) return undefined;
   const exact = new Map<string, number>();
-  const globs: Array<{ re: RegExp; rule: number }> = [];
+  const globs: Array<{ body: string; rule: number }> = [];
   for (const { name, rule } of rules) {
     const norm = normalizeKey(name);
     if (norm.includes("*")) {
-      const body = norm.split("*").map((p) => p.replace(/[\\^$.*+?()[\]{}|/]/g, "\\$&")).join(".*");
-      globs.push({ re: new RegExp(`^${body}$`), rule });
+      globs.push({ body: norm.split("*").map((p) => p.replace(/[\\^$.*+?()[\]{}|/]/g, "\\$&")).join(".*"), rule });
     } else if (!exact.has(norm) || exact.get(norm)! > rule) {
       exact.set(norm, rule);
     }
   }
+  // All wildcards in one anchored alternation, in rule order: the first alternative that
+  // matches is the lowest rule (one regex run per key instead of one per wildcard rule).
+  globs.sort((a, b) => a.rule - b.rule);
+  const anyGlob = globs.length === 0 ? undefined : new RegExp(`^(?:${globs.map((g) => `(${g.body})`).join("|")})$`);
   const memo = new Map<string, number | -1>();
   return {
     match(key: string): number | undefined {
@@ -40,7 +43,13 @@ export function compileKeyMatcher(rules: ReadonlyArray<{ name: string; rule: num
       const norm = normalizeKey(key);
       let best = exact.get(norm);
       // Wildcards only on reasonably short keys: ".*" over a megabyte-long key would backtrack.
-      if (norm.length <= 256) for (const g of globs) if ((best === undefined || g.rule < best) && g.re.test(norm)) best = g.rule;
+      if (anyGlob !== undefined && norm.length <= 256) {
+        const m = anyGlob.exec(norm);
+        if (m !== null) {
+          const g = globs[m.indexOf(norm, 1) - 1]!;
+          if (best === undefined || g.rule < best) best = g.rule;
+        }
+      }
       if (memo.size >= MEMO_LIMIT) memo.clear(); // bounded: attacker-chosen keys cannot grow it
       memo.set(key, best ?? -1);
       return best;
