@@ -41,6 +41,7 @@ import { runWorker } from "./lib/procs.js";
 import { delta, ms } from "./lib/stats.js";
 import { renderTable } from "./lib/table.js";
 import { TEST_PROVIDERS, type TestProvider } from "../test/helpers/databases.js";
+import { openStore } from "../control-plane/store/client.js";
 
 // strict: false, because bench/run.ts forwards every bench's options to every bench.
 const { values: args } = parseArgs({
@@ -51,6 +52,7 @@ const { values: args } = parseArgs({
     "node-load": { type: "boolean", default: false },
     records: { type: "string" },
     databases: { type: "string" },
+    "outage-rate": { type: "string" },
   },
   strict: false,
   allowPositionals: true,
@@ -59,7 +61,7 @@ const { values: args } = parseArgs({
 const QUICK = args.quick === true;
 const ROW_S = Number(args.duration ?? (QUICK ? 1 : 5));
 if (!Number.isFinite(ROW_S) || ROW_S <= 0) throw new Error("--duration must be a positive number of seconds");
-const PARTS = new Set(String(args.parts ?? "spool,e2e,ingest").split(","));
+const PARTS = new Set(String(args.parts ?? "spool,e2e,ingest,outage").split(","));
 const DATABASES = String(args.databases ?? TEST_PROVIDERS.join(",")).split(",") as TestProvider[];
 for (const d of DATABASES) if (!TEST_PROVIDERS.includes(d)) throw new Error(`--databases: ${d} is not one of ${TEST_PROVIDERS.join(", ")}`);
 
@@ -89,6 +91,20 @@ const INGEST = {
 };
 
 const rate = (n: number, s: number): string => (s > 0 ? (n / s).toFixed(0) : "-");
+
+/**
+ * The outage scenario (issue #13, prompt catch-up): 4 proxies append at a steady
+ * `perSecond` throughout; the control plane runs for `upS`, is stopped for `downS` (the
+ * proxies keep serving into their spools), then runs again for `afterS`, and the spools drain.
+ */
+const OUTAGE = {
+  proxies: 4,
+  perSecond: Number(args["outage-rate"] ?? (QUICK ? 400 : 1_000)),
+  warmupRecords: QUICK ? 100 : 200,
+  upS: QUICK ? 2 : 5,
+  downS: QUICK ? 4 : 10,
+  afterS: QUICK ? 6 : 15,
+};
 
 // ---------------------------------------------------------------- spool
 
@@ -329,6 +345,151 @@ async function ingestPart(): Promise<void> {
   ])));
 }
 
+// ---------------------------------------------------------------- outage
+
+/** What one outage run measured; times in ms, epoch. */
+interface OutageRun {
+  readonly provider: TestProvider;
+  readonly result: IngestWorkerResult;
+  readonly check: IngestVerification;
+  readonly downAt: number;
+  readonly upAt: number;
+  /** Stored rows of the window: when the exchange ended (startedAt + durationMs) and when the control plane stored it. */
+  readonly rows: ReadonlyArray<{ endedAt: number; receivedAt: number }>;
+  /** Control-plane CPU seconds from its return until the backlog was stored. */
+  readonly drainCpuS: number;
+  readonly load1: string;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Polls the database until it holds `n` Session rows (the worker's acked warm-up). */
+async function waitForRows(url: string, n: number, timeoutMs: number): Promise<void> {
+  const store = await openStore(url, { migrate: false });
+  try {
+    const deadline = Date.now() + timeoutMs;
+    while ((await store.prisma.session.count()) < n) {
+      if (Date.now() > deadline) throw new Error(`warm-up rows not stored within ${timeoutMs} ms`);
+      await sleep(100);
+    }
+  } finally {
+    await store.close();
+  }
+}
+
+async function storedRows(url: string, fromMs: number): Promise<OutageRun["rows"]> {
+  const store = await openStore(url, { migrate: false });
+  try {
+    const rows = await store.prisma.session.findMany({ where: { startedAt: { gte: new Date(fromMs) } }, select: { startedAt: true, durationMs: true, receivedAt: true } });
+    return rows.map((r) => ({ endedAt: r.startedAt.getTime() + r.durationMs, receivedAt: r.receivedAt.getTime() }));
+  } finally {
+    await store.close();
+  }
+}
+
+/** One database: paced proxies, the control plane stopped and started under them, the rows' timing read back. */
+async function outageOne(provider: TestProvider): Promise<OutageRun> {
+  let cp: IngestControlPlane | undefined;
+  const spoolRoot = join(tmpdir(), `agentgate-bench-outage-spools-${process.pid}-${provider}`);
+  try {
+    cp = await startIngestControlPlane(provider);
+    const proxyIds = Array.from({ length: OUTAGE.proxies }, (_, i) => `outage-proxy-${i + 1}`);
+    const windowS = OUTAGE.upS + OUTAGE.downS + OUTAGE.afterS;
+    const input: IngestWorkerInput = {
+      address: cp.grpcAddress, proxyToken: cp.proxyToken, proxyIds, spoolRoot, appendersPerProxy: 1,
+      warmupRecords: OUTAGE.warmupRecords, windowS, maxRecordsPerProxy: Number.MAX_SAFE_INTEGER, bodyBytes: BODY_BYTES,
+      batchSize: INGEST.batchSize, flushIntervalMs: INGEST.flushIntervalMs, drainTimeoutS: 300, pace: { perSecond: OUTAGE.perSecond },
+    };
+    const load = load1();
+    const cpu = sampleOwnCpu();
+    const worker = runWorker<IngestWorkerInput, IngestWorkerResult>("ingest-proxies-worker.ts", input, (windowS + 420) * 1000);
+    let downAt = 0;
+    let upAt = 0;
+    try {
+      // The window opens once the warm-up is acked: schedule the outage from then.
+      await waitForRows(cp.databaseUrl, OUTAGE.proxies * OUTAGE.warmupRecords, 120_000);
+      await sleep(OUTAGE.upS * 1000);
+      downAt = Date.now();
+      await cp.pause();
+      process.stderr.write(`  ${provider}: control plane down\n`);
+      await sleep(Math.max(0, downAt + OUTAGE.downS * 1000 - Date.now()));
+      await cp.resume();
+      upAt = Date.now();
+      process.stderr.write(`  ${provider}: control plane back\n`);
+    } catch (err) {
+      await worker.catch(() => undefined);
+      throw err;
+    }
+    let result: IngestWorkerResult;
+    try {
+      result = await worker;
+    } finally {
+      cpu.stop();
+    }
+    const check = await cp.verify(new Map(result.proxies.map((p) => [p.proxyId, p.appendedTotal])));
+    const rows = await storedRows(cp.databaseUrl, result.windowStartedAtMs);
+    const caughtUpAt = Math.max(upAt, ...rows.filter((r) => r.endedAt < upAt).map((r) => r.receivedAt));
+    return { provider, result, check, downAt, upAt, rows, drainCpuS: cpu.between(upAt, caughtUpAt), load1: load };
+  } finally {
+    await cp?.stop();
+    await rm(spoolRoot, { recursive: true, force: true });
+  }
+}
+
+/** Nearest-rank percentile of ms values, in s. */
+function pct(values: readonly number[], p: number): string {
+  if (values.length === 0) return "-";
+  const sorted = [...values].sort((a, b) => a - b);
+  return (sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]! / 1000).toFixed(2);
+}
+
+/** The catch-up row of one run. */
+function outageRow(run: OutageRun): string[] {
+  const lag = (r: OutageRun["rows"][number]) => r.receivedAt - r.endedAt;
+  const before = run.rows.filter((r) => r.endedAt < run.downAt);
+  const backlog = run.rows.filter((r) => r.endedAt < run.upAt && r.receivedAt >= run.downAt);
+  const after = run.rows.filter((r) => r.endedAt >= run.upAt);
+  const firstBack = Math.min(...run.rows.filter((r) => r.receivedAt >= run.upAt).map((r) => r.receivedAt));
+  const caughtUp = Math.max(run.upAt, ...backlog.map((r) => r.receivedAt));
+  const drainedInS = (caughtUp - firstBack) / 1000;
+  const storedWhileDraining = run.rows.filter((r) => r.receivedAt >= firstBack && r.receivedAt <= caughtUp).length;
+  return [
+    run.provider,
+    String(OUTAGE.perSecond),
+    `${OUTAGE.upS}/${OUTAGE.downS}/${OUTAGE.afterS}`,
+    String(backlog.length),
+    ((firstBack - run.upAt) / 1000).toFixed(2),
+    drainedInS.toFixed(2),
+    rate(storedWhileDraining, drainedInS),
+    storedWhileDraining > 0 ? ((run.drainCpuS * 1e6) / storedWhileDraining).toFixed(0) : "-",
+    `${pct(before.map(lag), 50)} / ${pct(before.map(lag), 99)}`,
+    `${pct(backlog.map((r) => r.receivedAt - run.upAt), 50)} / ${pct(backlog.map((r) => r.receivedAt - run.upAt), 99)}`,
+    `${pct(after.map(lag), 50)} / ${pct(after.map(lag), 99)} / ${pct(after.map(lag), 100)}`,
+    `${run.check.ok ? "exact" : "MISMATCH"} ${run.check.rows}/${run.check.expected}`,
+    `${run.result.proxies.reduce((n, p) => n + p.ackedTotal - p.appendedTotal, 0)}/${run.result.proxies.reduce((n, p) => n + p.streams - 1, 0)}`,
+    run.load1,
+  ];
+}
+
+/** Part "outage": both databases, then the table. */
+async function outagePart(): Promise<void> {
+  const runs: OutageRun[] = [];
+  for (const provider of DATABASES) {
+    process.stderr.write(`outage scenario on ${provider}\n`);
+    runs.push(await outageOne(provider));
+  }
+  console.log(
+    `\n## Catch-up after a control-plane outage: ${OUTAGE.proxies} proxies appending ${OUTAGE.perSecond} records/s in all (~${BODY_BYTES} B responses) throughout; ` +
+      `control plane up ${OUTAGE.upS} s, down ${OUTAGE.downS} s, up ${OUTAGE.afterS} s; batches of ${INGEST.batchSize} / ${INGEST.flushIntervalMs} ms; lag = stored (receivedAt) − exchange end\n`,
+  );
+  console.log(renderTable(["database", "rec/s offered", "up/down/up s", "backlog records", "first store after return s", "backlog drained in s", "drain rec/s", "CP CPU µs/record (drain)",
+    "lag before outage p50/p99 s", "backlog stored after return p50/p99 s", "lag once back p50/p99/max s", "rows (exact check)", "resent/reconnects", "load1"], runs.map(outageRow)));
+  for (const run of runs) {
+    console.log(`\n${run.provider} timeline (per second: appended / acked in that second / spool backlog at its end):\n${timelineLine(run.result)}`);
+    if (!run.check.ok) console.log(`ROW CHECK FAILED (${run.provider}): ${run.check.problems.join("; ")}`);
+  }
+}
+
 // ---------------------------------------------------------------- main
 
 async function main(): Promise<void> {
@@ -343,6 +504,7 @@ async function main(): Promise<void> {
   if (PARTS.has("spool")) appendOnDisk = await spoolPart();
   if (PARTS.has("e2e")) await e2ePart(loader, appendOnDisk);
   if (PARTS.has("ingest")) await ingestPart();
+  if (PARTS.has("outage")) await outagePart();
   console.log(`\nload average at end: ${load1()}; ran in ${((Date.now() - started) / 1000).toFixed(0)} s`);
 }
 

@@ -12,6 +12,7 @@ import { startControlPlane, type ControlPlaneHandle } from "../../control-plane/
 import { loadControlPlaneConfig } from "../../control-plane/config.js";
 import { openStore } from "../../control-plane/store/client.js";
 import { createTestDatabase, type TestDatabase, type TestProvider } from "../../test/helpers/databases.js";
+import { freePort } from "./ports.js";
 
 /** A running control plane on its own database. */
 export interface IngestControlPlane {
@@ -23,6 +24,10 @@ export interface IngestControlPlane {
   readonly proxyToken: string;
   /** Compares the stored Session rows with what each proxy appended. */
   verify(expected: ReadonlyMap<string, number>): Promise<IngestVerification>;
+  /** Stops the control plane (an outage), keeping its database and port. */
+  pause(): Promise<void>;
+  /** Starts it again on the same database and gRPC port. */
+  resume(): Promise<void>;
   /** Stops the control plane, drops the database, removes the data folder. Idempotent. */
   stop(): Promise<void>;
 }
@@ -66,11 +71,20 @@ export async function startIngestControlPlane(provider: TestProvider): Promise<I
       AGENTGATE_DATA_DIR: dataDir,
       AGENTGATE_SECRET_KEY: randomBytes(32).toString("base64"),
       AGENTGATE_CP_HTTP_PORT: "0",
-      AGENTGATE_CP_GRPC_PORT: "0",
+      // A fixed port, so that the proxies find it again after an outage (pause/resume).
+      AGENTGATE_CP_GRPC_PORT: String(await freePort()),
     });
     cp = await startControlPlane(config);
     const url = db.url;
-    return { provider, grpcAddress: cp.grpcAddress, databaseUrl: url, proxyToken, verify: (expected) => verifyStored(url, expected), stop };
+    const pause = async () => {
+      const running = cp;
+      cp = undefined;
+      await running?.stop();
+    };
+    const resume = async () => {
+      cp ??= await startControlPlane(config);
+    };
+    return { provider, grpcAddress: cp.grpcAddress, databaseUrl: url, proxyToken, verify: (expected) => verifyStored(url, expected), pause, resume, stop };
   } catch (err) {
     await stop();
     throw err;

@@ -54,6 +54,32 @@ async function startProxy(input: IngestWorkerInput, id: string): Promise<SimProx
   return { id, spool, reporter, next: 1, appended: 0 };
 }
 
+/**
+ * Appends `perSecond` records per second spread over the proxies until the deadline: every
+ * 10 ms, the records due by then (not waiting for the previous tick's appends, as requests
+ * keep arriving whatever the spool does).
+ */
+async function pacedLoop(proxies: readonly SimProxy[], bodyBytes: number, perSecond: number, deadline: number): Promise<void> {
+  const started = performance.now();
+  let sent = 0;
+  const inFlight = new Set<Promise<void>>();
+  while (performance.now() < deadline) {
+    const due = Math.floor(((performance.now() - started) / 1000) * perSecond);
+    for (; sent < due; sent++) {
+      const p = proxies[sent % proxies.length]!;
+      const record = testRecord(p.next++, bodyBytes);
+      record.proxyId = p.id;
+      const append: Promise<void> = p.spool.append(record).then(() => {
+        p.appended++;
+        inFlight.delete(append);
+      });
+      inFlight.add(append);
+    }
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  await Promise.all(inFlight);
+}
+
 /** Appends records to one proxy's spool, one at a time, until the deadline or the cap. */
 async function appendLoop(p: SimProxy, bodyBytes: number, deadline: number, cap: number): Promise<void> {
   while (performance.now() < deadline && p.next <= cap) {
@@ -93,7 +119,8 @@ async function main(input: IngestWorkerInput): Promise<IngestWorkerResult> {
     try {
       const deadline = started + input.windowS * 1000;
       const cap = input.warmupRecords + input.maxRecordsPerProxy;
-      await Promise.all(proxies.flatMap((p) => Array.from({ length: input.appendersPerProxy }, () => appendLoop(p, input.bodyBytes, deadline, cap))));
+      if (input.pace) await pacedLoop(proxies, input.bodyBytes, input.pace.perSecond, deadline);
+      else await Promise.all(proxies.flatMap((p) => Array.from({ length: input.appendersPerProxy }, () => appendLoop(p, input.bodyBytes, deadline, cap))));
       const windowEnd = performance.now();
       const ackedInWindow = acked();
       const backlogAtWindowEnd = proxies.map((p) => p.spool.stats().pendingCount);

@@ -28,6 +28,12 @@ export interface IngestWorkerInput {
   readonly flushIntervalMs: number;
   /** Longest the worker waits for the spools to drain after the window. */
   readonly drainTimeoutS: number;
+  /**
+   * Paced window instead of "as fast as the spools take them": `perSecond` records per
+   * second over all proxies for the whole window (the outage scenario: proxies keep serving
+   * at a steady rate while the control plane is down, then back).
+   */
+  readonly pace?: { readonly perSecond: number };
 }
 
 /** One sample of the worker's counters, all proxies together. */

@@ -1,6 +1,6 @@
 import * as grpc from "@grpc/grpc-js";
 import type { GrpcServiceImpl } from "../../proto/grpc-adapter.js";
-import type { SessionService } from "../../proto/gen/agentgate/v1/session_pb.js";
+import type { SessionBatch, SessionService } from "../../proto/gen/agentgate/v1/session_pb.js";
 import type { Db, StoreProvider } from "../store/client.js";
 import { ingestSessions } from "../sessions/ingest.js";
 import type { AnchorKey } from "../sessions/anchors.js";
@@ -19,9 +19,17 @@ export interface SessionServiceDeps {
 }
 
 /**
+ * Batches of one stream stored at once. Acks name ids, so they may come back in any order;
+ * with two, one batch's database round trip overlaps the next one's decoding and hash
+ * checks (a proxy's backlog drains at more than one batch per round trip).
+ */
+const BATCHES_AT_ONCE = 2;
+
+/**
  * SessionService.Report: each incoming batch is stored idempotently and answered with
  * one ReportAck naming what is stored (the proxy then deletes those from its spool) and
- * what is rejected for good. Batches of one stream are handled in order.
+ * what is rejected for good. Up to BATCHES_AT_ONCE batches of a stream are stored at
+ * once; the stream is paused (HTTP/2 flow control) while that many are in progress.
  */
 export function createSessionService(deps: SessionServiceDeps): GrpcServiceImpl<typeof SessionService> {
   const log = deps.log ?? jsonLineLog;
@@ -30,25 +38,32 @@ export function createSessionService(deps: SessionServiceDeps): GrpcServiceImpl<
       // Headers at once: the proxy learns the stream is established before its first ack
       // (and resets its reconnect backoff).
       call.sendMetadata(new grpc.Metadata());
-      let queue = Promise.resolve();
-      call.on("data", (batch) => {
-        queue = queue.then(async () => {
-          try {
-            // Sealed bytes are verified as received; `records` come from proxies before chain v2.
-            const reported = batch.records.length === 0 ? batch.sealedRecords : [...batch.sealedRecords, ...batch.records];
-            const result = await ingestSessions(deps.db, batch.proxyId, reported, deps.provider, deps.anchors, batch.ackedHead);
-            for (const r of result.rejected) log("warn", "session record rejected", { proxyId: batch.proxyId, id: r.id, reason: r.reason });
-            if (!call.writable) return;
-            call.write({ ids: result.stored, rejectedIds: result.rejected.map((r) => r.id), error: "" });
-            if (result.stored.length) deps.onStored?.(result.stored);
-          } catch (err) {
-            // Storage is down: ack nothing, the proxy keeps the records and resends.
-            log("error", "session batch not stored", { proxyId: batch.proxyId, err });
-            if (call.writable) call.write({ ids: [], rejectedIds: [], error: "storage unavailable" });
-          }
+      const storing = new Set<Promise<void>>();
+      const store = async (batch: SessionBatch): Promise<void> => {
+        try {
+          // Sealed bytes are verified as received; `records` come from proxies before chain v2.
+          const reported = batch.records.length === 0 ? batch.sealedRecords : [...batch.sealedRecords, ...batch.records];
+          const result = await ingestSessions(deps.db, batch.proxyId, reported, deps.provider, deps.anchors, batch.ackedHead);
+          for (const r of result.rejected) log("warn", "session record rejected", { proxyId: batch.proxyId, id: r.id, reason: r.reason });
+          if (!call.writable) return;
+          call.write({ ids: result.stored, rejectedIds: result.rejected.map((r) => r.id), error: "" });
+          if (result.stored.length) deps.onStored?.(result.stored);
+        } catch (err) {
+          // Storage is down: ack nothing, the proxy keeps the records and resends.
+          log("error", "session batch not stored", { proxyId: batch.proxyId, err });
+          if (call.writable) call.write({ ids: [], rejectedIds: [], error: "storage unavailable" });
+        }
+      };
+      call.on("data", (batch: SessionBatch) => {
+        const task: Promise<void> = store(batch).finally(() => {
+          storing.delete(task);
+          if (storing.size < BATCHES_AT_ONCE) call.resume();
         });
+        storing.add(task);
+        if (storing.size >= BATCHES_AT_ONCE) call.pause();
       });
-      call.on("end", () => void queue.then(() => call.end()));
+      // Every batch has been handed to `data` by now: end once the last one is answered.
+      call.on("end", () => void Promise.all(storing).then(() => call.end()));
       call.on("error", () => undefined);
       call.on("cancelled", () => undefined);
     },

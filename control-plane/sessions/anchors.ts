@@ -47,7 +47,13 @@ export type AnchorReading = { kind: "ok"; anchors: ChainAnchors } | { kind: "mis
 
 /** Reads and checks a proxy's anchors. */
 export async function readAnchors(db: Db, key: AnchorKey, proxyId: string): Promise<AnchorReading> {
-  const row = await db.chainAnchor.findUnique({ where: { proxyId } });
+  return checkAnchors(key, proxyId, await db.chainAnchor.findUnique({ where: { proxyId } }));
+}
+
+type AnchorRow = { headSeq: bigint; headHash: string; startSeq: bigint; startPrevHash: string; signature: string };
+
+/** A stored anchor row checked against its signature. */
+function checkAnchors(key: AnchorKey, proxyId: string, row: AnchorRow | null): AnchorReading {
   if (!row) return { kind: "missing" };
   const anchors: ChainAnchors = {
     proxyId,
@@ -83,7 +89,7 @@ async function updateAnchors(
       if (created.count === 1) return;
       continue; // created meanwhile by another replica: change that one
     }
-    const reading = await readAnchors(db, key, proxyId);
+    const reading = checkAnchors(key, proxyId, row); // the row just read: one query per attempt
     if (reading.kind !== "ok") return;
     const next = change(reading.anchors);
     if (next === undefined) return;
