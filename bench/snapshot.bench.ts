@@ -41,6 +41,7 @@ import { parseArgs } from "node:util";
 import { codeVersion, load1, machineInfo } from "./lib/machine.js";
 import { measureBuild, measureProxySide, type BuildResult, type ProxySideResult } from "./lib/snapshot-compile.js";
 import {
+  type Footprint,
   startInProcessFleet,
   startPropagationSystem,
   type MeasureOptions,
@@ -59,6 +60,8 @@ const { values: args } = parseArgs({
     rounds: { type: "string" },
     part: { type: "string" },
     "large-bindings": { type: "string" },
+    "huge-bindings": { type: "string" },
+    fleet: { type: "string" },
   },
   strict: false,
 });
@@ -68,8 +71,15 @@ const ROUNDS = Number(args.rounds ?? (QUICK ? 5 : 20));
 const WARMUP_ROUNDS = 2;
 /** Pause between probes of one proxy: each probe is a recorded (fsync'd, shipped) exchange, so probing loads the system. */
 const PROBE_GAP_MS = 5;
-/** Proxy processes started (the N=10 row); the N=1 row stops all but one. */
-const PROCESSES = QUICK ? 2 : 10;
+/** Fleet sizes of the process rows, largest first: the stack starts the largest, each next row stops the surplus. */
+const FLEET = (typeof args.fleet === "string" ? args.fleet : QUICK ? "2,1" : "30,10,1").split(",").map(Number).sort((a, b) => b - a);
+const PROCESSES = FLEET[0]!;
+/** The fleet size the large-policy rows run at: 10, or the largest below it. */
+const LARGE_FLEET = FLEET.find((n) => n <= 10) ?? FLEET.at(-1)!;
+/** A policy this large (500,000 in the issue) is applied with the CLI and measured at LARGE_FLEET: opt-in, it takes minutes. */
+const HUGE_BINDINGS = Number(args["huge-bindings"] ?? 0);
+/** Probe requests per footprint measurement (CPU per request of proxy 1). */
+const FOOTPRINT_REQUESTS = QUICK ? 50 : 300;
 const IN_PROCESS_FLEETS = [1, 10, 50];
 const LARGE_BINDINGS = Number(args["large-bindings"] ?? (QUICK ? 0 : 50_000));
 const LARGE_ROUNDS = Math.min(ROUNDS, 5);
@@ -80,6 +90,27 @@ const PARTS = new Set(typeof args.part === "string" ? args.part.split(",") : ["p
 const GRPC_DEFAULT_MAX = 4 * 1024 * 1024;
 if (!Number.isInteger(ROUNDS) || ROUNDS < 1) throw new Error("--rounds must be a positive integer");
 if (!Number.isInteger(LARGE_BINDINGS) || LARGE_BINDINGS < 0) throw new Error("--large-bindings must be an integer ≥ 0");
+if (!Number.isInteger(HUGE_BINDINGS) || HUGE_BINDINGS < 0) throw new Error("--huge-bindings must be an integer ≥ 0");
+if (FLEET.some((n) => !Number.isInteger(n) || n < 1)) throw new Error("--fleet must list positive integers, e.g. 30,10,1");
+
+/** Memory and CPU of the proxy processes under one policy size. */
+interface FootprintRow {
+  bindings: string;
+  proxies: number;
+  /** `agentgate apply` of that policy, wall ms and file size (undefined for the demo policy). */
+  apply?: { ms: number; bytes: number };
+  footprint: Footprint;
+  load1: string;
+}
+const footprints: FootprintRow[] = [];
+
+async function measureFootprint(system: PropagationSystem, bindings: string, apply?: { ms: number; bytes: number }): Promise<void> {
+  const load = load1();
+  const footprint = await system.footprint(FOOTPRINT_REQUESTS);
+  const maxRss = Math.max(...footprint.rssMiB);
+  progress(`${bindings} bindings: proxy RSS max ${maxRss.toFixed(0)} MiB, ${footprint.cpuUsPerRequest.toFixed(0)} µs CPU per probe (${footprint.status})`);
+  footprints.push({ bindings, proxies: footprint.rssMiB.length, ...(apply ? { apply } : {}), footprint, load1: load });
+}
 
 /** One printed propagation row. */
 interface PropagationRow {
@@ -148,16 +179,19 @@ async function propagation(): Promise<PropagationRow[]> {
   onInterrupt.add(cleanup);
   progress(`stack with ${PROCESSES} proxy processes up in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
   try {
-    rows.push(...(await processRows(system, PROCESSES, "demo", ROUNDS, WARMUP_ROUNDS)));
-    if (LARGE_BINDINGS > 0) {
-      const seeded = Date.now();
-      await system.seedBulk(LARGE_BINDINGS);
-      progress(`applied ${LARGE_BINDINGS} bindings with agentgate apply in ${((Date.now() - seeded) / 1000).toFixed(0)} s`);
-      rows.push(...(await processRows(system, PROCESSES, `+${LARGE_BINDINGS}`, LARGE_ROUNDS, 1)));
-      await system.removeBulk(); // the next row's warm-up rounds carry the removal
+    for (const n of FLEET) {
+      await system.keepProcesses(n);
+      rows.push(...(await processRows(system, n, "demo", ROUNDS, WARMUP_ROUNDS)));
+      if (n !== LARGE_FLEET) continue;
+      await measureFootprint(system, "demo");
+      for (const count of [LARGE_BINDINGS, HUGE_BINDINGS].filter((c) => c > 0)) {
+        const applied = await system.seedBulk(count);
+        progress(`applied ${count} bindings with agentgate apply in ${(applied.ms / 1000).toFixed(1)} s (${(applied.bytes / 1e6).toFixed(1)} MB)`);
+        rows.push(...(await processRows(system, n, `+${count}`, LARGE_ROUNDS, 1)));
+        await measureFootprint(system, `+${count}`, applied);
+      }
+      if (LARGE_BINDINGS + HUGE_BINDINGS > 0) await system.removeBulk(); // the next row's warm-up rounds carry the removal
     }
-    await system.keepProcesses(1);
-    rows.push(...(await processRows(system, 1, "demo", ROUNDS, WARMUP_ROUNDS)));
     await system.keepProcesses(0);
     for (const n of IN_PROCESS_FLEETS) {
       const fleet = await startInProcessFleet({ count: n, address: system.grpcAddress, proxyToken: system.proxyToken, tracker: system.tracker, persistDir });
@@ -283,6 +317,27 @@ async function main(): Promise<void> {
         "\nmutation = GraphQL round trip (the control plane builds and publishes the snapshot before answering). with < 100 samples, p99 (nearest rank) is the max.",
     );
     for (const r of rows) for (const f of r.result.failures.slice(0, 3)) console.log(`  failure (${r.proxies} ${r.kind} ${r.observe}): ${f}`);
+    if (footprints.length > 0) {
+      console.log(`\n## Proxy footprint by policy size (${LARGE_FLEET} processes; CPU of proxy 1 over ${FOOTPRINT_REQUESTS} sequential probe requests)\n`);
+      const base = footprints[0]!.footprint.cpuUsPerRequest;
+      console.log(
+        renderTable(
+          ["bindings", "agentgate apply s", "file MB", "RSS max MiB", "RSS mean MiB", "CPU µs / request", "vs demo", "probe status", "load1"],
+          footprints.map((f) => [
+            f.bindings,
+            f.apply ? (f.apply.ms / 1000).toFixed(1) : "-",
+            f.apply ? (f.apply.bytes / 1e6).toFixed(1) : "-",
+            Math.max(...f.footprint.rssMiB).toFixed(0),
+            (f.footprint.rssMiB.reduce((a, b) => a + b, 0) / f.footprint.rssMiB.length).toFixed(0),
+            f.footprint.cpuUsPerRequest.toFixed(0),
+            `${(f.footprint.cpuUsPerRequest / base).toFixed(2)}x`,
+            String(f.footprint.status),
+            f.load1,
+          ]),
+        ),
+      );
+      console.log("CPU per request covers the whole recorded exchange (token check, authorization, limits, spool fsync, shipping), the same request each row.");
+    }
   }
 
   if (PARTS.has("compile")) {

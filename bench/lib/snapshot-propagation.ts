@@ -7,7 +7,7 @@
  * for fleets too large to run as processes on a small machine.
  */
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
@@ -22,7 +22,8 @@ import { proxyStateCompiler } from "../../data-plane/policy/proxy-state.js";
 import type { ProxyState } from "../../data-plane/pipeline/context.js";
 import { jsonLineLog, startWatch, type SyncLog, type WatchHandle } from "../../data-plane/sync/watch-client.js";
 import { createTestDatabase, type TestDatabase } from "../../test/helpers/databases.js";
-import { applyWithCli, seedPolicyYaml } from "./snapshot-seed.js";
+import { applyWithCli, seedPolicyYaml, type CliApplyResult } from "./snapshot-seed.js";
+import { cpuMeter } from "./cpu-time.js";
 
 /** The probe connection (static upstream) and the policy whose operations the bench toggles. */
 const PROBE_CONNECTION = "probe";
@@ -218,6 +219,23 @@ export interface MeasureOptions {
 }
 
 /** The running system of the propagation rows. */
+/** See {@link PropagationSystem.footprint}. */
+export interface Footprint {
+  rssMiB: number[];
+  cpuUsPerRequest: number;
+  status: number;
+}
+
+/** Resident set size of `pid` in MiB, from /proc (NaN when unreadable). */
+function rssMiB(pid: number): number {
+  try {
+    const kb = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1];
+    return kb === undefined ? Number.NaN : Number(kb) / 1024;
+  } catch {
+    return Number.NaN;
+  }
+}
+
 export interface PropagationSystem {
   readonly stack: Stack;
   readonly tracker: AppliedTracker;
@@ -230,8 +248,14 @@ export interface PropagationSystem {
   keepProcesses(keep: number): Promise<void>;
   /** Toggles the probe policy `rounds` times and times each change. */
   measure(opts: MeasureOptions): Promise<RoundsResult>;
+  /**
+   * What the running proxy processes cost: resident memory of each (from /proc), and the CPU
+   * of proxy 1 per probe request over `requests` sequential probes (authorization included;
+   * the probe policy's current state decides 200 or 403, reported with it).
+   */
+  footprint(requests: number): Promise<Footprint>;
   /** Applies `count` role bindings with `agentgate apply` (a real CLI process): one policy change. */
-  seedBulk(count: number): Promise<void>;
+  seedBulk(count: number): Promise<CliApplyResult>;
   /** Applies the bulk role with no bindings again (one policy change). */
   removeBulk(): Promise<void>;
   stop(): Promise<void>;
@@ -368,9 +392,19 @@ function systemOf(parts: {
       }
       return { samples, failures };
     },
+    async footprint(requests) {
+      const alive = stack.proxies.slice(0, running);
+      const meter = cpuMeter(alive[0]!.pid);
+      let status = 0;
+      await prober.status(stack.proxyUrl(0)); // warm: connection, verified-token cache
+      const before = meter?.() ?? Number.NaN;
+      for (let i = 0; i < requests; i++) status = (await prober.status(stack.proxyUrl(0))).value;
+      const cpu = (meter?.() ?? Number.NaN) - before;
+      return { rssMiB: alive.map((p) => rssMiB(p.pid)), cpuUsPerRequest: (cpu * 1000) / requests, status };
+    },
     // Through the real CLI, in its own process (as an operator would): one audited change each.
     async seedBulk(count) {
-      await applyWithCli(api.url, api.token, seedPolicyYaml({ count, issuer: stack.issuer.url, roles: [BULK_ROLE], prefix: BULK_PREFIX }));
+      return applyWithCli(api.url, api.token, seedPolicyYaml({ count, issuer: stack.issuer.url, roles: [BULK_ROLE], prefix: BULK_PREFIX }));
     },
     async removeBulk() {
       await applyWithCli(api.url, api.token, seedPolicyYaml({ count: 0, issuer: stack.issuer.url, roles: [BULK_ROLE], prefix: BULK_PREFIX }));
