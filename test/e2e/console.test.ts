@@ -49,7 +49,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
   await e2e?.stop();
-  await new Promise((r) => hookServer?.close(r));
+  if (hookServer) await new Promise((r) => hookServer.close(r)); // (never started when beforeAll failed early)
 });
 
 /** A fresh browser profile signed in as `user` through the provider's login page, landing on `path`. */
