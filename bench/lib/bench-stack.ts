@@ -10,16 +10,17 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parse, stringify } from "yaml";
-import { startStack, type Stack } from "../../demo/stack.js";
+import { startStack, waitForProxyReady, type Stack } from "../../demo/stack.js";
 import { demoPolicyYaml, type DemoPolicyInput } from "../../demo/demo-policy.js";
 import { startServiceProcess, type ServiceProcess } from "../../demo/service-process.js";
 import { startNginx, type RunningNginx } from "./nginx.js";
 import { pin, type Pinning } from "./procs.js";
+import { childrenOf } from "./cpu-time.js";
 
 const STATIC_KEY_ENV = "AGENTGATE_UPSTREAM_BENCH_STATIC_KEY";
 
-/** The hops the bench compares. `nginx-auto`: one worker per core, unpinned. */
-export type TargetName = "direct" | "nginx" | "relay" | "agentgate" | "nginx-auto";
+/** The hops the bench compares. `nginx-auto`, `agentgate-workers`: one worker per core, unpinned. */
+export type TargetName = "direct" | "nginx" | "relay" | "agentgate" | "nginx-auto" | "agentgate-workers";
 
 /** Where to send a request, and the credential headers that go with it. */
 export interface Target {
@@ -60,7 +61,7 @@ export async function startBenchSystems(opts: {
   env?: Record<string, string>;
   /** Run the planes from this `npm run build` output (plain node); default the sources through tsx. */
   buildDir?: string;
-  /** Also start the every-core peers (nginx `worker_processes auto`). */
+  /** Also start the every-core peers: nginx `worker_processes auto`, and a proxy in worker mode (needs Redis at REDIS_URL or 127.0.0.1:6379). */
   withCores?: boolean;
 }): Promise<BenchSystems> {
   const dataDir = mkdtempSync(join(tmpdir(), "agentgate-bench-"));
@@ -70,7 +71,9 @@ export async function startBenchSystems(opts: {
   let nginx: RunningNginx | undefined;
   let nginxAuto: RunningNginx | undefined;
   let relay: ServiceProcess | undefined;
+  let workers: ServiceProcess | undefined;
   const stop = async (): Promise<void> => {
+    await workers?.stop("SIGTERM", 30_000).catch(() => undefined);
     await nginx?.stop().catch(() => undefined);
     await nginxAuto?.stop().catch(() => undefined);
     await relay?.stop().catch(() => undefined);
@@ -94,6 +97,25 @@ export async function startBenchSystems(opts: {
     relay = await startServiceProcess("bench/lib/bare-relay.mjs", { BENCH_RELAY_ROUTES: JSON.stringify(routes) });
     if (opts.pinning) pin(relay.pid, opts.pinning.sut);
     const relayUrls = relay.ready["urls"]!.split(" ");
+    if (opts.withCores) {
+      // A second proxy of the same control plane, in worker mode (one per core), on every CPU.
+      workers = await startServiceProcess(opts.buildDir ? join(opts.buildDir, "data-plane", "main.js") : "data-plane/main.ts", {
+        ...opts.env,
+        AGENTGATE_COMPONENT: "proxy-workers",
+        AGENTGATE_PROXY_ID: "proxy-workers",
+        AGENTGATE_PROXY_TOKEN: stack.proxyToken,
+        AGENTGATE_CONTROL_PLANE: stack.controlPlane.ready["grpcAddress"]!,
+        AGENTGATE_PROXY_PORT: "0",
+        AGENTGATE_DATA_DIR: join(dataDir, "proxy-workers"),
+        AGENTGATE_ALLOW_HTTP_ISSUERS: "loopback",
+        AGENTGATE_PROXY_WORKERS: "auto",
+        AGENTGATE_REDIS_URL: process.env["REDIS_URL"] ?? "redis://127.0.0.1:6379",
+        AGENTGATE_REDIS_KEY_PREFIX: `bench-${randomBytes(4).toString("hex")}:`,
+      });
+      await waitForProxyReady(workers.ready["url"]!);
+      // It started with the bench's CPU mask: give the primary and its workers every CPU.
+      if (opts.pinning) for (const pid of [workers.pid, ...childrenOf(workers.pid)]) pin(pid, opts.pinning.all);
+    }
     const proxyPid = stack.proxies[0]!.pid;
     const targets = (upstreamUrl: string, key: string, proxyPath: string, nginxUrl: string | undefined, relayUrl: string): Target[] => [
       { name: "direct", baseUrl: upstreamUrl, headers: { "x-api-key": key }, sutPid: undefined },
@@ -107,6 +129,7 @@ export async function startBenchSystems(opts: {
       cores: [
         { name: "direct", baseUrl: staticUrl, headers: { "x-api-key": staticKey }, sutPid: undefined },
         ...(nginxAuto ? [{ name: "nginx-auto" as const, baseUrl: nginxAuto.urls[0]!, headers: {}, sutPid: nginxAuto.pid }] : []),
+        ...(workers ? [{ name: "agentgate-workers" as const, baseUrl: `${workers.ready["url"]!}/c/static`, headers: bearer, sutPid: workers.pid }] : []),
       ],
       proxyPid,
       stop,

@@ -31,7 +31,7 @@ function statFields(pid: number): string[] | undefined {
 }
 
 /** Direct children of `pid` (scans /proc: works without CONFIG_PROC_CHILDREN). */
-function childrenOf(pid: number): number[] {
+export function childrenOf(pid: number): number[] {
   const out: number[] = [];
   for (const entry of readdirSync("/proc")) {
     if (!/^\d+$/.test(entry)) continue;
