@@ -277,6 +277,19 @@ const CHEAP: ReadonlySet<string> = new Set([
 
 const KEYWORDS = new RegExp(KEYWORD.source, KEYWORD.flags);
 
+// classOf per identifier, memoised: the same member names ("input_tokens") repeat through a body.
+const CLASS_MEMO_LIMIT = 4096;
+const classMemo = new Map<string, boolean>();
+function credentialName(identifier: string): boolean {
+  let hit = classMemo.get(identifier);
+  if (hit === undefined) {
+    hit = classOf(identifier) !== null;
+    if (classMemo.size >= CLASS_MEMO_LIMIT) classMemo.clear();
+    classMemo.set(identifier, hit);
+  }
+  return hit;
+}
+
 /**
  * Each keyword hit is confirmed on a window that starts where the detector's identifier
  * starts (the same walk back as the detector), so no earlier keyword in the window changes
@@ -295,7 +308,7 @@ function genericSecretHits(text: string, d: Detector, budget: Budget): boolean {
     KEYWORDS.lastIndex = e; // one decision per identifier, as the detector
     // the detector's own first tests on the same identifier: an assignment-like operator
     // follows ("the key result" has none), and the name is a credential's ("input_tokens" is not)
-    if (!operatorFollows(text, s, e) || classOf(identifierAt(text, s, e)) === null) continue;
+    if (!operatorFollows(text, s, e) || !credentialName(identifierAt(text, s, e))) continue;
     if (confirm(text, from, k.index + GENERIC_LOOKAHEAD, d, budget)) return true;
   }
   return false;
