@@ -178,6 +178,39 @@ describe("report client", () => {
     }
   });
 
+  test("during a catch-up, records that end after the control plane is back are stored before the backlog is", async () => {
+    const probe = await newControlPlane();
+    const port = probe.port;
+    probe.cp.stop();
+    const spool = await newSpool();
+    const r = reporter(port, spool, { batchSize: 20, maxInFlightBatches: 2 });
+    const backlog = await appendMany(spool, 400); // appended while the control plane is down
+    const { cp } = await newControlPlane(port);
+    const order: string[] = [];
+    const held: Array<() => void> = [];
+    let holding = true;
+    cp.behaviour = (_batch, _at, call, records) => {
+      for (const rec of records) {
+        if (cp.stored.has(rec.id)) continue;
+        cp.stored.set(rec.id, rec);
+        order.push(rec.id);
+      }
+      const ack = () => void call.write({ ids: records.map((rec) => rec.id) });
+      if (holding) held.push(ack);
+      else ack();
+      return "handled";
+    };
+    await until(() => held.length === 2); // both in-flight batches arrived: the reporter waits for acks
+    const fresh = await appendMany(spool, 5, 400); // exchanges that end after the return
+    holding = false;
+    for (const ack of held) ack();
+    expect(await r.flush(10_000)).toBe(true);
+    expect(cp.stored.size).toBe(405);
+    const lastBacklog = Math.max(...backlog.map((b) => order.indexOf(b.id)));
+    for (const f of fresh) expect(order.indexOf(f.id)).toBeLessThan(lastBacklog - 100);
+    expect(verifyChain(sortedBySeq(cp.stored.values()))).toEqual({ ok: true });
+  });
+
   test("a new stream starts by reporting the newest record the control plane is known to have stored", async () => {
     const first = await newControlPlane();
     const spool = await newSpool();

@@ -17,6 +17,10 @@
  *   left unacked for `ackTimeoutMs` does the same (a hung control plane).
  * - Batching: a full batch (`batchSize` records) is sent as soon as it is pending; a
  *   partial one waits at most `flushIntervalMs` (like Kafka's linger.ms).
+ * - Catch-up (issue #13): while more than `maxInFlightBatches` batches are waiting (a
+ *   backlog, e.g. after a control-plane outage), every other batch takes the newest records
+ *   instead of the oldest, so exchanges that end meanwhile are stored within a batch or two
+ *   instead of queueing behind the whole backlog; the backlog drains at the same rate.
  * It never throws into the process: failures become log lines and `status()`.
  */
 import { create } from "@bufbuild/protobuf";
@@ -133,6 +137,7 @@ export function startReporter(options: ReporterOptions): Reporter {
   let pumping = false;
   let pumpAgain = false;
   let pumpPartial = false;
+  let sent = 0;
 
   /** Sends batches while there is room in flight: full ones always, partial ones when `partial`. */
   async function pump(partial: boolean): Promise<void> {
@@ -153,9 +158,11 @@ export function startReporter(options: ReporterOptions): Reporter {
           // pumps skip it and just read.
           if (!allowPartial && unsent() < batchSize) break;
           const call = stream;
-          const records = await spool.pendingSealed(batchSize, { exclude: busy, maxBytes: maxBatchBytes });
+          const newestFirst = sent % 2 === 1 && unsent() > batchSize * maxInFlight;
+          const records = await spool.pendingSealed(batchSize, { exclude: busy, maxBytes: maxBatchBytes, newestFirst });
           // The stream may have ended during the read; the next one starts from the spool anyway.
           if (records.length === 0 || stream !== call) break;
+          sent++;
           const batch: InFlightBatch = { remaining: records.length, sentAt: Date.now() };
           batches.add(batch);
           for (const r of records) inFlight.set(r.id, batch);

@@ -140,6 +140,8 @@ export interface PendingOptions {
   readonly exclude?: { has(id: string): boolean };
   /** Stop before this many frame bytes (at least one record is always returned). */
   readonly maxBytes?: number;
+  /** Newest records first (the reporter's fresh records during a catch-up), instead of oldest first. */
+  readonly newestFirst?: boolean;
 }
 
 /** A pending record as stored: its id and its sealed bytes (recording/sealed-record.ts), not decoded. */
@@ -460,7 +462,9 @@ class FileSpool implements Spool {
     const maxBytes = options.maxBytes ?? Infinity;
     const picked: Array<[string, SpoolEntry]> = [];
     let bytes = 0;
-    for (const [id, entry] of this.#index) {
+    // Map iterates oldest first; newest first needs a copy (only during a catch-up).
+    const order = options.newestFirst ? [...this.#index].reverse() : this.#index;
+    for (const [id, entry] of order) {
       if (picked.length >= limit) break;
       if (options.exclude?.has(id)) continue;
       if (picked.length > 0 && bytes + entry.bytes > maxBytes) break;
