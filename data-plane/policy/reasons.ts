@@ -23,4 +23,5 @@ export type Reason =
   | "rate-limited"
   | "concurrency-limited"
   | "budget-exhausted"
+  | "cron-unbounded"
   | "response-uninspectable";

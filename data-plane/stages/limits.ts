@@ -78,7 +78,14 @@ export async function applyLimits(ctx: RequestContext): Promise<Outcome> {
     const taken = await limiter.takeToken(`rate:${key}`, limits.requestsPerMinute, limits.burst || limits.requestsPerMinute);
     if (!taken.ok) return deny("RATE_LIMITED", `rate limit of ${limits.requestsPerMinute} requests per minute reached`, "rate-limited", taken.retryAfterMs / 1000);
   }
-  if (!startsRun(ctx) || (limits.concurrentRuns <= 0 && limits.costBudgetPerDay <= 0)) return CONTINUE;
+  const runsBounded = limits.concurrentRuns > 0 || limits.costBudgetPerDay > 0;
+  // A cron's runs are started later by the upstream's scheduler, with no run id or callback the
+  // gateway could follow: they would run outside concurrentRuns and the budget. Refused where
+  // the policy bounds runs (allowed where it does not).
+  if (runsBounded && ctx.route?.route.operation === "crons:create") {
+    return deny("POLICY_DENIED", "crons start runs the gateway cannot count; not allowed under a policy that limits concurrent runs or cost", "cron-unbounded");
+  }
+  if (!startsRun(ctx) || !runsBounded) return CONTINUE;
   // A run the proxy could not follow would escape its limits: refuse rather than lose count.
   if (ctx.services.runTracker.full) return deny("CONCURRENCY_LIMITED", "the gateway is following as many runs as it can; try again later", "concurrency-limited", 1);
 

@@ -23,7 +23,7 @@ function policy(input: DemoPolicyInput): string {
         role: "worker",
         connection: "main",
         graphs: ["echo", "slow"],
-        operations: ["threads:*", "runs:*", "assistants:search"],
+        operations: ["threads:*", "runs:*", "crons:*", "assistants:search"],
         limits: { concurrentRuns: 2 },
       },
       // slow reports 49 tokens: 4.9 per run at 100 per 1k tokens.
@@ -32,7 +32,7 @@ function policy(input: DemoPolicyInput): string {
         { name: "uncapped", limits: { costBudgetPerDay: 12, costPer1kTokens: 100 } },
         { name: "priced", limits: { costBudgetPerDay: 1000, costPer1kTokens: 100, maxCostPerRun: 5 } },
       ].map((p) => ({ ...p, role: p.name, connection: "main", graphs: ["echo", "slow"], operations: ["threads:*", "runs:*"] })),
-      { name: "chatter", role: "chatter", connection: "main", graphs: ["echo"], operations: ["threads:*", "runs:*"], maskingProfile: "pseudonyms", maskRequests: true },
+      { name: "chatter", role: "chatter", connection: "main", graphs: ["echo"], operations: ["threads:*", "runs:*", "crons:*"], maskingProfile: "pseudonyms", maskRequests: true },
     ],
   });
 }
@@ -265,5 +265,42 @@ describe("pseudonyms are stable per thread", () => {
     expect(state).toContain(`[email:${turn1[0]}]`);
     const other = (await a.threads.create()).thread_id;
     expect(tokens(await a.runs.wait(other, "echo", { input: { text: email } }))).not.toEqual(turn1);
+  });
+});
+
+describe("crons cannot escape run limits", () => {
+  // The upstream's scheduler starts a cron's runs later, with nothing the gateway can follow
+  // (the dev server does not even implement crons: it answers them 500 "Not implemented").
+  // The attack: a member under concurrentRuns creates crons to get runs outside the limit.
+  const cronCall = async (token: string, proxy: number, path: string) => {
+    const res = await fetch(`${stack.proxyUrl(proxy)}${path}`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+      body: JSON.stringify({ assistant_id: path.startsWith("/threads") ? "slow" : "echo", schedule: "* * * * *", input: {} }),
+    });
+    return { status: res.status, id: res.headers.get("x-request-id")!, body: (await res.json().catch(() => ({}))) as { error?: { code?: string; message?: string } } };
+  };
+  const recordOf = async (id: string) => {
+    for (let i = 0; i < 300; i++) {
+      const row = await e2e.store!.prisma.session.findUnique({ where: { id } });
+      if (row) return row;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error(`no record ${id}`);
+  };
+
+  test("a member under concurrentRuns creating crons (stateless or on a thread, through either proxy) is refused before the upstream; a policy without run limits is forwarded", async () => {
+    const token = await stack.issuer.mint({ sub: "cron-escaper", groups: ["workers"] });
+    const thread = (await (await clientOf("cron-escaper")).threads.create()).thread_id;
+    for (const [i, path] of ["/runs/crons", `/threads/${thread}/runs/crons`].entries()) {
+      const res = await cronCall(token, i % 2, path);
+      expect(res.status).toBe(403);
+      expect(res.body.error).toMatchObject({ code: "POLICY_DENIED", message: expect.stringMatching(/crons/) });
+      expect(await recordOf(res.id)).toMatchObject({ decision: "deny", reasons: ["cron-unbounded"], operation: "crons:create" });
+    }
+    // Control: under a policy without run limits the same call is forwarded (whatever the upstream answers).
+    const chatter = await stack.issuer.mint({ sub: "cron-chatter", groups: ["chatters"] });
+    const forwarded = await cronCall(chatter, 0, "/runs/crons");
+    expect(await recordOf(forwarded.id)).toMatchObject({ decision: "allow", operation: "crons:create" });
   });
 });
