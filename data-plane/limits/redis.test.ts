@@ -15,7 +15,8 @@ const open: InstrumentedLimiter[] = [];
 
 /** A new "proxy" on the shared Redis. */
 function proxy(): InstrumentedLimiter {
-  const l = createLimiter({ redisUrl: REDIS_URL, keyPrefix: prefix, commandTimeoutMs: TEST_COMMAND_TIMEOUT_MS });
+  // Waits for the connection like a starting proxy does: on a loaded machine the first takes would otherwise be refused (fail-closed).
+  const l = createLimiter({ redisUrl: REDIS_URL, keyPrefix: prefix, commandTimeoutMs: TEST_COMMAND_TIMEOUT_MS, startupWaitMs: TEST_COMMAND_TIMEOUT_MS });
   open.push(l);
   return l;
 }
