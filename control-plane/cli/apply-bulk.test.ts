@@ -140,3 +140,10 @@ test("a policy file's aliases may not expand past its size (billion laughs)", as
   // A modest alias is fine (and then refused for its unknown keys, by the schema).
   expect(() => parsePolicyDocument(`ops: &ops [runs:wait]\nroles: []\n`)).toThrow(/ops/);
 });
+
+test("a list longer than the engine's argument limit parses (200,000 bindings)", async () => {
+  const { parsePolicyDocument } = await import("../policy-file/document.js");
+  const lines = ["roles:", "  - name: huge", "    bindings:"];
+  for (let i = 0; i < 200_000; i++) lines.push(`      - { issuer: "${ISSUER}", group: "g${i}" }`);
+  expect(parsePolicyDocument(lines.join("\n")).roles[0]!.bindings).toHaveLength(200_000);
+});

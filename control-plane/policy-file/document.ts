@@ -70,8 +70,8 @@ function expandedNodes(value: unknown, budget: number): number {
   while (stack.length > 0 && seen <= budget) {
     const v = stack.pop();
     seen += 1;
-    if (Array.isArray(v)) stack.push(...v);
-    else if (v !== null && typeof v === "object") stack.push(...Object.values(v));
+    // A loop, not push(...v): a 500,000-binding list would exceed the call's argument limit.
+    if (v !== null && typeof v === "object") for (const x of Array.isArray(v) ? v : Object.values(v)) stack.push(x);
   }
   return seen;
 }
