@@ -134,7 +134,10 @@ test("the spool filled to its limit: 503 SPOOL_FULL up front, /readyz not ready,
 
 /** A raw exchange that hangs up at `kind`; resolves with the response status if headers arrived (0 otherwise). */
 async function hangUp(proxy: number, token: string, kind: "mid-body" | "before-headers" | "after-headers" | "first-event"): Promise<number> {
-  const body = JSON.stringify({ assistant_id: "slow", input: { steps: 3, delay_ms: 100 }, stream_mode: "updates" });
+  // on_disconnect cancel: the exchange ends with the hang-up instead of following its run, so the
+  // 2 MiB spool's 64 KiB reservations are not all held by runs queued upstream (a refusal at
+  // admission, unseen by a client that hung up before the headers, is answered, not recorded).
+  const body = JSON.stringify({ assistant_id: "slow", input: { steps: 3, delay_ms: 100 }, stream_mode: "updates", on_disconnect: "cancel" });
   const socket = connect(Number(new URL(stack.proxyUrl(proxy)).port), "127.0.0.1");
   socket.on("error", () => undefined);
   await new Promise((resolve) => socket.once("connect", resolve));
