@@ -6,6 +6,7 @@ import { withTestDatabases } from "../../test/helpers/databases.js";
 import { startGraphqlHarness, type GraphqlHarness } from "../graphql/testing/harness.js";
 import { MAX_GRAPHQL_BODY } from "../http/graphql-handler.js";
 import { runCli } from "./main.js";
+import { captureCli } from "../../test/helpers/cli.js";
 
 /**
  * Issue 18: a policy file of 50,000 bindings through the real path — `agentgate apply`
@@ -35,19 +36,7 @@ function policyFile(name: string, role: string, list: Binding[]): string {
   return file;
 }
 
-async function cli(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = "";
-  let stderr = "";
-  const [write, writeErr] = [process.stdout.write, process.stderr.write];
-  process.stdout.write = ((chunk: string | Uint8Array) => ((stdout += String(chunk)), true));
-  process.stderr.write = ((chunk: string | Uint8Array) => ((stderr += String(chunk)), true));
-  try {
-    return { code: await runCli(argv), stdout, stderr };
-  } finally {
-    process.stdout.write = write;
-    process.stderr.write = writeErr;
-  }
-}
+const cli = (...argv: string[]) => captureCli(runCli, argv);
 
 withTestDatabases((db) => {
   let api: GraphqlHarness;

@@ -7,6 +7,7 @@ import { createTestDatabase, type TestDatabase } from "../../test/helpers/databa
 import { requestApproval } from "../approvals/service.js";
 import { startGraphqlHarness, type GraphqlHarness } from "../graphql/testing/harness.js";
 import { printable, runCli } from "./main.js";
+import { captureCli } from "../../test/helpers/cli.js";
 
 /**
  * The CLI in-process against the real API (PostgreSQL): a real argument parser (flags in
@@ -18,19 +19,7 @@ let database: TestDatabase;
 let api: GraphqlHarness;
 const dir = mkdtempSync(join(tmpdir(), "agentgate-cli-"));
 
-async function cli(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = "";
-  let stderr = "";
-  const [write, writeErr] = [process.stdout.write, process.stderr.write];
-  process.stdout.write = ((chunk: string | Uint8Array) => ((stdout += String(chunk)), true));
-  process.stderr.write = ((chunk: string | Uint8Array) => ((stderr += String(chunk)), true));
-  try {
-    return { code: await runCli(argv), stdout, stderr };
-  } finally {
-    process.stdout.write = write;
-    process.stderr.write = writeErr;
-  }
-}
+const cli = (...argv: string[]) => captureCli(runCli, argv);
 
 const state = async () => ({ roles: await api.store.prisma.role.count(), audit: await api.store.prisma.adminAudit.count() });
 

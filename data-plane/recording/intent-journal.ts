@@ -45,12 +45,13 @@ export interface IntentJournalOptions {
   readonly compactBytes?: number;
 }
 
-function frame(kind: number, body: Uint8Array): Buffer {
-  const payload = Buffer.allocUnsafe(body.length + 1);
-  payload[0] = kind;
-  payload.set(body, 1);
-  return Buffer.concat([frameHeader(payload), payload]);
+/** An entry's payload: its kind byte, then its body. */
+function entry(kind: number, body: Uint8Array): Buffer {
+  return Buffer.concat([Buffer.of(kind), body]);
 }
+
+/** A payload as it is written to the file (recording/frame.ts). */
+const framed = (payload: Buffer): Buffer => Buffer.concat([frameHeader(payload), payload]);
 
 /** Entries still open in `dir`'s journal (a torn tail is ignored), oldest first. */
 async function readOpenEntries(path: string): Promise<Map<string, Buffer>> {
@@ -124,7 +125,7 @@ export class IntentJournal {
     let size = 0;
     try {
       for (const payload of entries.values()) {
-        const buf = Buffer.concat([frameHeader(payload), payload]);
+        const buf = framed(payload);
         writeSync(fd, buf);
         size += buf.length;
       }
@@ -147,9 +148,9 @@ export class IntentJournal {
    */
   begin(provisional: SessionRecord): Promise<void> {
     if (this.#failed) return Promise.reject(this.#failed);
-    const payload = Buffer.concat([Buffer.of(OPEN), toBinary(SessionRecordSchema, provisional)]);
+    const payload = entry(OPEN, toBinary(SessionRecordSchema, provisional));
     this.#open.set(provisional.id, payload);
-    const bytes = Buffer.concat([frameHeader(payload), payload]);
+    const bytes = framed(payload);
     return new Promise<void>((resolve, reject) => {
       this.#queue.push({ bytes, resolve, reject });
       this.#draining ??= this.#drain();
@@ -159,7 +160,7 @@ export class IntentJournal {
   /** The exchange's record is durable in the spool: its entry is closed (synchronously, see the module comment). */
   end(id: string): void {
     if (!this.#open.delete(id) || this.#failed) return;
-    const bytes = frame(CLOSE, Buffer.from(id, "utf8"));
+    const bytes = framed(entry(CLOSE, Buffer.from(id, "utf8")));
     writeSync(this.#fd, bytes);
     this.#size += bytes.length;
   }

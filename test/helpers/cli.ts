@@ -19,3 +19,18 @@ export function runCli(stack: Stack, token: string, ...args: string[]): Promise<
     );
   });
 }
+
+/** Runs the CLI in this process (its `runCli(argv)`), capturing what it writes to stdout and stderr. */
+export async function captureCli(run: (argv: string[]) => Promise<number>, argv: string[]): Promise<CliRun> {
+  let stdout = "";
+  let stderr = "";
+  const [write, writeErr] = [process.stdout.write, process.stderr.write];
+  process.stdout.write = ((chunk: string | Uint8Array) => ((stdout += String(chunk)), true));
+  process.stderr.write = ((chunk: string | Uint8Array) => ((stderr += String(chunk)), true));
+  try {
+    return { code: await run(argv), stdout, stderr };
+  } finally {
+    process.stdout.write = write;
+    process.stderr.write = writeErr;
+  }
+}
