@@ -43,12 +43,14 @@ COPY proto/ ./proto/
 COPY control-plane/ ./control-plane/
 COPY data-plane/ ./data-plane/
 COPY deploy/healthcheck.mjs ./deploy/healthcheck.mjs
-# tsc type-checks while it compiles: a type error fails the image build. Then only the
+# tsc type-checks while it compiles: a type error fails the image build; the build also
+# bundles the web console's pages (Vite, control-plane/console/web → console/build). Then only the
 # production dependencies stay (no tsx, esbuild, TypeScript or Prisma CLI at run time).
 RUN npm run build \
  && npm prune --omit=dev \
  && test -f dist/control-plane/main.js \
- && test -f dist/data-plane/main.js
+ && test -f dist/data-plane/main.js \
+ && test -f dist/control-plane/console/build/index.html
 
 # ---------------------------------------------------------------------------------------
 # runtime: compiled code and production dependencies only, owned by root, read-only to the app user

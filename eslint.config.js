@@ -7,11 +7,11 @@ import tseslint from "typescript-eslint";
 import globals from "globals";
 
 export default tseslint.config(
-  { ignores: ["**/node_modules/**", "proto/gen/**", "prisma/*/generated/**", "dist/**", ".scratch/**", "**/.langgraph_api/**", "coverage/**"] },
+  { ignores: ["control-plane/console/build/**", "**/node_modules/**", "proto/gen/**", "prisma/*/generated/**", "dist/**", ".scratch/**", "**/.langgraph_api/**", "coverage/**"] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
-    files: ["**/*.ts"],
+    files: ["**/*.ts", "**/*.tsx"],
     languageOptions: {
       parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
     },
@@ -31,8 +31,8 @@ export default tseslint.config(
     languageOptions: { globals: globals.node },
   },
   {
-    // The console's page script runs in the browser.
-    files: ["control-plane/console/static/**/*.js"],
+    // The console's pages (React, TSX; typed by control-plane/console/web/tsconfig.json) run in the browser.
+    files: ["control-plane/console/web/src/**/*.{ts,tsx}"],
     languageOptions: { globals: globals.browser },
   },
   {

@@ -5,6 +5,7 @@ import { startStack, type Stack } from "./stack.js";
 import { REPO_ROOT } from "./service-process.js";
 import { acquireInstanceLock } from "./instance-lock.js";
 import { DEMO_USERS } from "./demo-policy.js";
+import { buildConsole, consoleBuildIsStale } from "../control-plane/console/web/build.mjs";
 
 /**
  * `npm start`: the whole system on the embedded default (SQLite) — the real LangGraph dev
@@ -61,6 +62,17 @@ for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(signal
 const parent = process.ppid;
 setInterval(() => process.ppid !== parent && stopAll(0), 500).unref();
 process.on("exit", () => lock.release());
+
+// The web console's pages are a Vite bundle: build it on a fresh checkout or after its
+// sources changed (a hash of a dozen small files decides; a fresh bundle costs nothing).
+if (consoleBuildIsStale()) {
+  console.log("agentgate: building the web console (Vite)…");
+  try {
+    await buildConsole({ force: true });
+  } catch (err) {
+    console.error(`agentgate: the web console could not be built (${(err as Error).message}); the API works, /console/ will say so.`);
+  }
+}
 
 console.log("agentgate: starting LangGraph upstream, identity providers, control plane and proxy…");
 try {

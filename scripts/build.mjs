@@ -1,12 +1,13 @@
 #!/usr/bin/env node
 // `npm run build`: compile the two planes to dist/ with tsc (type-checked, no tsx at run
 // time), then copy what the compiled code reads from disk next to it, at the same
-// relative paths: GraphQL schema files, console assets, Prisma migrations.
+// relative paths: GraphQL schema files, the console's page bundle, Prisma migrations.
 import { cpSync, readdirSync, rmSync, statSync } from "node:fs";
 import { spawnSync } from "node:child_process";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { buildConsole } from "../control-plane/console/web/build.mjs";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 // `--out-dir <dir>` builds elsewhere (the build test builds into a temp folder).
@@ -19,12 +20,17 @@ const tsc = createRequire(import.meta.url).resolve("typescript/bin/tsc");
 const result = spawnSync(process.execPath, [tsc, "-p", "tsconfig.build.json", "--outDir", dist], { cwd: root, stdio: "inherit" });
 if (result.status !== 0) process.exit(result.status ?? 1);
 
+// The console's pages (React + urql, bundled by Vite into control-plane/console/build/,
+// copied below like any other asset); rebuilt only when their sources changed.
+await buildConsole();
+
 /** Copies every file under `dir` that tsc does not compile (and that is not a test fixture). */
 function copyAssets(dir) {
   for (const name of readdirSync(path.join(root, dir))) {
     const rel = path.join(dir, name);
     if (statSync(path.join(root, rel)).isDirectory()) {
-      if (name !== "node_modules" && name !== "generated") copyAssets(rel);
+      // (console/web holds the pages' sources: only their bundle, console/build, ships)
+      if (name !== "node_modules" && name !== "generated" && rel !== path.join("control-plane", "console", "web")) copyAssets(rel);
     } else if (!compiledSources.test(name) && !name.includes(".fixture.")) {
       cpSync(path.join(root, rel), path.join(dist, rel));
     }

@@ -9,9 +9,9 @@
  * also carry the session's CSRF token in a header, which a cross-site page cannot set.
  */
 import { timingSafeEqual } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { dirname, join } from "node:path";
+import { dirname, extname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import * as oidc from "openid-client";
 import { log } from "../../data-plane/observability/log.js";
@@ -24,9 +24,42 @@ export const CSRF_HEADER = "x-agentgate-csrf";
 const SESSION_MAX_MS = 8 * 3600_000;
 const LOGIN_MAX_MS = 10 * 60_000;
 
-/** Only these files are served from static/ (no path ever reaches the file system). */
-const STATIC_DIR = join(dirname(fileURLToPath(import.meta.url)), "static");
-const ASSETS: Record<string, string> = { "app.js": "text/javascript; charset=utf-8", "app.css": "text/css; charset=utf-8" };
+/**
+ * The pages are a Vite bundle (web/, built into build/ by web/build.mjs: `npm run build`,
+ * `npm start`). Only the files its manifest names are served: a request path is looked up
+ * in that list and never reaches the file system itself.
+ */
+const BUILD_DIR = join(dirname(fileURLToPath(import.meta.url)), "build");
+const TYPES: Record<string, string> = { ".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8", ".svg": "image/svg+xml", ".png": "image/png", ".woff2": "font/woff2" };
+
+interface Bundle {
+  readonly index: Buffer;
+  /** "/console/assets/index-abc123.js" → its bytes and content type. */
+  readonly assets: ReadonlyMap<string, { readonly body: Buffer; readonly type: string }>;
+}
+
+interface ManifestChunk {
+  file: string;
+  css?: string[];
+  assets?: string[];
+}
+
+/** Reads the built bundle: index.html and every file the Vite manifest lists (and nothing else). */
+export function loadBundle(dir = BUILD_DIR): Bundle | undefined {
+  const manifestFile = join(dir, ".vite", "manifest.json");
+  if (!existsSync(manifestFile) || !existsSync(join(dir, "index.html"))) return undefined;
+  const manifest = JSON.parse(readFileSync(manifestFile, "utf8")) as Record<string, ManifestChunk>;
+  const assets = new Map<string, { body: Buffer; type: string }>();
+  for (const chunk of Object.values(manifest)) {
+    for (const file of [chunk.file, ...(chunk.css ?? []), ...(chunk.assets ?? [])]) {
+      const type = TYPES[extname(file)];
+      // Names from our own build, but still: only plain relative names under assets/.
+      if (!type || !/^assets\/[\w.-]+$/.test(file)) continue;
+      assets.set(`/console/${file}`, { body: readFileSync(join(dir, file)), type });
+    }
+  }
+  return { index: readFileSync(join(dir, "index.html")), assets };
+}
 
 const SECURITY_HEADERS: Record<string, string> = {
   // No inline script or style, nothing from another origin.
@@ -96,7 +129,9 @@ export function createConsoleServer(config: ConsoleConfig | undefined, listenUrl
   const secure = () => !isLoopbackHost(new URL(base()).hostname) || base().startsWith("https:");
   const sessionCookie = () => (secure() ? "__Host-agentgate_console" : "agentgate_console");
   const cookieAttrs = (maxAgeS: number, path = "/") => `; Path=${path}; HttpOnly; SameSite=Lax; Max-Age=${maxAgeS}${secure() ? "; Secure" : ""}`;
-  const index = readFileSync(join(STATIC_DIR, "index.html"));
+  // Read once (on first use, so a bundle built after start-up is found); assets are immutable.
+  let bundle: Bundle | undefined;
+  const pages = () => (bundle ??= loadBundle());
 
   let discovered: Promise<oidc.Configuration> | undefined;
   const provider = (): Promise<oidc.Configuration> => {
@@ -189,10 +224,10 @@ export function createConsoleServer(config: ConsoleConfig | undefined, listenUrl
       const path = url.pathname;
       const method = req.method ?? "GET";
       if (path.startsWith("/console/assets/")) {
-        const name = path.slice("/console/assets/".length);
-        const type = Object.hasOwn(ASSETS, name) ? ASSETS[name] : undefined;
-        if (!type || method !== "GET") return sendJson(res, 404, { error: { code: "NOT_FOUND", message: "no such asset" } });
-        return send(res, 200, type, readFileSync(join(STATIC_DIR, name)));
+        const asset = pages()?.assets.get(path);
+        if (!asset || method !== "GET") return sendJson(res, 404, { error: { code: "NOT_FOUND", message: "no such asset" } });
+        // Content-hashed names: a new build has new names, so these may be cached for good.
+        return send(res, 200, asset.type, asset.body, { "cache-control": "public, max-age=31536000, immutable" });
       }
       if (!config) return send(res, 503, "text/plain; charset=utf-8", "The console is not configured: set AGENTGATE_CONSOLE_ISSUER (see README, Web console).");
       try {
@@ -211,7 +246,9 @@ export function createConsoleServer(config: ConsoleConfig | undefined, listenUrl
       if (method !== "GET") return sendJson(res, 405, { error: { code: "METHOD_NOT_ALLOWED", message: "GET only" } });
       // Every other console path is a page of the app; signed out, go through sign-in and come back.
       if (!sessionOf(req)) return send(res, 302, "text/plain", "", { location: `/console/login?return=${encodeURIComponent(safeReturnPath(`${path}${url.search}`))}` });
-      return send(res, 200, "text/html; charset=utf-8", index);
+      const built = pages();
+      if (!built) return send(res, 503, "text/plain; charset=utf-8", "The console's pages are not built: run `npm run build` (or `node control-plane/console/web/build.mjs`).");
+      return send(res, 200, "text/html; charset=utf-8", built.index);
     },
     gateGraphql(req) {
       if (req.headers.authorization !== undefined) return { kind: "pass" }; // automation: its own credential

@@ -14,6 +14,7 @@ import { chromium, type Browser, type BrowserContext, type Page } from "playwrig
 import type { Stack } from "../../demo/stack.js";
 import { ALL_PLANTED } from "../../demo/langgraph/fixtures.js";
 import { startE2eStack, type E2eStack } from "../helpers/e2e-stack.js";
+import { buildConsole } from "../../control-plane/console/web/build.mjs";
 
 const CHROMIUM = "/usr/bin/chromium";
 const CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"];
@@ -39,6 +40,8 @@ beforeAll(async () => {
   });
   await new Promise<void>((r) => hookServer.listen(0, "127.0.0.1", () => r()));
   const approvalWebhookUrl = `http://127.0.0.1:${(hookServer.address() as AddressInfo).port}/chat`;
+  // The pages are a Vite bundle (React + urql): built here when missing or stale, as `npm start` does.
+  await buildConsole();
   [e2e, browser] = await Promise.all([
     startE2eStack({ provider: "postgresql", store: true, oidcProvider: true, approvalWebhookUrl, env: { AGENTGATE_WEBHOOK_SECRET: WEBHOOK_SECRET } }),
     chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_FLAGS }),
@@ -103,6 +106,17 @@ test("a held run is announced (signed webhook); the approver opens its link, sig
   const stored = await e2e.store!.prisma.approvalRequest.findUniqueOrThrow({ where: { id } });
   expect(stored).toMatchObject({ status: "approved", reviewer: `oidc:${stack.oidcProvider!.url}|bob`, reviewNote: "looks fine" });
 
+  // The inbox updates live: a request held while the approver looks at it appears without a reload.
+  await page.goto(new URL("/console/approvals", stack.consoleUrl()).href);
+  await page.waitForSelector("#approvals-status");
+  const later = await runAs("erin", "leaky");
+  expect(later.status).toBe(428);
+  const laterId = /request ([0-9a-f-]{36})/.exec(later.body.error.message)![1]!;
+  await page.waitForSelector(`tr[data-id="${laterId}"][data-status="pending"]`, { timeout: 15_000 });
+  await expect(page.locator(`tr[data-id="${laterId}"] td`).nth(1).textContent()).resolves.toBe("leaky");
+  // (the one approved above is no longer pending, so not listed)
+  expect(await page.locator(`tr[data-id="${id}"]`).count()).toBe(0);
+
   // The grant reaches the proxy with the next snapshot.
   let retry = await runAs("alice", "leaky");
   for (let i = 0; retry.status === 428 && i < 100; i++) {
@@ -163,7 +177,14 @@ test("a member without console roles sees no pages, and the API refuses them", a
 test("the session cookie alone drives nothing: /graphql wants the CSRF header; logout ends the session", async () => {
   const page = await signIn("dana", "/console/fleet");
   await page.waitForSelector("#proxies tbody tr");
-  await expect(page.locator("#proxies tbody tr td").first().textContent()).resolves.toBe("proxy-1");
+  // The proxy's row: connected, the snapshot version it applied (the current one), no error.
+  const cells = await page.locator('#proxies tbody tr[data-id="proxy-1"] td').allTextContents();
+  expect(cells[0]).toBe("proxy-1");
+  expect(cells[2]).toBe("yes");
+  const served = /version (\d+)/.exec((await page.locator("main p").first().textContent()) ?? "")?.[1];
+  expect(served).toMatch(/^\d+$/);
+  expect(cells[3]).toBe(served);
+  expect(cells[4]).toBe("");
   const cookies = await page.context().cookies();
   const cookie = cookies.find((c) => c.name.includes("agentgate_console"))!;
   expect(cookie).toMatchObject({ httpOnly: true, sameSite: "Lax" });
@@ -184,7 +205,29 @@ test("console pages carry a strict CSP and never serve a file outside the allow-
   expect(res.status).toBe(302);
   expect(res.headers.get("content-security-policy")).toContain("script-src 'self'");
   expect(res.headers.get("content-security-policy")).not.toContain("unsafe-inline");
-  for (const path of ["/console/assets/../../app.ts", "/console/assets/%2e%2e%2fserver.ts", "/console/assets/index.html"]) {
+  for (const path of ["/console/assets/../../app.ts", "/console/assets/%2e%2e%2fserver.ts", "/console/assets/index.html", "/console/assets/%2e%2e%2f.vite%2fmanifest.json", "/console/assets/%2e%2e%2f.source-hash"]) {
     expect((await fetch(new URL(path, stack.consoleUrl()))).status).toBe(404);
   }
+});
+
+test("the built page loads only same-origin files: no inline script or style the CSP would block", async () => {
+  const page = await signIn("dana", "/console/");
+  const violations: string[] = [];
+  page.on("console", (m) => m.type() === "error" && violations.push(m.text()));
+  await page.reload();
+  await page.waitForSelector("#nav a");
+  const html = await (await page.request.get(new URL("/console/", stack.consoleUrl()).href)).text();
+  const scripts = [...html.matchAll(/<script\b[^>]*>([\s\S]*?)<\/script>/g)];
+  expect(scripts.length).toBeGreaterThan(0);
+  for (const [tag, body] of scripts) {
+    expect(body!.trim()).toBe(""); // no inline code
+    expect(tag).toMatch(/src="\/console\/assets\/[\w.-]+\.js"/);
+  }
+  expect(html).not.toMatch(/<style\b|\sstyle=|\son\w+=/i);
+  for (const [, src] of html.matchAll(/(?:src|href)="(\/console\/assets\/[^"]+)"/g)) {
+    expect((await fetch(new URL(src!, stack.consoleUrl()))).status).toBe(200);
+  }
+  // React renders no inline style attribute either, and the browser reported no CSP refusal.
+  expect(await page.locator("[style]").count()).toBe(0);
+  expect(violations.filter((v) => /Content Security Policy/i.test(v))).toEqual([]);
 });
