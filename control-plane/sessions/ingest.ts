@@ -1,9 +1,8 @@
 import type { ChainHead, SessionRecord } from "../../proto/gen/agentgate/v1/session_pb.js";
-import { recordHashMatches } from "../../data-plane/recording/chain.js";
-import { openSealed } from "../../data-plane/recording/sealed-record.js";
+import { encodeChainFields, hashContent, recordHashMatches } from "../../data-plane/recording/chain.js";
 import type { Db, StoreProvider } from "../store/client.js";
-import { rowFromRecord } from "./record-mapping.js";
-import { storeSessions } from "../store/sessions.js";
+import { rowFromRecord, rowFromScanned, scanSealed, type ScannedRecord } from "./record-mapping.js";
+import { SessionValueError, sessionPool, storeScannedSessions, storeSessions, type StoreSessionsResult } from "../store/sessions.js";
 import { PrismaClientKnownRequestError } from "@prisma/client/runtime/client";
 import { advanceHead, type AnchorKey } from "./anchors.js";
 
@@ -12,6 +11,7 @@ import { advanceHead, type AnchorKey } from "./anchors.js";
 // or node-postgres) of SQLSTATE class 22 (data exception, e.g. U+0000 in text) or 23 (integrity constraint).
 const TRANSIENT = new Set(["P2024", "P2028", "P2034"]);
 function isDataError(err: unknown): boolean {
+  if (err instanceof SessionValueError) return true;
   if (err instanceof PrismaClientKnownRequestError) return err.code.startsWith("P2") && !TRANSIENT.has(err.code);
   // node-postgres' DatabaseError (session batches bypass Prisma on PostgreSQL: store/sessions.ts).
   const pgError = err as { severity?: unknown; code?: unknown } | undefined;
@@ -34,13 +34,44 @@ export interface IngestResult {
  */
 export type ReportedRecord = Uint8Array | SessionRecord;
 
+/** What ingest needs of a record: its identity and chain position; `store` keeps the rest. */
+interface Candidate {
+  readonly id: string;
+  readonly proxyId: string;
+  readonly seq: bigint;
+  readonly hash: string;
+}
+
+/**
+ * Sealed bytes checked as received (what `openSealed` checks, without building a
+ * SessionRecord): they must end with the chain fields of the record they scan to, and the
+ * hash must be that of the bytes before them.
+ */
+function openScanned(bytes: Uint8Array): { ok: true; record: ScannedRecord } | { ok: false; id: string; reason: string } {
+  let record: ScannedRecord;
+  try {
+    record = scanSealed(bytes);
+  } catch (err) {
+    return { ok: false, id: "", reason: `not a session record: ${(err as Error).message}` };
+  }
+  const tail = encodeChainFields(record.seq, record.prevHash, record.hash);
+  const contentLength = bytes.length - tail.length;
+  if (contentLength < 0 || !Buffer.from(bytes.buffer, bytes.byteOffset + contentLength, tail.length).equals(tail)) {
+    return { ok: false, id: record.id, reason: "the record does not end with its chain fields" };
+  }
+  if (hashContent(record.seq, record.prevHash, bytes.subarray(0, contentLength)) !== record.hash) {
+    return { ok: false, id: record.id, reason: "hash does not match the record's content" };
+  }
+  return { ok: true, record };
+}
+
 /** The record if its hash holds: over the bytes received for sealed bytes, recomputed for a message. */
-function checked(item: ReportedRecord, proxyId: string, result: IngestResult): SessionRecord | undefined {
-  let record: SessionRecord;
+function checked(item: ReportedRecord, proxyId: string, result: IngestResult): ScannedRecord | SessionRecord | undefined {
+  let record: ScannedRecord | SessionRecord;
   if (item instanceof Uint8Array) {
-    const opened = openSealed(item);
+    const opened = openScanned(item);
     if (!opened.ok) {
-      result.rejected.push({ id: opened.record?.id ?? "", reason: opened.reason });
+      result.rejected.push({ id: opened.id, reason: opened.reason });
       return undefined;
     }
     record = opened.record;
@@ -56,6 +87,18 @@ function checked(item: ReportedRecord, proxyId: string, result: IngestResult): S
     return undefined;
   }
   return record;
+}
+
+const isScanned = (r: ScannedRecord | SessionRecord): r is ScannedRecord => !("$typeName" in r);
+
+/**
+ * How a batch is stored: on PostgreSQL, scanned records as binary arrays through the
+ * session pool (store/sessions.ts `storeScannedSessions`); otherwise as rows.
+ */
+function storer(db: Db, provider: StoreProvider, candidates: ReadonlyArray<ScannedRecord | SessionRecord>) {
+  const pool = provider === "postgresql" ? sessionPool(db) : undefined;
+  if (pool && candidates.every(isScanned)) return (rs: ReadonlyArray<ScannedRecord | SessionRecord>) => storeScannedSessions(pool, rs as ScannedRecord[]);
+  return (rs: ReadonlyArray<ScannedRecord | SessionRecord>) => storeSessions(db, rs.map((r) => (isScanned(r) ? rowFromScanned(r) : rowFromRecord(r))), provider);
 }
 
 /**
@@ -78,16 +121,17 @@ export async function ingestSessions(
   // The proxy's word for what was acknowledged (it is authenticated): a signed head that fell
   // behind it (e.g. an anchor row restored from an old copy) moves forward again.
   if (anchors && ackedHead && ackedHead.seq > 0n) await advanceHead(db, anchors, proxyId, { seq: ackedHead.seq, lastHash: ackedHead.hash });
-  const candidates: SessionRecord[] = [];
+  const candidates: Array<ScannedRecord | SessionRecord> = [];
   for (const item of records) {
     const r = checked(item, proxyId, result);
     if (r) candidates.push(r);
   }
   if (candidates.length === 0) return result;
 
-  let stored: Awaited<ReturnType<typeof storeSessions>>;
+  const store = storer(db, provider, candidates);
+  let stored: StoreSessionsResult;
   try {
-    stored = await storeSessions(db, candidates.map(rowFromRecord), provider);
+    stored = await store(candidates);
   } catch (err) {
     if (!isDataError(err)) throw err; // storage unavailable: nothing acked, the proxy resends
     // One record the database refuses must not block every record behind it: store one by
@@ -95,7 +139,7 @@ export async function ingestSessions(
     stored = { inserted: [], duplicates: [], conflicts: [] };
     for (const r of candidates) {
       try {
-        const one = await storeSessions(db, [rowFromRecord(r)], provider);
+        const one = await store([r]);
         stored.inserted.push(...one.inserted);
         stored.duplicates.push(...one.duplicates);
         stored.conflicts.push(...one.conflicts);
@@ -110,7 +154,7 @@ export async function ingestSessions(
   // if this fails, nothing is acked and the batch comes again).
   if (anchors && result.stored.length > 0) {
     const stored = new Set(result.stored);
-    let newest: SessionRecord | undefined;
+    let newest: Candidate | undefined;
     for (const r of candidates) if (stored.has(r.id) && (newest === undefined || r.seq > newest.seq)) newest = r;
     await advanceHead(db, anchors, proxyId, { seq: newest!.seq, lastHash: newest!.hash });
   }

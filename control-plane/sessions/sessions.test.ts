@@ -106,6 +106,33 @@ describe.each(["sqlite", "postgresql"] as const)("sessions on %s", (provider) =>
     }
   });
 
+  test("sealed bytes the database cannot hold are rejected alone; resends and forks of a sealed batch are told apart", async () => {
+    const proxyId = "p-poison-sealed";
+    const writer = new ChainWriter(EMPTY_CHAIN);
+    // U+0000 in text (PostgreSQL refuses it), a duration beyond a 32-bit integer column, and good ones around them.
+    const records = chain(proxyId, [{ at: 0 }, { at: 1, responseJson: "bad \u0000 byte" }, { at: 2 }, { at: 3, durationMs: 2 ** 31 }, { at: 4 }]);
+    const sealed = records.map((r) => sealedBytes(writer.sealContent(encodeContent({ ...r, seq: 0n, prevHash: "", hash: "" }))));
+    const result = await ingestSessions(store.prisma, proxyId, sealed, store.provider, KEY);
+    if (provider === "postgresql") {
+      expect(result.rejected.map((r) => r.id).sort()).toEqual([records[1]!.id, records[3]!.id].sort());
+      expect(result.stored.sort()).toEqual([0, 2, 4].map((i) => records[i]!.id).sort());
+    } else {
+      // SQLite stores U+0000 in text and 64-bit integers.
+      expect(result.stored).toHaveLength(5);
+    }
+    const storedIds = new Set(result.stored);
+    // A resend of the whole batch: the stored ones are acked again, nothing is stored twice.
+    const again = await ingestSessions(store.prisma, proxyId, sealed, store.provider, KEY);
+    expect(again.stored.sort()).toEqual([...storedIds].sort());
+    expect(await store.prisma.session.count({ where: { proxyId } })).toBe(storedIds.size);
+    // A fork: another record at seq 1 (a different id) is rejected, the stored one kept.
+    const fork = sealedBytes(new ChainWriter(EMPTY_CHAIN).sealContent(encodeContent({ ...chain(proxyId, [{ at: 9 }])[0]!, seq: 0n, prevHash: "", hash: "" })));
+    const forked = await ingestSessions(store.prisma, proxyId, [fork], store.provider, KEY);
+    expect(forked.stored).toEqual([]);
+    expect(forked.rejected[0]!.reason).toMatch(/forked/);
+    expect(await store.prisma.session.count({ where: { proxyId } })).toBe(storedIds.size);
+  });
+
   test("filters and cursor pagination walk every matching session once", async () => {
     const records = chain("p-list", Array.from({ length: 25 }, (_, i) => ({ at: i, graph: i % 2 ? "echo" : "slow", decision: i % 5 === 0 ? "deny" : "allow" })));
     await ingestSessions(store.prisma, "p-list", records, store.provider);
