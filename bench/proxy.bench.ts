@@ -11,7 +11,8 @@
  *
  * Other options: --max-wait S (wait at most S seconds for load1 < 1.5, default 90),
  * --no-pin (no CPU pinning), --node-load (Node load generator even if wrk is installed),
- * --only static,langgraph,stream,cores (a subset of the scenarios), --source.
+ * --only static,langgraph,stream,cores (a subset of the scenarios), --source,
+ * --read-commit strict|group (the proxy's AGENTGATE_READ_COMMIT; the README shows both).
  *
  * Scenarios (see bench/README.md for what each number means):
  *  1. small JSON `POST /assistants/search`, 1/16/64 connections, against a static node:http
@@ -40,6 +41,7 @@ const { values: args } = parseArgs({
     profile: { type: "boolean", default: false },
     only: { type: "string" },
     source: { type: "boolean", default: false },
+    "read-commit": { type: "string", default: "strict" },
   },
   strict: true,
 });
@@ -53,6 +55,11 @@ const CONCURRENCY = [1, 16, 64];
 const STREAM_PLAN = QUICK ? [{ clients: 1, runs: 8 }, { clients: 16, runs: 32 }] : [{ clients: 1, runs: 40 }, { clients: 16, runs: 96 }];
 const SCENARIOS = new Set((args.only ?? "static,langgraph,stream,cores").split(","));
 if (!Number.isFinite(DURATION_S) || DURATION_S < 1) throw new Error("--duration must be a number of seconds ≥ 1");
+// AGENTGATE_READ_COMMIT of the proxy under test: strict (default, every record fdatasynced
+// before its answer ends) or group (plain reads answered once written; fsync within 5 ms).
+const READ_COMMIT = args["read-commit"]!;
+if (READ_COMMIT !== "strict" && READ_COMMIT !== "group") throw new Error("--read-commit must be strict or group");
+const PROXY_ENV = { AGENTGATE_READ_COMMIT: READ_COMMIT };
 
 // The request of scenario 1: what an SDK's `assistants.search({ limit: 10 })` sends.
 const SEARCH = { path: "/assistants/search", method: "POST" as const, body: JSON.stringify({ limit: 10, offset: 0 }) };
@@ -135,6 +142,7 @@ function printHeader(m: MachineInfo, loader: HttpLoader, pinning: Pinning | unde
   console.log(nginx ? "nginx: 1 worker (every-core rows: worker_processes auto), keep-alive upstream (128), proxy_buffering off, access_log off" : "nginx: not installed, nginx rows skipped (apt-get install -y nginx)");
   console.log("relay: bare Node relay (node:http + undici Pool.stream, plain node, bench/lib/bare-relay.mjs)");
   console.log(build ? `agentgate: compiled build (npm run build → ${build.dir}), plain node` : "agentgate: TypeScript sources through tsx (--source)");
+  console.log(`agentgate read commit: ${READ_COMMIT} (AGENTGATE_READ_COMMIT)`);
   console.log(`rows: ${DURATION_S} s each${QUICK ? " (--quick: smoke check only, do not quote)" : ""}`);
 }
 
@@ -165,14 +173,14 @@ async function measure(loader: HttpLoader, pinning: Pinning | undefined, hasNgin
   );
 
   if (args.profile) {
-    await profileProxy({ loader, pinning, durationS: Number(args.duration ?? 10), connections: 64, request: SEARCH, buildDir: build?.dir });
+    await profileProxy({ env: PROXY_ENV, loader, pinning, durationS: Number(args.duration ?? 10), connections: 64, request: SEARCH, buildDir: build?.dir });
     return;
   }
 
   const started = Date.now();
   let systems: BenchSystems | undefined;
   try {
-    systems = await startBenchSystems({ withNginx: hasNginx, pinning, withCores: SCENARIOS.has("cores"), ...(build ? { buildDir: build.dir } : {}) });
+    systems = await startBenchSystems({ env: PROXY_ENV, withNginx: hasNginx, pinning, withCores: SCENARIOS.has("cores"), ...(build ? { buildDir: build.dir } : {}) });
     if (SCENARIOS.has("static")) {
       process.stderr.write("small JSON, static upstream\n");
       const rows = await smallJson(systems.static, loader);

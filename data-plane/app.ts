@@ -44,7 +44,7 @@ export async function startProxy(config: ProxyConfig): Promise<ProxyHandle> {
 
   // Records go to the local spool first (durable before the response completes), then
   // to the control plane; a full spool refuses new requests rather than lose records.
-  const spool = await openSpool({ dir: join(config.dataDir, "spool"), maxBytes: config.spoolMaxBytes });
+  const spool = await openSpool({ dir: join(config.dataDir, "spool"), maxBytes: config.spoolMaxBytes, groupCommitMs: config.readCommitWindowMs });
   // State-changing exchanges are written ahead; those a crash cut are recorded now.
   const { journal, orphans } = await IntentJournal.open({ dir: join(config.dataDir, "spool") }, (id) => spool.holds(id));
   const recordOrphans = recordCrashCut(spool, journal, orphans);
@@ -91,7 +91,8 @@ export async function startProxy(config: ProxyConfig): Promise<ProxyHandle> {
     services,
     state: () => store.current()?.compiled,
     record: async (ctx, ticket) => {
-      await spool.append(buildSessionRecord(ctx, config.proxyId), { reservation: ticket as Reservation | undefined });
+      const durability = config.readCommit === "group" && !changesState(ctx.route?.route.operation ?? "") ? "written" : "fsync";
+      await spool.append(buildSessionRecord(ctx, config.proxyId), { reservation: ticket as Reservation | undefined, durability });
       journal.end(ctx.req.id); // synchronously, right after the append (see intent-journal.ts)
       exchanges.inc({ decision: ctx.record.decision, operation: ctx.route?.route.operation ?? "unknown", status: String(ctx.record.status) });
       durations.observe((Date.now() - ctx.req.startedAt) / 1000, { decision: ctx.record.decision });

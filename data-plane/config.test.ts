@@ -25,6 +25,13 @@ test("write-ahead defaults to state-changing; off is a deliberate choice; anythi
   }
 });
 
+test("read commit defaults to strict; group takes a 1–1000 ms window; anything else is refused with the variable named", () => {
+  expect(loadProxyConfig(base)).toMatchObject({ readCommit: "strict", readCommitWindowMs: 5 });
+  expect(loadProxyConfig({ ...base, AGENTGATE_READ_COMMIT: "group", AGENTGATE_READ_COMMIT_WINDOW_MS: "20" })).toMatchObject({ readCommit: "group", readCommitWindowMs: 20 });
+  for (const bad of ["GROUP", "relaxed", "off"]) expect(() => loadProxyConfig({ ...base, AGENTGATE_READ_COMMIT: bad })).toThrow(/AGENTGATE_READ_COMMIT must/);
+  for (const bad of ["0", "1001", "2.5", "soon"]) expect(() => loadProxyConfig({ ...base, AGENTGATE_READ_COMMIT_WINDOW_MS: bad })).toThrow(/AGENTGATE_READ_COMMIT_WINDOW_MS/);
+});
+
 describe("worker mode configuration", () => {
   test("one process by default; N or auto (one per core) with Redis", () => {
     expect(loadProxyConfig(BASE)).toMatchObject({ workers: 1, workerIndex: undefined, proxyId: "edge-1", dataDir: "/var/lib/agentgate", fleetSize: 1 });

@@ -64,6 +64,15 @@ export interface ProxyConfig {
    * fdatasync before a run is forwarded; a proxy crash mid-exchange loses that exchange's record).
    */
   readonly writeAhead: "state-changing" | "off";
+  /**
+   * When a plain read's record (reads, searches, history, denials of them) is durable before
+   * its answer ends: "strict" (default: fdatasynced) or "group" (written to the OS, which a
+   * kill -9 of the proxy cannot undo, and fdatasynced within readCommitWindowMs together with
+   * the other reads of that window; only a host crash inside the window can lose it).
+   * State-changing exchanges are always fdatasynced first.
+   */
+  readonly readCommit: "strict" | "group";
+  readonly readCommitWindowMs: number;
   /** Worker processes serving the port (AGENTGATE_PROXY_WORKERS: N or `auto`, one per core); 1 = this process serves. */
   readonly workers: number;
   /**
@@ -119,6 +128,10 @@ export function loadProxyConfig(env: NodeJS.ProcessEnv = process.env): ProxyConf
   if (!Number.isInteger(fleetSize) || fleetSize < 1 || fleetSize > 10_000) problems.push("AGENTGATE_FLEET_SIZE must be an integer from 1 to 10000");
   const writeAhead = (env["AGENTGATE_WRITE_AHEAD"] || "state-changing") as ProxyConfig["writeAhead"];
   if (writeAhead !== "state-changing" && writeAhead !== "off") problems.push("AGENTGATE_WRITE_AHEAD must be state-changing or off");
+  const readCommit = (env["AGENTGATE_READ_COMMIT"] || "strict") as ProxyConfig["readCommit"];
+  if (readCommit !== "strict" && readCommit !== "group") problems.push("AGENTGATE_READ_COMMIT must be strict or group");
+  const readCommitWindowMs = Number(env["AGENTGATE_READ_COMMIT_WINDOW_MS"] || 5);
+  if (!Number.isInteger(readCommitWindowMs) || readCommitWindowMs < 1 || readCommitWindowMs > 1000) problems.push("AGENTGATE_READ_COMMIT_WINDOW_MS must be an integer from 1 to 1000");
   const workers = workerCount(env["AGENTGATE_PROXY_WORKERS"], problems);
   const rawIndex = env["AGENTGATE_PROXY_WORKER_INDEX"];
   const workerIndex = rawIndex === undefined || rawIndex === "" ? undefined : Number(rawIndex);
@@ -151,6 +164,8 @@ export function loadProxyConfig(env: NodeJS.ProcessEnv = process.env): ProxyConf
     maxRunMs,
     shutdownGraceMs,
     writeAhead,
+    readCommit,
+    readCommitWindowMs,
     redisFailureMode,
     redisTimeoutMs,
     // local-fallback: every worker of every proxy takes its share

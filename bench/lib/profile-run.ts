@@ -29,6 +29,8 @@ export async function profileProxy(opts: {
   request: ProfileRequest;
   /** The compiled build to profile (plain node); undefined = the sources through tsx. */
   buildDir: string | undefined;
+  /** Extra proxy environment (e.g. AGENTGATE_READ_COMMIT). */
+  env?: Record<string, string>;
 }): Promise<void> {
   // Kept after the run (path printed) so the profile can be opened in Chrome DevTools.
   const dir = mkdtempSync(join(tmpdir(), "agentgate-cpuprof-"));
@@ -36,7 +38,7 @@ export async function profileProxy(opts: {
   const systems = await startBenchSystems({
     withNginx: false,
     pinning: opts.pinning,
-    env: { NODE_OPTIONS: opts.buildDir ? preload : `--import tsx ${preload}`, BENCH_CPU_PROF_DIR: dir },
+    env: { ...opts.env, NODE_OPTIONS: opts.buildDir ? preload : `--import tsx ${preload}`, BENCH_CPU_PROF_DIR: dir },
     ...(opts.buildDir ? { buildDir: opts.buildDir } : {}),
   });
   let warmup: LoadResult;

@@ -306,9 +306,9 @@ describe("spool", () => {
     expect(spool.chainState().seq).toBe(1n);
   });
 
-  test("SIGKILL mid-write: every append that resolved is still there after reopen", async () => {
+  test.each(["fsync", "written"] as const)("SIGKILL mid-write: every append that resolved is still there after reopen (durability %s)", async (durability) => {
     const dir = await tempDir();
-    const child = spawn(process.execPath, ["--import", "tsx", join(here, "../recording/testing/spool-crash-child.ts"), dir], {
+    const child = spawn(process.execPath, ["--import", "tsx", join(here, "../recording/testing/spool-crash-child.ts"), dir, durability], {
       cwd: projectRoot,
       stdio: ["ignore", "pipe", "pipe"],
     });
@@ -349,5 +349,107 @@ describe("spool", () => {
     expect(pending.length).toBeGreaterThanOrEqual(confirmed.length);
     expect(verifyChain(pending)).toEqual({ ok: true });
     expect((await spool.append(testRecord(0))).seq).toBe(BigInt(pending.length + 1));
+  });
+
+  describe('group commit window (durability "written", AGENTGATE_READ_COMMIT=group)', () => {
+    async function until(condition: () => boolean): Promise<void> {
+      for (let i = 0; i < 500 && !condition(); i++) await new Promise((r) => setTimeout(r, 10));
+    }
+
+    /** Holds every fdatasync until released; counts them. */
+    async function holdDatasync(dir: string): Promise<{ calls: () => number; release: () => void; restore: () => void }> {
+      const probe = await import("node:fs/promises").then((fs) => fs.open(join(dir, "probe"), "w"));
+      const proto = Object.getPrototypeOf(probe) as { datasync: () => Promise<void> };
+      await probe.close();
+      const real = proto.datasync;
+      let calls = 0;
+      const waiting: Array<() => void> = [];
+      let held = true;
+      proto.datasync = function (this: unknown) {
+        calls++;
+        return new Promise<void>((resolve) => (held ? waiting.push(resolve) : resolve())).then(() => real.call(this));
+      };
+      return {
+        calls: () => calls,
+        release: () => {
+          held = false;
+          for (const w of waiting.splice(0)) w();
+        },
+        restore: () => (proto.datasync = real),
+      };
+    }
+
+    test("a written append resolves before its fsync, but is reported only once fsynced; the window fsyncs without further appends", async () => {
+      const dir = await tempDir();
+      const spool = await openTest(dir, { groupCommitMs: 20 });
+      const first = await spool.append(testRecord(0));
+      const sync = await holdDatasync(dir);
+      try {
+        const sealed = await spool.append(testRecord(1), { durability: "written" });
+        expect(sealed.seq).toBe(2n);
+        expect(sync.calls()).toBe(0); // answered with no fsync yet
+        expect(spool.holds(sealed.id)).toBe(true);
+        expect((await spool.pending(10)).map((r) => r.id)).toEqual([first.id]); // not reportable yet
+        expect(await spool.ackedHead()).toMatchObject({ seq: 0n });
+        await until(() => sync.calls() > 0); // the window ends: an fsync, with nobody appending
+        expect(sync.calls()).toBe(1);
+        sync.release();
+        await until(() => spool.stats().pendingCount === 2);
+        expect((await spool.pending(10)).map((r) => r.id)).toEqual([first.id, sealed.id]);
+      } finally {
+        sync.restore();
+      }
+    });
+
+    test("an fsync append waits for the fsync even when it shares a batch with written ones", async () => {
+      const dir = await tempDir();
+      const spool = await openTest(dir, { groupCommitMs: 10_000 });
+      await spool.append(testRecord(0));
+      const sync = await holdDatasync(dir);
+      try {
+        let strictDone = false;
+        const written = Array.from({ length: 5 }, (_, i) => spool.append(testRecord(10 + i), { durability: "written" }));
+        const strict = spool.append(testRecord(20)).then(() => (strictDone = true));
+        await Promise.all(written);
+        await new Promise((r) => setTimeout(r, 30));
+        expect(strictDone).toBe(false);
+        expect(sync.calls()).toBeGreaterThanOrEqual(1); // the strict record did not wait for the 10 s window
+        sync.release();
+        await strict;
+        expect((await spool.pending(10)).length).toBe(7);
+      } finally {
+        sync.restore();
+      }
+    });
+
+    test("close fsyncs written records at once (no wait for the window); reopen has them, chain intact", async () => {
+      const dir = await tempDir();
+      const spool = await openTest(dir, { groupCommitMs: 60_000 });
+      const sealed = await Promise.all([1, 2, 3].map((n) => spool.append(testRecord(n), { durability: "written" })));
+      await spool.close();
+      const reopened = await openTest(dir);
+      const pending = await reopened.pending(10);
+      expect(pending.map((r) => r.id)).toEqual(sealed.map((r) => r.id));
+      expect(verifyChain(pending)).toEqual({ ok: true });
+    });
+
+    test("a failed window fsync fails the spool closed (SPOOL_IO) for every later append", async () => {
+      const dir = await tempDir();
+      const spool = await openTest(dir, { groupCommitMs: 5 });
+      await spool.append(testRecord(0));
+      const probe = await import("node:fs/promises").then((fs) => fs.open(join(dir, "probe2"), "w"));
+      const proto = Object.getPrototypeOf(probe) as { datasync: () => Promise<void> };
+      await probe.close();
+      const real = proto.datasync;
+      proto.datasync = () => Promise.reject(Object.assign(new Error("EIO: i/o error"), { code: "EIO" }));
+      try {
+        await spool.append(testRecord(1), { durability: "written" });
+        await until(() => !spool.stats().accepting);
+        await expect(spool.append(testRecord(2), { durability: "written" })).rejects.toMatchObject({ code: "SPOOL_IO" });
+        expect(spool.stats().accepting).toBe(false);
+      } finally {
+        proto.datasync = real;
+      }
+    });
   });
 });

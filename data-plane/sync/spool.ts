@@ -19,7 +19,12 @@
  *
  * Durability: appends are group-committed — one write + fdatasync for every append that
  * queued while the previous fsync ran — so concurrent requests share an fsync instead of
- * each paying for one. A segment becomes deletable once all its records are acked; the
+ * each paying for one. An append may instead ask for `durability: "written"` (plain reads
+ * under AGENTGATE_READ_COMMIT=group): it resolves once its bytes are written to the OS,
+ * which a kill -9 of the proxy cannot undo, and is fdatasynced within `groupCommitMs`
+ * together with every other such append; only a crash of the host itself inside that
+ * window can lose it. A record is offered to the reporter only once it is fsynced, so the
+ * control plane never holds a record the proxy's chain could lose. A segment becomes deletable once all its records are acked; the
  * newest segment is kept, so the chain state is always recoverable.
  *
  * Failing closed: before a request is forwarded, the proxy `reserve`s space for its record
@@ -86,6 +91,11 @@ export interface Reservation {
 export interface AppendOptions {
   /** The exchange's reservation: the record is fitted into it (plus free space) rather than refused. */
   readonly reservation?: Reservation;
+  /**
+   * "fsync" (default): resolve once the record is fdatasynced. "written": resolve once it is
+   * written to the OS (survives a kill -9 of the process); fdatasynced within groupCommitMs.
+   */
+  readonly durability?: "fsync" | "written";
 }
 
 /** How to open a spool. */
@@ -102,6 +112,8 @@ export interface SpoolOptions {
    * much. Default 64 KiB (at most maxBytes / 4, at least 16 KiB: a record's identifying fields).
    */
   readonly reserveBytes?: number;
+  /** Longest wait before records appended with durability "written" are fdatasynced. Default 5 ms. */
+  readonly groupCommitMs?: number;
   /** Fill ratio at which "fill-warning" is emitted. Default 0.8. */
   readonly warnRatio?: number;
   /** Receives operational events. Default: one JSON line per event on stderr. */
@@ -193,6 +205,7 @@ interface Queued {
   readonly sealed: SealedContent;
   readonly payload: Uint8Array;
   readonly bytes: number;
+  readonly durability: "fsync" | "written";
   readonly resolve: (record: SessionRecord) => void;
   readonly reject: (err: unknown) => void;
 }
@@ -213,6 +226,7 @@ interface SpoolConfig {
   readonly maxRecordBytes: number;
   readonly reserveBytes: number;
   readonly warnRatio: number;
+  readonly groupCommitMs: number;
   readonly emit: (event: SpoolEvent) => void;
 }
 
@@ -234,6 +248,7 @@ function resolveConfig(options: SpoolOptions): SpoolConfig {
     maxRecordBytes: positiveInt("maxRecordBytes", options.maxRecordBytes ?? 3 * MIB),
     reserveBytes: positiveInt("reserveBytes", options.reserveBytes ?? Math.max(16 * 1024, Math.min(64 * 1024, Math.floor(maxBytes / 4)))),
     warnRatio,
+    groupCommitMs: positiveInt("groupCommitMs", options.groupCommitMs ?? 5),
     emit: options.onEvent ?? logEvent,
   };
 }
@@ -245,6 +260,7 @@ class FileSpool implements Spool {
   readonly #maxRecordBytes: number;
   readonly #reserveBytes: number;
   readonly #warnRatio: number;
+  readonly #groupCommitMs: number;
   readonly #emit: (event: SpoolEvent) => void;
   readonly #lock: DirLock;
   readonly #segments: SpoolSegment[];
@@ -255,6 +271,10 @@ class FileSpool implements Spool {
   #queue: Queued[] = [];
   /** The batch being written and fsynced: sealed, no longer queued, not durable yet. */
   #writing: Queued[] = [];
+  /** Written to the OS, in seq order, waiting for the next fdatasync (durability "written"). */
+  #unsynced: Array<{ readonly q: Queued; readonly seg: SpoolSegment; readonly offset: number }> = [];
+  #syncTimer: NodeJS.Timeout | undefined;
+  #syncDue = false;
   readonly #queuedIds = new Set<string>();
   #queuedBytes = 0;
   #reservedBytes = 0;
@@ -276,6 +296,7 @@ class FileSpool implements Spool {
     this.#maxRecordBytes = config.maxRecordBytes;
     this.#reserveBytes = config.reserveBytes;
     this.#warnRatio = config.warnRatio;
+    this.#groupCommitMs = config.groupCommitMs;
     this.#emit = config.emit;
     this.#lock = lock;
     this.#segments = recovered.segments;
@@ -373,7 +394,7 @@ class FileSpool implements Spool {
     }
     this.#full = false;
     return new Promise<SessionRecord>((resolve, reject) => {
-      this.#queue.push({ record: kept, sealed, payload, bytes, resolve, reject });
+      this.#queue.push({ record: kept, sealed, payload, bytes, durability: options.durability ?? "fsync", resolve, reject });
       this.#queuedIds.add(record.id);
       this.#queuedBytes += bytes;
       this.#checkFill();
@@ -381,20 +402,26 @@ class FileSpool implements Spool {
     });
   }
 
-  /** Group commit: writes everything queued so far in one write + fdatasync, until the queue is empty. */
+  /**
+   * Group commit: writes everything queued so far in one write, then fdatasyncs it (or, when
+   * the whole batch asked for "written", leaves the fsync to the window's timer), until the
+   * queue is empty and nothing is due.
+   */
   async #drain(): Promise<void> {
-    while (this.#queue.length > 0 && this.#failed === undefined) {
+    while ((this.#queue.length > 0 || this.#syncDue) && this.#failed === undefined) {
       const batch = this.#queue;
       this.#queue = [];
       this.#writing = batch;
       try {
-        await this.#writeBatch(batch);
+        if (batch.length > 0) await this.#writeBatch(batch);
+        if (this.#syncDue || batch.some((q) => q.durability === "fsync")) await this.#sync();
       } catch (err) {
         this.#failed = new SpoolError("SPOOL_IO", `spool write failed: ${(err as Error).message}`, { cause: err });
         this.#emit({ type: "io-error", operation: "append", message: (err as Error).message });
-        for (const q of [...batch, ...this.#queue]) q.reject(this.#failed);
+        for (const q of [...this.#unsynced.map((u) => u.q), ...batch, ...this.#queue]) q.reject(this.#failed);
         this.#queue = [];
         this.#writing = [];
+        this.#unsynced = [];
         this.#queuedIds.clear();
         this.#queuedBytes = 0;
       }
@@ -403,6 +430,7 @@ class FileSpool implements Spool {
     this.#draining = undefined;
   }
 
+  /** Writes a batch to the tail segment; "written" appends resolve here, the others after #sync. */
   async #writeBatch(batch: Queued[]): Promise<void> {
     const total = batch.reduce((n, q) => n + q.bytes, 0);
     let tail = this.#tail;
@@ -417,19 +445,48 @@ class FileSpool implements Spool {
       const { bytesWritten } = await tail.fh.write(buf, written, total - written, tail.size + written);
       written += bytesWritten;
     }
-    await tail.fh.datasync();
     let offset = tail.size;
     for (const q of batch) {
-      this.#index.set(q.record.id, { seg: tail, offset, bytes: q.bytes });
-      this.#queuedIds.delete(q.record.id);
+      this.#unsynced.push({ q, seg: tail, offset });
       offset += q.bytes;
     }
     tail.size = offset;
-    tail.live += batch.length;
-    this.#pendingBytes += total;
+    tail.live += batch.length; // written records keep their segment from being deleted
     this.#diskBytes += total;
     this.#queuedBytes -= total;
-    for (const q of batch) q.resolve({ ...q.record, seq: q.sealed.seq, prevHash: q.sealed.prevHash, hash: q.sealed.hash });
+    this.#writing = [];
+    let relaxed = false;
+    for (const q of batch) {
+      if (q.durability !== "written") continue;
+      relaxed = true;
+      q.resolve({ ...q.record, seq: q.sealed.seq, prevHash: q.sealed.prevHash, hash: q.sealed.hash });
+    }
+    if (relaxed) this.#syncTimer ??= setTimeout(() => this.#syncWindowEnded(), this.#groupCommitMs);
+  }
+
+  #syncWindowEnded(): void {
+    this.#syncTimer = undefined;
+    this.#syncDue = true;
+    this.#draining ??= this.#drain();
+  }
+
+  /** fdatasyncs every segment holding written records, then makes them pending (reportable), in seq order. */
+  async #sync(): Promise<void> {
+    this.#syncDue = false;
+    clearTimeout(this.#syncTimer);
+    this.#syncTimer = undefined;
+    const synced = this.#unsynced;
+    if (synced.length === 0) return;
+    // (Nothing is written meanwhile: #drain runs one step at a time. On failure they stay in
+    // #unsynced, to be rejected with the batch.)
+    for (const seg of new Set(synced.map((u) => u.seg))) await seg.fh.datasync();
+    this.#unsynced = [];
+    for (const { q, seg, offset } of synced) {
+      this.#index.set(q.record.id, { seg, offset, bytes: q.bytes });
+      this.#queuedIds.delete(q.record.id);
+      this.#pendingBytes += q.bytes;
+      if (q.durability === "fsync") q.resolve({ ...q.record, seq: q.sealed.seq, prevHash: q.sealed.prevHash, hash: q.sealed.hash });
+    }
     for (const listener of this.#listeners) {
       try {
         listener();
@@ -639,8 +696,8 @@ class FileSpool implements Spool {
     // Just before the oldest record not acked yet: durable first, then those awaiting fsync.
     const oldest = this.#index.entries().next();
     const read = oldest.done ? undefined : (await this.#read([oldest.value]))[0];
-    // (A batch being fsynced is sealed but neither queued nor indexed: it is not acked either.)
-    const first = oldest.done ? (this.#writing[0] ?? this.#queue[0])?.sealed : read && fromBinary(SessionRecordSchema, read.bytes);
+    // (Records written but not fsynced, or being written, are neither queued nor indexed: not acked either.)
+    const first = oldest.done ? (this.#unsynced[0]?.q ?? this.#writing[0] ?? this.#queue[0])?.sealed : read && fromBinary(SessionRecordSchema, read.bytes);
     if (first === undefined) return this.#index.size > 0 ? this.ackedHead() : this.#chain.state; // acked while read
     return { seq: first.seq - 1n, lastHash: first.prevHash };
   }
@@ -654,6 +711,12 @@ class FileSpool implements Spool {
     if (this.#closed) return;
     this.#closed = true;
     await this.#draining;
+    if (this.#unsynced.length > 0 && this.#failed === undefined) {
+      // Written under a group-commit window: fsync them now rather than at the timer.
+      this.#syncDue = true;
+      await (this.#draining ??= this.#drain());
+    }
+    clearTimeout(this.#syncTimer);
     await this.#maintenance;
     for (const seg of this.#segments) {
       await seg.fh.close().catch(() => undefined);
