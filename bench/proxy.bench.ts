@@ -57,7 +57,7 @@ const SCENARIOS = new Set((args.only ?? "static,langgraph,stream,cores").split("
 if (!Number.isFinite(DURATION_S) || DURATION_S < 1) throw new Error("--duration must be a number of seconds ≥ 1");
 // AGENTGATE_READ_COMMIT of the proxy under test: strict (default, every record fdatasynced
 // before its answer ends) or group (plain reads answered once written; fsync within 5 ms).
-const READ_COMMIT = args["read-commit"]!;
+const READ_COMMIT = args["read-commit"];
 if (READ_COMMIT !== "strict" && READ_COMMIT !== "group") throw new Error("--read-commit must be strict or group");
 const PROXY_ENV = { AGENTGATE_READ_COMMIT: READ_COMMIT };
 
