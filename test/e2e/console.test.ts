@@ -6,13 +6,13 @@
  * stays text, a member sees nothing, and the session cookie alone cannot drive the API.
  */
 import { randomBytes } from "node:crypto";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { SIGNATURE_HEADER, TIMESTAMP_HEADER, verifyWebhook } from "../../control-plane/notifications/webhook.js";
 import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
 import type { Stack } from "../../demo/stack.js";
-import { ALL_PLANTED } from "../../demo/langgraph/fixtures.js";
+import { ALL_PLANTED, PLANTED } from "../../demo/langgraph/fixtures.js";
 import { startE2eStack, type E2eStack } from "../helpers/e2e-stack.js";
 import { buildConsole } from "../../control-plane/console/web/build.mjs";
 
@@ -71,12 +71,15 @@ async function signIn(user: string, path = "/console/"): Promise<Page> {
   return page;
 }
 
+// A secret in the caller's input: masked in what the approver and the auditor see.
+const INPUT_SECRET = PLANTED.githubTokens[0];
+
 async function runAs(sub: string, graph: string): Promise<{ status: number; body: any }> {
   const token = await stack.issuer.mint({ sub, email: `${sub}@example.com`, groups: ["members"] });
   const res = await fetch(`${stack.proxyUrl()}/runs/wait`, {
     method: "POST",
     headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
-    body: JSON.stringify({ assistant_id: graph, input: { messages: [{ role: "user", content: "<img src=x onerror=alert(1)>" }] } }),
+    body: JSON.stringify({ assistant_id: graph, input: { messages: [{ role: "user", content: `<img src=x onerror=alert(1)> token ${INPUT_SECRET}` }] } }),
   });
   return { status: res.status, body: await res.json() };
 }
@@ -99,6 +102,11 @@ test("a held run is announced (signed webhook); the approver opens its link, sig
   const page = await signIn("bob", new URL(announced.agentgate.approvalRequest.url).pathname);
   const row = page.locator(`tr[data-id="${id}"]`);
   await expect(row.locator("td").nth(1).textContent()).resolves.toBe("leaky");
+  // The parameters as filed by the proxy: masked, and the caller's markup is text.
+  const parameters = (await row.locator("pre").textContent()) ?? "";
+  expect(parameters).toContain("<img src=x onerror=alert(1)>");
+  expect(parameters).not.toContain(INPUT_SECRET);
+  expect(await page.locator("main img").count()).toBe(0);
   await row.locator('input[name="note"]').fill("looks fine");
   await row.getByRole("button", { name: "Approve" }).click();
   await page.waitForSelector(`tr[data-id="${id}"][data-status="approved"]`);
@@ -134,6 +142,7 @@ test("auditor finds the session, sees masked values, replays the stream; stored 
   const request = await page.locator("#request-json").textContent();
   // The caller's markup is shown as text, and never became an element.
   expect(request).toContain("<img src=x onerror=alert(1)>");
+  expect(request).not.toContain(INPUT_SECRET);
   expect(await page.locator("main img").count()).toBe(0);
   // What the auditor sees is what was recorded: masked, none of the planted secrets.
   const response = (await page.locator("#response-json").textContent()) ?? "";
@@ -230,4 +239,29 @@ test("the built page loads only same-origin files: no inline script or style the
   // React renders no inline style attribute either, and the browser reported no CSP refusal.
   expect(await page.locator("[style]").count()).toBe(0);
   expect(violations.filter((v) => /Content Security Policy/i.test(v))).toEqual([]);
+});
+
+test("an admin dry-runs a policy file, sees the diff, and applies exactly what was reviewed", async () => {
+  const page = await signIn("dana", "/console/policy");
+  await page.waitForSelector("#policy-yaml");
+  const name = "analysts-whoami";
+  const edited = readFileSync(stack.policyFile, "utf8").replace(/\npolicies:\n/, `\npolicies:\n  - { name: ${name}, role: analyst, connection: demo, graphs: ["whoami"], operations: ["*"] }\n`);
+  expect(edited).toContain(name);
+  const stored = () => e2e.store!.prisma.policy.findFirst({ where: { name } });
+  await page.fill("#policy-yaml", edited);
+  expect(await page.locator("#policy-apply").isDisabled()).toBe(true);
+  await page.click("#policy-dry-run");
+  await page.waitForSelector("#policy-result table");
+  await expect(page.locator("#policy-result tr", { hasText: name }).locator("td").allTextContents()).resolves.toEqual(["create", "policy", name]);
+  await expect(page.locator("#policy-result p").textContent()).resolves.toBe("Dry run: 1 change(s), nothing written.");
+  expect(await stored()).toBeNull(); // a dry run writes nothing
+  // An edit after the review disables Apply until the next dry run.
+  await page.waitForSelector("#policy-apply:not([disabled])");
+  await page.fill("#policy-yaml", `${edited}\n`);
+  expect(await page.locator("#policy-apply").isDisabled()).toBe(true);
+  await page.click("#policy-dry-run");
+  await page.waitForSelector("#policy-apply:not([disabled])");
+  await page.click("#policy-apply");
+  await page.waitForSelector('#policy-result p:has-text("Applied: snapshot version")');
+  expect(await stored()).toMatchObject({ name, graphs: ["whoami"] });
 });

@@ -3,6 +3,7 @@
 // "Changed" is a hash of every source file under web/ plus Vite's and React's versions,
 // stored next to the output: a fresh checkout or an edited page rebuilds, anything else
 // costs one read of a dozen small files.
+import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -38,18 +39,35 @@ export function consoleBuildIsStale() {
   return readFileSync(stampFile, "utf8").trim() !== consoleSourceHash();
 }
 
-/** Builds the bundle (Vite, production mode). Returns false when it was fresh already (and `force` is not set). */
-export async function buildConsole({ force = false } = {}) {
-  if (!force && !consoleBuildIsStale()) return false;
+/** Builds the bundle in this process (Vite, production mode). */
+async function viteBuild() {
   const hash = consoleSourceHash();
   const { build } = await import("vite");
   await build({ configFile: path.join(webDir, "vite.config.mjs"), mode: "production" });
   writeFileSync(stampFile, `${hash}\n`);
+}
+
+/**
+ * Builds the bundle when stale (or `force`). Returns false when it was fresh already.
+ * Vite runs in a child node process: rolldown's native bindings refuse objects from
+ * another VM realm (Jest's ESM sandbox), and a child works the same from node, tsx or Jest.
+ */
+export async function buildConsole({ force = false } = {}) {
+  if (!force && !consoleBuildIsStale()) return false;
+  await new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [fileURLToPath(import.meta.url), "--in-process"], { stdio: ["ignore", "inherit", "inherit"] });
+    child.once("error", reject);
+    child.once("exit", (code, signal) => (code === 0 ? resolve(undefined) : reject(new Error(`console build failed (${signal ?? `exit ${code}`})`))));
+  });
   return true;
 }
 
 // `node control-plane/console/web/build.mjs [--force]`
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const built = await buildConsole({ force: process.argv.includes("--force") });
-  console.log(built ? `console built into ${path.relative(process.cwd(), consoleBuildDir)}/` : "console build is up to date");
+  if (process.argv.includes("--in-process")) {
+    await viteBuild();
+  } else {
+    const built = await buildConsole({ force: process.argv.includes("--force") });
+    console.log(built ? `console built into ${path.relative(process.cwd(), consoleBuildDir)}/` : "console build is up to date");
+  }
 }

@@ -48,7 +48,7 @@ export interface ReplayEvent {
 }
 
 export interface SessionDetail extends SessionSummary {
-  readonly seq: number;
+  readonly seq: string;
   readonly issuer: string | null;
   readonly groups: readonly string[];
   readonly reasons: readonly string[];
@@ -73,16 +73,16 @@ export interface ChainReport {
   readonly proxyId: string;
   readonly records: number;
   readonly ok: boolean;
-  readonly problems: ReadonlyArray<{ readonly seq: number; readonly kind: string }>;
+  readonly problems: ReadonlyArray<{ readonly seq: string; readonly kind: string }>;
 }
 
 export interface Proxy {
   readonly id: string;
   readonly address: string;
   readonly connected: boolean;
-  readonly ackedVersion: number | null;
+  readonly ackedVersion: string | null;
   readonly lastError: string | null;
-  readonly rejectedVersion: number | null;
+  readonly rejectedVersion: string | null;
   readonly lastSeen: string;
 }
 

@@ -12,7 +12,7 @@ const FLEET = `query Fleet {
 }`;
 
 interface FleetData {
-  snapshot: { version: number; createdAt: string };
+  snapshot: { version: string; createdAt: string };
   proxies: Edges<Proxy>;
   roles: Edges<{ name: string; description: string | null }>;
   policies: Edges<{ name: string; role: { name: string }; graphs: string[]; operations: string[] }>;

@@ -8,7 +8,7 @@ import type { PolicyChange } from "../types";
 const APPLY = "mutation ApplyPolicy($yaml: String!, $dryRun: Boolean) { applyPolicyFile(yaml: $yaml, dryRun: $dryRun) { dryRun snapshotVersion changes { kind name action } } }";
 
 interface Applied {
-  applyPolicyFile: { dryRun: boolean; snapshotVersion: number | null; changes: PolicyChange[] };
+  applyPolicyFile: { dryRun: boolean; snapshotVersion: string; changes: PolicyChange[] };
 }
 
 export function PolicyPage() {
