@@ -1,8 +1,9 @@
 import { mkdtemp, readdir, readFile, rm, stat, chmod, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { create, fromBinary } from "@bufbuild/protobuf";
-import { SnapshotSchema } from "../../proto/gen/agentgate/v1/policy_pb.js";
+import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import { RoleBindingSchema, SnapshotSchema } from "../../proto/gen/agentgate/v1/policy_pb.js";
+import { frameHeader } from "../recording/frame.js";
 import type { Snapshot } from "../../proto/gen/agentgate/v1/policy_pb.js";
 import { SnapshotStore } from "./snapshot-store.js";
 
@@ -127,5 +128,81 @@ describe("SnapshotStore", () => {
     expect(outcome.kind === "applied" && outcome.warnings[0]).toMatch(/not saved to disk/);
     expect(store.current()?.version).toBe(4n);
     expect((await readdir(dir)).filter((f) => f.endsWith(".tmp"))).toEqual([]);
+  });
+
+  describe("disk copy: base + journal of deltas (issue 18: a change costs what it changed)", () => {
+    const binding = (role: string, group: string) => create(RoleBindingSchema, { role, issuer: "https://idp", group });
+    const withBindings = (version: number, groups: string[]): Snapshot => create(SnapshotSchema, { ...snap(version), roleBindings: groups.map((g) => binding("dev", g)) });
+    const delta = (version: number, base: number, add: string[], remove: string[] = []): Snapshot =>
+      create(SnapshotSchema, { ...snap(version), baseVersion: BigInt(base), roleBindings: add.map((g) => binding("dev", g)), removedRoleBindings: remove.map((g) => binding("dev", g)) });
+    const groups = (store: { boundGroups(): string[] }) => store.boundGroups().sort();
+
+    test("deltas are appended to the journal, the base file is untouched, and a restart replays them", async () => {
+      const diskPath = join(dir, "snapshot.bin");
+      const store = new SnapshotStore({ compile, diskPath });
+      await store.apply(withBindings(1, ["a", "b", "c"]));
+      const base = await readFile(diskPath);
+      await store.apply(delta(2, 1, ["d"], ["a"]));
+      await store.apply(delta(3, 2, ["e"]));
+      expect(await readFile(diskPath)).toEqual(base); // O(change): the complete copy was not rewritten
+      expect((await stat(`${diskPath}.journal`)).mode & 0o777).toBe(0o600);
+      const restarted = new SnapshotStore({ compile, diskPath });
+      expect(await restarted.loadFromDisk()).toEqual({ kind: "loaded", version: 3n, warnings: [] });
+      expect(groups(restarted)).toEqual(["b", "c", "d", "e"]);
+      expect(groups(restarted)).toEqual(groups(store));
+    });
+
+    test("a torn last frame or a break in the chain ends the replay there, and the journal is cut so later deltas continue it", async () => {
+      const diskPath = join(dir, "snapshot.bin");
+      const store = new SnapshotStore({ compile, diskPath });
+      await store.apply(withBindings(1, ["a"]));
+      await store.apply(delta(2, 1, ["b"]));
+      const journal = `${diskPath}.journal`;
+      const good = (await readFile(journal)).length;
+      await writeFile(journal, Buffer.concat([await readFile(journal), Buffer.from([0, 0, 0, 50, 1, 2, 3, 4, 9, 9])])); // torn: header of a frame that never landed
+      const restarted = new SnapshotStore({ compile, diskPath });
+      const loaded = await restarted.loadFromDisk();
+      expect(loaded).toMatchObject({ kind: "loaded", version: 2n });
+      expect((loaded as { warnings: string[] }).warnings.join()).toMatch(/torn tail/);
+      expect((await readFile(journal)).length).toBe(good);
+      await restarted.apply(delta(3, 2, ["c"]));
+      const again = new SnapshotStore({ compile, diskPath });
+      expect(await again.loadFromDisk()).toEqual({ kind: "loaded", version: 3n, warnings: [] });
+      expect(groups(again)).toEqual(["a", "b", "c"]);
+
+      // A delta that does not continue the chain (e.g. appended after a failed base write) stops the replay.
+      const bytes = toBinary(SnapshotSchema, delta(9, 7, ["z"]));
+      await writeFile(journal, Buffer.concat([await readFile(journal), frameHeader(bytes), bytes]));
+      const broken = new SnapshotStore({ compile, diskPath });
+      const out = await broken.loadFromDisk();
+      expect(out).toMatchObject({ kind: "loaded", version: 3n });
+      expect((out as { warnings: string[] }).warnings.join()).toMatch(/breaks at version 9/);
+      expect(groups(broken)).toEqual(["a", "b", "c"]);
+    });
+
+    test("past half its base the journal is folded into a new base; entries a base already holds are skipped on load", async () => {
+      const diskPath = join(dir, "snapshot.bin");
+      const store = new SnapshotStore({ compile, diskPath, journalMinBytes: 400 });
+      await store.apply(withBindings(1, ["a"]));
+      const journal = `${diskPath}.journal`;
+      let version = 1;
+      for (let i = 0; i < 30; i++, version++) await store.apply(delta(version + 1, version, [`g${i}`]));
+      const journalSize = await stat(journal).then((st) => st.size, () => 0);
+      expect(journalSize).toBeLessThanOrEqual(400 + 200);
+      const onDisk = fromBinary(SnapshotSchema, await readFile(diskPath));
+      expect(onDisk.version).toBeGreaterThan(1n); // a newer base was written
+      expect(onDisk.baseVersion).toBe(0n);
+      const restarted = new SnapshotStore({ compile, diskPath });
+      expect(await restarted.loadFromDisk()).toEqual({ kind: "loaded", version: BigInt(version), warnings: [] });
+      expect(groups(restarted)).toEqual(groups(store));
+
+      // A crash between writing a new base and removing the journal leaves entries the base holds: skipped.
+      const stale = toBinary(SnapshotSchema, delta(2, 1, ["old"]));
+      await writeFile(journal, Buffer.concat([frameHeader(stale), stale]));
+      await writeFile(diskPath, toBinary(SnapshotSchema, withBindings(5, ["x"])));
+      const skipped = new SnapshotStore({ compile, diskPath });
+      expect(await skipped.loadFromDisk()).toEqual({ kind: "loaded", version: 5n, warnings: [] });
+      expect(groups(skipped)).toEqual(["x"]);
+    });
   });
 });

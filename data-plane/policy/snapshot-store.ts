@@ -8,16 +8,23 @@
  * credentials), so a proxy restarted while the control plane is down still serves it.
  *
  * Deltas (issue 18: Snapshot.base_version set) apply only on top of exactly their base
- * version: the store merges them into the bindings in force, hands the compiler the merged
- * snapshot WITH the change (so it can update its indexes instead of rebuilding them), and
- * saves the merged, complete snapshot — the disk copy is never a delta.
+ * version: the store merges them into the bindings in force and hands the compiler the
+ * merged snapshot WITH the change (so it can update its indexes instead of rebuilding them).
+ *
+ * On disk a change costs what it changed, not the whole policy: the complete snapshot is
+ * the base file (`diskPath`), and each delta applied since is appended to a journal beside
+ * it (`<diskPath>.journal`, checksummed frames as in the spool, fdatasynced, mode 0600).
+ * Loading replays the journal's chain of deltas on top of the base (a torn last frame or a
+ * break in the chain ends it). Once the journal outgrows half the base (at least 1 MiB),
+ * the merged snapshot is written as the new base and the journal starts over.
  */
 import { randomBytes } from "node:crypto";
-import { mkdir, open, readFile, rename, stat, unlink } from "node:fs/promises";
+import { mkdir, open, readFile, rename, stat, truncate, unlink } from "node:fs/promises";
 import { dirname } from "node:path";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { SnapshotSchema } from "../../proto/gen/agentgate/v1/policy_pb.js";
 import type { RoleBinding, Snapshot } from "../../proto/gen/agentgate/v1/policy_pb.js";
+import { frameHeader, scanFrames } from "../recording/frame.js";
 
 /** The snapshot being enforced: its version and compiled form. Immutable once published. */
 export interface CurrentSnapshot<T> {
@@ -75,6 +82,8 @@ export interface SnapshotStoreOptions<T> {
   compile: (snapshot: Snapshot, change?: SnapshotChange<T>) => T;
   /** Where the last good snapshot is kept; no persistence when omitted. */
   diskPath?: string;
+  /** The journal of deltas may grow to half its base, and at least to this (default 1 MiB). */
+  journalMinBytes?: number;
 }
 
 const errorMessage = (e: unknown): string => (e instanceof Error ? e.message : String(e));
@@ -87,14 +96,19 @@ export class SnapshotStore<T> {
   #current: CurrentSnapshot<T> | undefined;
   // The bindings in force, by resource key: what deltas are applied to (issue 18).
   #bindings = new Map<string, RoleBinding>();
-  // Disk writes run one at a time, in apply order; a queued write that has been
-  // superseded by a newer version is skipped.
+  // Disk writes run one at a time, in apply order; a queued write that a newer complete
+  // snapshot (queued behind it) supersedes is skipped.
   #writes: Promise<void> = Promise.resolve();
-  #newestQueued = -1n;
+  #newestBaseQueued = -1n;
+  // Sizes on disk: the base file and the journal of deltas appended since.
+  #baseBytes = 0;
+  #journalBytes = 0;
+  readonly #journalMinBytes: number;
 
   constructor(options: SnapshotStoreOptions<T>) {
     this.#compile = options.compile;
     this.#diskPath = options.diskPath;
+    this.#journalMinBytes = options.journalMinBytes ?? 1024 * 1024;
   }
 
   /** The watch client may ask for deltas: this store applies them. */
@@ -113,10 +127,11 @@ export class SnapshotStore<T> {
   async apply(snapshot: Snapshot): Promise<ApplyOutcome> {
     const stale = this.#staleness(snapshot.version);
     if (stale !== undefined) return stale;
-    const full = snapshot.baseVersion === 0n ? this.#applyFull(snapshot) : this.#applyDelta(snapshot);
+    const isDelta = snapshot.baseVersion !== 0n;
+    const full = isDelta ? this.#applyDelta(snapshot) : this.#applyFull(snapshot);
     const warnings = this.#swap(snapshot.version, full.compiled);
     if (this.#diskPath !== undefined) {
-      const error = await this.#persist(this.#diskPath, full.snapshot);
+      const error = await this.#persist(this.#diskPath, full.snapshot, isDelta ? snapshot : undefined);
       if (error !== undefined) warnings.push(`snapshot not saved to disk: ${error}`);
     }
     return { kind: "applied", version: snapshot.version, warnings };
@@ -196,7 +211,57 @@ export class SnapshotStore<T> {
     if (stale !== undefined) return stale;
     this.#bindings = new Map(snapshot.roleBindings.map((b) => [resourceKey(b), b]));
     warnings.push(...this.#swap(snapshot.version, compiled));
-    return { kind: "loaded", version: snapshot.version, warnings };
+    this.#baseBytes = bytes.length;
+    warnings.push(...(await this.#replayJournal(`${path}.journal`)));
+    return { kind: "loaded", version: this.#current!.version, warnings };
+  }
+
+  /**
+   * Applies the journal's deltas that continue the version in force, in order. Entries at or
+   * below it are leftovers of a base written after them; a break in the chain, a delta that
+   * does not compile or a torn frame ends the replay, and the journal is cut there so that
+   * later appends continue a valid chain.
+   */
+  async #replayJournal(journalPath: string): Promise<string[]> {
+    let bytes: Buffer;
+    try {
+      bytes = await readFile(journalPath);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === "ENOENT") return [];
+      return [`snapshot journal unreadable, ignored: ${errorMessage(e)}`];
+    }
+    const warnings: string[] = [];
+    const { frames, validEnd } = scanFrames(bytes, 0);
+    let end = 0;
+    for (const f of frames) {
+      let delta: Snapshot;
+      try {
+        delta = fromBinary(SnapshotSchema, bytes.subarray(f.payloadOffset, f.payloadOffset + f.payloadLength));
+        const version = this.#current!.version;
+        if (delta.version > version) {
+          if (delta.baseVersion !== version) {
+            warnings.push(`snapshot journal breaks at version ${delta.version} (based on ${delta.baseVersion}, ${version} in force): replay stops`);
+            break;
+          }
+          warnings.push(...this.#swap(delta.version, this.#applyDelta(delta).compiled));
+        }
+      } catch (e) {
+        warnings.push(`snapshot journal entry rejected, replay stops: ${errorMessage(e)}`);
+        break;
+      }
+      end = f.payloadOffset + f.payloadLength;
+    }
+    if (end < bytes.length) {
+      if (validEnd < bytes.length) warnings.push(`snapshot journal had a torn tail (${bytes.length - validEnd} bytes): cut`);
+      await truncate(journalPath, end).catch((e: unknown) => warnings.push(`snapshot journal not cut: ${errorMessage(e)}`));
+    }
+    this.#journalBytes = end;
+    return warnings;
+  }
+
+  /** Groups of the role bindings in force (tests and diagnostics). */
+  boundGroups(): string[] {
+    return [...this.#bindings.values()].map((b) => b.group || b.subject);
   }
 
   /** Subscribes to swaps; returns the unsubscribe function. Listeners should not throw. */
@@ -227,15 +292,33 @@ export class SnapshotStore<T> {
     return warnings;
   }
 
-  /** Queues an atomic write of `snapshot`; resolves with an error message, or undefined on success/skip. */
-  #persist(path: string, snapshot: Snapshot): Promise<string | undefined> {
-    const version = snapshot.version;
-    if (version > this.#newestQueued) this.#newestQueued = version;
-    const bytes = toBinary(SnapshotSchema, snapshot);
+  /**
+   * Queues the disk copy of what was just applied: a delta is appended to the journal
+   * (unless the journal has outgrown its base: then, like a complete snapshot, the merged
+   * snapshot becomes the new base and the journal is emptied). Resolves with an error
+   * message, or undefined on success or skip.
+   */
+  #persist(path: string, merged: Snapshot, delta: Snapshot | undefined): Promise<string | undefined> {
+    const version = merged.version;
+    const deltaBytes = delta === undefined ? undefined : toBinary(SnapshotSchema, delta);
+    const asBase = deltaBytes === undefined || this.#journalBytes + deltaBytes.length > Math.max(this.#journalMinBytes, this.#baseBytes / 2);
+    if (asBase && version > this.#newestBaseQueued) this.#newestBaseQueued = version;
+    // Planned now, in apply order: the journal size decides, and it grows as deltas are queued.
+    if (asBase) this.#journalBytes = 0;
+    else this.#journalBytes += deltaBytes.length + 8;
+    const baseBytes = asBase ? toBinary(SnapshotSchema, merged) : undefined;
+    if (baseBytes) this.#baseBytes = baseBytes.length;
     const run = this.#writes.then(async () => {
-      if (version < this.#newestQueued) return undefined; // a newer write is queued behind us
+      if (version < this.#newestBaseQueued) return undefined; // a newer complete copy is queued behind us
       try {
-        await writeFileAtomic(path, bytes);
+        if (baseBytes) {
+          await writeFileAtomic(path, baseBytes);
+          await unlink(`${path}.journal`).catch((e: NodeJS.ErrnoException) => {
+            if (e.code !== "ENOENT") throw e;
+          });
+        } else {
+          await appendDurably(`${path}.journal`, Buffer.concat([frameHeader(deltaBytes!), deltaBytes!]));
+        }
         return undefined;
       } catch (e) {
         return errorMessage(e);
@@ -243,6 +326,17 @@ export class SnapshotStore<T> {
     });
     this.#writes = run.then(() => undefined);
     return run;
+  }
+}
+
+/** Appends `bytes` to `path` (created mode 0600) and fdatasyncs it. */
+async function appendDurably(path: string, bytes: Uint8Array): Promise<void> {
+  const file = await open(path, "a", 0o600);
+  try {
+    await file.write(bytes);
+    await file.datasync();
+  } finally {
+    await file.close();
   }
 }
 
