@@ -16,6 +16,11 @@ log.info("control plane ready", { httpUrl: cp.httpUrl, grpcAddress: cp.grpcAddre
 process.on("unhandledRejection", (reason) => log.error("unhandled rejection", { err: reason }));
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
   process.once(signal, () => {
+    // stop() is bounded (about 5 s: app.ts STOP_GRACE_MS, STOP_DB_MS); this is the backstop.
+    setTimeout(() => {
+      log.error("control plane did not stop within 10 s; exiting");
+      process.exit(1);
+    }, 10_000).unref();
     void cp.stop().finally(() => process.exit(0));
   });
 }
