@@ -7,7 +7,7 @@ import tseslint from "typescript-eslint";
 import globals from "globals";
 
 export default tseslint.config(
-  { ignores: ["control-plane/console/build/**", "**/node_modules/**", "proto/gen/**", "prisma/*/generated/**", "dist/**", ".scratch/**", "**/.langgraph_api/**", "coverage/**"] },
+  { ignores: ["control-plane/console/build*/**", "**/node_modules/**", "proto/gen/**", "prisma/*/generated/**", "dist/**", ".scratch/**", "**/.langgraph_api/**", "coverage/**"] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -4,8 +4,8 @@
 // stored next to the output: a fresh checkout or an edited page rebuilds, anything else
 // costs one read of a dozen small files.
 import { spawn } from "node:child_process";
-import { createHash } from "node:crypto";
-import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
+import { createHash, randomBytes } from "node:crypto";
+import { existsSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -39,12 +39,30 @@ export function consoleBuildIsStale() {
   return readFileSync(stampFile, "utf8").trim() !== consoleSourceHash();
 }
 
-/** Builds the bundle in this process (Vite, production mode). */
+/**
+ * Builds the bundle in this process (Vite, production mode) into a fresh folder, then swaps
+ * it in: two builds at once (parallel tests, `npm start` beside `npm run build`) never mix
+ * their files, and a reader sees the old bundle or the new one.
+ */
 async function viteBuild() {
   const hash = consoleSourceHash();
-  const { build } = await import("vite");
-  await build({ configFile: path.join(webDir, "vite.config.mjs"), mode: "production" });
-  writeFileSync(stampFile, `${hash}\n`);
+  const tmp = `${consoleBuildDir}.tmp-${process.pid}-${randomBytes(4).toString("hex")}`;
+  const old = `${consoleBuildDir}.old-${process.pid}-${randomBytes(4).toString("hex")}`;
+  try {
+    const { build } = await import("vite");
+    await build({ configFile: path.join(webDir, "vite.config.mjs"), mode: "production", build: { outDir: tmp } });
+    writeFileSync(path.join(tmp, ".source-hash"), `${hash}\n`);
+    if (existsSync(consoleBuildDir)) renameSync(consoleBuildDir, old);
+    try {
+      renameSync(tmp, consoleBuildDir);
+    } catch (err) {
+      // A concurrent build swapped its bundle in first: fine if it is built from the same sources.
+      if (consoleBuildIsStale()) throw err;
+    }
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+    rmSync(old, { recursive: true, force: true });
+  }
 }
 
 /**
