@@ -1,5 +1,8 @@
 /** Console building blocks an attacker pokes at: the after-sign-in redirect and the session store. */
-import { safeReturnPath } from "./server.js";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { loadBundle, safeReturnPath } from "./server.js";
 import { ExpiringStore } from "./sessions.js";
 import { isLoopbackHost } from "./loopback.js";
 
@@ -38,3 +41,23 @@ test.each([["127.0.0.1", true], ["localhost", true], ["[::1]", true], ["127.1.2.
   "%s is loopback: %s (cookies are Secure everywhere else)",
   (host, expected) => expect(isLoopbackHost(host)).toBe(expected),
 );
+
+test("the page bundle serves only what the Vite manifest names, under assets/, with a known type", () => {
+  const dir = mkdtempSync(join(tmpdir(), "console-bundle-"));
+  try {
+    expect(loadBundle(dir)).toBeUndefined(); // not built: the console says so (503), nothing else is served
+    mkdirSync(join(dir, ".vite"));
+    mkdirSync(join(dir, "assets"));
+    for (const f of ["index.html", "assets/app-1.js", "assets/app-1.css", "assets/unlisted.js", "server.js"]) writeFileSync(join(dir, f), f);
+    const manifest = {
+      "index.html": { file: "assets/app-1.js", css: ["assets/app-1.css"], assets: ["assets/../server.js", "../server.js", "assets/run.sh", "/etc/passwd.js"] },
+    };
+    writeFileSync(join(dir, ".vite", "manifest.json"), JSON.stringify(manifest));
+    const bundle = loadBundle(dir)!;
+    expect(bundle.index.toString()).toBe("index.html");
+    expect([...bundle.assets.keys()].sort()).toEqual(["/console/assets/app-1.css", "/console/assets/app-1.js"]);
+    expect(bundle.assets.get("/console/assets/app-1.js")).toEqual({ body: Buffer.from("assets/app-1.js"), type: "text/javascript; charset=utf-8" });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -176,6 +176,33 @@ test("auditor finds the session, sees masked values, replays the stream; stored 
   expect(await page.locator(".replay-event").count()).toBeGreaterThan(1);
 });
 
+test("an auditor's anomalies link to that identity's sessions; the time filter reaches the API", async () => {
+  // 10 denials within 5 minutes is a denial-burst (ANOMALY_DEFAULTS).
+  const token = await stack.issuer.mint({ sub: "mallory", email: "mallory@example.com", groups: ["members"] });
+  for (let i = 0; i < 10; i++) {
+    const res = await fetch(`${stack.proxyUrl()}/runs/wait`, { method: "POST", headers: { authorization: `Bearer ${token}`, "content-type": "application/json" }, body: JSON.stringify({ assistant_id: "payroll", input: {} }) });
+    expect(res.status).toBe(403);
+  }
+  const page = await signIn("carol", "/console/sessions");
+  const link = page.locator('#anomalies a[href="/console/sessions?subject=mallory"]');
+  // Sessions reach the control plane asynchronously: reload until the finding shows.
+  for (let i = 0; i < 60 && (await link.count()) === 0; i++) {
+    await new Promise((r) => setTimeout(r, 500));
+    await page.reload();
+    await page.waitForSelector("#anomalies ul, #anomalies p");
+  }
+  await expect(link.locator("xpath=..").textContent()).resolves.toMatch(/^denial-burst: mallory@example\.com \(10\) 10 denials within 5 min/);
+  await link.click();
+  await page.waitForSelector("#sessions tr[data-id]");
+  const identities = await page.locator("#sessions tr[data-id] td:nth-child(2)").allTextContents();
+  expect(identities).toHaveLength(10);
+  expect(new Set(identities)).toEqual(new Set(["mallory@example.com"]));
+  // A time window before any of them: the API filters, the page says so.
+  await page.goto(new URL("/console/sessions?subject=mallory&to=2000-01-01T00:00", stack.consoleUrl()).href);
+  await page.waitForSelector("#sessions tr");
+  await expect(page.locator("#sessions").textContent()).resolves.toBe("No sessions match.");
+});
+
 test("a member without console roles sees no pages, and the API refuses them", async () => {
   const page = await signIn("alice", "/console/sessions");
   await page.waitForSelector("#no-role");
