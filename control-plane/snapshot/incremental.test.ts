@@ -49,11 +49,26 @@ withTestDatabases((db) => {
       ["bulk: replace 150 (same count)", () => bulk(300, 150)],
       ["unbind", async () => deleteRoleBinding(deps(), by, (await store.prisma.roleBinding.findFirst({ where: { role: { name: "a" } } }))!.id)],
       ["unbind + bind in one file (same count)", () => applyPolicyDocument(deps(), by, policyDocument({ roles: [{ name: "b", bindings: [{ issuer: ISSUER, subject: "alice" }, { issuer: ISSUER, group: "ops" }] }] }))],
+      ["identity deleted: its bindings go by cascade", () => store.prisma.identity.delete({ where: { issuer_subject: { issuer: ISSUER, subject: "alice" } } })],
+      // What the old per-role aggregate (count, smallest/largest id, newest createdAt) missed:
+      // a delete and an insert in one change that keep all four equal. The trigger does not.
+      ["delete + insert inside the bounds, same count (raw SQL)", () => swapInside("bulk")],
       ["rename b", async () => updateRole(deps(), by, (await store.prisma.role.findUnique({ where: { name: "b" } }))!.id, { name: "b2" })],
       ["no binding touched", () => createRole(deps(), by, { name: "c" })],
       ["delete b2", async () => deleteRole(deps(), by, (await store.prisma.role.findUnique({ where: { name: "b2" } }))!.id)],
       ["bulk to 0", () => bulk(0)],
     ];
+    async function swapInside(role: string): Promise<void> {
+      const rows = await store.prisma.roleBinding.findMany({ where: { role: { name: role } }, orderBy: { id: "asc" } });
+      const [low, victim, high] = [rows[0]!, rows[1]!, rows[2]!];
+      // An id between the two it replaces, an old createdAt: no aggregate moves.
+      const id = victim.id.slice(0, -1) + (victim.id.endsWith("f") ? "e" : "f");
+      expect(id > low.id && id < high.id).toBe(true);
+      await store.prisma.$transaction([
+        store.prisma.$executeRaw`DELETE FROM "RoleBinding" WHERE "id" = ${victim.id}`,
+        store.prisma.roleBinding.create({ data: { id, roleId: victim.roleId, issuer: ISSUER, group: "swapped-in", createdAt: victim.createdAt } }),
+      ]);
+    }
     for (const [what, write] of writes) {
       await write();
       const built = await build();

@@ -5,15 +5,13 @@
  * 100,000s, are re-read only for the roles whose bindings changed, and the change comes out
  * as a {@link BindingDelta} the publisher sends to proxies instead of the whole snapshot.
  *
- * Which roles changed: one aggregate per role — binding count, smallest and largest id,
- * newest createdAt — compared with the previous build's (and the role's name, which every
- * binding of the role carries). Binding rows are never updated, only created (new UUIDv7 id,
- * newer than every existing row) or deleted, so adding changes the count or the largest
- * id, deleting changes the count, and a delete + add in one change changes the largest id.
- * A delete + add that keeps all four equal would need the new row's id to sort below the
- * newest existing one: two UUIDv7s of the same millisecond, from two commits. On PostgreSQL
- * the build reads in one REPEATABLE READ transaction, so the version, the aggregates and
- * the re-read bindings are one consistent view.
+ * Which roles changed: each role's `bindingsRevision`, which a database trigger bumps on
+ * every insert, update or delete of one of its bindings, whatever the path (the API, the
+ * bulk policy file's raw SQL, cascades from a deleted identity) — compared with the
+ * previous build's, together with the role's name (which every binding of the role
+ * carries). Exact: no write can leave a role's revision unchanged. On PostgreSQL the build
+ * reads in one REPEATABLE READ transaction, so the version, the revisions and the re-read
+ * bindings are one consistent view.
  */
 import type { RoleBinding, Snapshot } from "../../proto/gen/agentgate/v1/policy_pb.js";
 import type { SecretBox } from "../secrets.js";
@@ -63,12 +61,9 @@ export function createSnapshotBuilder(db: Db, provider: StoreProvider, secrets: 
     const read = await db.$transaction(
       async (tx) => {
         const rest = await readRest(tx, now);
-        const [roles, prints] = [
-          await tx.role.findMany({ select: { id: true, name: true } }),
-          await tx.roleBinding.groupBy({ by: ["roleId"], _count: { _all: true }, _max: { id: true, createdAt: true }, _min: { id: true } }),
-        ];
+        const roles = await tx.role.findMany({ select: { id: true, name: true, bindingsRevision: true } });
         const names = new Map(roles.map((r) => [r.id, r.name]));
-        const fingerprints = new Map(prints.map((p) => [p.roleId, `${p._count._all}|${p._min.id}|${p._max.id}|${p._max.createdAt?.getTime()}|${names.get(p.roleId)}`]));
+        const fingerprints = new Map(roles.map((r) => [r.id, `${r.bindingsRevision}|${r.name}`]));
         const stale = [...fingerprints].filter(([id, print]) => previous?.roles.get(id)?.fingerprint !== print).map(([id]) => id);
         const fresh = new Map<string, RoleBinding[]>(stale.map((id) => [id, []]));
         for (let i = 0; i < stale.length; i += ROLE_CHUNK) {
