@@ -1,18 +1,18 @@
 /**
  * Where the control plane's CPU per ingested record goes, measured in-process on the same
  * database without gRPC: the whole `ingestSessions` of a 200-record batch of sealed bytes (as
- * proxies ship them), and two of its steps on their own — opening the bytes (`openSealed`:
- * decode + hash check over the received bytes) and `storeSessions` (the batch's INSERT). Each
- * batch is fresh records of a chain of its own proxy id, so nothing is a resend.
+ * proxies ship them), and two of its steps on their own — opening the bytes (`openScanned`:
+ * scan + hash check over the received bytes) and storing the batch the way ingest does
+ * (PostgreSQL: `storeScannedSessions`, binary arrays; SQLite: `storeSessions`, one JSON
+ * parameter). Each batch is fresh records of a chain of its own proxy id, so nothing is a resend.
  */
 import { openStore } from "../../control-plane/store/client.js";
-import { storeSessions } from "../../control-plane/store/sessions.js";
-import { ingestSessions } from "../../control-plane/sessions/ingest.js";
-import { rowFromRecord } from "../../control-plane/sessions/record-mapping.js";
+import { sessionPool, storeScannedSessions, storeSessions } from "../../control-plane/store/sessions.js";
+import { ingestSessions, openScanned } from "../../control-plane/sessions/ingest.js";
+import { rowFromScanned, type ScannedRecord } from "../../control-plane/sessions/record-mapping.js";
 import { ChainWriter, EMPTY_CHAIN, encodeContent } from "../../data-plane/recording/chain.js";
-import { openSealed, sealedBytes } from "../../data-plane/recording/sealed-record.js";
+import { sealedBytes } from "../../data-plane/recording/sealed-record.js";
 import { testRecord } from "../../data-plane/recording/testing/test-record.js";
-import type { SessionRecord } from "../../proto/gen/agentgate/v1/session_pb.js";
 
 /** CPU (user + system) per record, µs, of each step, and the wall time of a batch. */
 export interface IngestBreakdown {
@@ -35,8 +35,8 @@ function sealedBatch(proxyId: string, size: number, bodyBytes: number): Uint8Arr
   });
 }
 
-const opened = (bytes: Uint8Array): SessionRecord => {
-  const o = openSealed(bytes);
+const opened = (bytes: Uint8Array): ScannedRecord => {
+  const o = openScanned(bytes);
   if (!o.ok) throw new Error(o.reason);
   return o.record;
 };
@@ -61,8 +61,9 @@ export async function measureIngestBreakdown(url: string, opts: { batches: numbe
     await ingestSessions(store.prisma, "breakdown-warm-0", warm!, store.provider);
     const ingest = await timed(make("ingest"), (b) => ingestSessions(store.prisma, opened(b[0]!).proxyId, b, store.provider));
     const hash = await timed(make("hash"), async (b) => b.forEach(opened));
-    const rows = make("store").map((b) => b.map((bytes) => rowFromRecord(opened(bytes))));
-    const store_ = await timed(rows, (b) => storeSessions(store.prisma, b, store.provider));
+    const scanned = make("store").map((b) => b.map(opened));
+    const pool = sessionPool(store.prisma);
+    const store_ = await timed(scanned, (b) => (pool ? storeScannedSessions(pool, b) : storeSessions(store.prisma, b.map(rowFromScanned), store.provider)));
     return {
       batchSize: opts.batchSize,
       batches: opts.batches,

@@ -49,6 +49,7 @@ async function startProxy(input: IngestWorkerInput, id: string): Promise<SimProx
     spool,
     batchSize: input.batchSize,
     flushIntervalMs: input.flushIntervalMs,
+    ...(input.backlogBatchSize === undefined ? {} : { backlogBatchSize: input.backlogBatchSize }),
     log: quietLog,
   });
   return { id, spool, reporter, next: 1, appended: 0 };

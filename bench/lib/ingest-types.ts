@@ -26,6 +26,8 @@ export interface IngestWorkerInput {
   /** Report client settings (the proxy's production values: 200 records, 100 ms). */
   readonly batchSize: number;
   readonly flushIntervalMs: number;
+  /** The report client's backlogBatchSize (undefined: its default). */
+  readonly backlogBatchSize?: number;
   /** Longest the worker waits for the spools to drain after the window. */
   readonly drainTimeoutS: number;
   /**

@@ -47,7 +47,7 @@ interface Candidate {
  * SessionRecord): they must end with the chain fields of the record they scan to, and the
  * hash must be that of the bytes before them.
  */
-function openScanned(bytes: Uint8Array): { ok: true; record: ScannedRecord } | { ok: false; id: string; reason: string } {
+export function openScanned(bytes: Uint8Array): { ok: true; record: ScannedRecord } | { ok: false; id: string; reason: string } {
   let record: ScannedRecord;
   try {
     record = scanSealed(bytes);

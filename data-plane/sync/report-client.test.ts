@@ -211,6 +211,36 @@ describe("report client", () => {
     expect(verifyChain(sortedBySeq(cp.stored.values()))).toEqual({ ok: true });
   });
 
+  test("a backlog drains in large oldest-first batches between small newest-first ones; every record stored once", async () => {
+    const probe = await newControlPlane();
+    const port = probe.port;
+    probe.cp.stop();
+    const spool = await newSpool();
+    const r = reporter(port, spool, { batchSize: 20, backlogBatchSize: 100, maxInFlightBatches: 2 });
+    const backlog = await appendMany(spool, 1000); // appended while the control plane is down
+    const { cp } = await newControlPlane(port);
+    const batches: Array<{ size: number; seqs: Set<bigint> }> = [];
+    cp.behaviour = (_batch, _at, _call, records) => {
+      if (records.length > 0) batches.push({ size: records.length, seqs: new Set(records.map((rec) => rec.seq)) });
+      return "ack";
+    };
+    const sizeOfBatchWith = (seq: bigint) => batches.find((b) => b.seqs.has(seq))?.size;
+    expect(await r.flush(10_000)).toBe(true);
+    expect(cp.stored.size).toBe(1000);
+    expect(verifyChain(sortedBySeq(cp.stored.values()))).toEqual({ ok: true });
+    // The oldest records went in a batch of 100, the newest in one of 20; none is larger than 100.
+    expect(sizeOfBatchWith(backlog[0]!.seq)).toBe(100);
+    expect(sizeOfBatchWith(backlog[999]!.seq)).toBe(20);
+    expect(Math.max(...batches.map((b) => b.size))).toBe(100);
+    expect(batches.length).toBeLessThan(1000 / 20); // fewer batches than at batchSize alone
+    // Once caught up, new records go in batches of batchSize again.
+    batches.length = 0;
+    await appendMany(spool, 60, 1000);
+    expect(await r.flush(10_000)).toBe(true);
+    expect(Math.max(...batches.map((b) => b.size))).toBeLessThanOrEqual(20);
+    expect(cp.stored.size).toBe(1060);
+  });
+
   test("a new stream starts by reporting the newest record the control plane is known to have stored", async () => {
     const first = await newControlPlane();
     const spool = await newSpool();
@@ -286,7 +316,7 @@ describe("report client", () => {
       return "handled";
     };
     const spool = await newSpool();
-    const r = reporter(port, spool, { maxInFlightBatches: 1 });
+    const r = reporter(port, spool, { maxInFlightBatches: 1, backlogBatchSize: 50 });
     await appendMany(spool, 200);
     expect(await r.flush(10_000)).toBe(true);
     expect(cp.streams).toBeGreaterThanOrEqual(2);

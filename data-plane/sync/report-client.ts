@@ -20,7 +20,9 @@
  * - Catch-up (issue #13): while more than `maxInFlightBatches` batches are waiting (a
  *   backlog, e.g. after a control-plane outage), every other batch takes the newest records
  *   instead of the oldest, so exchanges that end meanwhile are stored within a batch or two
- *   instead of queueing behind the whole backlog; the backlog drains at the same rate.
+ *   instead of queueing behind the whole backlog; the backlog's own batches (oldest first)
+ *   take up to `backlogBatchSize` records, so the control plane stores it in fewer, larger
+ *   statements (its cost per record falls with the batch size: bench/README.md).
  * It never throws into the process: failures become log lines and `status()`.
  */
 import { create } from "@bufbuild/protobuf";
@@ -47,6 +49,8 @@ export interface ReporterOptions extends ControlPlaneClientOptions {
   flushIntervalMs: number;
   /** Bytes per batch; default 3.5 MiB, under grpc-js' default 4 MiB message limit. */
   maxBatchBytes?: number;
+  /** Records per oldest-first batch while a backlog waits (see the module comment); default 5 × batchSize. */
+  backlogBatchSize?: number;
   /** Batches awaiting their ack at once; default 4. */
   maxInFlightBatches?: number;
   /** An in-flight batch unacked for this long restarts the stream; default 30 000 ms. */
@@ -100,6 +104,7 @@ export function startReporter(options: ReporterOptions): Reporter {
   const { spool, proxyId, batchSize, flushIntervalMs } = options;
   const maxBatchBytes = options.maxBatchBytes ?? 3.5 * 1024 * 1024;
   const maxInFlight = options.maxInFlightBatches ?? 4;
+  const backlogBatchSize = Math.max(batchSize, options.backlogBatchSize ?? 5 * batchSize);
   const ackTimeoutMs = options.ackTimeoutMs ?? 30_000;
   if (!(batchSize > 0) || !(flushIntervalMs > 0)) throw new TypeError("reporter: batchSize and flushIntervalMs must be positive");
 
@@ -158,8 +163,11 @@ export function startReporter(options: ReporterOptions): Reporter {
           // pumps skip it and just read.
           if (!allowPartial && unsent() < batchSize) break;
           const call = stream;
-          const newestFirst = sent % 2 === 1 && unsent() > batchSize * maxInFlight;
-          const records = await spool.pendingSealed(batchSize, { exclude: busy, maxBytes: maxBatchBytes, newestFirst });
+          const backlog = unsent() > batchSize * maxInFlight;
+          const newestFirst = sent % 2 === 1 && backlog;
+          // Fresh records go in small batches (stored soonest), the backlog in large ones.
+          const limit = backlog && !newestFirst ? backlogBatchSize : batchSize;
+          const records = await spool.pendingSealed(limit, { exclude: busy, maxBytes: maxBatchBytes, newestFirst });
           // The stream may have ended during the read; the next one starts from the spool anyway.
           if (records.length === 0 || stream !== call) break;
           sent++;
