@@ -11,7 +11,8 @@ import { SecretBox } from "../../control-plane/secrets.js";
 
 /**
  * Session recording end to end on PostgreSQL: every exchange leaves exactly one record,
- * nothing is lost when the control plane or a proxy dies, tampering is detected.
+ * nothing is lost when a proxy dies, tampering is detected. (The control plane killed
+ * with kill -9 under load through two proxies is test/e2e/faults.test.ts's.)
  */
 const ADMIN_TOKEN = "bootstrap-admin-token-for-tests-0123456789";
 const cli = (...args: string[]) => runCli(stack, ADMIN_TOKEN, ...args);
@@ -104,26 +105,10 @@ test("refusals before the pipeline (oversized body, malformed path) are recorded
   ]);
 });
 
-test("control plane killed during 2,000 calls through two proxies: exactly 2,000 records, no duplicates", async () => {
-  let killed = false;
-  let restarted: Promise<void> | undefined;
-  const ids = await load("cp-fault", 2_000, 16, (done) => {
-    if (!killed && done >= 400) {
-      killed = true;
-      restarted = stack.stopControlPlane("SIGKILL").then(() => new Promise((r) => setTimeout(r, 1_500))).then(() => stack.startControlPlane());
-    }
-  });
-  await restarted;
-  expect(ids).toHaveLength(2_000);
-  const rows = await sessionsOf("cp-fault", 2_000, 60_000);
-  expect(rows).toHaveLength(2_000);
-  expect(new Set(rows.map((r) => r.requestId))).toEqual(new Set(ids));
-}, 180_000);
-
 test("proxy killed with SIGKILL mid-load: every call the client saw complete is recorded", async () => {
   let killed = false;
   let restarted: Promise<void> | undefined;
-  const ids = await load("proxy-fault", 600, 8, (done) => {
+  const ids = await load("proxy-fault", 300, 8, (done) => {
     if (!killed && done >= 150) {
       killed = true;
       restarted = stack.restartProxy(1, "SIGKILL");
