@@ -16,4 +16,10 @@ export default {
   testMatch: ["<rootDir>/{control-plane,data-plane,proto,prisma,test,demo}/**/*.test.ts"],
   testPathIgnorePatterns: ["/node_modules/", "/.langgraph_api/"],
   testTimeout: 60000,
+  // Two test files at a time (CI has 2 cores; jest's default there is 1): end-to-end files
+  // spend most of their time waiting on the processes they start. Files share nothing that
+  // a parallel run could race on: each end-to-end stack binds port 0 and has its own
+  // PostgreSQL schema or SQLite file, temp folders and LangGraph state folder; Redis keys
+  // carry a per-test prefix or a policy's UUID.
+  maxWorkers: 2,
 };

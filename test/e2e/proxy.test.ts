@@ -403,8 +403,10 @@ describe("input checks and limits", () => {
 
   test("a second concurrent run over concurrentRuns is 429 until the first ends", async () => {
     const client = await clientFor("lim-4", ["limited"]);
-    const first = client.runs.wait(null, "slow", { input: { steps: 3, delay_ms: 200 } });
-    await new Promise((r) => setTimeout(r, 150));
+    const forwarded = stack.hop!.requests.length;
+    const first = client.runs.wait(null, "slow", { input: { steps: 5, delay_ms: 200 } });
+    // Forwarded upstream = admitted with the only slot (not a fixed sleep: a busy machine may admit it later).
+    for (let i = 0; i < 400 && !stack.hop!.requests.slice(forwarded).some((r) => r.path.endsWith("/runs/wait")); i++) await new Promise((r) => setTimeout(r, 25));
     expect(await statusOf(client.runs.wait(null, "echo", { input: { text: "second" } }))).toBe(429);
     await first;
     expect(await client.runs.wait(null, "echo", { input: { text: "after" } })).toMatchObject({ text: "after" });
