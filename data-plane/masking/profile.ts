@@ -54,6 +54,8 @@ export interface CompiledProfile {
   readonly passUninspectable: boolean;
   /** The key rules' names, normalised (`normalizeKey`), `*` kept: what the pre-filter looks for. */
   readonly keyNames: readonly string[];
+  /** The rules as given: a masking worker (pool.ts) compiles the same profile from them. */
+  readonly specs: readonly MaskingRuleSpec[];
 }
 
 /** Thrown by compileProfile with every problem found, not just the first. */
@@ -230,6 +232,7 @@ export function compileProfile(rules: readonly MaskingRuleSpec[]): CompiledProfi
     matchers: Object.freeze(matchers),
     passUninspectable,
     keyNames: Object.freeze(keyRules.map((k) => normalizeKey(k.name))),
+    specs: Object.freeze(rules.map((r) => ({ ...r }))),
   });
 }
 

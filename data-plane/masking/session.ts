@@ -22,6 +22,16 @@ export class MaskSession {
     this.key = key;
   }
 
+  /** The pseudonym key (drawn now if none yet): a masking worker masks with the same key (pool.ts). */
+  sharedKey(): Uint8Array {
+    return (this.key ??= randomBytes(32));
+  }
+
+  /** Adds counts made elsewhere under this session's key (a masking worker's). */
+  addCounts(counts: Readonly<Record<string, number>>): void {
+    for (const [label, n] of Object.entries(counts)) this.counts[label] = (this.counts[label] ?? 0) + n;
+  }
+
   /** Records one masked value under `label`. */
   count(label: string): void {
     this.counts[label] = (this.counts[label] ?? 0) + 1;
