@@ -1,3 +1,5 @@
+import type { MaskBodyOptions } from "../masking/body.js";
+import type { BoundedMaskResult } from "../masking/pool.js";
 import type { CompiledConnection, CompiledPolicy, CompiledRule } from "../policy/compiled-policy.js";
 import type { Decision } from "../policy/evaluate.js";
 import type { RouteMatch } from "../langgraph/routes.js";
@@ -42,6 +44,11 @@ export interface BodyMasker {
   couldContainSensitive(body: Uint8Array, contentType: string): boolean;
   /** The profile lets response bodies that cannot be inspected through (default: refused, 502). */
   readonly passUninspectable: boolean;
+  /**
+   * maskBody with the event loop bounded (masking/pool.ts): large bodies are masked by the
+   * worker pool; `bound` when that did not finish within its bounds (refuse: fail closed).
+   */
+  maskBodyBounded(body: Uint8Array | string, contentType: string | undefined, opts: MaskBodyOptions, prefilter: boolean): Promise<BoundedMaskResult>;
 }
 
 /** Everything a proxy derives from one snapshot, swapped in whole. */

@@ -13,6 +13,7 @@ import {
   type CompiledProfile,
   type MaskingRuleSpec,
 } from "../masking/index.js";
+import { maskBodyBounded } from "../masking/pool.js";
 
 /**
  * Compiles every masking profile of a snapshot once (a profile that does not compile
@@ -49,6 +50,7 @@ export function createMaskerFactory(
       counts: () => ({ ...session.counts }),
       couldContainSensitive: (body, contentType) => couldContainSensitive(body, profile, contentType),
       passUninspectable: profile.passUninspectable,
+      maskBodyBounded: (body, contentType, opts, prefilter) => maskBodyBounded(body, contentType, profile, session, opts, prefilter),
     };
   };
 }

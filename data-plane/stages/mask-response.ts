@@ -1,6 +1,20 @@
 import { maskerOf, type RequestContext } from "../pipeline/context.js";
 import type { AnswerPart, AnswerRefusal, BufferedAnswer } from "../pipeline/answer.js";
 import { looksLikeEventStream, mediaTypeOf } from "../masking/decode.js";
+import { INLINE_MAX_BYTES, type BoundedMaskResult } from "../masking/pool.js";
+
+/** Whole bodies masked ahead of the response stages by the masking pool (prepareMaskAnswer). */
+const premasked = new WeakMap<BufferedAnswer, BoundedMaskResult>();
+
+/**
+ * Masks a large whole body before the response stages run, off the event loop (the masking
+ * pool, masking/pool.ts: pre-filter, then maskBody, in a worker); the `mask` stage then uses
+ * that result. Bodies under INLINE_MAX_BYTES are masked by the stage itself, inline.
+ */
+export async function prepareMaskAnswer(ctx: RequestContext, part: BufferedAnswer): Promise<void> {
+  if (part.bytes.length < INLINE_MAX_BYTES) return;
+  premasked.set(part, await maskerOf(ctx).maskBodyBounded(part.bytes, part.contentType, { onInvalidJson: "text" }, true));
+}
 
 /**
  * Response stage `mask`. An event-stream chunk goes through the stream's incremental masker.
@@ -22,6 +36,8 @@ export function maskAnswer(ctx: RequestContext, part: AnswerPart): AnswerRefusal
 
 function maskBuffered(ctx: RequestContext, part: BufferedAnswer): AnswerRefusal | undefined {
   const masker = maskerOf(ctx);
+  const ready = part.replaced ? undefined : premasked.get(part);
+  if (ready) return usePremasked(masker.passUninspectable, part, ready);
   // Plain UTF-8 with nothing any rule could match, unchanged by earlier stages: out stays the upstream's bytes.
   if (!part.replaced && !masker.couldContainSensitive(part.bytes, part.contentType)) return undefined;
   const decoded = part.text();
@@ -41,4 +57,21 @@ function maskBuffered(ctx: RequestContext, part: BufferedAnswer): AnswerRefusal 
     part.out = sse.push(Buffer.from(decoded.text)) + sse.end();
   } else part.out = masker.maskText(decoded.text);
   return undefined;
+}
+
+/** The `mask` stage's answer from a body the pool masked (same decisions as below). */
+function usePremasked(passUninspectable: boolean, part: BufferedAnswer, r: BoundedMaskResult): AnswerRefusal | undefined {
+  if (r.ok) {
+    if ("untouched" in r) return undefined; // nothing to mask: the upstream's bytes go out
+    if (r.transcoded) part.headers["content-type"] = `${mediaTypeOf(part.contentType) || "text/plain"}; charset=utf-8`;
+    part.out = r.body;
+    return undefined;
+  }
+  if (r.code === "uninspectable" && passUninspectable) {
+    part.uninspectable = true;
+    return undefined;
+  }
+  const message =
+    r.code === "bound" ? `the upstream answer could not be masked within the gateway's bounds (${r.reason})` : `the upstream answer cannot be inspected (${r.reason ?? r.code})`;
+  return { status: 502, code: "UPSTREAM_UNAVAILABLE", message, reason: "response-uninspectable" };
 }

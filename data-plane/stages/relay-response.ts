@@ -3,6 +3,7 @@ import type { ServerResponse } from "node:http";
 import { maskerOf, type RequestContext } from "../pipeline/context.js";
 import { BufferedAnswer, StreamChunk } from "../pipeline/answer.js";
 import { runResponseStages } from "../pipeline/run.js";
+import { prepareMaskAnswer } from "./mask-response.js";
 import { errorBody } from "../errors.js";
 import { exchangeCost } from "./limits.js";
 import { charsetOf, mediaTypeOf } from "../masking/decode.js";
@@ -115,6 +116,7 @@ export class ResponseRelay extends Writable {
       return this.end2("");
     }
     const part = new BufferedAnswer(this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks), this.status, this.headers, headerValue(this.headers["content-type"]), this.mode);
+    await prepareMaskAnswer(this.ctx, part); // a large body is masked off the event loop, bounded
     const refusal = runResponseStages(this.ctx, part);
     if (refusal) {
       // A response check failed: answer with the error instead of the upstream body.
