@@ -81,8 +81,14 @@ async function updateAnchors(
   initial: () => Promise<ChainAnchors | undefined>,
   change: (current: ChainAnchors) => ChainAnchors | undefined,
 ): Promise<void> {
+  const cache = lastRows.get(db) ?? new Map<string, AnchorRow>();
+  lastRows.set(db, cache);
   for (let attempt = 0; attempt < 5; attempt++) {
-    const row = await readRow(db, proxyId);
+    // The row this process last read or wrote, if any: the compare-and-set below checks that
+    // it is still the stored one, so a batch's head advance is one query instead of two.
+    const cached = attempt === 0 ? cache.get(proxyId) : undefined;
+    cache.delete(proxyId);
+    const row = cached ?? (await readRow(db, proxyId));
     if (row === null) {
       const fresh = await initial();
       if (fresh === undefined) return;
@@ -90,14 +96,25 @@ async function updateAnchors(
       if (created.count === 1) return;
       continue; // created meanwhile by another replica: change that one
     }
-    const reading = checkAnchors(key, proxyId, row); // the row just read: one query per attempt
+    const reading = checkAnchors(key, proxyId, row);
     if (reading.kind !== "ok") return;
     const next = change(reading.anchors);
-    if (next === undefined) return;
-    if (await replaceRow(db, row.signature, toRow(key, next))) return;
+    if (next === undefined) {
+      if (cached) continue; // nothing to change by our copy: make sure by the stored row
+      cache.set(proxyId, row);
+      return;
+    }
+    const written = toRow(key, next);
+    if (await replaceRow(db, row.signature, written)) {
+      cache.set(proxyId, written);
+      return;
+    }
   }
   throw new Error(`chain anchor of ${proxyId} kept changing under us`);
 }
+
+/** Per client, each proxy's anchor row as this process last read or wrote it. */
+const lastRows = new WeakMap<Db, Map<string, AnchorRow>>();
 
 /*
  * The anchor row is read and replaced once per ingested batch: on PostgreSQL through the
