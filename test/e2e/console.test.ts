@@ -27,6 +27,7 @@ const contexts: BrowserContext[] = [];
 const WEBHOOK_SECRET = randomBytes(32).toString("hex");
 const hooks: Array<{ body: string; headers: Record<string, string | string[] | undefined> }> = [];
 let hookServer: Server;
+const approvalHookUrl = () => `http://127.0.0.1:${(hookServer.address() as AddressInfo).port}/chat`;
 
 beforeAll(async () => {
   if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (.ci/run does)`);
@@ -39,7 +40,7 @@ beforeAll(async () => {
     });
   });
   await new Promise<void>((r) => hookServer.listen(0, "127.0.0.1", () => r()));
-  const approvalWebhookUrl = `http://127.0.0.1:${(hookServer.address() as AddressInfo).port}/chat`;
+  const approvalWebhookUrl = approvalHookUrl();
   // The pages are a Vite bundle (React + urql): built here when missing or stale, as `npm start` does.
   await buildConsole();
   [e2e, browser] = await Promise.all([
@@ -110,6 +111,15 @@ test("a held run is announced (signed webhook); the approver opens its link, sig
   await row.locator('input[name="note"]').fill("looks fine");
   await row.getByRole("button", { name: "Approve" }).click();
   await page.waitForSelector(`tr[data-id="${id}"][data-status="approved"]`);
+
+  // The request's page shows where it was announced and how that went (as GraphQL has it).
+  const announcedTo = page.locator("#notifications li");
+  for (let i = 0; i < 20 && !/delivered/.test((await announcedTo.first().textContent().catch(() => "")) ?? ""); i++) {
+    await new Promise((r) => setTimeout(r, 250));
+    await page.reload();
+    await page.waitForSelector(`tr[data-id="${id}"]`);
+  }
+  await expect(announcedTo.allTextContents()).resolves.toEqual([`Announced to ${approvalHookUrl()}: delivered after 1 attempt(s)`]);
 
   const stored = await e2e.store!.prisma.approvalRequest.findUniqueOrThrow({ where: { id } });
   expect(stored).toMatchObject({ status: "approved", reviewer: `oidc:${stack.oidcProvider!.url}|bob`, reviewNote: "looks fine" });
@@ -221,6 +231,11 @@ test("the session cookie alone drives nothing: /graphql wants the CSRF header; l
   expect(served).toMatch(/^\d+$/);
   expect(cells[3]).toBe(served);
   expect(cells[4]).toBe("");
+  // Nothing for a script to steal: no storage, and the session cookie is HttpOnly.
+  await expect(page.evaluate(() => {
+    const w = globalThis as any; // (a browser window; this file is typed without the DOM lib)
+    return [w.localStorage.length, w.sessionStorage.length, w.document.cookie];
+  })).resolves.toEqual([0, 0, ""]);
   const cookies = await page.context().cookies();
   const cookie = cookies.find((c) => c.name.includes("agentgate_console"))!;
   expect(cookie).toMatchObject({ httpOnly: true, sameSite: "Lax" });
