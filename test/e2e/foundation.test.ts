@@ -66,18 +66,12 @@ describe.each(["postgresql", "sqlite"] as const)("foundation on %s", (provider) 
     expect(body.data.health).toMatchObject({ status: "ok", database: provider, connectedProxies: 1 });
     expect(Number(body.data.health.snapshotVersion)).toBeGreaterThan(0);
   });
-});
-
-describe("health and metrics", () => {
-  let e2e: E2eStack;
-  let stack: Stack;
-  beforeAll(async () => {
-    e2e = await startE2eStack();
-    stack = e2e.stack;
-  }, 120_000);
-  afterAll(() => e2e?.stop());
 
   test("both planes answer /healthz, /readyz and Prometheus /metrics", async () => {
+    const proxyMetrics = async () => (await fetch(`${stack.proxyUrl()}/metrics`)).text();
+    const SEARCHES = /agentgate_proxy_requests_total\{decision="allow",operation="assistants:search",status="200"\} (\d+)/;
+    const searches = (metrics: string) => Number(SEARCHES.exec(metrics)?.[1] ?? 0);
+    const before = searches(await proxyMetrics());
     const token = await stack.issuer.mint({ sub: "m", groups: ["developers"] });
     await fetch(`${stack.proxyUrl()}/assistants/search`, { method: "POST", headers: { authorization: `Bearer ${token}`, "content-type": "application/json" }, body: "{}" });
     const cp = stack.controlPlane.ready["httpUrl"]!;
@@ -85,9 +79,9 @@ describe("health and metrics", () => {
       expect((await fetch(`${base}/healthz`)).status).toBe(200);
       expect((await fetch(`${base}/readyz`)).status).toBe(200);
     }
-    const proxyMetrics = await (await fetch(`${stack.proxyUrl()}/metrics`)).text();
-    expect(proxyMetrics).toMatch(/agentgate_proxy_requests_total\{decision="allow",operation="assistants:search",status="200"\} 1/);
-    expect(proxyMetrics).toMatch(/agentgate_proxy_snapshot_version [1-9]/);
+    const after = await proxyMetrics();
+    expect(searches(after)).toBe(before + 1); // this test's one allowed search
+    expect(after).toMatch(/agentgate_proxy_snapshot_version [1-9]/);
     const cpMetrics = await (await fetch(`${cp}/metrics`)).text();
     expect(cpMetrics).toMatch(/agentgate_cp_proxies_connected 1/);
   });
