@@ -92,8 +92,7 @@ async function updateAnchors(
     if (row === null) {
       const fresh = await initial();
       if (fresh === undefined) return;
-      const created = await db.chainAnchor.createMany({ data: [toRow(key, fresh)] }).catch(() => ({ count: 0 }));
-      if (created.count === 1) return;
+      if (await createRow(db, toRow(key, fresh))) return;
       continue; // created meanwhile by another replica: change that one
     }
     const reading = checkAnchors(key, proxyId, row);
@@ -131,6 +130,19 @@ async function readRow(db: Db, proxyId: string): Promise<AnchorRow | null> {
   );
   const r = rows[0];
   return r ? { headSeq: BigInt(r.headSeq), headHash: r.headHash, startSeq: BigInt(r.startSeq), startPrevHash: r.startPrevHash, signature: r.signature } : null;
+}
+
+/** Creates the row unless one exists (another replica, or a concurrent batch); true when it did. */
+async function createRow(db: Db, row: ReturnType<typeof toRow>): Promise<boolean> {
+  const pool = sessionPool(db);
+  if (!pool) return (await db.chainAnchor.createMany({ data: [row] }).catch(() => ({ count: 0 }))).count === 1;
+  // ON CONFLICT: a batch and its stream's head report race to create it; no error to build.
+  const { rowCount } = await pool.query(
+    `INSERT INTO "ChainAnchor" ("proxyId", "headSeq", "headHash", "startSeq", "startPrevHash", "signature", "updatedAt") ` +
+      `VALUES ($1, $2::bigint, $3, $4::bigint, $5, $6, (now() AT TIME ZONE 'UTC')) ON CONFLICT DO NOTHING`,
+    [row.proxyId, String(row.headSeq), row.headHash, String(row.startSeq), row.startPrevHash, row.signature],
+  );
+  return rowCount === 1;
 }
 
 /** Replaces the row if its signature is still `signature` (compare-and-set); true when it did. */
