@@ -1,6 +1,8 @@
-import { defaultProfile } from "./profile.js";
+import fc from "fast-check";
+import { compileProfile, defaultProfile } from "./profile.js";
 import { MaskSession } from "./session.js";
-import { maskBody } from "./body.js";
+import { maskBody, maskBodyKeepClean } from "./body.js";
+import { encoded, LABELS } from "./testing/bodies.js";
 
 const p = defaultProfile();
 
@@ -93,5 +95,38 @@ describe("maskBody", () => {
       const r = maskBody(body, "text/plain", p, new MaskSession());
       expect((r as { body: string }).body).toBe('event: values\ndata: {"e":"[REDACTED:email]"}\n\n');
     });
+  });
+});
+
+describe("maskBodyKeepClean", () => {
+  const KEY = new Uint8Array(32).fill(3);
+  const profiles = [defaultProfile(), compileProfile([{ kind: "regex", match: "ACME-[0-9]{4}", style: "pseudonym" }, { kind: "key", match: "*token", style: "redact" }])];
+
+  it("is maskBody's result, or `untouched` only when the masked output is the body itself (generated bodies)", () => {
+    let untouched = 0;
+    fc.assert(
+      fc.property(encoded, LABELS, fc.constantFrom(0, 1), ([body, charsetLabel], label, pi) => {
+        const ct = charsetLabel ?? label;
+        const expected = maskBody(body, ct, profiles[pi]!, new MaskSession(KEY), { onInvalidJson: "text" });
+        const actual = maskBodyKeepClean(body, ct, profiles[pi]!, new MaskSession(KEY), { onInvalidJson: "text" });
+        if (!("untouched" in actual)) return expect(actual).toEqual(expected);
+        untouched++;
+        // relaying the original bytes is what masking gives: same text (or the same JSON value), no transcoding
+        expect(expected.ok && !expected.transcoded).toBe(true);
+        const text = typeof body === "string" ? body : Buffer.from(body).toString("utf8");
+        const out = (expected as { body: string }).body;
+        if (out !== text) expect(JSON.parse(out)).toEqual(JSON.parse(text.replace(/^\uFEFF/, "")));
+      }),
+      { numRuns: Number(process.env.FC_RUNS ?? 400) },
+    );
+    expect(untouched).toBeGreaterThan(0); // the generator does produce clean bodies
+  });
+
+  it("never answers untouched for a body with something to mask, whatever the label", () => {
+    for (const ct of [undefined, "text/plain", "application/octet-stream", "Application/JSON"]) {
+      expect(maskBodyKeepClean('{"contact":"bob\\u0040example.com"}', ct, defaultProfile(), new MaskSession())).toEqual({ ok: true, body: '{"contact":"[REDACTED:email]"}' });
+      expect(maskBodyKeepClean("mail bob@example.com", ct, defaultProfile(), new MaskSession(), { onInvalidJson: "text" })).toEqual({ ok: true, body: "mail [REDACTED:email]" });
+    }
+    expect(maskBodyKeepClean('{"a": [1, 2], "b": "plain words"}', "application/json", defaultProfile(), new MaskSession())).toEqual({ ok: true, untouched: true });
   });
 });

@@ -77,22 +77,50 @@ export function maskBody(
   opts: MaskBodyOptions = {},
 ): MaskBodyResult {
   const kind = classifyBody(body, contentType, opts);
-  profile = profileFor(kind, profile);
+  return kind.kind === "refused" ? kind.result : bodyResult(kind, maskClassified(kind, profileFor(kind, profile), session));
+}
+
+/** A body with nothing to mask: the caller may relay its original bytes. */
+export interface Untouched {
+  ok: true;
+  untouched: true;
+}
+
+/**
+ * maskBody, but `untouched` when masking changed nothing (no transcoding, and the masked
+ * text equals the body's text — for JSON, its compact serialisation), so the caller can relay
+ * the original bytes. Checked on the output itself, not guessed by a pre-scan: the extra cost
+ * is one native JSON.stringify of the parsed body (the pre-filter, prefilter.ts, cost more
+ * per byte on clean LangGraph answers than masking them: README "Numbers").
+ */
+export function maskBodyKeepClean(
+  body: Uint8Array | string,
+  contentType: string | undefined,
+  profile: CompiledProfile,
+  session: MaskSession,
+  opts: MaskBodyOptions = {},
+): MaskBodyResult | Untouched {
+  const kind = classifyBody(body, contentType, opts);
+  if (kind.kind === "refused") return kind.result;
+  const out = maskClassified(kind, profileFor(kind, profile), session);
+  if (!kind.transcoded && out === (kind.kind === "json" ? JSON.stringify(kind.value) : kind.text)) return { ok: true, untouched: true };
+  return bodyResult(kind, out);
+}
+
+function maskClassified(kind: Exclude<BodyKind, { kind: "refused" }>, profile: CompiledProfile, session: MaskSession): string {
   switch (kind.kind) {
-    case "refused":
-      return kind.result;
-    case "empty":
-      return bodyResult(kind, kind.text);
     case "json":
-      return bodyResult(kind, JSON.stringify(maskJson(kind.value, profile, session)));
+      return JSON.stringify(maskJson(kind.value, profile, session));
     case "form":
-      return bodyResult(kind, maskForm(kind.text, profile, session));
+      return maskForm(kind.text, profile, session);
     case "event-stream": {
       const sse = new SseMasker(profile, session);
-      return bodyResult(kind, sse.push(kind.text) + sse.end());
+      return sse.push(kind.text) + sse.end();
     }
     case "text":
-      return bodyResult(kind, maskText(kind.text, profile, session));
+      return maskText(kind.text, profile, session);
+    default:
+      return kind.text; // empty
   }
 }
 

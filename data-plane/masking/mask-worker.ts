@@ -7,8 +7,7 @@
 import { parentPort } from "node:worker_threads";
 import { compileProfile, type CompiledProfile, type MaskingRuleSpec } from "./profile.js";
 import { MaskSession } from "./session.js";
-import { maskBody, type MaskBodyOptions, type MaskBodyResult } from "./body.js";
-import { couldContainSensitive } from "./prefilter.js";
+import { maskBody, maskBodyKeepClean, type MaskBodyOptions, type MaskBodyResult, type Untouched } from "./body.js";
 
 /** One body to mask. */
 export interface MaskJob {
@@ -18,13 +17,13 @@ export interface MaskJob {
   body: Uint8Array | string;
   contentType: string | undefined;
   opts: MaskBodyOptions;
-  /** Run the pre-filter first: `untouched` when masking would change nothing. */
-  prefilter: boolean;
+  /** `untouched` when masking changed nothing (maskBodyKeepClean). */
+  keepClean: boolean;
 }
 
 /** A job's outcome: maskBody's result (or `untouched`) and the labels it masked. */
 export type MaskJobResult =
-  | { id: number; result: MaskBodyResult | { ok: true; untouched: true }; counts: Record<string, number> }
+  | { id: number; result: MaskBodyResult | Untouched; counts: Record<string, number> }
   | { id: number; error: string };
 
 const MAX_PROFILES = 64;
@@ -44,9 +43,8 @@ function profileOf(rules: readonly MaskingRuleSpec[]): CompiledProfile {
 export function runJob(job: MaskJob): MaskJobResult {
   try {
     const profile = profileOf(job.rules);
-    if (job.prefilter && !couldContainSensitive(job.body, profile, job.contentType)) return { id: job.id, result: { ok: true, untouched: true }, counts: {} };
     const session = new MaskSession(job.key);
-    const result = maskBody(job.body, job.contentType, profile, session, job.opts);
+    const result = (job.keepClean ? maskBodyKeepClean : maskBody)(job.body, job.contentType, profile, session, job.opts);
     return { id: job.id, result, counts: { ...session.counts } };
   } catch (e) {
     return { id: job.id, error: (e as Error).message };
@@ -54,3 +52,4 @@ export function runJob(job: MaskJob): MaskJobResult {
 }
 
 parentPort?.on("message", (job: MaskJob) => parentPort!.postMessage(runJob(job)));
+parentPort?.postMessage({ ready: true }); // loaded: the pool's per-job clock starts at dispatch to a ready worker

@@ -106,18 +106,19 @@ describe("MaskPool", () => {
   });
 
   it("refuses at once when more bodies wait than the queue bound", async () => {
-    const small = new MaskPool({ size: 1, timeoutMs: 60_000, maxQueue: 1 });
+    // the worker is still loading: all three wait in the queue, which holds two
+    const small = new MaskPool({ size: 1, timeoutMs: 60_000, maxQueue: 2 });
     try {
       const [, body, ct] = hostile()[0]!;
       const runs = [0, 1, 2].map(() => small.mask(body, ct, defaultProfile(), new MaskSession(KEY)));
       const results = await Promise.all(runs);
-      expect(results.filter((r) => !r.ok)).toEqual([{ ok: false, code: "bound", reason: "more than 1 bodies waiting for masking" }]);
+      expect(results.filter((r) => !r.ok)).toEqual([{ ok: false, code: "bound", reason: "more than 2 bodies waiting for masking" }]);
     } finally {
       await small.close();
     }
   }, 120_000);
 
-  it("answers untouched when asked to pre-filter a body with nothing to mask", async () => {
+  it("answers untouched when masking a large body changed nothing (keepClean)", async () => {
     const clean = JSON.stringify({ items: Array.from({ length: 5000 }, (_, i) => ({ id: i, name: `item ${i}`, ok: true })) });
     expect(clean.length).toBeGreaterThan(INLINE_MAX_BYTES);
     expect(await maskBodyBounded(clean, "application/json", defaultProfile(), new MaskSession(KEY), {}, true, pool)).toEqual({ ok: true, untouched: true });

@@ -2,12 +2,11 @@ import { Worker } from "node:worker_threads";
 import { availableParallelism } from "node:os";
 import type { CompiledProfile } from "./profile.js";
 import type { MaskSession } from "./session.js";
-import { maskBody, type MaskBodyOptions, type MaskBodyResult } from "./body.js";
-import { couldContainSensitive } from "./prefilter.js";
+import { maskBody, maskBodyKeepClean, type MaskBodyOptions, type MaskBodyResult, type Untouched } from "./body.js";
 import type { MaskJob, MaskJobResult } from "./mask-worker.js";
 
-/** maskBody's result, `untouched` (the pre-filter found nothing), or `bound`: not masked within the pool's bounds (fail closed). */
-export type BoundedMaskResult = MaskBodyResult | { ok: true; untouched: true } | { ok: false; code: "bound"; reason: string };
+/** maskBody's result, `untouched` (masking changed nothing: maskBodyKeepClean), or `bound`: not masked within the pool's bounds (fail closed). */
+export type BoundedMaskResult = MaskBodyResult | Untouched | { ok: false; code: "bound"; reason: string };
 
 /**
  * Bodies below this many bytes are masked inline on the event loop; larger ones by the pool.
@@ -20,7 +19,7 @@ export const INLINE_MAX_BYTES = 16 * 1024;
 export interface MaskPoolOptions {
   /** Worker threads (default: available cores, at most 4). */
   size?: number;
-  /** A body not masked this long after it was submitted (queue time included) is refused. */
+  /** A body not masked this long after a ready worker took it is refused (time waiting for a worker is bounded by maxQueue). */
   timeoutMs?: number;
   /** Bodies waiting for a worker beyond this are refused at once. */
   maxQueue?: number;
@@ -29,21 +28,26 @@ export interface MaskPoolOptions {
 interface Pending {
   job: MaskJob;
   resolve(r: MaskJobResult | { id: number; bound: string }): void;
-  timer: NodeJS.Timeout;
+  /** Armed when a ready worker takes the job. */
+  timer: NodeJS.Timeout | undefined;
   worker?: PoolWorker;
 }
 
 interface PoolWorker {
   worker: Worker;
+  /** Loaded (its first message): jobs go only to ready workers. */
+  ready: boolean;
   busy: Pending | undefined;
 }
 
 /**
  * Worker threads that mask whole bodies with maskBody, so a large or hostile body costs the
  * event loop only its hand-over (a copy of the bytes each way), never the detector work.
- * Bounded: a job that has not finished `timeoutMs` after it was submitted is answered
+ * Bounded: a job that has not finished `timeoutMs` after a loaded worker took it is answered
  * `bound` and its worker terminated (a fresh one replaces it); more than `maxQueue` waiting
- * jobs are answered `bound` at once. Workers are unref'd: they never keep a process alive.
+ * jobs are answered `bound` at once. Workers start on first use (or `warm()`); the first large
+ * body of a process waits for one to load (~0.3 s). They are unref'd: they never keep a
+ * process alive.
  */
 export class MaskPool {
   readonly size: number;
@@ -67,20 +71,15 @@ export class MaskPool {
     profile: CompiledProfile,
     session: MaskSession,
     opts: MaskBodyOptions = {},
-    prefilter = false,
+    keepClean = false,
   ): Promise<BoundedMaskResult> {
     if (this.closed) return { ok: false, code: "bound", reason: "masking pool closed" };
     if (this.queue.length >= this.maxQueue) return { ok: false, code: "bound", reason: `more than ${this.maxQueue} bodies waiting for masking` };
     // A view on a larger (pooled) buffer would be cloned whole: hand over just its bytes.
     if (typeof body !== "string" && body.byteLength !== body.buffer.byteLength) body = new Uint8Array(body);
-    const job: MaskJob = { id: this.nextId++, rules: profile.specs, key: session.sharedKey(), body, contentType, opts, prefilter };
+    const job: MaskJob = { id: this.nextId++, rules: profile.specs, key: session.sharedKey(), body, contentType, opts, keepClean };
     const r = await new Promise<MaskJobResult | { id: number; bound: string }>((resolve) => {
-      const pending: Pending = {
-        job,
-        resolve,
-        timer: setTimeout(() => this.expire(pending), this.timeoutMs),
-      };
-      pending.timer.unref();
+      const pending: Pending = { job, resolve, timer: undefined };
       this.queue.push(pending);
       this.dispatch();
     });
@@ -102,22 +101,36 @@ export class MaskPool {
     );
   }
 
+  /** Starts the workers now, so the first large body does not wait for one to load. */
+  warm(): void {
+    while (!this.closed && this.workers.length < this.size) this.spawn();
+  }
+
   private dispatch(): void {
     while (this.queue.length > 0) {
-      let w = this.workers.find((x) => x.busy === undefined);
-      if (!w && this.workers.length < this.size) w = this.spawn();
-      if (!w) return;
+      const w = this.workers.find((x) => x.ready && x.busy === undefined);
+      if (!w) {
+        if (this.workers.length < this.size) this.spawn(); // dispatch runs again once it is ready
+        return;
+      }
       const p = this.queue.shift()!;
       w.busy = p;
       p.worker = w;
+      p.timer = setTimeout(() => this.expire(p), this.timeoutMs);
+      p.timer.unref();
       w.worker.postMessage(p.job);
     }
   }
 
-  private spawn(): PoolWorker {
-    const w: PoolWorker = { worker: startWorker(), busy: undefined };
+  private spawn(): PoolWorker | undefined {
+    if (this.closed) return undefined;
+    const w: PoolWorker = { worker: startWorker(), ready: false, busy: undefined };
     w.worker.unref();
-    w.worker.on("message", (r: MaskJobResult) => {
+    w.worker.on("message", (r: MaskJobResult | { ready: true }) => {
+      if ("ready" in r) {
+        w.ready = true;
+        return this.dispatch();
+      }
       const p = w.busy;
       if (!p || p.job.id !== r.id) return;
       w.busy = undefined;
@@ -157,7 +170,7 @@ export class MaskPool {
   }
 
   private settle(p: Pending, r: MaskJobResult | { id: number; bound: string }): void {
-    clearTimeout(p.timer);
+    if (p.timer) clearTimeout(p.timer);
     p.resolve(r);
   }
 }
@@ -195,7 +208,7 @@ export function sharedMaskPool(): MaskPool {
  * maskBody, with the event loop bounded: a body under INLINE_MAX_BYTES is masked inline (a
  * few ms at worst), a larger one by the pool (never more than a copy on the event loop);
  * `bound` when the pool could not mask it in time — the caller refuses the exchange.
- * `prefilter`: answer `untouched` when the pre-filter shows masking would change nothing.
+ * `keepClean`: answer `untouched` when masking changed nothing (the caller relays the original bytes).
  */
 export async function maskBodyBounded(
   body: Uint8Array | string,
@@ -203,12 +216,9 @@ export async function maskBodyBounded(
   profile: CompiledProfile,
   session: MaskSession,
   opts: MaskBodyOptions = {},
-  prefilter = false,
+  keepClean = false,
   pool: MaskPool = sharedMaskPool(),
 ): Promise<BoundedMaskResult> {
-  if (body.length < INLINE_MAX_BYTES) {
-    if (prefilter && !couldContainSensitive(body, profile, contentType)) return { ok: true, untouched: true };
-    return maskBody(body, contentType, profile, session, opts);
-  }
-  return pool.mask(body, contentType, profile, session, opts, prefilter);
+  if (body.length < INLINE_MAX_BYTES) return (keepClean ? maskBodyKeepClean : maskBody)(body, contentType, profile, session, opts);
+  return pool.mask(body, contentType, profile, session, opts, keepClean);
 }

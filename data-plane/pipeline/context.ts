@@ -46,9 +46,10 @@ export interface BodyMasker {
   readonly passUninspectable: boolean;
   /**
    * maskBody with the event loop bounded (masking/pool.ts): large bodies are masked by the
-   * worker pool; `bound` when that did not finish within its bounds (refuse: fail closed).
+   * worker pool; `bound` when that did not finish within its bounds (refuse: fail closed);
+   * `keepClean`: `untouched` when masking changed nothing (relay the original bytes).
    */
-  maskBodyBounded(body: Uint8Array | string, contentType: string | undefined, opts: MaskBodyOptions, prefilter: boolean): Promise<BoundedMaskResult>;
+  maskBodyBounded(body: Uint8Array | string, contentType: string | undefined, opts: MaskBodyOptions, keepClean: boolean): Promise<BoundedMaskResult>;
 }
 
 /** Everything a proxy derives from one snapshot, swapped in whole. */

@@ -50,7 +50,7 @@ export function createMaskerFactory(
       counts: () => ({ ...session.counts }),
       couldContainSensitive: (body, contentType) => couldContainSensitive(body, profile, contentType),
       passUninspectable: profile.passUninspectable,
-      maskBodyBounded: (body, contentType, opts, prefilter) => maskBodyBounded(body, contentType, profile, session, opts, prefilter),
+      maskBodyBounded: (body, contentType, opts, keepClean) => maskBodyBounded(body, contentType, profile, session, opts, keepClean),
     };
   };
 }

@@ -1,18 +1,18 @@
 import { maskerOf, type RequestContext } from "../pipeline/context.js";
 import type { AnswerPart, AnswerRefusal, BufferedAnswer } from "../pipeline/answer.js";
 import { looksLikeEventStream, mediaTypeOf } from "../masking/decode.js";
-import { INLINE_MAX_BYTES, type BoundedMaskResult } from "../masking/pool.js";
+import type { BoundedMaskResult } from "../masking/pool.js";
 
 /** Whole bodies masked ahead of the response stages by the masking pool (prepareMaskAnswer). */
 const premasked = new WeakMap<BufferedAnswer, BoundedMaskResult>();
 
 /**
- * Masks a large whole body before the response stages run, off the event loop (the masking
- * pool, masking/pool.ts: pre-filter, then maskBody, in a worker); the `mask` stage then uses
- * that result. Bodies under INLINE_MAX_BYTES are masked by the stage itself, inline.
+ * Masks a whole body before the response stages run, with the event loop bounded (masking/
+ * pool.ts: inline under INLINE_MAX_BYTES, else in a worker); the `mask` stage then uses that
+ * result unless an earlier stage replaced the value. A body that masking leaves unchanged is
+ * relayed as the upstream's bytes (no pre-scan: the check is on the masked output).
  */
 export async function prepareMaskAnswer(ctx: RequestContext, part: BufferedAnswer): Promise<void> {
-  if (part.bytes.length < INLINE_MAX_BYTES) return;
   premasked.set(part, await maskerOf(ctx).maskBodyBounded(part.bytes, part.contentType, { onInvalidJson: "text" }, true));
 }
 
@@ -21,9 +21,9 @@ export async function prepareMaskAnswer(ctx: RequestContext, part: BufferedAnswe
  * A whole body is masked by what it is, whatever its label: decoded by BOM / charset (strictly;
  * what is not text is refused, never relayed uninspected, unless the profile lets uninspectable
  * bodies pass), JSON masked structurally, an event stream event by event, anything else as text;
- * a transcoded body leaves as UTF-8, relabelled. When the masker's pre-scan of the raw text
- * shows nothing any rule could match and no stage changed the value, the upstream's bytes go
- * out untouched (no parse, walk or re-serialisation: issue #14).
+ * a transcoded body leaves as UTF-8, relabelled. The relay masks whole bodies ahead of the
+ * stages (prepareMaskAnswer: bounded, in the masking pool when large) and this stage uses
+ * that result; a body masking leaves unchanged goes out as the upstream's bytes (issue #14).
  */
 export function maskAnswer(ctx: RequestContext, part: AnswerPart): AnswerRefusal | undefined {
   if (part.kind === "sse") {
@@ -38,8 +38,7 @@ function maskBuffered(ctx: RequestContext, part: BufferedAnswer): AnswerRefusal 
   const masker = maskerOf(ctx);
   const ready = part.replaced ? undefined : premasked.get(part);
   if (ready) return usePremasked(masker.passUninspectable, part, ready);
-  // Plain UTF-8 with nothing any rule could match, unchanged by earlier stages: out stays the upstream's bytes.
-  if (!part.replaced && !masker.couldContainSensitive(part.bytes, part.contentType)) return undefined;
+  // (here: an earlier stage replaced the value, e.g. a filtered search; masked inline)
   const decoded = part.text();
   if (!decoded.ok) {
     if (masker.passUninspectable) {
