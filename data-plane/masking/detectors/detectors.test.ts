@@ -321,8 +321,12 @@ const CLASSES: Record<string, { pos: Array<[string, string]>; neg: string[] }> =
       ["webhookKey: 'Zx81Kq0LmVb7Tn3Ps5Rw'", "Zx81Kq0LmVb7Tn3Ps5Rw"],
       ["client_secret = 'tiger7'", "tiger7"],
       ["PRIVATE_KEY_PASS=qwerty9", "qwerty9"],
+      // license / activation / product keys name a credential: a short random value is enough
+      ["license_key: 7f3k9q2m", "7f3k9q2m"],
+      ['"licenseKey": "XK29-PQ7M-44TZ"', "XK29-PQ7M-44TZ"],
+      ["PRODUCT_KEY=8GH2K9QPZT", "8GH2K9QPZT"],
     ],
-    neg: ['"key": "thread-settings"', "partition_key: tenant_id", "publicKey: 'MFkwEwYHKoZIzj0CAQ'", "cache_key = user:42:profile", "turkey: roasted", "keyword: alpha"],
+    neg: ["license_key: required", "license_key_path: /etc/app/license.lic", "license: MIT", "licenseKey: undefined", '"key": "thread-settings"', "partition_key: tenant_id", "publicKey: 'MFkwEwYHKoZIzj0CAQ'", "cache_key = user:42:profile", "turkey: roasted", "keyword: alpha"],
   },
 };
 

@@ -30,8 +30,8 @@ type ValueClass = "password" | "token" | "key";
 // Classified by the identifier's last word (camelCase, snake_case, kebab-case, dotted), so
 // `clientId`, `secret_length`, `passwordLabel` and `compass` are not credentials.
 const PASSWORD_WORD = /^(?:\w*pass(?:word|wd|phrase)|pass|pwd|credentials?|creds)$/;
-const TOKEN_WORD = /^(?:\w*(?:secret|token)|auth|authorization|\w*(?:api|access|secret|private|auth|encryption|signing|master)key)$/;
-const KEY_PAIR = /^(?:api|access|secret|private|auth|encryption|signing|master)key$/;
+const TOKEN_WORD = /^(?:\w*(?:secret|token)|auth|authorization|\w*(?:api|access|secret|private|auth|encryption|signing|master|license|licence|activation|product|serial)key)$/;
+const KEY_PAIR = /^(?:api|access|secret|private|auth|encryption|signing|master|license|licence|activation|product|serial)key$/;
 
 /** Lower-case words of an identifier: "DevPfxPassword" → dev, pfx, password; "API_KEY" → api, key. */
 function words(identifier: string): string[] {
