@@ -22,4 +22,5 @@ export default {
   // PostgreSQL schema or SQLite file, temp folders and LangGraph state folder; Redis keys
   // carry a per-test prefix or a policy's UUID.
   maxWorkers: 2,
+  testSequencer: "<rootDir>/test/helpers/slow-first-sequencer.js",
 };
