@@ -82,6 +82,17 @@ export const policyInputSchema = z.strictObject({
   approval: approvalInputSchema.nullish(),
 });
 
+/** Names one identity: by id, or by issuer and subject (which of them is checked by the service). */
+export const identityRefInputSchema = z.strictObject({ id: text.nullish(), issuer: text.nullish(), subject: text.nullish() });
+
+/** A role granted to a group of one issuer (GraphQL's bindRoleToGroup; a file's role binding with `group`). */
+export const groupBindingInputSchema = z.strictObject({ role: text, issuer: text, group: text });
+
+/** A role granted to one identity (GraphQL's bindRoleToIdentity; a file's role binding with `subject`). */
+export const identityBindingInputSchema = z.strictObject({ role: text, identity: identityRefInputSchema });
+
+export const apiTokenInputSchema = z.strictObject({ name: text, scopes: z.array(text), expiresInSeconds: count.nullish() });
+
 /** Every zod issue as "path: message" (path like `policies[0].limits.burst`). */
 export function zodProblems(error: z.ZodError, prefix = ""): string[] {
   return error.issues.map((i) => {

@@ -64,11 +64,39 @@ async function create(tx: Tx, data: { roleId: string; issuer?: string; group?: s
   return { value: view(row), audit: [{ action: "roleBinding.create", target: `RoleBinding:${row.id}`, after: view(row) }] };
 }
 
+/** Longest issuer URL or subject a binding may name (OIDC subjects are at most 255 ASCII characters). */
+const MAX_ISSUER_LENGTH = 2048;
+const MAX_SUBJECT_LENGTH = 255;
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f]/;
+
+/** Problems of a binding's issuer: an http(s) URL, bounded, with no control characters (the URL parser would drop tabs and newlines). */
+function issuerProblems(issuer: string): string[] {
+  if (typeof issuer === "string" && (issuer.length > MAX_ISSUER_LENGTH || CONTROL.test(issuer))) return [`binding issuer: must be at most ${MAX_ISSUER_LENGTH} characters with no control characters`];
+  return urlProblems("binding issuer", issuer);
+}
+
+/**
+ * Problems of what a binding names, for every write path (GraphQL, a policy file binding by
+ * binding or in bulk): a group of an issuer, or an identity by id or by issuer and subject.
+ */
+export function bindingTargetProblems(target: { group: string } & { issuer: string } | { identity: IdentityRef }): string[] {
+  if ("identity" in target) {
+    const ref = target.identity;
+    const refProblems = identityRefProblems(ref);
+    if (refProblems.length > 0 || ref.id) return refProblems;
+    const problems = issuerProblems(ref.issuer!);
+    if (ref.subject!.length > MAX_SUBJECT_LENGTH || CONTROL.test(ref.subject!)) problems.push(`binding subject: must be at most ${MAX_SUBJECT_LENGTH} characters with no control characters`);
+    return problems;
+  }
+  const problems = [...issuerProblems(target.issuer), ...textProblems("binding group", target.group, 256)];
+  if (target.group.trim() === "") problems.push("binding group: must not be empty");
+  return problems;
+}
+
 /** Grants role `role` to group `group` of issuer `issuer`. */
 export async function bindRoleToGroup(deps: AdminDeps, by: Principal, input: { role: string; issuer: string; group: string }): Promise<Committed<RoleBindingView>> {
-  const problems = [...urlProblems("binding issuer", input.issuer), ...textProblems("binding group", input.group, 256)];
-  if (input.group.trim() === "") problems.push("binding group: must not be empty");
-  assertNoProblems(problems);
+  assertNoProblems(bindingTargetProblems(input));
   return commitChange(deps, by.actor, "policy", async (tx) => {
     const role = await grantableRole(tx, by, input.role);
     const duplicate = await tx.roleBinding.findFirst({ where: { roleId: role.id, issuer: input.issuer, group: input.group } });
@@ -79,7 +107,7 @@ export async function bindRoleToGroup(deps: AdminDeps, by: Principal, input: { r
 
 /** Grants role `role` to one identity (created if it has not signed in yet). */
 export async function bindRoleToIdentity(deps: AdminDeps, by: Principal, input: { role: string; identity: IdentityRef }): Promise<Committed<RoleBindingView>> {
-  assertNoProblems(identityRefProblems(input.identity));
+  assertNoProblems(bindingTargetProblems(input));
   return commitChange(deps, by.actor, "policy", async (tx) => {
     const role = await grantableRole(tx, by, input.role);
     const identity = await resolveIdentity(tx, input.identity, true);

@@ -2,10 +2,14 @@ import { randomBytes } from "node:crypto";
 import { buildSchema, isInputObjectType } from "graphql";
 import type { z } from "zod";
 import {
+  apiTokenInputSchema,
   approvalInputSchema,
   connectionInputSchema,
   denyRuleInputSchema,
+  groupBindingInputSchema,
+  identityBindingInputSchema,
   identityProviderInputSchema,
+  identityRefInputSchema,
   limitsInputSchema,
   maskingProfileInputSchema,
   maskingRuleInputSchema,
@@ -34,6 +38,10 @@ const SHARED: ReadonlyArray<{ graphql: readonly string[]; schema: z.ZodObject; e
   { graphql: ["PolicyLimitsInput"], schema: limitsInputSchema },
   { graphql: ["DenyRuleInput"], schema: denyRuleInputSchema },
   { graphql: ["ApprovalRuleInput"], schema: approvalInputSchema },
+  { graphql: ["BindRoleToGroupInput"], schema: groupBindingInputSchema },
+  { graphql: ["BindRoleToIdentityInput"], schema: identityBindingInputSchema },
+  { graphql: ["IdentityRefInput"], schema: identityRefInputSchema },
+  { graphql: ["CreateApiTokenInput"], schema: apiTokenInputSchema },
 ];
 
 test("every GraphQL admin input has exactly the fields of its shared schema", () => {

@@ -1,7 +1,7 @@
 /**
  * A role's bindings as a policy file lists them, applied in bulk: the same checks as
- * bindRoleToGroup / bindRoleToIdentity / deleteRoleBinding (URL of the issuer, group text,
- * identity reference, who may change a reserved role), but set-wise — one read of the
+ * bindRoleToGroup / bindRoleToIdentity / deleteRoleBinding (bindingTargetProblems: issuer URL,
+ * group text, identity reference; who may change a reserved role), but set-wise — one read of the
  * role's bindings, `deleteMany` and multi-row INSERTs in chunks — so 100,000 bindings cost a few
  * dozen statements instead of 300,000 (bulk-insert.ts). Used when a role's diff is larger than
  * {@link BULK_BINDING_THRESHOLD}; smaller diffs go binding by binding through the services
@@ -13,8 +13,7 @@ import type { Principal } from "../auth/principal.js";
 import type { Tx } from "../store/client.js";
 import type { AuditEntry } from "../admin/change-log.js";
 import { assertMayChangeReservedRole } from "../admin/roles.js";
-import { textProblems } from "../admin/text.js";
-import { urlProblems } from "../validation.js";
+import { bindingTargetProblems } from "../admin/role-bindings.js";
 import { insertRows } from "./bulk-insert.js";
 
 /** A binding as a policy file writes it: an issuer and exactly one of group or subject. */
@@ -38,10 +37,7 @@ export function bindingKey(b: { issuer: string; group?: string | null | undefine
 
 /** Problems of one binding, worded as the services word them. */
 export function fileBindingProblems(b: FileBinding): string[] {
-  if (b.subject !== undefined) return b.issuer !== "" && b.subject !== "" ? [] : ["identity: give either id, or issuer and subject"];
-  const problems = [...urlProblems("binding issuer", b.issuer), ...textProblems("binding group", b.group, 256)];
-  if ((b.group ?? "").trim() === "") problems.push("binding group: must not be empty");
-  return problems;
+  return b.subject !== undefined ? bindingTargetProblems({ identity: { issuer: b.issuer, subject: b.subject } }) : bindingTargetProblems({ issuer: b.issuer, group: b.group ?? "" });
 }
 
 /** An existing binding of the role: its row id and its key. */

@@ -1,4 +1,5 @@
-import { createApiToken, listApiTokens, revokeApiToken, type ApiTokenInput } from "../../admin/api-tokens.js";
+import { createApiToken, listApiTokens, revokeApiToken } from "../../admin/api-tokens.js";
+import { apiTokenInputSchema, parseInput } from "../../admin/input-schemas.js";
 import { withCaller } from "../guard.js";
 import { pageRequest, toConnection, type ConnectionArgs } from "../pagination.js";
 
@@ -8,8 +9,8 @@ export const apiTokenResolvers = {
     apiTokens: withCaller(async (args: ConnectionArgs, _by, ctx) => toConnection(await listApiTokens(ctx.admin.db, pageRequest(args)))),
   },
   Mutation: {
-    createApiToken: withCaller(async (args: { input: ApiTokenInput }, by, ctx) => {
-      const { value } = await createApiToken(ctx.admin, by, args.input);
+    createApiToken: withCaller(async (args: { input: unknown }, by, ctx) => {
+      const { value } = await createApiToken(ctx.admin, by, parseInput(apiTokenInputSchema, args.input));
       return { apiToken: value.token, secret: value.secret };
     }),
     revokeApiToken: withCaller(async (args: { id: string }, by, ctx) => ({ apiToken: (await revokeApiToken(ctx.admin, by, args.id)).value })),

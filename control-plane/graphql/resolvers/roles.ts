@@ -1,8 +1,7 @@
-import type { IdentityRef } from "../../admin/identities.js";
 import type { Patch } from "../../admin/patch.js";
 import { bindRoleToGroup, bindRoleToIdentity, deleteRoleBinding, listRoleBindings, type RoleBindingFilter } from "../../admin/role-bindings.js";
 import { createRole, deleteRole, getRole, listRoles, updateRole, type RoleFields, type RoleView } from "../../admin/roles.js";
-import { parseInput, roleInputSchema, updateSchema } from "../../admin/input-schemas.js";
+import { groupBindingInputSchema, identityBindingInputSchema, parseInput, roleInputSchema, updateSchema } from "../../admin/input-schemas.js";
 import { withCaller } from "../guard.js";
 import { deleted, payload } from "../map.js";
 import { pageRequest, toConnection, type ConnectionArgs } from "../pagination.js";
@@ -25,11 +24,11 @@ export const roleResolvers = {
     createRole: withCaller(async (args: { input: Patch<RoleFields> }, by, ctx) => payload("role", await createRole(ctx.admin, by, parseInput(roleInputSchema, args.input)))),
     updateRole: withCaller(async (args: { id: string; input: Patch<RoleFields> }, by, ctx) => payload("role", await updateRole(ctx.admin, by, args.id, parseInput(updateSchema(roleInputSchema), args.input)))),
     deleteRole: withCaller(async (args: { id: string }, by, ctx) => deleted(await deleteRole(ctx.admin, by, args.id))),
-    bindRoleToGroup: withCaller(async (args: { input: { role: string; issuer: string; group: string } }, by, ctx) =>
-      payload("roleBinding", await bindRoleToGroup(ctx.admin, by, args.input)),
+    bindRoleToGroup: withCaller(async (args: { input: unknown }, by, ctx) =>
+      payload("roleBinding", await bindRoleToGroup(ctx.admin, by, parseInput(groupBindingInputSchema, args.input))),
     ),
-    bindRoleToIdentity: withCaller(async (args: { input: { role: string; identity: IdentityRef } }, by, ctx) =>
-      payload("roleBinding", await bindRoleToIdentity(ctx.admin, by, args.input)),
+    bindRoleToIdentity: withCaller(async (args: { input: unknown }, by, ctx) =>
+      payload("roleBinding", await bindRoleToIdentity(ctx.admin, by, parseInput(identityBindingInputSchema, args.input))),
     ),
     deleteRoleBinding: withCaller(async (args: { id: string }, by, ctx) => deleted(await deleteRoleBinding(ctx.admin, by, args.id))),
   },
