@@ -7,7 +7,6 @@
  */
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
-import { createServer, type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
@@ -20,20 +19,10 @@ import { verifyStoredChains } from "./sessions/verify.js";
 import { openSpool, type Spool } from "../data-plane/sync/spool.js";
 import { startReporter, type Reporter } from "../data-plane/sync/report-client.js";
 import { testRecord } from "../data-plane/recording/testing/test-record.js";
+import { freePort } from "../demo/free-port.js";
 import { createTestDatabase, TEST_PG_URL, type TestDatabase } from "../test/helpers/databases.js";
 
 const PROXY = "stop-proxy";
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 async function until(check: () => boolean | Promise<boolean>, timeoutMs = 20_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;

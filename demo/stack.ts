@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { freePort } from "./free-port.js";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { startLangGraph, type LangGraphUpstream } from "../test/harness/upstream.js";
@@ -7,7 +8,6 @@ import { startIssuer, type Issuer } from "./issuer.js";
 import { startServiceProcess, type ServiceProcess } from "./service-process.js";
 import { demoPolicyYaml, DEMO_USERS, type DemoPolicyInput } from "./demo-policy.js";
 import { startOidcProvider, type OidcProvider } from "./oidc-provider.js";
-import { createServer } from "node:net";
 
 /** Options of {@link startStack}. */
 export interface StackOptions {
@@ -76,18 +76,6 @@ export async function waitForProxyReady(url: string, timeoutMs = 30_000): Promis
     if (Date.now() > deadline) throw new Error(`proxy ${url} has no policy snapshot after ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 50));
   }
-}
-
-/** A port nobody listens on right now (to know the control plane's URL before it starts). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once("error", reject);
-    probe.listen(0, "127.0.0.1", () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-  });
 }
 
 /**

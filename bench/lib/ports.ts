@@ -1,17 +1,6 @@
 /** Loopback ports for servers the bench starts outside Node (nginx). */
-import { connect, createServer, type AddressInfo } from "node:net";
-
-/** A currently free loopback port (bound then released; fine for a single-user bench). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
+import { connect } from "node:net";
+export { freePort } from "../../demo/free-port.js";
 
 /** Resolves once something accepts TCP connections on the port, rejects after `timeoutMs`. */
 export async function waitForPort(port: number, timeoutMs: number): Promise<void> {

@@ -99,6 +99,25 @@ const INSERT_SQL: Record<StoreProvider, string> = {
 };
 
 /**
+ * Sorts a batch's rows by what the insert did: inserted (returned), else already stored
+ * under the same id (a resend: duplicate), else refused at a taken (proxyId, seq) (a fork:
+ * conflict). `storedIds` looks up which of the rows not inserted exist by id.
+ */
+async function sortOutcome(rows: ReadonlyArray<{ readonly id: string }>, inserted: ReadonlyArray<{ id: string }>, result: StoreSessionsResult, storedIds: (ids: string[]) => Promise<string[]>): Promise<StoreSessionsResult> {
+  const done = new Set(inserted.map((r) => r.id));
+  const missing: string[] = [];
+  for (const row of rows) {
+    if (done.has(row.id)) result.inserted.push(row.id);
+    else missing.push(row.id);
+  }
+  if (missing.length) {
+    const stored = new Set(await storedIds(missing));
+    for (const id of missing) (stored.has(id) ? result.duplicates : result.conflicts).push(id);
+  }
+  return result;
+}
+
+/**
  * One `INSERT … SELECT … ON CONFLICT DO NOTHING RETURNING id` per batch, whose rows travel
  * as ONE JSON parameter (PostgreSQL `json_to_recordset`, SQLite `json_each`): a single
  * statement is all-or-nothing (a failed batch stores nothing, and its resend is not a
@@ -112,17 +131,7 @@ async function insertRaw(db: PrismaClient, rows: readonly SessionInput[], result
   const params = [dateText(new Date(), provider), batch];
   const pool = provider === "postgresql" ? sessionPools.get(db) : undefined;
   const inserted = pool ? (await pool.query<{ id: string }>(INSERT_SQL[provider], params)).rows : await db.$queryRawUnsafe<Array<{ id: string }>>(INSERT_SQL[provider], ...params);
-  const done = new Set(inserted.map((r) => r.id));
-  const missing: string[] = [];
-  for (const row of rows) {
-    if (done.has(row.id)) result.inserted.push(row.id);
-    else missing.push(row.id);
-  }
-  if (missing.length) {
-    const stored = new Set((await db.session.findMany({ where: { id: { in: missing } }, select: { id: true } })).map((r) => r.id));
-    for (const id of missing) (stored.has(id) ? result.duplicates : result.conflicts).push(id);
-  }
-  return result;
+  return sortOutcome(rows, inserted, result, async (missing) => (await db.session.findMany({ where: { id: { in: missing } }, select: { id: true } })).map((r) => r.id));
 }
 
 // ---------------------------------------------------------------- PostgreSQL, binary arrays
@@ -264,15 +273,6 @@ export async function storeScannedSessions(pool: Pool, records: readonly Scanned
   const values: Array<string | Buffer> = [dateText(new Date(), "postgresql")];
   for (const [, , encode] of SEALED_COLUMNS) values.push(encode(rows));
   const inserted = (await pool.query<{ id: string }>({ ...SEALED_INSERT, values })).rows;
-  const done = new Set(inserted.map((r) => r.id));
-  const missing: string[] = [];
-  for (const row of rows) {
-    if (done.has(row.id)) result.inserted.push(row.id);
-    else missing.push(row.id);
-  }
-  if (missing.length) {
-    const stored = new Set((await pool.query<{ id: string }>(`SELECT "id" FROM "Session" WHERE "id" = ANY($1::text[])`, [missing])).rows.map((r) => r.id));
-    for (const id of missing) (stored.has(id) ? result.duplicates : result.conflicts).push(id);
-  }
+  await sortOutcome(rows, inserted, result, async (missing) => (await pool.query<{ id: string }>(`SELECT "id" FROM "Session" WHERE "id" = ANY($1::text[])`, [missing])).rows.map((r) => r.id));
   return result;
 }
