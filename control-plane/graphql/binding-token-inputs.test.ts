@@ -139,8 +139,10 @@ withTestDatabases((db) => {
       ["subject with an escape sequence", { issuer: ISSUER, subject: "\u001b]0;x\u0007" }],
       ["group with an escape sequence", { issuer: ISSUER, group: "ops\u001b[31m" }],
     ];
-    for (const [what, binding] of hostile) {
-      await refused(`file: ${what}`, APPLY, { y: file([binding]) }, "BAD_USER_INPUT");
+    for (const [what, binding] of hostile) await refused(`file: ${what}`, APPLY, { y: file([binding]) }, "BAD_USER_INPUT");
+    // The bulk path calls the same check: one issuer, one subject and one group case show it is wired.
+    for (const at of [0, BAD_ISSUERS.length + 1, hostile.length - 1]) {
+      const [what, binding] = hostile[at]!;
       await refused(`bulk file: ${what}`, APPLY, { y: file([...many, binding]) }, "BAD_USER_INPUT");
     }
   }, 120_000);
