@@ -40,6 +40,7 @@ RUN --mount=type=cache,target=/root/.npm \
 COPY tsconfig.json tsconfig.build.json ./
 COPY scripts/build.mjs ./scripts/build.mjs
 COPY proto/ ./proto/
+COPY common/ ./common/
 COPY control-plane/ ./control-plane/
 COPY data-plane/ ./data-plane/
 COPY deploy/healthcheck.mjs ./deploy/healthcheck.mjs

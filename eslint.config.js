@@ -36,6 +36,15 @@ export default tseslint.config(
     languageOptions: { globals: globals.browser },
   },
   {
+    // Layering (issue 15): code both planes use lives in common/; the control plane and
+    // common/ never reach into the data plane (tests may, to drive both).
+    files: ["control-plane/**/*.{ts,tsx}", "common/**/*.ts"],
+    ignores: ["**/*.test.ts"],
+    rules: {
+      "no-restricted-imports": ["error", { patterns: [{ regex: "(^|/)data-plane/", message: "shared code belongs in common/; the control plane does not import the data plane" }] }],
+    },
+  },
+  {
     // Tests read JSON answers of many shapes; production code keeps no-explicit-any.
     files: ["**/*.test.ts", "test/**/*.ts", "bench/**/*.ts"],
     rules: { "@typescript-eslint/no-explicit-any": "off" },

@@ -13,7 +13,7 @@ export default {
   },
   // Sources import siblings with the ".js" suffix (NodeNext); map them back to the .ts files.
   moduleNameMapper: { "^(\\.{1,2}/.*)\\.js$": "$1" },
-  testMatch: ["<rootDir>/{control-plane,data-plane,proto,prisma,test,demo}/**/*.test.ts"],
+  testMatch: ["<rootDir>/{common,control-plane,data-plane,proto,prisma,test,demo}/**/*.test.ts"],
   testPathIgnorePatterns: ["/node_modules/", "/.langgraph_api/"],
   testTimeout: 60000,
   // Two test files at a time (CI has 2 cores; jest's default there is 1): end-to-end files

@@ -18,13 +18,13 @@
  * so on a loaded machine it includes time the OS did not schedule this thread).
  * Prints the load average: on a shared machine read the figures with it. Runs in about a minute.
  */
-import { compileProfile, defaultProfile, DEFAULT_RULES, type CompiledProfile, type MaskingRuleSpec } from "../data-plane/masking/profile.js";
-import { MaskSession } from "../data-plane/masking/session.js";
-import { maskBody, maskBodyKeepClean } from "../data-plane/masking/body.js";
-import { MaskPool, maskBodyBounded } from "../data-plane/masking/pool.js";
-import { SseMasker } from "../data-plane/masking/sse.js";
-import { maskBodySliced, timeSlicer, type Slicer } from "../data-plane/masking/body-sliced.js";
-import { couldContainSensitive } from "../data-plane/masking/prefilter.js";
+import { compileProfile, defaultProfile, DEFAULT_RULES, type CompiledProfile, type MaskingRuleSpec } from "../common/masking/profile.js";
+import { MaskSession } from "../common/masking/session.js";
+import { maskBody, maskBodyKeepClean } from "../common/masking/body.js";
+import { MaskPool, maskBodyBounded } from "../common/masking/pool.js";
+import { SseMasker } from "../common/masking/sse.js";
+import { maskBodySliced, timeSlicer, type Slicer } from "../common/masking/body-sliced.js";
+import { couldContainSensitive } from "../common/masking/prefilter.js";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { loadavg } from "node:os";
 

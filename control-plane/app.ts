@@ -33,11 +33,11 @@ import { createGraphqlModule } from "./graphql/module.js";
 import { deleteSessionsBefore } from "./sessions/retention.js";
 import { anchorKey } from "./sessions/anchors.js";
 import type { GraphqlContext } from "./graphql/context.js";
-import { log } from "../data-plane/observability/log.js";
+import { log } from "../common/observability/log.js";
 import { createConsoleServer } from "./console/server.js";
 import { loadConsoleConfig } from "./console/config.js";
-import { MetricsRegistry } from "../data-plane/observability/metrics.js";
-import { serveMetrics, startMetricsListener } from "../data-plane/observability/metrics-endpoint.js";
+import { MetricsRegistry } from "../common/observability/metrics.js";
+import { serveMetrics, startMetricsListener } from "../common/observability/metrics-endpoint.js";
 import { approvalPageUrl, startNotifier } from "./notifications/notifier.js";
 
 /** A running control plane. */

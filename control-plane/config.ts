@@ -1,7 +1,7 @@
 import { join } from "node:path";
-import type { HttpAllowance } from "../data-plane/identity/index.js";
+import type { HttpAllowance } from "../common/identity/index.js";
 import { parseCredentialEnvAllow } from "./admin/credential-env.js";
-import { metricsAccessFromEnv, type MetricsAccess } from "../data-plane/observability/metrics-endpoint.js";
+import { metricsAccessFromEnv, type MetricsAccess } from "../common/observability/metrics-endpoint.js";
 import { BOOTSTRAP_TOKEN_SHAPE, MIN_BOOTSTRAP_TOKEN_LENGTH } from "./auth/authenticator.js";
 
 /** The control plane's settings, read once from the environment and frozen. */

@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 import { loadControlPlaneConfig } from "./config.js";
 import { startControlPlane } from "./app.js";
-import { exitOnStartupError } from "../data-plane/observability/fatal.js";
-import { log } from "../data-plane/observability/log.js";
+import { exitOnStartupError } from "../common/observability/fatal.js";
+import { log } from "../common/observability/log.js";
 
 /** Entry point: configuration → control plane; stops cleanly on SIGINT/SIGTERM. */
 process.env["AGENTGATE_COMPONENT"] ??= "control-plane";

@@ -1,6 +1,6 @@
-import { globProblems } from "../data-plane/policy/glob.js";
-import { ROUTES } from "../data-plane/langgraph/routes.js";
-import { compileAdminPattern } from "../data-plane/policy/admin-pattern.js";
+import { globProblems } from "../common/policy/glob.js";
+import { ROUTES } from "../common/langgraph/routes.js";
+import { compileAdminPattern } from "../common/policy/admin-pattern.js";
 
 /**
  * Input checks shared by every way of writing policy (GraphQL mutations, policy files):

@@ -9,7 +9,7 @@ import { openSpool, type Reservation, type Spool } from "./sync/spool.js";
 import { startReporter } from "./sync/report-client.js";
 import { buildSessionRecord } from "./recording/session-record.js";
 import { IntentJournal, PROXY_CRASHED } from "./recording/intent-journal.js";
-import { changesState } from "./langgraph/routes.js";
+import { changesState } from "../common/langgraph/routes.js";
 import type { SessionRecord } from "../proto/gen/agentgate/v1/session_pb.js";
 import { createLimiter } from "./limits/limiter.js";
 import { RunTracker } from "./limits/run-tracker.js";
@@ -18,10 +18,10 @@ import { UpstreamPools } from "./upstream/pools.js";
 import { LRUCache } from "lru-cache";
 import { startWatch } from "./sync/watch-client.js";
 import { createProxyServer } from "./http/server.js";
-import { log } from "./observability/log.js";
-import { MetricsRegistry } from "./observability/metrics.js";
-import { stageTimings } from "./observability/stage-timings.js";
-import { serveMetrics, startMetricsListener } from "./observability/metrics-endpoint.js";
+import { log } from "../common/observability/log.js";
+import { MetricsRegistry } from "../common/observability/metrics.js";
+import { stageTimings } from "../common/observability/stage-timings.js";
+import { serveMetrics, startMetricsListener } from "../common/observability/metrics-endpoint.js";
 
 /** A running proxy. */
 export interface ProxyHandle {

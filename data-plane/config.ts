@@ -1,10 +1,10 @@
 import { availableParallelism, hostname } from "node:os";
 import { join } from "node:path";
 import { readFileSync } from "node:fs";
-import type { HttpAllowance } from "./identity/url-policy.js";
+import type { HttpAllowance } from "../common/identity/url-policy.js";
 import type { TlsFiles } from "../proto/grpc-adapter.js";
 import type { RedisErrorMode } from "./limits/limiter.js";
-import { metricsAccessFromEnv, type MetricsAccess } from "./observability/metrics-endpoint.js";
+import { metricsAccessFromEnv, type MetricsAccess } from "../common/observability/metrics-endpoint.js";
 
 const REDIS_FAILURE_MODES: readonly RedisErrorMode[] = ["fail-closed", "local-fallback", "fail-open"];
 

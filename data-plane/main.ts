@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 import { loadProxyConfig } from "./config.js";
 import { startProxy } from "./app.js";
-import { exitOnStartupError } from "./observability/fatal.js";
-import { log } from "./observability/log.js";
+import { exitOnStartupError } from "../common/observability/fatal.js";
+import { log } from "../common/observability/log.js";
 import { isWorker, reportWorkerReady, runPrimary } from "./workers.js";
 
 /**

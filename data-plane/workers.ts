@@ -15,7 +15,7 @@
  */
 import cluster, { type Worker } from "node:cluster";
 import type { ProxyConfig } from "./config.js";
-import { log } from "./observability/log.js";
+import { log } from "../common/observability/log.js";
 
 const INDEX_ENV = "AGENTGATE_PROXY_WORKER_INDEX";
 /** A worker that dies this soon after its start is not restarted in a loop faster than this. */

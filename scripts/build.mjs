@@ -36,7 +36,7 @@ function copyAssets(dir) {
     }
   }
 }
-for (const dir of ["control-plane", "data-plane"]) copyAssets(dir);
+for (const dir of ["common", "control-plane", "data-plane"]) copyAssets(dir);
 for (const provider of ["sqlite", "postgres"]) {
   cpSync(path.join(root, "prisma", provider, "migrations"), path.join(dist, "prisma", provider, "migrations"), { recursive: true });
 }

@@ -10,7 +10,7 @@ import { openStore } from "../../control-plane/store/client.js";
 import { sessionPool, storeScannedSessions, storeSessions } from "../../control-plane/store/sessions.js";
 import { ingestSessions, openScanned } from "../../control-plane/sessions/ingest.js";
 import { rowFromScanned, type ScannedRecord } from "../../control-plane/sessions/record-mapping.js";
-import { ChainWriter, EMPTY_CHAIN, encodeContent } from "../../data-plane/recording/chain.js";
+import { ChainWriter, EMPTY_CHAIN, encodeContent } from "../../common/recording/chain.js";
 import { sealedBytes } from "../../data-plane/recording/sealed-record.js";
 import { testRecord } from "../../data-plane/recording/testing/test-record.js";
 

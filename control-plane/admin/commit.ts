@@ -4,7 +4,7 @@
  * A failed write leaves nothing behind, not even a burnt version or an orphan audit row.
  */
 import { PrismaClientKnownRequestError } from "@prisma/client/runtime/client";
-import { log } from "../../data-plane/observability/log.js";
+import { log } from "../../common/observability/log.js";
 import { CpError } from "../errors.js";
 import type { Tx } from "../store/client.js";
 import { bumpSnapshotVersion, writeAudit, type AuditEntry } from "./change-log.js";

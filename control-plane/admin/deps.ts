@@ -1,5 +1,5 @@
 /** What the admin domain services need from the control plane. */
-import type { HttpAllowance } from "../../data-plane/identity/index.js";
+import type { HttpAllowance } from "../../common/identity/index.js";
 import type { SecretBox } from "../secrets.js";
 import type { Db, Tx } from "../store/client.js";
 import type { AuditEntry } from "./change-log.js";

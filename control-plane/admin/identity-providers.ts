@@ -1,6 +1,6 @@
 /**
  * Trusted OIDC issuers. Validated with the same strict validator the verifier uses
- * (data-plane/identity), so a provider that is stored can always be loaded by the proxies
+ * (common/identity), so a provider that is stored can always be loaded by the proxies
  * and by the admin authenticator. Policy-affecting: providers travel in the snapshot.
  */
 import {
@@ -9,7 +9,7 @@ import {
   validateIdentityProviders,
   type HttpAllowance,
   type IdentityProviderConfig,
-} from "../../data-plane/identity/index.js";
+} from "../../common/identity/index.js";
 import { assertNoProblems, orNotFound } from "../errors.js";
 import type { Db, Tx } from "../store/client.js";
 import type { IdentityProvider } from "../store/types.js";

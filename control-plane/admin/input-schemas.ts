@@ -12,7 +12,7 @@
  * `bindings`, GraphQL's `credential`.
  */
 import { z } from "zod";
-import { PSEUDONYM_SCOPES } from "../../data-plane/masking/pseudonym-scope.js";
+import { PSEUDONYM_SCOPES } from "../../common/masking/pseudonym-scope.js";
 import { badInput } from "../errors.js";
 
 const text = z.string();

@@ -1,10 +1,10 @@
 /**
  * Masking rules ({kind, match, style, label}, applied in order) as the control plane stores
- * them, checked by the masking engine's own validator (data-plane/masking), so a stored
+ * them, checked by the masking engine's own validator (common/masking), so a stored
  * profile can always be compiled by the proxies: a bad rule is refused here, with every
  * problem, instead of making proxies reject the snapshot.
  */
-import { validateProfile, type MaskingRuleSpec } from "../../data-plane/masking/profile.js";
+import { validateProfile, type MaskingRuleSpec } from "../../common/masking/profile.js";
 
 /** One masking rule as stored. */
 export interface MaskingRule {

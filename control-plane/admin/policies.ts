@@ -29,7 +29,7 @@ import {
   type PolicyLimits,
 } from "./policy-rules.js";
 import { textProblems } from "./text.js";
-import { DEFAULT_PSEUDONYM_SCOPE, PSEUDONYM_SCOPES, pseudonymScopeOf, type PseudonymScope } from "../../data-plane/masking/pseudonym-scope.js";
+import { DEFAULT_PSEUDONYM_SCOPE, PSEUDONYM_SCOPES, pseudonymScopeOf, type PseudonymScope } from "../../common/masking/pseudonym-scope.js";
 
 /** A policy as written: references by name. */
 export interface PolicyFields {
@@ -42,7 +42,7 @@ export interface PolicyFields {
   /** null: no masking profile. */
   readonly maskingProfile: string | null;
   readonly maskRequests: boolean;
-  /** Which exchanges share pseudonyms (see data-plane/masking/pseudonym-scope.ts); default "thread". */
+  /** Which exchanges share pseudonyms (see common/masking/pseudonym-scope.ts); default "thread". */
   readonly pseudonymScope: PseudonymScope;
   readonly limits: PolicyLimits;
   readonly denylist: readonly DenyRule[];

@@ -9,7 +9,7 @@ import { approvalOf } from "../admin/policy-rules.js";
 import type { Principal } from "../auth/principal.js";
 import { resolveDecider } from "./decider.js";
 import { enqueueApprovalNotification } from "../notifications/notifier.js";
-import { log } from "../../data-plane/observability/log.js";
+import { log } from "../../common/observability/log.js";
 
 /** What a proxy files when a run needs a reviewer (parameters already masked): the gRPC message's fields. */
 export type ApprovalInput = Omit<ApprovalRequestMessage, "$typeName" | "$unknown">;

@@ -6,7 +6,7 @@
  * - an API token (`agt_…`): its own scopes;
  * - an OIDC token of a registered identity provider: scopes of its reserved-role bindings.
  */
-import { parseBearer, type HttpAllowance, type VerifierOptions } from "../../data-plane/identity/index.js";
+import { parseBearer, type HttpAllowance, type VerifierOptions } from "../../common/identity/index.js";
 import type { Db } from "../store/client.js";
 import { authenticateApiToken } from "./api-token-auth.js";
 import { API_TOKEN_MARK, sameHash, tokenDigest } from "./api-token-secret.js";

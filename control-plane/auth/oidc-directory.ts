@@ -1,6 +1,6 @@
 /**
  * OIDC admin authentication: verifies a bearer token with the shared verifier
- * (data-plane/identity) against the IdentityProviders stored in the database, and maps the
+ * (common/identity) against the IdentityProviders stored in the database, and maps the
  * identity to control-plane scopes through ordinary role bindings to the reserved roles.
  *
  * Everything it needs (providers, reserved-role bindings, suspended identities) is loaded
@@ -9,7 +9,7 @@
  * version row; the verifier (with its JWKS and verified-token caches) is rebuilt only when
  * the providers themselves changed.
  */
-import { log } from "../../data-plane/observability/log.js";
+import { log } from "../../common/observability/log.js";
 import {
   createVerifier,
   validateIdentityProviders,
@@ -17,7 +17,7 @@ import {
   type IdentityProviderConfig,
   type Verifier,
   type VerifierOptions,
-} from "../../data-plane/identity/index.js";
+} from "../../common/identity/index.js";
 import { loadIdentityProviders, providerConfig } from "../admin/identity-providers.js";
 import type { Db } from "../store/client.js";
 import { authDenied, oidcActor, principal, type AuthResult } from "./principal.js";

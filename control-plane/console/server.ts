@@ -14,7 +14,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { dirname, extname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import * as oidc from "openid-client";
-import { log } from "../../data-plane/observability/log.js";
+import { log } from "../../common/observability/log.js";
 import type { ConsoleConfig } from "./config.js";
 import { isLoopbackHost } from "./loopback.js";
 import { ExpiringStore, newId, type ConsoleSession, type PendingLogin } from "./sessions.js";

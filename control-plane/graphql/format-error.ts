@@ -5,7 +5,7 @@
  * Prisma message, a SQL fragment or a stack trace never leaves the process.
  */
 import { GraphQLError, type GraphQLFormattedError } from "graphql";
-import { log } from "../../data-plane/observability/log.js";
+import { log } from "../../common/observability/log.js";
 import { CpError, type CpErrorCode } from "../errors.js";
 
 // Codes whose messages are written for the client by us or by Apollo/graphql-js.

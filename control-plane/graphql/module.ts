@@ -1,7 +1,7 @@
 import type { IncomingHttpHeaders } from "node:http";
 import type { ApolloServerOptionsWithTypeDefs, ApolloServerPlugin } from "@apollo/server";
 import type { ValidationRule } from "graphql";
-import type { HttpAllowance } from "../../data-plane/identity/index.js";
+import type { HttpAllowance } from "../../common/identity/index.js";
 import type { AdminDeps } from "../admin/deps.js";
 import { createAdminAuthenticator } from "../auth/authenticator.js";
 import type { AuthResult } from "../auth/principal.js";

@@ -3,7 +3,7 @@
  * plane's logger; the default writes one JSON line per event to stderr. Fields must never
  * contain tokens or snapshot contents.
  */
-import { writeLog } from "../../data-plane/observability/log.js";
+import { writeLog } from "../../common/observability/log.js";
 
 export type GrpcLog = (level: "debug" | "info" | "warn" | "error", msg: string, fields?: Record<string, unknown>) => void;
 

@@ -5,7 +5,7 @@
  * failed after the last attempt. Rows are the queue: a restart loses nothing, and GraphQL
  * shows each request's deliveries (`ApprovalRequest.notifications`).
  */
-import { log } from "../../data-plane/observability/log.js";
+import { log } from "../../common/observability/log.js";
 import { approvalOf, webhookUrlProblem } from "../admin/policy-rules.js";
 import type { Db } from "../store/client.js";
 import type { ApprovalRequest } from "../store/types.js";

@@ -7,7 +7,7 @@
  * migrations' CURRENT_TIMESTAMP), ids are UUIDv7 like Prisma's `uuid(7)`.
  */
 import { join, sqltag as sql, raw } from "@prisma/client/runtime/client";
-import { createUuidV7 } from "../../data-plane/recording/uuidv7.js";
+import { createUuidV7 } from "../../common/recording/uuidv7.js";
 import type { Tx } from "../store/client.js";
 
 /** Rows per INSERT: 6 parameters each, well under SQLite's 32,766 and PostgreSQL's 65,535. */

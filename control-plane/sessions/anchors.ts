@@ -11,7 +11,7 @@
  * An insider with database access can delete or edit rows, but cannot sign a new anchor.
  */
 import { createHmac, timingSafeEqual } from "node:crypto";
-import type { ChainState } from "../../data-plane/recording/chain.js";
+import type { ChainState } from "../../common/recording/chain.js";
 import type { Db } from "../store/client.js";
 import { sessionPool } from "../store/sessions.js";
 

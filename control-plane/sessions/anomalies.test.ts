@@ -1,7 +1,7 @@
 import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import { SessionRecordSchema, type SessionRecord } from "../../proto/gen/agentgate/v1/session_pb.js";
-import { ChainWriter, EMPTY_CHAIN } from "../../data-plane/recording/chain.js";
-import { createUuidV7 } from "../../data-plane/recording/uuidv7.js";
+import { ChainWriter, EMPTY_CHAIN } from "../../common/recording/chain.js";
+import { createUuidV7 } from "../../common/recording/uuidv7.js";
 import { createTestDatabase, type TestDatabase } from "../../test/helpers/databases.js";
 import { openStore, type Store } from "../store/client.js";
 import { ingestSessions } from "./ingest.js";

@@ -1,5 +1,5 @@
 import type { ChainHead, SessionRecord } from "../../proto/gen/agentgate/v1/session_pb.js";
-import { encodeChainFields, hashContent, recordHashMatches } from "../../data-plane/recording/chain.js";
+import { encodeChainFields, hashContent, recordHashMatches } from "../../common/recording/chain.js";
 import type { Db, StoreProvider } from "../store/client.js";
 import { rowFromRecord, rowFromScanned, scanSealed, type ScannedRecord } from "./record-mapping.js";
 import { SessionValueError, sessionPool, storeScannedSessions, storeSessions, type StoreSessionsResult } from "../store/sessions.js";

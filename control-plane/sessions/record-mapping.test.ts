@@ -1,6 +1,6 @@
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { SessionRecordSchema } from "../../proto/gen/agentgate/v1/session_pb.js";
-import { ChainWriter, EMPTY_CHAIN, encodeContent } from "../../data-plane/recording/chain.js";
+import { ChainWriter, EMPTY_CHAIN, encodeContent } from "../../common/recording/chain.js";
 import { sealedBytes } from "../../data-plane/recording/sealed-record.js";
 import { rowFromRecord, rowFromScanned, scanSealed } from "./record-mapping.js";
 

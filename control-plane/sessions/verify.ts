@@ -1,4 +1,4 @@
-import { verifyChain, type ChainProblem, type VerifyOptions } from "../../data-plane/recording/chain.js";
+import { verifyChain, type ChainProblem, type VerifyOptions } from "../../common/recording/chain.js";
 import type { Db } from "../store/client.js";
 import { recordFromRow } from "./record-mapping.js";
 import { anchoredProxies, readAnchors, type AnchorKey, type ChainAnchors } from "./anchors.js";

@@ -1,6 +1,6 @@
 import type { Db } from "../store/client.js";
 import type { ProxyStatus, ProxyStatusRegistry } from "./status.js";
-import { log } from "../../data-plane/observability/log.js";
+import { log } from "../../common/observability/log.js";
 
 /** A stream not confirmed by its replica's heartbeat for this long counts as gone. */
 export const STALE_AFTER_MS = 60_000;

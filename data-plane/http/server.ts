@@ -6,10 +6,10 @@ import { deny, type Outcome } from "../pipeline/outcome.js";
 import { runPipeline } from "../pipeline/run.js";
 import { HangUp } from "../pipeline/hang-up.js";
 import { readBody } from "./read-body.js";
-import { createUuidV7 } from "../recording/uuidv7.js";
-import { log } from "../observability/log.js";
+import { createUuidV7 } from "../../common/recording/uuidv7.js";
+import { log } from "../../common/observability/log.js";
 import { createUsageTracker } from "../limits/usage.js";
-import { maskQueryForRecord } from "../masking/query.js";
+import { maskQueryForRecord } from "../../common/masking/query.js";
 import { UpstreamFailure } from "../upstream/side-calls.js";
 
 /** What the HTTP front needs from the rest of the proxy. */

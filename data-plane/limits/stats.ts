@@ -1,4 +1,4 @@
-import { writeLog } from "../observability/log.js";
+import { writeLog } from "../../common/observability/log.js";
 
 /**
  * Counters and the log hook shared by the limiter backends. Kept as plain mutable numbers on one

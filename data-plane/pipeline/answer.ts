@@ -1,4 +1,4 @@
-import { decodeBody, parseJsonBody, type DecodedBody } from "../masking/decode.js";
+import { decodeBody, parseJsonBody, type DecodedBody } from "../../common/masking/decode.js";
 import type { GatewayErrorCode } from "../errors.js";
 import type { Reason } from "../policy/reasons.js";
 

@@ -1,12 +1,12 @@
-import type { MaskBodyOptions } from "../masking/body.js";
-import type { BoundedMaskResult } from "../masking/pool.js";
+import type { MaskBodyOptions } from "../../common/masking/body.js";
+import type { BoundedMaskResult } from "../../common/masking/pool.js";
 import type { CompiledConnection, CompiledPolicy, CompiledRule } from "../policy/compiled-policy.js";
 import type { Decision } from "../policy/evaluate.js";
-import type { RouteMatch } from "../langgraph/routes.js";
+import type { RouteMatch } from "../../common/langgraph/routes.js";
 import type { UpstreamPools } from "../upstream/pools.js";
 import type { LRUCache } from "lru-cache";
 import type { Reason } from "../policy/reasons.js";
-import type { Verifier, VerifiedIdentity } from "../identity/verifier.js";
+import type { Verifier, VerifiedIdentity } from "../../common/identity/verifier.js";
 import type { Limiter } from "../limits/limiter.js";
 import type { ApprovalClient } from "../sync/approval-client.js";
 import type { UsageTracker } from "../limits/usage.js";

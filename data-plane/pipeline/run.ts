@@ -2,7 +2,7 @@ import type { ServerResponse } from "node:http";
 import type { RequestContext } from "./context.js";
 import type { Outcome } from "./outcome.js";
 import type { AnswerPart, AnswerRefusal } from "./answer.js";
-import { stageTimings, type StageSlot } from "../observability/stage-timings.js";
+import { stageTimings, type StageSlot } from "../../common/observability/stage-timings.js";
 import { authenticate } from "../stages/authenticate.js";
 import { selectConnection } from "../stages/select-connection.js";
 import { classify } from "../stages/classify.js";

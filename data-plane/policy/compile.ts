@@ -1,8 +1,8 @@
 import type { ApprovalGrant, RoleBinding, Snapshot } from "../../proto/gen/agentgate/v1/policy_pb.js";
 import { bindingPairs, RoleIndex } from "./role-index.js";
-import { compileAdminPattern } from "./admin-pattern.js";
-import { compileGlobs } from "./glob.js";
-import { DEFAULT_PSEUDONYM_SCOPE, pseudonymScopeOf, type PseudonymScope } from "../masking/pseudonym-scope.js";
+import { compileAdminPattern } from "../../common/policy/admin-pattern.js";
+import { compileGlobs } from "../../common/policy/glob.js";
+import { DEFAULT_PSEUDONYM_SCOPE, pseudonymScopeOf, type PseudonymScope } from "../../common/masking/pseudonym-scope.js";
 import { scopedKey, type CompiledConnection, type CompiledPolicy, type CompiledRule, type GatewayKeyEntry } from "./compiled-policy.js";
 
 /** A snapshot that cannot be applied; lists every problem found (nacked, never half-applied). */

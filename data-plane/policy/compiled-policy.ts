@@ -1,7 +1,7 @@
 import type { ApprovalGrant, ApprovalRule, Limits, MaskingRule } from "../../proto/gen/agentgate/v1/policy_pb.js";
-import type { NameMatcher } from "./glob.js";
+import type { NameMatcher } from "../../common/policy/glob.js";
 import type { RoleIndex } from "./role-index.js";
-import type { PseudonymScope } from "../masking/pseudonym-scope.js";
+import type { PseudonymScope } from "../../common/masking/pseudonym-scope.js";
 
 /** A denylist rule with its pattern compiled once. */
 export interface CompiledDenyRule {

@@ -1,7 +1,7 @@
 import type { MaskingProfile } from "../../proto/gen/agentgate/v1/policy_pb.js";
 import type { CompiledRule } from "./compiled-policy.js";
 import type { BodyMasker } from "../pipeline/context.js";
-import { DEFAULT_PSEUDONYM_SCOPE, pseudonymKey, type PseudonymContext } from "../masking/pseudonym-scope.js";
+import { DEFAULT_PSEUDONYM_SCOPE, pseudonymKey, type PseudonymContext } from "../../common/masking/pseudonym-scope.js";
 import {
   compileProfile,
   defaultProfile,
@@ -12,8 +12,8 @@ import {
   SseMasker,
   type CompiledProfile,
   type MaskingRuleSpec,
-} from "../masking/index.js";
-import { maskBodyBounded } from "../masking/pool.js";
+} from "../../common/masking/index.js";
+import { maskBodyBounded } from "../../common/masking/pool.js";
 
 /**
  * Compiles every masking profile of a snapshot once (a profile that does not compile

@@ -1,6 +1,6 @@
 import type { Snapshot } from "../../proto/gen/agentgate/v1/policy_pb.js";
-import { createVerifier, type Verifier, type VerifierOptions } from "../identity/verifier.js";
-import type { IdentityProviderConfig } from "../identity/identity-providers.js";
+import { createVerifier, type Verifier, type VerifierOptions } from "../../common/identity/verifier.js";
+import type { IdentityProviderConfig } from "../../common/identity/identity-providers.js";
 import type { ProxyState } from "../pipeline/context.js";
 import { compilePolicy } from "./compile.js";
 import type { SnapshotChange } from "./snapshot-store.js";

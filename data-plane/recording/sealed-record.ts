@@ -12,7 +12,7 @@
  */
 import { fromBinary } from "@bufbuild/protobuf";
 import { SessionRecordSchema, type SessionRecord } from "../../proto/gen/agentgate/v1/session_pb.js";
-import { encodeChainFields, hashContent, type SealedContent } from "./chain.js";
+import { encodeChainFields, hashContent, type SealedContent } from "../../common/recording/chain.js";
 
 /** The sealed bytes of `sealed` (content followed by its chain fields). */
 export function sealedBytes(sealed: SealedContent): Uint8Array {

@@ -14,7 +14,7 @@
 import { open, readFile, rename, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import { crc32 } from "node:zlib";
-import type { ChainState } from "./chain.js";
+import type { ChainState } from "../../common/recording/chain.js";
 import { scanFrames } from "./frame.js";
 import type { FrameScan } from "./frame.js";
 

@@ -15,8 +15,8 @@ import type { FileHandle } from "node:fs/promises";
 import { join } from "node:path";
 import { fromBinary } from "@bufbuild/protobuf";
 import { SessionRecordSchema } from "../../proto/gen/agentgate/v1/session_pb.js";
-import { EMPTY_CHAIN } from "./chain.js";
-import type { ChainState } from "./chain.js";
+import { EMPTY_CHAIN } from "../../common/recording/chain.js";
+import type { ChainState } from "../../common/recording/chain.js";
 import { FRAME_HEADER_BYTES } from "./frame.js";
 import { ackLogName, isSegmentName, readAckLog, recoverSegment, unlinkIfExists } from "./segment-file.js";
 

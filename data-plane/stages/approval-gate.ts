@@ -1,8 +1,8 @@
 import { scopedKey } from "../policy/compiled-policy.js";
 import { maskerOf, type RequestContext } from "../pipeline/context.js";
 import { CONTINUE, deny, type Outcome } from "../pipeline/outcome.js";
-import { RUN_OPERATIONS } from "./limits.js";
-import { log } from "../observability/log.js";
+import { RUN_OPERATIONS } from "../limits/run-rules.js";
+import { log } from "../../common/observability/log.js";
 
 const GATED = new Set([...RUN_OPERATIONS, "crons:create"]);
 

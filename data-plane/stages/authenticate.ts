@@ -1,6 +1,6 @@
 import type { RequestContext } from "../pipeline/context.js";
 import { CONTINUE, deny, type Outcome } from "../pipeline/outcome.js";
-import { parseBearer } from "../identity/bearer.js";
+import { parseBearer } from "../../common/identity/bearer.js";
 
 /**
  * Verifies the caller's bearer token against the snapshot's identity providers (jose,

@@ -1,4 +1,4 @@
-import { matchRoute } from "../langgraph/routes.js";
+import { matchRoute } from "../../common/langgraph/routes.js";
 import type { RequestContext } from "../pipeline/context.js";
 import { CONTINUE, deny, type Outcome } from "../pipeline/outcome.js";
 

@@ -1,7 +1,7 @@
 import type { RequestContext } from "../pipeline/context.js";
 import type { AnswerPart, AnswerRefusal } from "../pipeline/answer.js";
 import { extractTokenUsage } from "../limits/usage.js";
-import { RUN_OPERATIONS } from "./limits.js";
+import { RUN_OPERATIONS } from "../limits/run-rules.js";
 
 /** Counts model tokens in one piece of run output (for cost budgets); never fails the relay. */
 function countUsage(ctx: RequestContext, event: string, data: string): void {

@@ -4,13 +4,13 @@ import type { RequestContext } from "../pipeline/context.js";
 import { CONTINUE, deny, type Outcome } from "../pipeline/outcome.js";
 import { basePath } from "../upstream/pools.js";
 import { inboundHeaders, outboundHeaders } from "../upstream/outbound-headers.js";
-import { ResponseRelay, relayMode } from "./relay-response.js";
+import { ResponseRelay, relayMode } from "../pipeline/response-relay.js";
 import { filterResponseHeaders } from "./filter-response.js";
 import { assertions } from "../upstream/assertion.js";
 import { maskerOf } from "../pipeline/context.js";
-import { maskHeaders } from "../masking/headers.js";
-import { maskQuery } from "../masking/query.js";
-import { runOutlivesHangUp, startsRun } from "./limits.js";
+import { maskHeaders } from "../../common/masking/headers.js";
+import { maskQuery } from "../../common/masking/query.js";
+import { runOutlivesHangUp, startsRun } from "../limits/run-rules.js";
 import { HangUp, type CancelSignal } from "../pipeline/hang-up.js";
 
 const RUN_LOCATION = /^\/(?:threads\/([0-9a-f-]{36})\/)?runs\/([0-9a-f-]{36})$/i;

@@ -1,6 +1,6 @@
 import { maskerOf, type RequestContext } from "../pipeline/context.js";
 import { CONTINUE, deny, type Outcome } from "../pipeline/outcome.js";
-import { INLINE_MAX_BYTES } from "../masking/pool.js";
+import { INLINE_MAX_BYTES } from "../../common/masking/pool.js";
 
 /**
  * Serializes the body sent upstream, masked when the policy says inputs are masked, and

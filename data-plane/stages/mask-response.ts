@@ -1,7 +1,7 @@
 import { maskerOf, type RequestContext } from "../pipeline/context.js";
 import type { AnswerPart, AnswerRefusal, BufferedAnswer } from "../pipeline/answer.js";
-import { looksLikeEventStream, mediaTypeOf } from "../masking/decode.js";
-import type { BoundedMaskResult } from "../masking/pool.js";
+import { looksLikeEventStream, mediaTypeOf } from "../../common/masking/decode.js";
+import type { BoundedMaskResult } from "../../common/masking/pool.js";
 
 /** Whole bodies masked ahead of the response stages by the masking pool (prepareMaskAnswer). */
 const premasked = new WeakMap<BufferedAnswer, BoundedMaskResult>();

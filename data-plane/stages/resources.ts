@@ -1,7 +1,7 @@
 import { sideCall } from "../upstream/side-calls.js";
 import type { RequestContext } from "../pipeline/context.js";
 import { CONTINUE, deny, type Outcome } from "../pipeline/outcome.js";
-import { resourcesOf, type ResourceRef } from "../langgraph/routes.js";
+import { resourcesOf, type ResourceRef } from "../../common/langgraph/routes.js";
 import { OWNER_KEY, ownerIn, ownerTagsFor } from "../langgraph/owner-tag.js";
 
 /** Operations that only read: `threads:read:any` lets its holders read other identities' threads. */

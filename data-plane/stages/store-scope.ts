@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import type { RequestContext } from "../pipeline/context.js";
 import { CONTINUE, deny, type Outcome } from "../pipeline/outcome.js";
-import { resourcesOf } from "../langgraph/routes.js";
+import { resourcesOf } from "../../common/langgraph/routes.js";
 
 /** The first namespace label of the namespaces shared by holders of `store:shared`. */
 export const SHARED_LABEL = "shared";

@@ -8,7 +8,7 @@ import { SessionRecordSchema, SessionService } from "../../proto/gen/agentgate/v
 import type { SessionBatch, SessionRecord } from "../../proto/gen/agentgate/v1/session_pb.js";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { ReportAckSchema } from "../../proto/gen/agentgate/v1/session_pb.js";
-import { encodeChainFields, hashContent, verifyChain } from "../recording/chain.js";
+import { encodeChainFields, hashContent, verifyChain } from "../../common/recording/chain.js";
 import { SEGMENT_HEADER_BYTES } from "../recording/segment-file.js";
 import { scanFrames } from "../recording/frame.js";
 import { openSealed } from "../recording/sealed-record.js";

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import fc from "fast-check";
 import { create } from "@bufbuild/protobuf";
 import { SessionEventSchema } from "../../proto/gen/agentgate/v1/session_pb.js";
-import { verifyChain } from "../recording/chain.js";
+import { verifyChain } from "../../common/recording/chain.js";
 import { TRUNCATED_EVENT } from "../recording/fit-record.js";
 import { testRecord } from "../recording/testing/test-record.js";
 import { openSpool, type Reservation, type Spool } from "./spool.js";

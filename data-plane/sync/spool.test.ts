@@ -6,7 +6,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { fromBinary, toBinary } from "@bufbuild/protobuf";
 import { SessionRecordSchema } from "../../proto/gen/agentgate/v1/session_pb.js";
-import { GENESIS_HASH, verifyChain } from "../recording/chain.js";
+import { GENESIS_HASH, verifyChain } from "../../common/recording/chain.js";
 import { frameHeader, scanFrames } from "../recording/frame.js";
 import { testRecord } from "../recording/testing/test-record.js";
 import { SpoolError, openSpool } from "./spool.js";

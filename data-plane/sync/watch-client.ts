@@ -17,7 +17,7 @@ import { PolicyService } from "../../proto/gen/agentgate/v1/policy_pb.js";
 import type { Snapshot } from "../../proto/gen/agentgate/v1/policy_pb.js";
 import { DeltaBaseMismatchError, type ApplyOutcome } from "../policy/snapshot-store.js";
 import type { ControlPlaneClientOptions } from "./control-plane-client.js";
-import { writeLog } from "../observability/log.js";
+import { writeLog } from "../../common/observability/log.js";
 import { backoffDelay, DEFAULT_BACKOFF } from "./backoff.js";
 
 /** Structured log sink: one event, plain fields, never secrets. */

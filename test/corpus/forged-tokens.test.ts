@@ -4,9 +4,9 @@
  * the verified-token cache (jose calls counted, expiry at exp), and two issuers at once.
  */
 import { exportSPKI, jwtVerify, SignJWT } from "jose";
-import type { AuthErrorCode } from "../../data-plane/identity/auth-error.js";
-import { createVerifier, type JwtVerifyFunction, type Verifier } from "../../data-plane/identity/verifier.js";
-import { b64url, makeTestKey, signRaw, startTestIdp, type TestIdp, type TestKey } from "../../data-plane/identity/testing/test-idp.js";
+import type { AuthErrorCode } from "../../common/identity/auth-error.js";
+import { createVerifier, type JwtVerifyFunction, type Verifier } from "../../common/identity/verifier.js";
+import { b64url, makeTestKey, signRaw, startTestIdp, type TestIdp, type TestKey } from "../../common/identity/testing/test-idp.js";
 
 let a: TestIdp; // Keycloak-like: groups at realm_access.roles
 let b: TestIdp; // Azure/Auth0-like: namespaced groups claim, other audience

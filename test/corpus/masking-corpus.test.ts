@@ -9,9 +9,9 @@ import { existsSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { fileURLToPath } from "node:url";
-import { maskBody } from "../../data-plane/masking/body.js";
-import { defaultProfile } from "../../data-plane/masking/profile.js";
-import { MaskSession } from "../../data-plane/masking/session.js";
+import { maskBody } from "../../common/masking/body.js";
+import { defaultProfile } from "../../common/masking/profile.js";
+import { MaskSession } from "../../common/masking/session.js";
 
 const SCORER = fileURLToPath(new URL("../../../shared/corpora/masking/score.mjs", import.meta.url));
 /** Last measured with this engine (README "Numbers"): recall 99.7 %, FPR 5.1 % (1.1 % without contested negatives). */

@@ -3,9 +3,9 @@
  * from format knowledge, independent of the shared corpus): recall and false-positive rate,
  * per kind, printed for the README and guarded against regressions.
  */
-import { defaultProfile } from "../../data-plane/masking/profile.js";
-import { MaskSession } from "../../data-plane/masking/session.js";
-import { maskJson } from "../../data-plane/masking/json.js";
+import { defaultProfile } from "../../common/masking/profile.js";
+import { MaskSession } from "../../common/masking/session.js";
+import { maskJson } from "../../common/masking/json.js";
 import { HELD_OUT } from "./heldout-cases.js";
 
 /** Last measured (README "Numbers"). */

@@ -72,7 +72,7 @@ function runtimeSources(): string[] {
       }
     }
   };
-  for (const dir of ["control-plane", "data-plane", "proto"]) walk(dir);
+  for (const dir of ["common", "control-plane", "data-plane", "proto"]) walk(dir);
   return out;
 }
 

@@ -9,7 +9,7 @@ import { stringify } from "yaml";
 import type { Stack } from "../../demo/stack.js";
 import { startE2eStack, type E2eStack } from "../helpers/e2e-stack.js";
 import type { DemoPolicyInput } from "../../demo/demo-policy.js";
-import { resourcesOf, ROUTES, type RouteSpec } from "../../data-plane/langgraph/routes.js";
+import { resourcesOf, ROUTES, type RouteSpec } from "../../common/langgraph/routes.js";
 import { identityScope } from "../../data-plane/stages/store-scope.js";
 
 function policy(input: DemoPolicyInput): string {

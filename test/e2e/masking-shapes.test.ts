@@ -15,7 +15,7 @@ import { Client } from "@langchain/langgraph-sdk";
 import fc from "fast-check";
 import { stringify } from "yaml";
 import { startE2eStack, type E2eStack } from "../helpers/e2e-stack.js";
-import { reassemble, stream as randomStream } from "../../data-plane/masking/testing/streams.js";
+import { reassemble, stream as randomStream } from "../../common/masking/testing/streams.js";
 
 const EMAIL = "bob.secret@example.com";
 const CARD = "4111 1111 1111 1111";

@@ -1,4 +1,4 @@
-import type { PseudonymScope } from "../../../data-plane/masking/pseudonym-scope.js";
+import type { PseudonymScope } from "../../../common/masking/pseudonym-scope.js";
 import { createPolicy, deletePolicy, getPolicy, listPolicies, updatePolicy, type PolicyFilter, type PolicyInput } from "../../admin/policies.js";
 import type { PolicyLimits } from "../../admin/policy-rules.js";
 import { parseInput, policyInputSchema, updateSchema } from "../../admin/input-schemas.js";

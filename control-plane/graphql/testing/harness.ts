@@ -7,7 +7,7 @@ import { randomBytes } from "node:crypto";
 import { createServer, type IncomingMessage } from "node:http";
 import type { AddressInfo } from "node:net";
 import { ApolloServer } from "@apollo/server";
-import type { HttpAllowance } from "../../../data-plane/identity/index.js";
+import type { HttpAllowance } from "../../../common/identity/index.js";
 import { authenticatedCaller, graphqlHandler } from "../../http/graphql-handler.js";
 import { SecretBox } from "../../secrets.js";
 import { buildSnapshot } from "../../snapshot/compile.js";

@@ -5,7 +5,7 @@
 import { create } from "@bufbuild/protobuf";
 import { SessionRecordSchema } from "../../../proto/gen/agentgate/v1/session_pb.js";
 import type { SessionRecord } from "../../../proto/gen/agentgate/v1/session_pb.js";
-import { uuidv7 } from "../uuidv7.js";
+import { uuidv7 } from "../../../common/recording/uuidv7.js";
 
 /** A record with a fresh UUIDv7 id, `n` in its request body and about `bodyBytes` of response. */
 export function testRecord(n: number, bodyBytes = 200): SessionRecord {

@@ -1,7 +1,7 @@
 /**
  * Micro benchmark (not a test): cost of `verify` cold (signature checked by jose, keys already
  * cached) versus answered by the verified-token cache, plus the cheap rejection paths.
- * Run: `npx tsx data-plane/identity/verifier.bench.ts` on an idle machine.
+ * Run: `npx tsx common/identity/verifier.bench.ts` on an idle machine.
  */
 import { jwtVerify } from "jose";
 import { parseBearer } from "./bearer.js";

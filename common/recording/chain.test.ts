@@ -3,7 +3,7 @@ import { SessionEventSchema, SessionRecordSchema } from "../../proto/gen/agentga
 import type { SessionRecord } from "../../proto/gen/agentgate/v1/session_pb.js";
 import { ChainWriter, EMPTY_CHAIN, GENESIS_HASH, encodeChainFields, encodeContent, hashContent, hashRecord, verifyChain } from "./chain.js";
 import { CANONICAL_FIELDS_V1, canonicalBytesV1, hashRecordV1 } from "./chain-v1.js";
-import { openSealed, sealedBytes } from "./sealed-record.js";
+import { openSealed, sealedBytes } from "../../data-plane/recording/sealed-record.js";
 
 function record(n: number, extra: Partial<SessionRecord> = {}): SessionRecord {
   const base = create(SessionRecordSchema, {

@@ -1,12 +1,12 @@
 import { Writable } from "node:stream";
 import type { ServerResponse } from "node:http";
-import { maskerOf, type RequestContext } from "../pipeline/context.js";
-import { BufferedAnswer, StreamChunk } from "../pipeline/answer.js";
-import { runResponseStages } from "../pipeline/run.js";
-import { prepareMaskAnswer } from "./mask-response.js";
+import { maskerOf, type RequestContext } from "./context.js";
+import { BufferedAnswer, StreamChunk } from "./answer.js";
+import { runResponseStages } from "./run.js";
+import { prepareMaskAnswer } from "../stages/mask-response.js";
 import { errorBody } from "../errors.js";
-import { exchangeCost } from "./limits.js";
-import { charsetOf, mediaTypeOf } from "../masking/decode.js";
+import { exchangeCost } from "../limits/run-rules.js";
+import { charsetOf, mediaTypeOf } from "../../common/masking/decode.js";
 
 /** Largest non-streamed response the proxy will buffer to inspect (then 502). */
 export const MAX_BUFFERED_RESPONSE = 32 << 20;

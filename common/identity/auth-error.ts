@@ -1,5 +1,5 @@
 /**
- * The closed set of authentication failure codes produced by `data-plane/identity`, and the one
+ * The closed set of authentication failure codes produced by `common/identity`, and the one
  * value shape a failure takes. Failures are values, never exceptions (EXAMPLES habit 2): the
  * authenticate stage maps a code to the gateway's HTTP error (see `AUTH_ERROR_CODES`).
  *

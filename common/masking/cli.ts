@@ -1,7 +1,7 @@
 /**
  * Masks JSON read from stdin with the default profile and writes it to stdout (non-JSON
  * input is masked as text). Used to score the engine against the masking corpus:
- *   node ../shared/corpora/masking/score.mjs --cmd "npx tsx data-plane/masking/cli.ts"
+ *   node ../shared/corpora/masking/score.mjs --cmd "npx tsx common/masking/cli.ts"
  */
 import { MaskSession } from "./session.js";
 import { defaultProfile } from "./profile.js";

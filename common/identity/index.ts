@@ -1,5 +1,5 @@
 /**
- * Public surface of `data-plane/identity`: token verification shared by the proxy's authenticate
+ * Public surface of `common/identity`: token verification shared by the proxy's authenticate
  * stage and the control plane. Import from here rather than from the individual modules.
  */
 export { AUTH_ERROR_CODES, authFailure, type AuthErrorCode, type AuthFailure } from "./auth-error.js";

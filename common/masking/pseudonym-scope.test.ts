@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { createMaskerFactory } from "../policy/maskers.js";
+import { createMaskerFactory } from "../../data-plane/policy/maskers.js";
 
 /**
  * Pseudonyms follow the thread: the attacker here is an auditor (or a model) who must link a
