@@ -11,7 +11,7 @@
  * An insider with database access can delete or edit rows, but cannot sign a new anchor.
  */
 import { createHmac, timingSafeEqual } from "node:crypto";
-import type { ChainState } from "../../common/recording/chain.js";
+import { EMPTY_CHAIN, type ChainState } from "../../common/recording/chain.js";
 import type { Db } from "../store/client.js";
 import { sessionPool } from "../store/sessions.js";
 
@@ -163,18 +163,18 @@ function toRow(key: AnchorKey, a: ChainAnchors) {
 
 /**
  * Moves the head forward to `head` (the newest record of a stored batch). The first time a
- * proxy is seen, its chain starts at its oldest stored record (seq 1 for a new proxy).
+ * proxy is seen, its chain starts at the beginning (seq 1, after the genesis hash): a proxy's
+ * chain always does, and only retention (recordTruncation) moves the start. Not "its oldest
+ * stored record": batches may arrive newest first (a catch-up after an outage), and a start
+ * taken from the first batch stored would leave every older record unverified — its
+ * deletion or edit undetected.
  */
 export async function advanceHead(db: Db, key: AnchorKey, proxyId: string, head: ChainState): Promise<void> {
   await updateAnchors(
     db,
     key,
     proxyId,
-    async () => {
-      const first = await db.session.findFirst({ where: { proxyId }, orderBy: { seq: "asc" }, select: { seq: true, prevHash: true } });
-      const start = first ? { seq: first.seq - 1n, lastHash: first.prevHash } : { seq: head.seq - 1n, lastHash: "" };
-      return { proxyId, head, start };
-    },
+    () => Promise.resolve({ proxyId, head, start: EMPTY_CHAIN }),
     (current) => (head.seq > current.head.seq ? { ...current, head } : undefined),
   );
 }

@@ -194,10 +194,16 @@ describe.each(["sqlite", "postgresql"] as const)("sessions on %s", (provider) =>
     ["delete the anchor", (db, _r, proxyId) => db.chainAnchor.delete({ where: { proxyId } }), [[0, "anchor-missing"]]],
     ["move the signed head back", (db, r, proxyId) => db.chainAnchor.update({ where: { proxyId }, data: { headSeq: r[5]!.seq, headHash: r[5]!.hash } }), [["none", "anchor-invalid"]]],
   ];
-  test.each(TAMPERINGS)("tampering is detected: %s", async (name, tamper, expected) => {
-    const proxyId = `p-tamper-${TAMPERINGS.findIndex((t) => t[0] === name)}`;
+  // Batches arrive in order, or newest first (the reporter's fresh batches during a catch-up,
+  // or a new proxy's first report after an outage): the chain's start must not follow them.
+  const ORDERS = ["in order", "newest batch first"] as const;
+  test.each(TAMPERINGS.flatMap(([name, tamper, expected]) => ORDERS.map((order) => [name, order, tamper, expected] as const)))("tampering is detected: %s (batches %s)", async (name, order, tamper, expected) => {
+    const proxyId = `p-tamper-${TAMPERINGS.findIndex((t) => t[0] === name)}-${ORDERS.indexOf(order)}`;
     const records = chain(proxyId, Array.from({ length: 8 }, (_, i) => ({ at: i })));
-    for (let i = 0; i < records.length; i += 3) await ingestSessions(store.prisma, proxyId, records.slice(i, i + 3), store.provider, KEY);
+    const batches: SessionRecord[][] = [];
+    for (let i = 0; i < records.length; i += 3) batches.push(records.slice(i, i + 3));
+    if (order === "newest batch first") batches.reverse();
+    for (const batch of batches) await ingestSessions(store.prisma, proxyId, batch, store.provider, KEY);
     expect((await verifyStoredChains(store.prisma, KEY, proxyId))[0]).toMatchObject({ ok: true, problems: [] });
     await tamper(store.prisma, records, proxyId);
     const report = (await verifyStoredChains(store.prisma, KEY, proxyId))[0]!;
