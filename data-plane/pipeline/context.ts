@@ -37,11 +37,6 @@ export interface BodyMasker {
   /** An incremental SSE masker for one response stream; `onEvent` sees each masked event. */
   sse(onEvent?: (event: string, data: string) => void): { push(chunk: Buffer): string; end(): string };
   counts(): Record<string, number>;
-  /**
-   * The masking engine's cheap pre-scan of a whole body (masking/prefilter.ts): false only when
-   * masking it would change, transcode or refuse nothing, so its bytes may be relayed untouched.
-   */
-  couldContainSensitive(body: Uint8Array, contentType: string): boolean;
   /** The profile lets response bodies that cannot be inspected through (default: refused, 502). */
   readonly passUninspectable: boolean;
   /**

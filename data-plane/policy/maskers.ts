@@ -7,7 +7,6 @@ import {
   defaultProfile,
   maskJson,
   maskText,
-  couldContainSensitive,
   MaskSession,
   SseMasker,
   type CompiledProfile,
@@ -48,7 +47,6 @@ export function createMaskerFactory(
         return { push: (chunk) => masker.push(chunk), end: () => masker.end() };
       },
       counts: () => ({ ...session.counts }),
-      couldContainSensitive: (body, contentType) => couldContainSensitive(body, profile, contentType),
       passUninspectable: profile.passUninspectable,
       maskBodyBounded: (body, contentType, opts, keepClean) => maskBodyBounded(body, contentType, profile, session, opts, keepClean),
     };
