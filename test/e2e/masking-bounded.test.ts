@@ -6,11 +6,11 @@
  * relayed; a large request body reaches the upstream masked.
  * Attacker: a hostile upstream (or stored content) built to make masking expensive.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import { Client } from "@langchain/langgraph-sdk";
 import { stringify } from "yaml";
 import { startE2eStack, type E2eStack } from "../helpers/e2e-stack.js";
+import { startScriptedUpstream, type ScriptedUpstream } from "../helpers/scripted-upstream.js";
 
 const EMAIL = "bob.secret@example.com";
 const CARD = "4111 1111 1111 1111";
@@ -49,15 +49,14 @@ async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> 
   res.end('{"detail":"not found"}');
 }
 
-let upstream: Server;
+let upstream: ScriptedUpstream | undefined;
 let e2e: E2eStack;
 let client: Client;
 let token: string;
 
 beforeAll(async () => {
-  upstream = createServer((req, res) => void handle(req, res).catch(() => res.destroy()));
-  await new Promise<void>((r) => upstream.listen(0, "127.0.0.1", r));
-  const upstreamUrl = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`;
+  upstream = await startScriptedUpstream(handle);
+  const upstreamUrl = upstream.url;
   e2e = await startE2eStack({
     env: { AGENTGATE_MASK_TIMEOUT_MS: "3000" },
     policy: (input) =>
@@ -74,7 +73,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await e2e?.stop();
-  await new Promise<void>((r) => (upstream ? upstream.close(() => r()) : r()));
+  await upstream?.close();
 });
 
 const leaks = (text: string) => [EMAIL, CARD, AWS].filter((s) => text.includes(s));

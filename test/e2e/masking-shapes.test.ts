@@ -9,12 +9,12 @@
  *    the upstream, and recorded masked.
  * Attacker: a hostile or careless upstream, a prompt that spells out a secret.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import { Client } from "@langchain/langgraph-sdk";
 import fc from "fast-check";
 import { stringify } from "yaml";
 import { startE2eStack, type E2eStack } from "../helpers/e2e-stack.js";
+import { startScriptedUpstream, type ScriptedUpstream } from "../helpers/scripted-upstream.js";
 import { reassemble, stream as randomStream } from "../../common/masking/testing/streams.js";
 
 const EMAIL = "bob.secret@example.com";
@@ -127,15 +127,14 @@ async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> 
   res.end('{"detail":"not found"}');
 }
 
-let upstream: Server;
+let upstream: ScriptedUpstream | undefined;
 let e2e: E2eStack;
 let client: Client;
 let token: string;
 
 beforeAll(async () => {
-  upstream = createServer((req, res) => void handle(req, res).catch(() => res.destroy()));
-  await new Promise<void>((r) => upstream.listen(0, "127.0.0.1", r));
-  const upstreamUrl = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`;
+  upstream = await startScriptedUpstream(handle);
+  const upstreamUrl = upstream.url;
   e2e = await startE2eStack({
     provider: "sqlite",
     store: true,
@@ -161,7 +160,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await e2e?.stop();
-  await new Promise<void>((r) => (upstream ? upstream.close(() => r()) : r()));
+  await upstream?.close();
 });
 
 const leaks = (text: string) => SECRETS.filter((s) => text.includes(s));

@@ -6,10 +6,10 @@
  * histograms of /metrics.
  * Attacker: a hostile or careless upstream (INVARIANTS 4), a member of a narrower role (1).
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import { stringify } from "yaml";
 import { startE2eStack, type E2eStack } from "../helpers/e2e-stack.js";
+import { startScriptedUpstream, type ScriptedUpstream } from "../helpers/scripted-upstream.js";
 import { STAGE_NAMES } from "../../data-plane/pipeline/run.js";
 
 const ASSISTANT = (graph: string, extra = "") =>
@@ -35,14 +35,13 @@ async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> 
   res.writeHead(200, { "content-type": "application/json" }).end(answer(String(req.headers["x-api-key"] ?? "")));
 }
 
-let upstream: Server;
+let upstream: ScriptedUpstream | undefined;
 let e2e: E2eStack;
 const tokens: Record<string, string> = {};
 
 beforeAll(async () => {
-  upstream = createServer((req, res) => void handle(req, res).catch(() => res.destroy()));
-  await new Promise<void>((r) => upstream.listen(0, "127.0.0.1", r));
-  const upstreamUrl = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`;
+  upstream = await startScriptedUpstream(handle);
+  const upstreamUrl = upstream.url;
   e2e = await startE2eStack({
     provider: "sqlite",
     policy: (input) =>
@@ -65,7 +64,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await e2e?.stop();
-  await new Promise<void>((r) => (upstream ? upstream.close(() => r()) : r()));
+  await upstream?.close();
 });
 
 async function search(scenario: string, who = "all"): Promise<{ status: number; text: string }> {
