@@ -77,7 +77,7 @@ export interface SeedOptions {
 /** The roles of `opts` with their bindings, spread round-robin, as a policy file lists them. */
 export function seedRoles(opts: SeedOptions): PolicyDocument["roles"] {
   const prefix = opts.prefix ?? "bench";
-  const roles = opts.roles.map((name) => ({ name, bindings: [] as Array<{ issuer: string; group?: string; subject?: string }> }));
+  const roles = opts.roles.map((name) => ({ name, bindings: [] as PolicyDocument["roles"][number]["bindings"] }));
   const identityCount = Math.floor(opts.count / 2);
   const groupCount = opts.count - identityCount;
   for (let i = 0; i < groupCount; i++) roles[i % roles.length]!.bindings.push({ issuer: opts.issuer, group: `${prefix}-group-${i}` });
@@ -90,7 +90,7 @@ export function seedPolicyYaml(opts: SeedOptions): string {
   const lines = ["roles:"];
   for (const role of seedRoles(opts)) {
     lines.push(`  - name: ${JSON.stringify(role.name)}`, "    bindings:" + (role.bindings.length ? "" : " []"));
-    for (const b of role.bindings) lines.push(`      - { issuer: ${JSON.stringify(b.issuer)}, ${b.group !== undefined ? `group: ${JSON.stringify(b.group)}` : `subject: ${JSON.stringify(b.subject)}`} }`);
+    for (const b of role.bindings) lines.push(`      - { issuer: ${JSON.stringify(b.issuer)}, ${"group" in b ? `group: ${JSON.stringify(b.group)}` : `subject: ${JSON.stringify(b.subject)}`} }`);
   }
   return lines.join("\n") + "\n";
 }

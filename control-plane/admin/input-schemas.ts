@@ -91,6 +91,15 @@ export const groupBindingInputSchema = z.strictObject({ role: text, issuer: text
 /** A role granted to one identity (GraphQL's bindRoleToIdentity; a file's role binding with `subject`). */
 export const identityBindingInputSchema = z.strictObject({ role: text, identity: identityRefInputSchema });
 
+/**
+ * A binding as a policy file lists it under its role: BindRoleToGroupInput without the role,
+ * or BindRoleToIdentityInput's identity named by issuer and subject (a file cannot know ids).
+ */
+export const fileBindingInputSchema = z.union(
+  [groupBindingInputSchema.omit({ role: true }), identityRefInputSchema.pick({ issuer: true, subject: true }).extend({ issuer: text, subject: text })],
+  { error: "each binding needs an issuer and exactly one of group or subject" },
+);
+
 export const apiTokenInputSchema = z.strictObject({ name: text, scopes: z.array(text), expiresInSeconds: count.nullish() });
 
 /** Every zod issue as "path: message" (path like `policies[0].limits.burst`). */

@@ -6,6 +6,7 @@ import {
   approvalInputSchema,
   connectionInputSchema,
   denyRuleInputSchema,
+  fileBindingInputSchema,
   groupBindingInputSchema,
   identityBindingInputSchema,
   identityProviderInputSchema,
@@ -67,6 +68,24 @@ test("the policy file's sections are the shared schemas (not copies)", () => {
   expect(section("identityProviders")).toBe(identityProviderInputSchema);
   expect(section("maskingProfiles")).toBe(maskingProfileInputSchema);
   expect(section("policies")).toBe(policyInputSchema);
+});
+
+test("a file's role binding is the GraphQL binding target: BindRoleToGroupInput without role, or IdentityRefInput by issuer and subject", () => {
+  const [group, identity] = fileBindingInputSchema.options;
+  expect(Object.keys(group.shape).sort()).toEqual(Object.keys(groupBindingInputSchema.shape).filter((k) => k !== "role").sort());
+  expect(Object.keys(identity.shape).sort()).toEqual(Object.keys(identityRefInputSchema.shape).filter((k) => k !== "id").sort());
+  const roleSection = (policyDocumentSchema.shape.roles as unknown as { unwrap(): { element: z.ZodObject } }).unwrap().element;
+  expect((roleSection.shape.bindings as unknown as { unwrap(): { element: unknown } }).unwrap().element).toBe(fileBindingInputSchema);
+
+  const ok = (b: unknown) => fileBindingInputSchema.safeParse(b).success;
+  expect(ok({ issuer: "https://idp", group: "g" })).toBe(true);
+  expect(ok({ issuer: "https://idp", subject: "s" })).toBe(true);
+  // Neither, both, an id (files name identities by issuer and subject), unknown keys, wrong types, nulls.
+  const problem = (b: unknown) => fileBindingInputSchema.safeParse(b).error?.issues.map((i) => i.message);
+  for (const bad of [{ issuer: "https://idp" }, { issuer: "https://idp", group: "g", subject: "s" }, { issuer: "https://idp", id: "x" }, { issuer: "https://idp", group: 7 }, { issuer: null, subject: "s" }, { group: "g" }, "g"]) {
+    expect(problem(bad)).toEqual(["each binding needs an issuer and exactly one of group or subject"]);
+  }
+  expect(problem({ issuer: "https://idp", group: "g", role: "r" })).toEqual(['Unrecognized key: "role"']);
 });
 
 describe("GraphQL inputs are parsed by the shared schema", () => {

@@ -175,7 +175,7 @@ export async function applyPolicyDocument(deps: AdminDeps, by: Principal, doc: P
       for (const { key, id } of remove) await diff.write("roleBinding", `${r.name}: ${key}`, "delete", () => deleteRoleBinding(d, by, id));
       for (const b of add) {
         await diff.write("roleBinding", `${r.name}: ${bindingKey(b)}`, "create", () =>
-          b.subject ? bindRoleToIdentity(d, by, { role: r.name, identity: { issuer: b.issuer, subject: b.subject } }) : bindRoleToGroup(d, by, { role: r.name, issuer: b.issuer, group: b.group! }),
+          "subject" in b ? bindRoleToIdentity(d, by, { role: r.name, identity: { issuer: b.issuer, subject: b.subject } }) : bindRoleToGroup(d, by, { role: r.name, issuer: b.issuer, group: b.group }),
         );
       }
     }

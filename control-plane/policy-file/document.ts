@@ -7,7 +7,7 @@
  */
 import { load as loadYaml } from "js-yaml";
 import { z } from "zod";
-import { connectionInputSchema, identityProviderInputSchema, maskingProfileInputSchema, policyInputSchema, roleInputSchema, zodProblems } from "../admin/input-schemas.js";
+import { connectionInputSchema, fileBindingInputSchema, identityProviderInputSchema, maskingProfileInputSchema, policyInputSchema, roleInputSchema, zodProblems } from "../admin/input-schemas.js";
 
 export { zodProblems };
 
@@ -19,13 +19,9 @@ export const MAX_POLICY_FILE_BYTES = 64 << 20;
 
 const text = z.string();
 
-const binding = z
-  .strictObject({ issuer: text, group: text.optional(), subject: text.optional() })
-  .refine((b) => (b.group === undefined) !== (b.subject === undefined), { message: "each binding needs an issuer and exactly one of group or subject" });
-
 // Each section is the shared admin input schema (the GraphQL mutations parse theirs with the
 // same ones), plus what only a file has: a role's bindings, a connection's credential by reference.
-const role = roleInputSchema.extend({ bindings: z.array(binding).default([]) });
+const role = roleInputSchema.extend({ bindings: z.array(fileBindingInputSchema).default([]) });
 const connection = connectionInputSchema.extend({
   /** Name of an environment variable holding the credential (never the credential itself). */
   credentialEnv: text.optional(),
