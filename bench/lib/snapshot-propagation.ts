@@ -7,7 +7,7 @@
  * for fleets too large to run as processes on a small machine.
  */
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { appendFileSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
@@ -24,6 +24,9 @@ import { jsonLineLog, startWatch, type SyncLog, type WatchHandle } from "../../d
 import { createTestDatabase, type TestDatabase } from "../../test/helpers/databases.js";
 import { applyWithCli, seedPolicyYaml, type CliApplyResult } from "./snapshot-seed.js";
 import { cpuMeter } from "./cpu-time.js";
+
+/** Where each process's log lines are appended (`<component>.log`), when set. */
+const LOG_DIR = process.env["BENCH_LOG_DIR"] || undefined;
 
 /** The probe connection (static upstream) and the policy whose operations the bench toggles. */
 const PROBE_CONNECTION = "probe";
@@ -305,6 +308,8 @@ export async function startPropagationSystem(opts: { proxies: number }): Promise
         const at = performance.now();
         const version = appliedVersionOf(line);
         if (version !== undefined) tracker.record(component, version, at);
+        // Every process's log lines, kept for a failed round's post-mortem (BENCH_LOG_DIR).
+        if (LOG_DIR !== undefined) appendFileSync(join(LOG_DIR, `${component}.log`), `${line}\n`);
       },
     });
     const api = new AdminApi(stack.graphqlUrl(), adminToken);

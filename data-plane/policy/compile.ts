@@ -1,5 +1,5 @@
-import type { ApprovalGrant, RoleBinding, Snapshot } from "../../proto/gen/agentgate/v1/policy_pb.js";
-import { bindingPairs, RoleIndex } from "./role-index.js";
+import type { ApprovalGrant, Snapshot } from "../../proto/gen/agentgate/v1/policy_pb.js";
+import { BindingIndex } from "./binding-index.js";
 import { compileAdminPattern } from "../../common/policy/admin-pattern.js";
 import { compileGlobs } from "../../common/policy/glob.js";
 import { DEFAULT_PSEUDONYM_SCOPE, pseudonymScopeOf, type PseudonymScope } from "../../common/masking/pseudonym-scope.js";
@@ -11,13 +11,6 @@ export class SnapshotInvalidError extends Error {
     super(`snapshot rejected: ${problems.join("; ")}`);
     this.name = "SnapshotInvalidError";
   }
-}
-
-/** The role bindings a delta added and removed, on top of the previously compiled policy. */
-export interface BindingChange {
-  readonly previous: CompiledPolicy;
-  readonly added: readonly RoleBinding[];
-  readonly removed: readonly RoleBinding[];
 }
 
 /** Denylist patterns are matched case-insensitively against every string of the body, in linear time (RE2). */
@@ -45,12 +38,13 @@ function pushTo<K, V>(map: Map<K, V[]>, key: K, value: V): void {
  * role lookups by group and subject, policies by role × connection, compiled globs.
  * Pure; runs off the request path; throws SnapshotInvalidError with all problems.
  *
- * With `change` (a delta was applied to `snapshot`), the role indexes are the previous
- * ones plus the change instead of a rebuild from `snapshot.roleBindings`; everything else
- * (small) is compiled from `snapshot` as always.
+ * With `bindings` (the SnapshotStore keeps the bindings in force as an index, updated by
+ * deltas), the role lookups are that index and `snapshot.roleBindings` is not read;
+ * everything else (small) is compiled from `snapshot` as always.
  */
-export function compilePolicy(snapshot: Snapshot, change?: BindingChange): CompiledPolicy {
+export function compilePolicy(snapshot: Snapshot, bindings?: BindingIndex): CompiledPolicy {
   const problems: string[] = [];
+  const roleBindings = bindings ?? BindingIndex.of(snapshot.roleBindings, problems);
   const connections = new Map<string, CompiledConnection>();
   const connectionsByName = new Map<string, CompiledConnection>();
   for (const c of snapshot.connections) {
@@ -73,21 +67,6 @@ export function compilePolicy(snapshot: Snapshot, change?: BindingChange): Compi
     };
     connections.set(c.id, compiled);
     connectionsByName.set(c.name, compiled);
-  }
-
-  let rolesByGroup: RoleIndex;
-  let rolesBySubject: RoleIndex;
-  if (change !== undefined) {
-    // Incremental: the previous indexes plus what changed; nothing else of the bindings is touched.
-    const added = bindingPairs(change.added, problems);
-    const removed = bindingPairs(change.removed, []);
-    rolesByGroup = change.previous.rolesByGroup.with(added.groups, removed.groups);
-    rolesBySubject = change.previous.rolesBySubject.with(added.subjects, removed.subjects);
-  } else {
-    const { groups, subjects } = bindingPairs(snapshot.roleBindings, problems);
-    const index = (pairs: Array<[string, string]>) => RoleIndex.of(pairs.reduce((m, [key, role]) => (pushTo(m, key, role), m), new Map<string, string[]>()));
-    rolesByGroup = index(groups);
-    rolesBySubject = index(subjects);
   }
 
   const profiles = new Map(snapshot.maskingProfiles.map((p) => [p.id, p.rules]));
@@ -130,8 +109,7 @@ export function compilePolicy(snapshot: Snapshot, change?: BindingChange): Compi
     version: snapshot.version,
     connections,
     connectionsByName,
-    rolesByGroup,
-    rolesBySubject,
+    bindings: roleBindings,
     rulesByRoleConnection,
     suspended: new Set(snapshot.suspendedIdentities.map((i) => scopedKey(i.issuer, i.subject))),
     grants: snapshot.grants.reduce((m, g) => (pushTo(m, scopedKey(g.issuer, g.subject), g), m), new Map<string, ApprovalGrant[]>()),

@@ -1,6 +1,6 @@
 import type { ApprovalGrant, ApprovalRule, Limits, MaskingRule } from "../../proto/gen/agentgate/v1/policy_pb.js";
 import type { NameMatcher } from "../../common/policy/glob.js";
-import type { RoleIndex } from "./role-index.js";
+import type { BindingIndex } from "./binding-index.js";
 import type { PseudonymScope } from "../../common/masking/pseudonym-scope.js";
 
 /** A denylist rule with its pattern compiled once. */
@@ -51,10 +51,8 @@ export interface CompiledPolicy {
   readonly version: bigint;
   readonly connections: ReadonlyMap<string, CompiledConnection>;
   readonly connectionsByName: ReadonlyMap<string, CompiledConnection>;
-  /** role names granted to "issuer\u0000group" */
-  readonly rolesByGroup: RoleIndex;
-  /** role names granted to "issuer\u0000subject" */
-  readonly rolesBySubject: RoleIndex;
+  /** Role names bound to an issuer's groups and subjects. */
+  readonly bindings: BindingIndex;
   /** policies by "role\u0000connectionId", in a stable order */
   readonly rulesByRoleConnection: ReadonlyMap<string, readonly CompiledRule[]>;
   readonly suspended: ReadonlySet<string>;

@@ -38,8 +38,8 @@ function roleView(policy: ReturnType<typeof compilePolicy>): Record<string, stri
   for (const issuer of ISSUERS) {
     for (const name of ["g1", "g2", "g3", "u1", "u2"]) {
       const key = `${issuer}\u0000${name}`;
-      view[`group ${key}`] = [...(policy.rolesByGroup.get(key) ?? [])].sort();
-      view[`subject ${key}`] = [...(policy.rolesBySubject.get(key) ?? [])].sort();
+      view[`group ${key}`] = [...(policy.bindings.roles("group", issuer, name) ?? [])].sort();
+      view[`subject ${key}`] = [...(policy.bindings.roles("subject", issuer, name) ?? [])].sort();
     }
   }
   return view;
@@ -104,5 +104,5 @@ test("a delta applies only on top of its base version; a rejected one changes no
   expect(store.current()!.version).toBe(1n);
   await store.apply(delta(1, 3, [b("g3")]));
   const policy = store.current()!.compiled.policy;
-  expect([policy.rolesByGroup.get(`${ISSUERS[0]}\u0000g1`), policy.rolesByGroup.get(`${ISSUERS[0]}\u0000g2`), policy.rolesByGroup.get(`${ISSUERS[0]}\u0000g3`)]).toEqual([["r1"], undefined, ["r1"]]);
+  expect(["g1", "g2", "g3"].map((g) => policy.bindings.roles("group", ISSUERS[0]!, g))).toEqual([["r1"], undefined, ["r1"]]);
 });

@@ -25,9 +25,9 @@ export type Decision =
 
 /** Roles granted to a subject by identity bindings and by group bindings of its issuer. */
 export function rolesOf(policy: CompiledPolicy, who: Subject): string[] {
-  const roles = new Set(policy.rolesBySubject.get(scopedKey(who.issuer, who.subject)));
+  const roles = new Set(policy.bindings.roles("subject", who.issuer, who.subject));
   for (const g of who.groups) {
-    const byGroup = policy.rolesByGroup.get(scopedKey(who.issuer, g));
+    const byGroup = policy.bindings.roles("group", who.issuer, g);
     if (byGroup) for (const r of byGroup) roles.add(r);
   }
   return [...roles];

@@ -3,7 +3,7 @@ import { createVerifier, type Verifier, type VerifierOptions } from "../../commo
 import type { IdentityProviderConfig } from "../../common/identity/identity-providers.js";
 import type { ProxyState } from "../pipeline/context.js";
 import { compilePolicy } from "./compile.js";
-import type { SnapshotChange } from "./snapshot-store.js";
+import type { BindingIndex } from "./binding-index.js";
 import { createMaskerFactory } from "./maskers.js";
 
 function providersOf(snapshot: Snapshot): IdentityProviderConfig[] {
@@ -25,10 +25,10 @@ function providersOf(snapshot: Snapshot): IdentityProviderConfig[] {
  * away warm JWKS and verified-token caches; suspensions still take effect at once because
  * the policy's suspended set is checked on every request.
  */
-export function proxyStateCompiler(verifierOptions: VerifierOptions): (snapshot: Snapshot, change?: SnapshotChange<ProxyState>) => ProxyState {
+export function proxyStateCompiler(verifierOptions: VerifierOptions): (snapshot: Snapshot, bindings?: BindingIndex) => ProxyState {
   let previous: { key: string; verifier: Verifier } | undefined;
-  return (snapshot, change) => {
-    const policy = compilePolicy(snapshot, change && { previous: change.previous.policy, added: change.added, removed: change.removed });
+  return (snapshot, bindings) => {
+    const policy = compilePolicy(snapshot, bindings);
     const providers = providersOf(snapshot);
     const key = JSON.stringify(providers);
     const verifier = previous?.key === key ? previous.verifier : createVerifier(providers, verifierOptions);

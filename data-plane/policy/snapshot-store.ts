@@ -8,23 +8,28 @@
  * credentials), so a proxy restarted while the control plane is down still serves it.
  *
  * Deltas (issue 18: Snapshot.base_version set) apply only on top of exactly their base
- * version: the store merges them into the bindings in force and hands the compiler the
- * merged snapshot WITH the change (so it can update its indexes instead of rebuilding them).
+ * version. The role bindings in force live in one compact {@link BindingIndex}, built from a
+ * full snapshot or derived from the previous one by a delta, and handed to the compiler with
+ * the rest of the snapshot (the small collections); the decoded snapshot itself is not kept.
  *
  * On disk a change costs what it changed, not the whole policy: the complete snapshot is
  * the base file (`diskPath`), and each delta applied since is appended to a journal beside
  * it (`<diskPath>.journal`, checksummed frames as in the spool, fdatasynced, mode 0600).
  * Loading replays the journal's chain of deltas on top of the base (a torn last frame or a
  * break in the chain ends it). Once the journal outgrows half the base (at least 1 MiB),
- * the merged snapshot is written as the new base and the journal starts over.
+ * the snapshot in force is written as the new base and the journal starts over. A base is
+ * written from the index in chunks of bindings (protobuf messages concatenate: each chunk
+ * appends to role_bindings), so no second copy of the bindings exists at any time.
  */
 import { randomBytes } from "node:crypto";
 import { mkdir, open, readFile, rename, stat, truncate, unlink } from "node:fs/promises";
 import { dirname } from "node:path";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
-import { RoleBindingSchema, SnapshotSchema } from "../../proto/gen/agentgate/v1/policy_pb.js";
+import { SnapshotSchema } from "../../proto/gen/agentgate/v1/policy_pb.js";
 import type { RoleBinding, Snapshot } from "../../proto/gen/agentgate/v1/policy_pb.js";
 import { frameHeader, scanFrames } from "../recording/frame.js";
+import { BindingIndex } from "./binding-index.js";
+import { SnapshotInvalidError } from "./compile.js";
 
 /** The snapshot being enforced: its version and compiled form. Immutable once published. */
 export interface CurrentSnapshot<T> {
@@ -51,19 +56,6 @@ export type LoadOutcome =
 /** Receives each newly swapped-in snapshot. */
 export type SnapshotListener<T> = (current: CurrentSnapshot<T>) => void;
 
-/**
- * What a delta changed, for a compiler that updates its previous result instead of starting
- * over. With a change, the snapshot the compiler is given holds everything but the role
- * bindings (`roleBindings` is empty): the bindings in force are the previous result's plus
- * this change. (The store keeps only the bindings' keys, not a second copy of 100,000s of
- * binding objects, and does not rebuild the list for every change.)
- */
-export interface SnapshotChange<T> {
-  readonly previous: T;
-  readonly added: readonly RoleBinding[];
-  readonly removed: readonly RoleBinding[];
-}
-
 /** A delta whose base is not the version in force (a message was lost or rejected): resync. */
 export class DeltaBaseMismatchError extends Error {
   constructor(
@@ -75,13 +67,13 @@ export class DeltaBaseMismatchError extends Error {
   }
 }
 
-/** Identity of a binding resource in a delta (role, issuer, group, subject). */
-const resourceKey = (b: RoleBinding): string => `${b.role}\u0000${b.issuer}\u0000${b.group}\u0000${b.subject}`;
-
 /** Options of `SnapshotStore`. */
 export interface SnapshotStoreOptions<T> {
-  /** Snapshot → compiled form (with the change when a delta led to it); throws on an invalid snapshot (the last good one stays). */
-  compile: (snapshot: Snapshot, change?: SnapshotChange<T>) => T;
+  /**
+   * Compiles the snapshot in force: its small collections (`snapshot.roleBindings` is empty)
+   * and its role bindings (`bindings`); throws on an invalid snapshot (the last good one stays).
+   */
+  compile: (snapshot: Snapshot, bindings: BindingIndex) => T;
   /** Where the last good snapshot is kept; no persistence when omitted. */
   diskPath?: string;
   /** The journal of deltas may grow to half its base, and at least to this (default 1 MiB). */
@@ -92,14 +84,14 @@ const errorMessage = (e: unknown): string => (e instanceof Error ? e.message : S
 
 /** Holds the last good compiled snapshot; generic over the compiled form `T`. */
 export class SnapshotStore<T> {
-  readonly #compile: (snapshot: Snapshot, change?: SnapshotChange<T>) => T;
+  readonly #compile: (snapshot: Snapshot, bindings: BindingIndex) => T;
   readonly #diskPath: string | undefined;
   readonly #listeners = new Set<SnapshotListener<T>>();
   #current: CurrentSnapshot<T> | undefined;
-  // The keys of the bindings in force (see resourceKey): what deltas are applied to
-  // (issue 18). Only keys: the compiled indexes hold the rest, and a key set is a third of
-  // the memory of the decoded binding objects at 500,000 bindings.
-  #bindings = new Set<string>();
+  // The snapshot in force without its role bindings (small), and its bindings: what deltas
+  // apply to and what a new base file is written from.
+  #rest: Snapshot | undefined;
+  #bindings = BindingIndex.of([], []);
   // Disk writes run one at a time, in apply order; a queued write that a newer complete
   // snapshot (queued behind it) supersedes is skipped.
   #writes: Promise<void> = Promise.resolve();
@@ -132,55 +124,34 @@ export class SnapshotStore<T> {
     const stale = this.#staleness(snapshot.version);
     if (stale !== undefined) return stale;
     const isDelta = snapshot.baseVersion !== 0n;
-    const compiled = isDelta ? this.#applyDelta(snapshot) : this.#applyFull(snapshot);
-    const warnings = this.#swap(snapshot.version, compiled);
+    const warnings = this.#compileAndSwap(snapshot);
     if (this.#diskPath !== undefined) {
-      const complete = isDelta ? () => this.#merged(snapshot) : () => snapshot;
-      const error = await this.#persist(this.#diskPath, complete, isDelta ? snapshot : undefined);
+      const error = await this.#persist(this.#diskPath, isDelta ? snapshot : undefined);
       if (error !== undefined) warnings.push(`snapshot not saved to disk: ${error}`);
     }
     return { kind: "applied", version: snapshot.version, warnings };
   }
 
-  #applyFull(snapshot: Snapshot): T {
-    const compiled = this.#compile(snapshot);
-    this.#bindings = new Set(snapshot.roleBindings.map(resourceKey));
-    return compiled;
-  }
-
-  /** The complete snapshot of `delta`'s version: its small collections and every binding in force (built only for a new base file). */
-  #merged(delta: Snapshot): Snapshot {
-    const roleBindings = [...this.#bindings].map((key) => {
-      const [role, issuer, group, subject] = key.split("\u0000") as [string, string, string, string];
-      return create(RoleBindingSchema, { role, issuer, group, subject });
-    });
-    return create(SnapshotSchema, { ...delta, baseVersion: 0n, removedRoleBindings: [], roleBindings });
-  }
-
   /**
-   * A delta: only on top of exactly its base version. The binding keys are changed in place
-   * and restored if compiling fails, so a rejected delta leaves everything as it was.
+   * Compiles a full snapshot, or a delta on top of exactly its base version, and swaps it in;
+   * throws (changing nothing) if it does not compile. Nothing keeps `snapshot` afterwards.
    */
-  #applyDelta(delta: Snapshot): T {
-    const current = this.#current;
-    if (current === undefined || current.version !== delta.baseVersion) throw new DeltaBaseMismatchError(delta.baseVersion, current?.version);
-    const removed: RoleBinding[] = [];
-    const added: RoleBinding[] = [];
-    for (const b of delta.removedRoleBindings) if (this.#bindings.delete(resourceKey(b))) removed.push(b);
-    for (const b of delta.roleBindings) {
-      const key = resourceKey(b);
-      if (this.#bindings.has(key)) continue;
-      this.#bindings.add(key);
-      added.push(b);
+  #compileAndSwap(snapshot: Snapshot): string[] {
+    const problems: string[] = [];
+    let bindings: BindingIndex;
+    if (snapshot.baseVersion === 0n) {
+      bindings = BindingIndex.of(snapshot.roleBindings, problems);
+    } else {
+      const current = this.#current;
+      if (current === undefined || current.version !== snapshot.baseVersion) throw new DeltaBaseMismatchError(snapshot.baseVersion, current?.version);
+      bindings = this.#bindings.with(snapshot.roleBindings, snapshot.removedRoleBindings, problems);
     }
-    const rest = create(SnapshotSchema, { ...delta, baseVersion: 0n, removedRoleBindings: [], roleBindings: [] });
-    try {
-      return this.#compile(rest, { previous: current.compiled, added, removed });
-    } catch (e) {
-      for (const b of added) this.#bindings.delete(resourceKey(b));
-      for (const b of removed) this.#bindings.add(resourceKey(b));
-      throw e;
-    }
+    if (problems.length > 0) throw new SnapshotInvalidError(problems);
+    const rest = create(SnapshotSchema, { ...snapshot, baseVersion: 0n, removedRoleBindings: [], roleBindings: [] });
+    const compiled = this.#compile(rest, bindings);
+    this.#rest = rest;
+    this.#bindings = bindings;
+    return this.#swap(snapshot.version, compiled);
   }
 
   /**
@@ -200,20 +171,16 @@ export class SnapshotStore<T> {
       if ((e as NodeJS.ErrnoException).code === "ENOENT") return { kind: "missing" };
       return { kind: "invalid", error: errorMessage(e) };
     }
-    let snapshot: Snapshot;
-    let compiled: T;
     try {
-      snapshot = fromBinary(SnapshotSchema, bytes);
+      const snapshot = fromBinary(SnapshotSchema, bytes);
       if (snapshot.baseVersion !== 0n) throw new Error("the saved snapshot is a delta");
-      compiled = this.#compile(snapshot);
+      // (No await since the read: nothing newer can have been applied meanwhile unless it was already in force.)
+      const stale = this.#staleness(snapshot.version);
+      if (stale !== undefined) return stale;
+      warnings.push(...this.#compileAndSwap(snapshot));
     } catch (e) {
       return { kind: "invalid", error: errorMessage(e) };
     }
-    // Checked after compiling: a snapshot may have arrived from the network meanwhile.
-    const stale = this.#staleness(snapshot.version);
-    if (stale !== undefined) return stale;
-    this.#bindings = new Set(snapshot.roleBindings.map(resourceKey));
-    warnings.push(...this.#swap(snapshot.version, compiled));
     this.#baseBytes = bytes.length;
     warnings.push(...(await this.#replayJournal(`${path}.journal`)));
     return { kind: "loaded", version: this.#current!.version, warnings };
@@ -246,7 +213,7 @@ export class SnapshotStore<T> {
             warnings.push(`snapshot journal breaks at version ${delta.version} (based on ${delta.baseVersion}, ${version} in force): replay stops`);
             break;
           }
-          warnings.push(...this.#swap(delta.version, this.#applyDelta(delta)));
+          warnings.push(...this.#compileAndSwap(delta));
         }
       } catch (e) {
         warnings.push(`snapshot journal entry rejected, replay stops: ${errorMessage(e)}`);
@@ -264,10 +231,7 @@ export class SnapshotStore<T> {
 
   /** Groups of the role bindings in force (tests and diagnostics). */
   boundGroups(): string[] {
-    return [...this.#bindings].map((key) => {
-      const [, , group, subject] = key.split("\u0000");
-      return group || subject || "";
-    });
+    return [...this.#bindings.bindings()].map((b) => b.group || b.subject);
   }
 
   /** Subscribes to swaps; returns the unsubscribe function. Listeners should not throw. */
@@ -304,26 +268,26 @@ export class SnapshotStore<T> {
    * snapshot becomes the new base and the journal is emptied). Resolves with an error
    * message, or undefined on success or skip.
    */
-  #persist(path: string, complete: () => Snapshot, delta: Snapshot | undefined): Promise<string | undefined> {
-    const version = (delta ?? complete()).version;
+  #persist(path: string, delta: Snapshot | undefined): Promise<string | undefined> {
+    const rest = this.#rest!;
+    const bindings = this.#bindings;
+    const version = rest.version;
     const deltaBytes = delta === undefined ? undefined : toBinary(SnapshotSchema, delta);
     const asBase = deltaBytes === undefined || this.#journalBytes + deltaBytes.length > Math.max(this.#journalMinBytes, this.#baseBytes / 2);
     if (asBase && version > this.#newestBaseQueued) this.#newestBaseQueued = version;
     // Planned now, in apply order: the journal size decides, and it grows as deltas are queued.
     if (asBase) this.#journalBytes = 0;
     else this.#journalBytes += deltaBytes.length + 8;
-    const baseBytes = asBase ? toBinary(SnapshotSchema, complete()) : undefined;
-    if (baseBytes) this.#baseBytes = baseBytes.length;
     const run = this.#writes.then(async () => {
       if (version < this.#newestBaseQueued) return undefined; // a newer complete copy is queued behind us
       try {
-        if (baseBytes) {
-          await writeFileAtomic(path, baseBytes);
+        if (asBase) {
+          this.#baseBytes = await writeFileAtomic(path, snapshotChunks(rest, bindings));
           await unlink(`${path}.journal`).catch((e: NodeJS.ErrnoException) => {
             if (e.code !== "ENOENT") throw e;
           });
         } else {
-          await appendDurably(`${path}.journal`, Buffer.concat([frameHeader(deltaBytes!), deltaBytes!]));
+          await appendDurably(`${path}.journal`, Buffer.concat([frameHeader(deltaBytes), deltaBytes]));
         }
         return undefined;
       } catch (e) {
@@ -333,6 +297,27 @@ export class SnapshotStore<T> {
     this.#writes = run.then(() => undefined);
     return run;
   }
+}
+
+/** Bindings per chunk of a base file: bounded memory while writing 100,000s. */
+const BASE_CHUNK = 10_000;
+
+/**
+ * The complete snapshot `rest` + `bindings` as consecutive protobuf messages: `rest`, then
+ * messages holding only role bindings. Parsed as one Snapshot, repeated fields of
+ * concatenated messages append (protobuf encoding rules), so this is the complete snapshot.
+ */
+function* snapshotChunks(rest: Snapshot, bindings: BindingIndex): Generator<Uint8Array> {
+  yield toBinary(SnapshotSchema, rest);
+  let chunk: RoleBinding[] = [];
+  for (const b of bindings.bindings()) {
+    chunk.push(b);
+    if (chunk.length === BASE_CHUNK) {
+      yield toBinary(SnapshotSchema, create(SnapshotSchema, { roleBindings: chunk }));
+      chunk = [];
+    }
+  }
+  if (chunk.length > 0) yield toBinary(SnapshotSchema, create(SnapshotSchema, { roleBindings: chunk }));
 }
 
 /** Appends `bytes` to `path` (created mode 0600) and fdatasyncs it. */
@@ -347,18 +332,23 @@ async function appendDurably(path: string, bytes: Uint8Array): Promise<void> {
 }
 
 /**
- * Writes `bytes` to `path` so that a crash leaves either the old file or the new one:
+ * Writes `chunks` to `path` so that a crash leaves either the old file or the new one:
  * temp file in the same directory (mode 0600 from creation, never wider), fsync, rename
- * over the target, fsync the directory so the rename itself is durable.
+ * over the target, fsync the directory so the rename itself is durable. Chunks are made
+ * one at a time, as they are written. Resolves with the size written.
  */
-async function writeFileAtomic(path: string, bytes: Uint8Array): Promise<void> {
+async function writeFileAtomic(path: string, chunks: Iterable<Uint8Array>): Promise<number> {
   const dir = dirname(path);
   await mkdir(dir, { recursive: true, mode: 0o700 });
   const tmp = `${path}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`;
+  let size = 0;
   try {
     const file = await open(tmp, "wx", 0o600);
     try {
-      await file.writeFile(bytes);
+      for (const chunk of chunks) {
+        await file.writeFile(chunk); // (at the current position, looping over short writes)
+        size += chunk.length;
+      }
       await file.sync();
     } finally {
       await file.close();
@@ -374,4 +364,5 @@ async function writeFileAtomic(path: string, bytes: Uint8Array): Promise<void> {
   } finally {
     await dirHandle.close();
   }
+  return size;
 }
