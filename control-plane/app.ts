@@ -18,8 +18,8 @@ import { persistProxyStatus } from "./snapshot/status-store.js";
 import { hostname } from "node:os";
 import { randomBytes } from "node:crypto";
 import { createSnapshotBuilder } from "./snapshot/incremental.js";
-import { deriveGatewayKeys, keysFingerprint } from "./snapshot/gateway-keys.js";
-import { bumpOnKeysChange } from "./store/snapshot-version.js";
+import { gatewayKeySource, keysFingerprint } from "./snapshot/gateway-keys.js";
+import { bumpOnKeysChange, raiseKeyGeneration } from "./store/snapshot-version.js";
 import { startSnapshotRefresher } from "./snapshot/refresher.js";
 import { grpcServerTlsFromEnv, startGrpcServer } from "./grpc/server.js";
 import { createPolicyService } from "./grpc/policy-service.js";
@@ -78,14 +78,14 @@ export async function startControlPlane(config: ControlPlaneConfig): Promise<Con
   const proxies = new ProxyStatusRegistry();
   // Shared through the database so every replica lists every proxy.
   const statusMirror = persistProxyStatus(store.prisma, proxies, `${hostname()}-${process.pid}-${randomBytes(3).toString("hex")}`);
-  const snapshotKeys = {
-    assertionKey: secrets.derive("agentgate upstream assertion v1"),
-    gatewayKeys: deriveGatewayKeys(secrets, config.gatewayKeyGeneration),
-  };
-  // New key material (a key generation or secret key change) is a new snapshot version, so
-  // proxies get it without a policy change. Version 0 is "no snapshot" to proxies: a fresh
-  // install starts at 1 (this bump, or the line below) and serves its deny-all policy.
-  if (await bumpOnKeysChange(store.prisma, keysFingerprint(snapshotKeys))) log.info("snapshot keys changed: new snapshot version");
+  const snapshotKeys = gatewayKeySource(secrets);
+  // New key material (a higher key generation, or another secret key) is a new snapshot
+  // version, so proxies get it without a policy change. The generation lives in the database:
+  // replicas started with different AGENTGATE_GATEWAY_KEY_GENERATION all publish the highest.
+  // Version 0 is "no snapshot" to proxies: a fresh install starts at 1 (these bumps, or the
+  // line below) and serves its deny-all policy.
+  if (await raiseKeyGeneration(store.prisma, config.gatewayKeyGeneration)) log.info("gateway key generation raised: new snapshot version", { generation: config.gatewayKeyGeneration });
+  if (await bumpOnKeysChange(store.prisma, keysFingerprint(snapshotKeys(1)))) log.info("snapshot keys changed: new snapshot version");
   await store.prisma.snapshotVersion.updateMany({ where: { id: 1, version: 0n }, data: { version: 1n } });
   const refresher = startSnapshotRefresher({
     db: store.prisma,

@@ -3,6 +3,7 @@ import type { HttpAllowance } from "../common/identity/index.js";
 import { parseCredentialEnvAllow } from "./admin/credential-env.js";
 import { metricsAccessFromEnv, type MetricsAccess } from "../common/observability/metrics-endpoint.js";
 import { BOOTSTRAP_TOKEN_SHAPE, MIN_BOOTSTRAP_TOKEN_LENGTH } from "./auth/authenticator.js";
+import { MAX_KEY_GENERATION } from "./admin/gateway-keys.js";
 
 /** The control plane's settings, read once from the environment and frozen. */
 export interface ControlPlaneConfig {
@@ -81,7 +82,7 @@ export function loadControlPlaneConfig(env: NodeJS.ProcessEnv = process.env): Co
   const allowHttpIssuers = (env["AGENTGATE_ALLOW_HTTP_ISSUERS"] || "never") as HttpAllowance;
   if (!["never", "loopback", "any"].includes(allowHttpIssuers)) problems.push("AGENTGATE_ALLOW_HTTP_ISSUERS must be never, loopback or any");
   const gatewayKeyGeneration = Number(env["AGENTGATE_GATEWAY_KEY_GENERATION"] || 1);
-  if (!Number.isInteger(gatewayKeyGeneration) || gatewayKeyGeneration < 1 || gatewayKeyGeneration > 1_000_000) problems.push("AGENTGATE_GATEWAY_KEY_GENERATION must be an integer ≥ 1");
+  if (!Number.isInteger(gatewayKeyGeneration) || gatewayKeyGeneration < 1 || gatewayKeyGeneration > MAX_KEY_GENERATION) problems.push(`AGENTGATE_GATEWAY_KEY_GENERATION must be an integer from 1 to ${MAX_KEY_GENERATION}`);
   const config: ControlPlaneConfig = {
     databaseUrl: env["DATABASE_URL"] || undefined,
     host: env["AGENTGATE_CP_HOST"] ?? "127.0.0.1",

@@ -9,7 +9,7 @@ import { performance } from "node:perf_hooks";
 import { fromBinary, toBinary } from "@bufbuild/protobuf";
 import { SnapshotSchema, type Snapshot } from "../../proto/gen/agentgate/v1/policy_pb.js";
 import { buildSnapshot } from "../../control-plane/snapshot/compile.js";
-import { deriveGatewayKeys } from "../../control-plane/snapshot/gateway-keys.js";
+import { gatewayKeySource } from "../../control-plane/snapshot/gateway-keys.js";
 import { openStore } from "../../control-plane/store/client.js";
 import { SecretBox } from "../../control-plane/secrets.js";
 import { compilePolicy } from "../../data-plane/policy/compile.js";
@@ -53,7 +53,7 @@ export async function measureBuild(provider: TestProvider, bindings: number, run
     const store = await openStore(database.url);
     try {
       const secrets = SecretBox.fromBase64(randomBytes(32).toString("base64"));
-      const keys = { assertionKey: secrets.derive("agentgate upstream assertion v1"), gatewayKeys: deriveGatewayKeys(secrets, 1) };
+      const keys = gatewayKeySource(secrets);
       await applyBenchPolicy(store.prisma, secrets);
       const t0 = performance.now();
       await seedBindings(store.prisma, secrets, { count: bindings, issuer: BENCH_ISSUER, roles: BENCH_ROLES });

@@ -71,6 +71,7 @@ export const ROOT_FIELD_ACCESS: Readonly<Record<string, Access>> = Object.freeze
   "Mutation.applyPolicyFile": write,
   "Mutation.createApiToken": write,
   "Mutation.revokeApiToken": write,
+  "Mutation.rotateGatewayKeys": write,
   "Mutation.approveRequest": approve,
   "Mutation.denyRequest": approve,
 });

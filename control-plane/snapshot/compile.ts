@@ -51,6 +51,13 @@ export interface SnapshotKeys {
   readonly gatewayKeys: readonly GatewayKey[];
 }
 
+/**
+ * The keys of a gateway-key generation. The generation is read from the database with the
+ * rest of the snapshot (SnapshotVersion.keyGeneration), so every replica publishes the same
+ * keys, whatever generation it was started with.
+ */
+export type KeySource = (generation: number) => SnapshotKeys;
+
 /** Everything in a snapshot but the role bindings, as read from the database. */
 type RestRows = Awaited<ReturnType<typeof readRest>>;
 
@@ -85,7 +92,7 @@ export const BUILD_TIMEOUT_MS = 120_000;
  * and builds the Snapshot message: providers, bindings, policies, connections with their
  * decrypted credentials, masking profiles, live approval grants, suspended identities.
  */
-export async function buildSnapshot(db: Db, secrets: SecretBox, keys: SnapshotKeys, now = new Date()): Promise<Snapshot> {
+export async function buildSnapshot(db: Db, secrets: SecretBox, keys: KeySource, now = new Date()): Promise<Snapshot> {
   const { rest, bindings } = await db.$transaction(
     async (tx) => ({ rest: await readRest(tx, now), bindings: await tx.roleBinding.findMany({ select: BINDING_SELECT }) }),
     { timeout: BUILD_TIMEOUT_MS },
@@ -94,7 +101,8 @@ export async function buildSnapshot(db: Db, secrets: SecretBox, keys: SnapshotKe
 }
 
 /** The Snapshot message of `rows` with `roleBindings`. */
-export function snapshotOf(rows: RestRows, roleBindings: RoleBinding[], secrets: SecretBox, keys: SnapshotKeys, now: Date): Snapshot {
+export function snapshotOf(rows: RestRows, roleBindings: RoleBinding[], secrets: SecretBox, keySource: KeySource, now: Date): Snapshot {
+  const keys = keySource(rows.version?.keyGeneration ?? 1);
   return create(SnapshotSchema, {
     version: rows.version?.version ?? 0n,
     createdAtMs: BigInt(now.getTime()),

@@ -2,6 +2,7 @@ import { createHash, createHmac } from "node:crypto";
 import { create } from "@bufbuild/protobuf";
 import { GatewayKeySchema, type GatewayKey } from "../../proto/gen/agentgate/v1/policy_pb.js";
 import type { SecretBox } from "../secrets.js";
+import type { KeySource, SnapshotKeys } from "./compile.js";
 
 /** What each gateway key is for; a key is only ever used for its one purpose. */
 export const GATEWAY_KEY_PURPOSES = ["owner-tag", "pseudonym"] as const;
@@ -14,7 +15,7 @@ export const MAX_KEY_GENERATIONS = 16;
  * The keys proxies need for values nobody else may compute (owner tags, pseudonyms), derived
  * from the control plane's secret key: generation `current` first, then every older one down
  * to 1 (at most MAX_KEY_GENERATIONS), so values made before a rotation still verify. Raising
- * AGENTGATE_GATEWAY_KEY_GENERATION rotates every purpose at once.
+ * the generation (rotateGatewayKeys, or AGENTGATE_GATEWAY_KEY_GENERATION at a start) rotates every purpose at once.
  */
 export function deriveGatewayKeys(secrets: SecretBox, current: number): GatewayKey[] {
   const keys: GatewayKey[] = [];
@@ -26,6 +27,19 @@ export function deriveGatewayKeys(secrets: SecretBox, current: number): GatewayK
     }
   }
   return keys;
+}
+
+/**
+ * The control plane's key source: the upstream assertion key and, per generation, the
+ * gateway keys (the last generation asked for is kept: every build asks for the same one).
+ */
+export function gatewayKeySource(secrets: SecretBox): KeySource {
+  const assertionKey = secrets.derive("agentgate upstream assertion v1");
+  let last: { generation: number; keys: SnapshotKeys } | undefined;
+  return (generation) => {
+    if (last?.generation !== generation) last = { generation, keys: { assertionKey, gatewayKeys: deriveGatewayKeys(secrets, generation) } };
+    return last.keys;
+  };
 }
 
 /** A one-way fingerprint of the keys a snapshot carries (stored to notice a rotation). */

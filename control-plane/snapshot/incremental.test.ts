@@ -24,7 +24,7 @@ const keys = (list: readonly RoleBinding[]) => list.map(bindingResourceKey).sort
 withTestDatabases((db) => {
   let store: Store;
   const secrets = SecretBox.fromBase64(randomBytes(32).toString("base64"));
-  const snapshotKeys = { assertionKey: "k", gatewayKeys: [] };
+  const snapshotKeys = () => ({ assertionKey: "k", gatewayKeys: [] });
   const by = principal("bootstrap", "test", SCOPES);
   const deps = () => ({ db: store.prisma, secrets, refreshSnapshot: async () => {}, allowHttpIssuers: "never" as const });
 

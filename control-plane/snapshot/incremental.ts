@@ -16,7 +16,7 @@
 import type { RoleBinding, Snapshot } from "../../proto/gen/agentgate/v1/policy_pb.js";
 import type { SecretBox } from "../secrets.js";
 import type { Db, StoreProvider } from "../store/client.js";
-import { BINDING_SELECT, BUILD_TIMEOUT_MS, bindingOf, readRest, snapshotOf, type SnapshotKeys } from "./compile.js";
+import { BINDING_SELECT, BUILD_TIMEOUT_MS, bindingOf, readRest, snapshotOf, type KeySource } from "./compile.js";
 
 /** What changed in role bindings from `baseVersion` to the snapshot it comes with. */
 export interface BindingDelta {
@@ -54,7 +54,7 @@ export function diffBindings(before: readonly RoleBinding[], after: readonly Rol
 }
 
 /** A builder that remembers the previous build; `build` never runs twice at once (the refresher serializes it). */
-export function createSnapshotBuilder(db: Db, provider: StoreProvider, secrets: SecretBox, keys: SnapshotKeys): () => Promise<BuiltSnapshot> {
+export function createSnapshotBuilder(db: Db, provider: StoreProvider, secrets: SecretBox, keys: KeySource): () => Promise<BuiltSnapshot> {
   let previous: { version: bigint; roles: Map<string, RoleState> } | undefined;
   return async () => {
     const now = new Date();

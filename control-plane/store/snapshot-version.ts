@@ -22,8 +22,22 @@ export async function currentSnapshotVersion(db: TransactionClient | PrismaClien
 }
 
 /**
+ * Raises the shared gateway-key generation to at least `generation` (never lowers it) and
+ * bumps the version when it did: a replica started with AGENTGATE_GATEWAY_KEY_GENERATION=N
+ * moves every replica to N, because each reads the generation with its next snapshot.
+ * One conditional statement, so replicas starting together raise it once. True when raised.
+ */
+export async function raiseKeyGeneration(db: PrismaClient, generation: number): Promise<boolean> {
+  const { count } = await db.snapshotVersion.updateMany({
+    where: { id: SNAPSHOT_VERSION_ID, keyGeneration: { lt: generation } },
+    data: { keyGeneration: generation, version: { increment: 1 } },
+  });
+  return count > 0;
+}
+
+/**
  * Bumps the version when the key material snapshots carry changed since the last start
- * (a new AGENTGATE_GATEWAY_KEY_GENERATION or secret key), so proxies get the new keys
+ * (a new secret key; generations are tracked by {@link raiseKeyGeneration}), so proxies get the new keys
  * without an unrelated policy change. One conditional statement: concurrent starts with the
  * same keys bump once. Returns true when it bumped.
  */

@@ -1,5 +1,6 @@
 import type { ProxyStatus } from "../../snapshot/status.js";
 import { listProxyStatuses } from "../../snapshot/status-store.js";
+import { currentKeyGeneration, rotateGatewayKeys } from "../../admin/gateway-keys.js";
 import { withCaller } from "../guard.js";
 import { versionString } from "../map.js";
 import { pageOfList, pageRequest, toConnection, type ConnectionArgs } from "../pagination.js";
@@ -23,9 +24,15 @@ export const proxyResolvers = {
     proxies: withCaller(async (args: ConnectionArgs, _by, ctx) =>
       toConnection(pageOfList((await listProxyStatuses(ctx.db, ctx.proxies)).map(proxyView), pageRequest(args))),
     ),
-    snapshot: withCaller((_args: unknown, _by, ctx) => {
+    snapshot: withCaller(async (_args: unknown, _by, ctx) => {
       const current = ctx.publisher.current();
-      return { version: versionString(current?.version ?? 0n), createdAt: current ? new Date(Number(current.createdAtMs)) : null };
+      return { version: versionString(current?.version ?? 0n), createdAt: current ? new Date(Number(current.createdAtMs)) : null, keyGeneration: await currentKeyGeneration(ctx.admin) };
+    }),
+  },
+  Mutation: {
+    rotateGatewayKeys: withCaller(async (_args: unknown, by, ctx) => {
+      const committed = await rotateGatewayKeys(ctx.admin, by);
+      return { keyGeneration: committed.value.keyGeneration, snapshotVersion: versionString(committed.snapshotVersion) };
     }),
   },
 };

@@ -11,7 +11,7 @@ import type { HttpAllowance } from "../../../common/identity/index.js";
 import { authenticatedCaller, graphqlHandler } from "../../http/graphql-handler.js";
 import { SecretBox } from "../../secrets.js";
 import { buildSnapshot } from "../../snapshot/compile.js";
-import { deriveGatewayKeys } from "../../snapshot/gateway-keys.js";
+import { gatewayKeySource } from "../../snapshot/gateway-keys.js";
 import { SnapshotPublisher } from "../../snapshot/publisher.js";
 import { startSnapshotRefresher } from "../../snapshot/refresher.js";
 import { ProxyStatusRegistry } from "../../snapshot/status.js";
@@ -56,7 +56,7 @@ export async function startGraphqlHarness(opts: HarnessOptions): Promise<Graphql
   const secrets = SecretBox.fromBase64(randomBytes(32).toString("base64"));
   const publisher = new SnapshotPublisher();
   const proxies = new ProxyStatusRegistry();
-  const refresher = startSnapshotRefresher({ db: store.prisma, publisher, build: () => buildSnapshot(store.prisma, secrets, { assertionKey: "test-assertion-key", gatewayKeys: deriveGatewayKeys(secrets, 1) }), pollMs: 60_000 });
+  const refresher = startSnapshotRefresher({ db: store.prisma, publisher, build: () => buildSnapshot(store.prisma, secrets, gatewayKeySource(secrets)), pollMs: 60_000 });
   await refresher.refresh();
   const graphql = createGraphqlModule({
     db: store.prisma,
