@@ -103,6 +103,10 @@ interface FootprintRow {
   load1: string;
 }
 const footprints: FootprintRow[] = [];
+/** How long each bulk change took to reach every proxy after `agentgate apply` returned. */
+const seeds: Array<{ bindings: number; proxies: number; settleMs: number; load1: string }> = [];
+/** A bulk change's full snapshot must reach every proxy within this before the rounds. */
+const SETTLE_TIMEOUT_MS = 600_000;
 
 async function measureFootprint(system: PropagationSystem, bindings: string, apply?: { ms: number; bytes: number }): Promise<void> {
   const load = load1();
@@ -187,6 +191,11 @@ async function propagation(): Promise<PropagationRow[]> {
       for (const count of [LARGE_BINDINGS, HUGE_BINDINGS].filter((c) => c > 0)) {
         const applied = await system.seedBulk(count);
         progress(`applied ${count} bindings with agentgate apply in ${(applied.ms / 1000).toFixed(1)} s (${(applied.bytes / 1e6).toFixed(1)} MB)`);
+        // The bulk change itself reaches each proxy as a full snapshot (larger than any delta):
+        // timed on its own, and the rounds start once every proxy has it.
+        const settled = await system.settle(SETTLE_TIMEOUT_MS);
+        progress(`the ${count}-binding version ${settled.version} applied by all ${n} proxies ${(settled.ms / 1000).toFixed(1)} s after the CLI returned`);
+        seeds.push({ bindings: count, proxies: n, settleMs: settled.ms, load1: load1() });
         rows.push(...(await processRows(system, n, `+${count}`, LARGE_ROUNDS, 1)));
         await measureFootprint(system, `+${count}`, applied);
       }
@@ -317,6 +326,7 @@ async function main(): Promise<void> {
         "\nmutation = GraphQL round trip (the control plane builds and publishes the snapshot before answering). with < 100 samples, p99 (nearest rank) is the max.",
     );
     for (const r of rows) for (const f of r.result.failures.slice(0, 3)) console.log(`  failure (${r.proxies} ${r.kind} ${r.observe}): ${f}`);
+    for (const s of seeds) console.log(`\n+${s.bindings} bindings (one full snapshot per proxy): applied by all ${s.proxies} proxies ${(s.settleMs / 1000).toFixed(1)} s after agentgate apply returned (load1 ${s.load1})`);
     if (footprints.length > 0) {
       console.log(`\n## Proxy footprint by policy size (${LARGE_FLEET} processes; CPU of proxy 1 over ${FOOTPRINT_REQUESTS} sequential probe requests)\n`);
       const base = footprints[0]!.footprint.cpuUsPerRequest;

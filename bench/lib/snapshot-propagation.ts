@@ -261,6 +261,12 @@ export interface PropagationSystem {
   seedBulk(count: number): Promise<CliApplyResult>;
   /** Applies the bulk role with no bindings again (one policy change). */
   removeBulk(): Promise<void>;
+  /**
+   * Waits until every running proxy process applied the control plane's current version (e.g.
+   * a bulk change's full snapshot), so that timed rounds do not queue behind it; resolves with
+   * that version and the ms waited.
+   */
+  settle(timeoutMs: number): Promise<{ version: bigint; ms: number }>;
   stop(): Promise<void>;
 }
 
@@ -413,6 +419,14 @@ function systemOf(parts: {
     },
     async removeBulk() {
       await applyWithCli(api.url, api.token, seedPolicyYaml({ count: 0, issuer: stack.issuer.url, roles: [BULK_ROLE], prefix: BULK_PREFIX }));
+    },
+    async settle(timeoutMs) {
+      const t0 = performance.now();
+      const data = await api.call<{ snapshot: { version: string } }>(`{ snapshot { version } }`);
+      const version = BigInt(data.snapshot.version);
+      lastVersion = version;
+      await tracker.waitAll(Array.from({ length: running }, (_, i) => `proxy-${i + 1}`), version, timeoutMs);
+      return { version, ms: performance.now() - t0 };
     },
     stop: parts.stop,
   };

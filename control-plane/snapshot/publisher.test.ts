@@ -138,6 +138,10 @@ describe("SnapshotPublisher deltas (issue 18)", () => {
     p.publish(withBindings(4, ["x"]));
     p.publish(withBindings(5, ["x", "y"]), delta(4, ["y"], []));
     await flush();
-    expect(got.filter((s) => s.version === 5n).map((s) => s.baseVersion)).toEqual([4n, 4n, 0n, 4n, 4n]);
+    const fives = got.filter((s) => s.version === 5n);
+    expect(fives.map((s) => s.baseVersion)).toEqual([4n, 4n, 0n, 4n, 4n]);
+    // Watchers at the same version get the same message object: made and encoded once for the fleet.
+    const deltas = fives.filter((s) => s.baseVersion === 4n);
+    expect(new Set(deltas).size).toBe(1);
   });
 });

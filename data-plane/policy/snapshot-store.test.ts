@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { mkdtemp, readdir, readFile, rm, stat, chmod, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -128,6 +129,19 @@ describe("SnapshotStore", () => {
     expect(outcome.kind === "applied" && outcome.warnings[0]).toMatch(/not saved to disk/);
     expect(store.current()?.version).toBe(4n);
     expect((await readdir(dir)).filter((f) => f.endsWith(".tmp"))).toEqual([]);
+  });
+
+  test("applyNow enforces before the disk write; until `saved` the disk holds the previous complete snapshot", async () => {
+    const diskPath = join(dir, "snapshot.bin");
+    const store = new SnapshotStore({ compile, diskPath });
+    await store.apply(snap(1));
+    const { outcome, saved } = store.applyNow(snap(2));
+    expect(outcome).toEqual({ kind: "applied", version: 2n, warnings: [] });
+    expect(store.current()?.version).toBe(2n); // in force now
+    expect(fromBinary(SnapshotSchema, readFileSync(diskPath)).version).toBe(1n); // a crash now restarts from 1, complete
+    expect(await saved).toEqual([]);
+    await store.flushed();
+    expect(await new SnapshotStore({ compile, diskPath }).loadFromDisk()).toMatchObject({ kind: "loaded", version: 2n });
   });
 
   describe("disk copy: base + journal of deltas (issue 18: a change costs what it changed)", () => {

@@ -121,15 +121,31 @@ export class SnapshotStore<T> {
    * copy is written (or failed, reported as a warning).
    */
   async apply(snapshot: Snapshot): Promise<ApplyOutcome> {
+    const { outcome, saved } = this.applyNow(snapshot);
+    if (outcome.kind === "applied") outcome.warnings.push(...(await saved));
+    return outcome;
+  }
+
+  /**
+   * `apply` without waiting for the disk: the snapshot is in force when this returns (enforce
+   * first), and `saved` resolves with the disk copy's warnings once it is written. The disk
+   * still only ever holds a complete snapshot that was in force (writes are atomic, in apply
+   * order); a crash before `saved` leaves the previous one there, and the proxy resumes from
+   * it (the control plane sends what changed since that version). Throws if compiling throws.
+   */
+  applyNow(snapshot: Snapshot): { outcome: ApplyOutcome; saved: Promise<string[]> } {
     const stale = this.#staleness(snapshot.version);
-    if (stale !== undefined) return stale;
-    const isDelta = snapshot.baseVersion !== 0n;
+    if (stale !== undefined) return { outcome: stale, saved: Promise.resolve([]) };
     const warnings = this.#compileAndSwap(snapshot);
-    if (this.#diskPath !== undefined) {
-      const error = await this.#persist(this.#diskPath, isDelta ? snapshot : undefined);
-      if (error !== undefined) warnings.push(`snapshot not saved to disk: ${error}`);
-    }
-    return { kind: "applied", version: snapshot.version, warnings };
+    const outcome: ApplyOutcome = { kind: "applied", version: snapshot.version, warnings };
+    if (this.#diskPath === undefined) return { outcome, saved: Promise.resolve([]) };
+    const saved = this.#persist(this.#diskPath, snapshot.baseVersion !== 0n ? snapshot : undefined);
+    return { outcome, saved: saved.then((error) => (error === undefined ? [] : [`snapshot not saved to disk: ${error}`])) };
+  }
+
+  /** Resolves once every disk write queued so far is done (graceful stop). */
+  async flushed(): Promise<void> {
+    await this.#writes;
   }
 
   /**

@@ -184,6 +184,56 @@ describe("watch client against a real control-plane server", () => {
     await waitFor("ack on the new server", () => status.get("proxy-1")?.ackedVersion === 9n);
   });
 
+  test("enforce first: the ack does not wait for the disk copy; its warning is logged when the write ends", async () => {
+    const inner = new SnapshotStore({ compile: (x: Snapshot) => ({ version: x.version }) });
+    const writes: Array<(warnings: string[]) => void> = [];
+    const store = {
+      current: () => inner.current(),
+      apply: (x: Snapshot) => inner.apply(x),
+      applyNow: (x: Snapshot) => ({ outcome: inner.applyNow(x).outcome, saved: new Promise<string[]>((resolve) => writes.push(resolve)) }),
+    };
+    start(store);
+    await waitFor("ack of v3 with its disk write pending", () => status.get("proxy-1")?.ackedVersion === 3n);
+    publisher.publish(snap(4));
+    await waitFor("ack of v4 with its disk write pending", () => status.get("proxy-1")?.ackedVersion === 4n);
+    expect(writes).toHaveLength(2);
+    expect(logs.join("\n")).not.toContain("with a warning");
+    writes[1]!(["snapshot not saved to disk: ENOSPC"]);
+    await waitFor("the write's warning", () => logs.some((l) => l.includes("with a warning") && l.includes("ENOSPC")));
+  });
+
+  test("a reconnect drops what the ended stream left queued: the new stream's delta applies without a resync", async () => {
+    // A store whose apply swaps at once but resolves only when `disk` does (a slow disk copy),
+    // so that what arrives meanwhile queues in the client.
+    const compiled: bigint[] = [];
+    const inner = new SnapshotStore({ compile: (x: Snapshot) => (compiled.push(x.version), { version: x.version }) });
+    let disk: Promise<void> = Promise.resolve();
+    const store = { acceptsDelta: true, current: () => inner.current(), apply: async (x: Snapshot) => {
+        const outcome = await inner.apply(x);
+        await disk;
+        return outcome;
+      },
+    };
+    const w = start(store);
+    await waitFor("v3", () => store.current()?.version === 3n && w.status().connected);
+    let release!: () => void;
+    disk = new Promise((resolve) => (release = resolve));
+    const step = (v: number) => publisher.publish(snap(v), { baseVersion: BigInt(v - 1), added: [], removed: [] });
+    step(4);
+    step(5); // 4 is stuck on the disk; 5 queues behind it
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const port = server.port;
+    await server.stop(50);
+    await waitFor("disconnected", () => !w.status().connected);
+    step(6);
+    server = await startCp(publisher, status, port);
+    await waitFor("reconnected", () => w.status().connected);
+    release();
+    await waitFor("v6", () => store.current()?.version === 6n);
+    expect(logs.join("\n")).not.toContain("resyncing");
+    expect(compiled).not.toContain(5n); // the old stream's leftover was dropped, not applied
+  });
+
   test("a wrong token keeps retrying, never applies anything and says UNAUTHENTICATED", async () => {
     const { store, compiled } = countingStore();
     const w = start(store, { proxyToken: "not-the-right-token-at-all" });

@@ -33,6 +33,14 @@ export interface WatchStore {
   readonly acceptsDelta?: boolean;
   /** Compiles and swaps in; throws if the snapshot is invalid (the last good one stays). */
   apply(snapshot: Snapshot): Promise<ApplyOutcome> | ApplyOutcome;
+  /**
+   * Like `apply`, but returns once the snapshot is in force, before its disk copy is written
+   * (`saved`: that copy's warnings). Preferred when present: a change is enforced and acked
+   * without waiting for fsync.
+   */
+  applyNow?(snapshot: Snapshot): { outcome: ApplyOutcome; saved: Promise<string[]> };
+  /** Resolves once queued disk writes are done. */
+  flushed?(): Promise<void>;
 }
 
 /** Options of `startWatch`. */
@@ -120,8 +128,10 @@ export function startWatch(options: WatchClientOptions): WatchHandle {
   async function applyOne(snapshot: Snapshot): Promise<void> {
     const version = snapshot.version;
     let outcome: ApplyOutcome;
+    let saved: Promise<string[]> | undefined;
     try {
-      outcome = await store.apply(snapshot);
+      if (store.applyNow) ({ outcome, saved } = store.applyNow(snapshot));
+      else outcome = await store.apply(snapshot);
     } catch (e) {
       if (e instanceof DeltaBaseMismatchError) {
         // Not a bad policy: this proxy missed the delta's base. Reopen the stream from the
@@ -145,7 +155,9 @@ export function startWatch(options: WatchClientOptions): WatchHandle {
       ack(version, older ? `stale snapshot ${version} dropped; proxy runs ${outcome.currentVersion}` : "");
       return;
     }
-    for (const warning of outcome.warnings) log("warn", "snapshot applied with a warning", { version, warning });
+    const warn = (warning: string) => log("warn", "snapshot applied with a warning", { version, warning });
+    outcome.warnings.forEach(warn);
+    void saved?.then((warnings) => warnings.forEach(warn));
     applyError = null;
     rejectedVersion = null;
     log("info", "snapshot applied", { version });
@@ -180,6 +192,10 @@ export function startWatch(options: WatchClientOptions): WatchHandle {
     timer = undefined;
     if (stopped) return;
     const lastVersion = store.current()?.version ?? 0n;
+    // What an ended stream left queued is superseded: the new stream starts from the version in
+    // force (a delta from there, or a full snapshot). Applying the leftovers first would move the
+    // version past `lastVersion`, and the new stream's first delta would then not apply (resync).
+    waiting = [];
     let establishedAt: number | undefined;
     const call = client.watch({ proxyId, lastVersion, address: options.advertisedAddress, acceptsDelta: store.acceptsDelta === true });
     stream = call;
@@ -235,6 +251,7 @@ export function startWatch(options: WatchClientOptions): WatchHandle {
       connected = false;
       waiting = [];
       await draining;
+      await store.flushed?.();
       client.close();
     },
   };
