@@ -8,11 +8,14 @@
  *   npx tsx bench/proxy.bench.ts --quick       # smoke check: 2 s rows, few streamed runs
  *   npx tsx bench/proxy.bench.ts --duration 20 # longer rows
  *   npx tsx bench/proxy.bench.ts --profile     # CPU profile of the proxy instead (10 s, 64 conns)
+ *   npx tsx bench/proxy.bench.ts --profile --connections 16 --read-commit group
  *
  * Other options: --max-wait S (wait at most S seconds for load1 < 1.5, default 90),
  * --no-pin (no CPU pinning), --node-load (Node load generator even if wrk is installed),
  * --only static,langgraph,stream,cores (a subset of the scenarios), --source,
- * --read-commit strict|group (the proxy's AGENTGATE_READ_COMMIT; the README shows both).
+ * --read-commit strict|group (the proxy's AGENTGATE_READ_COMMIT; the README shows both),
+ * --baseline DIR (also measure a proxy run from another build, target `agentgate-base`: before
+ * and after a change in the same rows; build it with `node scripts/build.mjs --out-dir DIR`).
  *
  * Scenarios (see bench/README.md for what each number means):
  *  1. small JSON `POST /assistants/search`, 1/16/64 connections, against a static node:http
@@ -39,6 +42,8 @@ const { values: args } = parseArgs({
     "no-pin": { type: "boolean", default: false },
     "node-load": { type: "boolean", default: false },
     profile: { type: "boolean", default: false },
+    connections: { type: "string", default: "64" },
+    baseline: { type: "string" },
     only: { type: "string" },
     source: { type: "boolean", default: false },
     "read-commit": { type: "string", default: "strict" },
@@ -173,14 +178,14 @@ async function measure(loader: HttpLoader, pinning: Pinning | undefined, hasNgin
   );
 
   if (args.profile) {
-    await profileProxy({ env: PROXY_ENV, loader, pinning, durationS: Number(args.duration ?? 10), connections: 64, request: SEARCH, buildDir: build?.dir });
+    await profileProxy({ env: PROXY_ENV, loader, pinning, durationS: Number(args.duration ?? 10), connections: Number(args.connections), request: SEARCH, buildDir: build?.dir });
     return;
   }
 
   const started = Date.now();
   let systems: BenchSystems | undefined;
   try {
-    systems = await startBenchSystems({ env: PROXY_ENV, withNginx: hasNginx, pinning, withCores: SCENARIOS.has("cores"), ...(build ? { buildDir: build.dir } : {}) });
+    systems = await startBenchSystems({ env: PROXY_ENV, withNginx: hasNginx, pinning, withCores: SCENARIOS.has("cores"), ...(build ? { buildDir: build.dir } : {}), ...(args.baseline ? { baselineBuildDir: args.baseline } : {}) });
     if (SCENARIOS.has("static")) {
       process.stderr.write("small JSON, static upstream\n");
       const rows = await smallJson(systems.static, loader);

@@ -20,7 +20,7 @@ import { childrenOf } from "./cpu-time.js";
 const STATIC_KEY_ENV = "AGENTGATE_UPSTREAM_BENCH_STATIC_KEY";
 
 /** The hops the bench compares. `nginx-auto`, `agentgate-workers`: one worker per core, unpinned. */
-export type TargetName = "direct" | "nginx" | "relay" | "agentgate" | "nginx-auto" | "agentgate-workers";
+export type TargetName = "direct" | "nginx" | "relay" | "agentgate" | "agentgate-base" | "nginx-auto" | "agentgate-workers";
 
 /** Where to send a request, and the credential headers that go with it. */
 export interface Target {
@@ -61,6 +61,12 @@ export async function startBenchSystems(opts: {
   env?: Record<string, string>;
   /** Run the planes from this `npm run build` output (plain node); default the sources through tsx. */
   buildDir?: string;
+  /**
+   * A second proxy of the same control plane run from this other build (e.g. `main` built with
+   * `node scripts/build.mjs --out-dir .scratch/ab-base`), pinned like the first: target
+   * `agentgate-base`, measured in the same rows, so a change is compared before/after in one run.
+   */
+  baselineBuildDir?: string;
   /** Also start the every-core peers: nginx `worker_processes auto`, and a proxy in worker mode (needs Redis at REDIS_URL or 127.0.0.1:6379). */
   withCores?: boolean;
 }): Promise<BenchSystems> {
@@ -72,8 +78,10 @@ export async function startBenchSystems(opts: {
   let nginxAuto: RunningNginx | undefined;
   let relay: ServiceProcess | undefined;
   let workers: ServiceProcess | undefined;
+  let baseline: ServiceProcess | undefined;
   const stop = async (): Promise<void> => {
     await workers?.stop("SIGTERM", 30_000).catch(() => undefined);
+    await baseline?.stop("SIGTERM", 30_000).catch(() => undefined);
     await nginx?.stop().catch(() => undefined);
     await nginxAuto?.stop().catch(() => undefined);
     await relay?.stop().catch(() => undefined);
@@ -97,6 +105,20 @@ export async function startBenchSystems(opts: {
     relay = await startServiceProcess("bench/lib/bare-relay.mjs", { BENCH_RELAY_ROUTES: JSON.stringify(routes) });
     if (opts.pinning) pin(relay.pid, opts.pinning.sut);
     const relayUrls = relay.ready["urls"]!.split(" ");
+    if (opts.baselineBuildDir) {
+      baseline = await startServiceProcess(join(opts.baselineBuildDir, "data-plane", "main.js"), {
+        ...opts.env,
+        AGENTGATE_COMPONENT: "proxy-base",
+        AGENTGATE_PROXY_ID: "proxy-base",
+        AGENTGATE_PROXY_TOKEN: stack.proxyToken,
+        AGENTGATE_CONTROL_PLANE: stack.controlPlane.ready["grpcAddress"]!,
+        AGENTGATE_PROXY_PORT: "0",
+        AGENTGATE_DATA_DIR: join(dataDir, "proxy-base"),
+        AGENTGATE_ALLOW_HTTP_ISSUERS: "loopback",
+      });
+      await waitForProxyReady(baseline.ready["url"]!);
+      if (opts.pinning) pin(baseline.pid, opts.pinning.sut);
+    }
     if (opts.withCores) {
       // A second proxy of the same control plane, in worker mode (one per core), on every CPU.
       workers = await startServiceProcess(opts.buildDir ? join(opts.buildDir, "data-plane", "main.js") : "data-plane/main.ts", {
@@ -122,6 +144,7 @@ export async function startBenchSystems(opts: {
       ...(nginxUrl ? [{ name: "nginx" as const, baseUrl: nginxUrl, headers: {}, sutPid: nginx?.pid }] : []),
       { name: "relay", baseUrl: relayUrl, headers: {}, sutPid: relay!.pid },
       { name: "agentgate", baseUrl: `${proxyUrl}${proxyPath}`, headers: bearer, sutPid: proxyPid },
+      ...(baseline ? [{ name: "agentgate-base" as const, baseUrl: `${baseline.ready["url"]!}${proxyPath}`, headers: bearer, sutPid: baseline.pid }] : []),
     ];
     return {
       static: targets(staticUrl, staticKey, "/c/static", nginx?.urls[0], relayUrls[0]!),
