@@ -43,3 +43,25 @@ test("property: another identity's tag, a tag under another key or any altered t
     }),
   );
 });
+
+test("tags are computed once per identity and snapshot; a new snapshot (new keys) computes them afresh", () => {
+  const k1 = key("k1");
+  const policy = policyWith([k1]);
+  const first = ownerTagsFor(policy, "https://idp", "alice")!;
+  expect(ownerTagsFor(policy, "https://idp", "alice")).toBe(first);
+  expect(ownerTagsFor(policy, "https://idp", "bob")).not.toBe(first);
+  // Same key id, another secret in a newer snapshot: the cached tag of the old one is not reused.
+  const rotated = ownerTagsFor(policyWith([{ id: "k1", key: randomBytes(32) }]), "https://idp", "alice")!;
+  expect(rotated.current).not.toBe(first.current);
+  expect(rotated.owns(first.current)).toBe(false);
+});
+
+test("past the cache bound, tags are still right (the cache starts over)", () => {
+  const policy = policyWith([key("k1")]);
+  const alice = ownerTagsFor(policy, "i", "alice")!.current;
+  for (let n = 0; n < 10_050; n++) ownerTagsFor(policy, "i", `user-${n}`);
+  const again = ownerTagsFor(policy, "i", "alice")!;
+  expect(again.current).toBe(alice);
+  expect(again.owns(alice)).toBe(true);
+  expect(again.owns(ownerTagsFor(policy, "i", "user-3")!.current)).toBe(false);
+});
