@@ -25,6 +25,8 @@ export interface SpoolSegment {
   readonly name: string;
   /** Opened read-write; only the newest segment is ever written. */
   readonly fh: FileHandle;
+  /** The same file opened write-only with O_DSYNC, on first use: strict batches are written through it (sync/spool.ts). */
+  dsyncFh: FileHandle | undefined;
   /** Valid bytes, header included. */
   size: number;
   /** Frames not yet acked. */
@@ -89,7 +91,7 @@ export async function recoverSpool(dir: string): Promise<RecoveredSpool> {
       const acked = await readAckLog(ackPath);
       const ackBytes = acked.size > 0 ? (await stat(ackPath)).size : 0;
       const seg: SpoolSegment = {
-        name, fh: await open(path, "r+"), size: found.scan.validEnd, live: 0, ackBytes, ackFh: undefined, deleted: false,
+        name, fh: await open(path, "r+"), dsyncFh: undefined, size: found.scan.validEnd, live: 0, ackBytes, ackFh: undefined, deleted: false,
       };
       segments.push(seg);
       for (const frame of found.scan.frames) {

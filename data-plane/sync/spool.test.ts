@@ -1,5 +1,6 @@
 import { spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
+import { constants, readFileSync } from "node:fs";
 import { appendFile, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -253,31 +254,42 @@ describe("spool", () => {
     );
   });
 
-  test("append resolves only after fdatasync returns; a failed fdatasync fails the spool closed", async () => {
+  test("a strict append resolves only once durable, written through an O_DSYNC descriptor; a failed durable write fails the spool closed", async () => {
     const dir = await tempDir();
     const spool = await openTest(dir);
-    await spool.append(testRecord(0)); // segment exists: the next datasync is the append's
+    await spool.append(testRecord(0)); // segment exists: the next write is the append's
     const probe = await import("node:fs/promises").then((fs) => fs.open(join(dir, "probe"), "w"));
-    const proto = Object.getPrototypeOf(probe) as { datasync: () => Promise<void> };
+    const proto = Object.getPrototypeOf(probe) as { write: (...args: unknown[]) => Promise<unknown>; datasync: () => Promise<void> };
     await probe.close();
-    const real = proto.datasync;
+    const real = { write: proto.write, datasync: proto.datasync };
     let release!: () => void;
     let fail = false;
-    proto.datasync = function (this: unknown) {
+    const held: Array<{ dsync: boolean }> = [];
+    let datasyncs = 0;
+    proto.write = function (this: { fd: number }, ...args: unknown[]) {
+      // The descriptor's open flags, as the kernel has them (octal in fdinfo).
+      const flags = parseInt(/^flags:\s+(\d+)/m.exec(readFileSync(`/proc/self/fdinfo/${this.fd}`, "utf8"))![1]!, 8);
+      held.push({ dsync: (flags & constants.O_DSYNC) !== 0 });
       return new Promise<void>((resolve, reject) => {
         release = () => (fail ? reject(Object.assign(new Error("EIO: i/o error"), { code: "EIO" })) : resolve());
-      }).then(() => real.call(this));
+      }).then(() => real.write.apply(this, args));
+    };
+    proto.datasync = function (this: unknown) {
+      datasyncs++;
+      return real.datasync.call(this);
     };
     try {
       let resolved = false;
       const pending = spool.append(testRecord(1)).then(() => (resolved = true));
       await new Promise((r) => setTimeout(r, 50));
-      expect(resolved).toBe(false); // written, but not yet synced: not acknowledged
+      expect(resolved).toBe(false); // being written: not acknowledged
       // Only record 0 is pending: record 1 left the queue for the commit but is not durable yet.
       expect(spool.stats()).toMatchObject({ pendingCount: 1, queuedCount: 0 });
+      expect(held).toEqual([{ dsync: true }]); // durable when the write returns, without an fdatasync
       release();
       await pending;
       expect(resolved).toBe(true);
+      expect(datasyncs).toBe(0);
 
       fail = true;
       const doomed = spool.append(testRecord(2));
@@ -286,7 +298,8 @@ describe("spool", () => {
       await expect(doomed).rejects.toMatchObject({ code: "SPOOL_IO" });
       await expect(spool.append(testRecord(3))).rejects.toMatchObject({ code: "SPOOL_IO" });
     } finally {
-      proto.datasync = real;
+      proto.write = real.write;
+      proto.datasync = real.datasync;
     }
     await spool.close();
     // Reopening trusts only what is on disk; the chain continues from there.
