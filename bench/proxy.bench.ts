@@ -15,7 +15,9 @@
  * --only static,langgraph,stream,cores (a subset of the scenarios), --source,
  * --read-commit strict|group (the proxy's AGENTGATE_READ_COMMIT; the README shows both),
  * --baseline DIR (also measure a proxy run from another build, target `agentgate-base`: before
- * and after a change in the same rows; build it with `node scripts/build.mjs --out-dir DIR`).
+ * and after a change in the same rows; build it with `node scripts/build.mjs --out-dir DIR`),
+ * --ab N [--ab-conns 16] (with --baseline: instead of the scenarios, N rounds of relay /
+ * baseline / proxy taking turns in --duration-s rows; median CPU per request, see lib/ab-rounds.ts).
  *
  * Scenarios (see bench/README.md for what each number means):
  *  1. small JSON `POST /assistants/search`, 1/16/64 connections, against a static node:http
@@ -33,6 +35,7 @@ import { choosePinning, hasCommand, pin, runWorker, type Pinning } from "./lib/p
 import { profileProxy } from "./lib/profile-run.js";
 import { buildForBench, type CompiledBuild } from "./lib/compiled-build.js";
 import { loadTable, streamTable, type Row } from "./lib/report.js";
+import { abRounds } from "./lib/ab-rounds.js";
 
 const { values: args } = parseArgs({
   options: {
@@ -44,6 +47,8 @@ const { values: args } = parseArgs({
     profile: { type: "boolean", default: false },
     connections: { type: "string", default: "64" },
     baseline: { type: "string" },
+    ab: { type: "string" },
+    "ab-conns": { type: "string", default: "1,16,64" },
     only: { type: "string" },
     source: { type: "boolean", default: false },
     "read-commit": { type: "string", default: "strict" },
@@ -78,16 +83,21 @@ async function checkTarget(t: Target): Promise<void> {
   if (res.status !== 200) throw new Error(`${t.name} ${t.baseUrl}${SEARCH.path} answered ${res.status}: ${text.slice(0, 300)}`);
 }
 
-/** Scenario 1 on one upstream: a warm-up per target, then every concurrency with targets interleaved. */
-async function smallJson(targets: readonly Target[], loader: HttpLoader): Promise<Array<Row<LoadResult>>> {
-  const spec = (t: Target, connections: number, durationS: number) => ({
+/** The request of scenario 1 against one target. */
+function searchSpec(t: Target, connections: number, durationS: number) {
+  return {
     url: t.baseUrl + SEARCH.path,
     method: SEARCH.method,
     headers: { ...t.headers, "content-type": "application/json" },
     body: SEARCH.body,
     connections,
     durationS,
-  });
+  };
+}
+
+/** Scenario 1 on one upstream: a warm-up per target, then every concurrency with targets interleaved. */
+async function smallJson(targets: readonly Target[], loader: HttpLoader): Promise<Array<Row<LoadResult>>> {
+  const spec = searchSpec;
   for (const t of targets) {
     await checkTarget(t);
     await loader.run(spec(t, 16, WARMUP_S)); // JIT, connection pools, token cache
@@ -186,7 +196,10 @@ async function measure(loader: HttpLoader, pinning: Pinning | undefined, hasNgin
   let systems: BenchSystems | undefined;
   try {
     systems = await startBenchSystems({ env: PROXY_ENV, withNginx: hasNginx, pinning, withCores: SCENARIOS.has("cores"), ...(build ? { buildDir: build.dir } : {}), ...(args.baseline ? { baselineBuildDir: args.baseline } : {}) });
-    if (SCENARIOS.has("static")) {
+    if (args.ab) {
+      for (const t of systems.static) await checkTarget(t);
+      await abRounds({ targets: systems.static, loader, spec: searchSpec, rounds: Number(args.ab), durationS: DURATION_S, concurrency: args["ab-conns"].split(",").map(Number) });
+    } else if (SCENARIOS.has("static")) {
       process.stderr.write("small JSON, static upstream\n");
       const rows = await smallJson(systems.static, loader);
       console.log(`\n## 1a. Small JSON POST /assistants/search, static node:http upstream (~300 B answer): the proxy's own cost (${loader.tool}, ${DURATION_S} s per row)\n`);
