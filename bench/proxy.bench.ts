@@ -199,7 +199,9 @@ async function measure(loader: HttpLoader, pinning: Pinning | undefined, hasNgin
     if (args.ab) {
       for (const t of systems.static) await checkTarget(t);
       await abRounds({ targets: systems.static, loader, spec: searchSpec, rounds: Number(args.ab), durationS: DURATION_S, concurrency: args["ab-conns"].split(",").map(Number) });
-    } else if (SCENARIOS.has("static")) {
+      return;
+    }
+    if (SCENARIOS.has("static")) {
       process.stderr.write("small JSON, static upstream\n");
       const rows = await smallJson(systems.static, loader);
       console.log(`\n## 1a. Small JSON POST /assistants/search, static node:http upstream (~300 B answer): the proxy's own cost (${loader.tool}, ${DURATION_S} s per row)\n`);
