@@ -6,15 +6,19 @@ import type { CompiledConnection } from "../policy/compiled-policy.js";
  * connection's URL and timeouts are unchanged (a new snapshot must not drop warm sockets).
  */
 export class UpstreamPools {
-  private readonly pools = new Map<string, { key: string; pool: Pool }>();
+  private readonly pools = new Map<string, { key: string; conn: CompiledConnection; pool: Pool }>();
 
   constructor(private readonly connectionsPerOrigin = 128) {}
 
   /** The pool for a connection, created on first use. */
   get(conn: CompiledConnection): Pool {
-    const key = `${conn.baseUrl}|${conn.connectTimeoutMs}|${conn.headersTimeoutMs}|${conn.bodyTimeoutMs}`;
     const existing = this.pools.get(conn.id);
-    if (existing && existing.key === key) return existing.pool;
+    if (existing?.conn === conn) return existing.pool; // the same compiled connection: nothing to compare
+    const key = `${conn.baseUrl}|${conn.connectTimeoutMs}|${conn.headersTimeoutMs}|${conn.bodyTimeoutMs}`;
+    if (existing && existing.key === key) {
+      existing.conn = conn;
+      return existing.pool;
+    }
     if (existing) void existing.pool.close().catch(() => undefined);
     const pool = new Pool(new URL(conn.baseUrl).origin, {
       connections: this.connectionsPerOrigin,
@@ -24,7 +28,7 @@ export class UpstreamPools {
       headersTimeout: conn.headersTimeoutMs,
       bodyTimeout: conn.bodyTimeoutMs,
     });
-    this.pools.set(conn.id, { key, pool });
+    this.pools.set(conn.id, { key, conn, pool });
     return pool;
   }
 
@@ -41,8 +45,14 @@ export class UpstreamPools {
   }
 }
 
-/** Path prefix of a connection's base URL ("" or "/prefix"), prepended to every upstream path. */
+const basePaths = new WeakMap<CompiledConnection, string>();
+
+/** Path prefix of a connection's base URL ("" or "/prefix"), prepended to every upstream path (parsed once per compiled connection). */
 export function basePath(conn: CompiledConnection): string {
-  const p = new URL(conn.baseUrl).pathname;
-  return p === "/" ? "" : p.replace(/\/+$/, "");
+  let path = basePaths.get(conn);
+  if (path === undefined) {
+    const p = new URL(conn.baseUrl).pathname;
+    basePaths.set(conn, (path = p === "/" ? "" : p.replace(/\/+$/, "")));
+  }
+  return path;
 }
