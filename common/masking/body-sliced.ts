@@ -5,6 +5,7 @@ import { maskJson } from "./json.js";
 import { maskText } from "./text.js";
 import { SseMasker } from "./sse.js";
 import { collect, findSpans, mergeSpans, worthScanning, type RuleSpan, type SpanFinder } from "./spans.js";
+import { shapeOf } from "./detectors/text-shape.js";
 
 /** Decides when a run of masking work has held the event loop long enough, and yields. */
 export interface Slicer {
@@ -96,7 +97,9 @@ async function precomputedSpans(dryRun: (find: SpanFinder) => unknown, profile: 
   const memo = new Map<string, readonly RuleSpan[]>();
   for (const text of texts) {
     let all: RuleSpan[] | undefined;
+    const shape = { ...shapeOf(text) }; // a copy: the pauses let other texts' shapes be computed
     for (const m of profile.matchers) {
+      if (m.mayMatch !== undefined && !m.mayMatch(text, shape)) continue; // as findSpans
       if (slicer.due()) await slicer.pause();
       all = collect(all, m, m.find(text));
     }

@@ -1,6 +1,7 @@
 import type { Detector, MaskStyle, Span } from "./types.js";
 import { BUILTIN_DETECTORS } from "./detectors/index.js";
 import { scan } from "./detectors/scan.js";
+import type { TextShape } from "./detectors/text-shape.js";
 import { buildPathTrie, parsePath, type PathNode, type PathSegment } from "./json-path.js";
 import { compileKeyMatcher, normalizeKey, type KeyMatcher } from "./key-names.js";
 import { compileAdminPattern } from "../policy/admin-pattern.js";
@@ -35,6 +36,8 @@ export interface CompiledRule {
 export interface TextMatcher {
   readonly rule: number;
   find(text: string): Span[];
+  /** The detector's necessary condition (see Detector.mayMatch): findSpans skips `find` when false. */
+  mayMatch?(text: string, shape: TextShape): boolean;
   /** The built-in detector, for a `detector` rule (the pre-filter knows each one's triggers). */
   readonly detector?: Detector;
   /** The compiled admin pattern (RE2), for a `regex` rule. */
@@ -213,7 +216,7 @@ export function compileProfile(rules: readonly MaskingRuleSpec[]): CompiledProfi
         pathRules.push({ segments: checked.segments, rule: index });
         break;
       case "detector":
-        matchers.push({ rule: index, find: checked.detector.find, detector: checked.detector });
+        matchers.push({ rule: index, find: checked.detector.find, mayMatch: checked.detector.mayMatch, detector: checked.detector });
         break;
       case "regex": {
         const re = checked.re;

@@ -2,6 +2,7 @@ import type { CompiledProfile, TextMatcher } from "./profile.js";
 import type { Span } from "./types.js";
 import type { MaskSession } from "./session.js";
 import { replacement } from "./replacement.js";
+import { shapeOf, type TextShape } from "./detectors/text-shape.js";
 
 /** A span to mask and the rule (profile index) that names it. */
 export interface RuleSpan {
@@ -18,10 +19,24 @@ const NONE: readonly RuleSpan[] = Object.freeze([]);
 const MIN_TEXT = 4;
 
 /**
- * Runs every text matcher of the profile over `text` and merges overlapping spans; a merged
- * span is named by its earliest rule (profile order is priority order).
+ * Runs the text matchers of the profile over `text` and merges overlapping spans; a merged
+ * span is named by its earliest rule (profile order is priority order). A detector whose
+ * necessary condition (`mayMatch`, on the text's shape: one shared pass) fails is skipped:
+ * the same spans as findAllSpans, which runs every matcher.
  */
 export function findSpans(text: string, profile: CompiledProfile): readonly RuleSpan[] {
+  if (!worthScanning(text, profile)) return NONE;
+  let all: RuleSpan[] | undefined;
+  let shape: TextShape | undefined;
+  for (const m of profile.matchers) {
+    if (m.mayMatch !== undefined && !m.mayMatch(text, (shape ??= shapeOf(text)))) continue;
+    all = collect(all, m, m.find(text));
+  }
+  return mergeSpans(all);
+}
+
+/** findSpans without skipping any matcher: the reference the skips are tested against. */
+export function findAllSpans(text: string, profile: CompiledProfile): readonly RuleSpan[] {
   if (!worthScanning(text, profile)) return NONE;
   let all: RuleSpan[] | undefined;
   for (const m of profile.matchers) all = collect(all, m, m.find(text));

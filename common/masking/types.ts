@@ -1,3 +1,5 @@
+import type { TextShape } from "./detectors/text-shape.js";
+
 /** A half-open range [start, end) of UTF-16 code units inside a string. */
 export interface Span {
   start: number;
@@ -19,7 +21,17 @@ export interface Detector {
    * being swallowed (default: the next whitespace). PEM blocks end at their END line.
    */
   readonly streamEnd?: RegExp;
+  /**
+   * The full scan (without any pre-check of its own): every span the detector masks in `text`.
+   */
   find(text: string): Span[];
+  /**
+   * A necessary condition for `find` to find anything, judged on the text's shape (one
+   * shared charCode pass, text-shape.ts) or a native substring search: when false, `find`
+   * would return no span, so the engine skips it. Must never be false where `find` finds
+   * something (property-tested in shape-gates.test.ts).
+   */
+  mayMatch?(text: string, shape: TextShape): boolean;
 }
 
 /** Replacement styles a rule can ask for. */

@@ -7,5 +7,6 @@ const KEY = /(?<![A-Za-z0-9_-])sk-ant-[a-z]{2,10}\d{2}-[A-Za-z0-9_-]{80,120}(?![
 /** Anthropic API and admin keys (an LLM gateway's most likely upstream credential after OpenAI's). */
 export const anthropicKey: Detector = {
   name: "anthropic_key",
-  find: (text) => (text.includes("sk-ant-") ? scan(KEY, text) : []),
+  mayMatch: (text) => text.includes("sk-ant-"),
+  find: (text) => scan(KEY, text),
 };

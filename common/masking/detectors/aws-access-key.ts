@@ -18,5 +18,6 @@ function accept(m: RegExpExecArray): Span | null {
  */
 export const awsAccessKey: Detector = {
   name: "aws_access_key",
+  mayMatch: (_text, shape) => shape.alnumRun >= 20, // the whole id is one alphanumeric token
   find: (text) => scan(KEY_ID, text, accept),
 };

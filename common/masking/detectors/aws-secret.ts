@@ -1,7 +1,6 @@
 import type { Detector, Span } from "../types.js";
 import { isPlaceholderBody } from "../placeholder.js";
 import { scan } from "./scan.js";
-import { hasAlnumRun } from "./text-shape.js";
 
 // Exactly 40 base64 characters as a whole token (secret access keys have no fixed prefix).
 const SECRET = /(?<![A-Za-z0-9+/=])[A-Za-z0-9+/]{40}(?![A-Za-z0-9+/=])/g;
@@ -21,5 +20,6 @@ function accept(m: RegExpExecArray, text: string): Span | null {
 /** AWS secret access keys: 40 base64 characters near an "aws"/"secret" keyword. */
 export const awsSecret: Detector = {
   name: "aws_secret",
-  find: (text) => (text.length >= 40 && CONTEXT.test(text) && hasAlnumRun(text, 10) ? scan(SECRET, text, accept) : []),
+  mayMatch: (text, shape) => shape.base64Run >= 40 && CONTEXT.test(text),
+  find: (text) => scan(SECRET, text, accept),
 };

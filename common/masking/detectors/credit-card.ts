@@ -1,7 +1,6 @@
 import type { Detector, Span } from "../types.js";
 import { luhnValid } from "../checksums.js";
 import { scan } from "./scan.js";
-import { hasDigits } from "./text-shape.js";
 
 // A whole run of digits grouped by single spaces or dashes, not glued to letters, other
 // digit groups or a decimal point (amounts, versions, IDs inside tokens are skipped). A
@@ -123,5 +122,6 @@ function windowShapeOk(s: string, starts: readonly number[], ends: readonly numb
 export const creditCard: Detector = {
   name: "credit_card",
   partialSafe: true,
-  find: (text) => (hasDigits(text, 13) ? scan(RUN, text, cardsInRun) : []),
+  mayMatch: (_text, shape) => shape.numberRunDigits >= 12,
+  find: (text) => scan(RUN, text, cardsInRun),
 };

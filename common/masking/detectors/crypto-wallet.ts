@@ -2,7 +2,6 @@ import type { Detector, Span } from "../types.js";
 import { base58CheckValid, bech32Valid } from "../checksums.js";
 import { isPlaceholderBody } from "../placeholder.js";
 import { scan } from "./scan.js";
-import { hasAlnumRun } from "./text-shape.js";
 
 // Legacy base58 (26–35 chars; mainnet 1/3, testnet m/n/2), segwit bech32 (42–90 chars;
 // mainnet bc, testnet tb, regtest bcrt; all lower or all upper case), Ethereum 0x + 40 hex.
@@ -19,5 +18,6 @@ function accept(m: RegExpExecArray): Span | null {
 /** Bitcoin (base58check, bech32/bech32m) and Ethereum addresses. */
 export const cryptoWallet: Detector = {
   name: "crypto_wallet",
-  find: (text) => (hasAlnumRun(text, 26) ? scan(ADDRESS, text, accept) : []),
+  mayMatch: (_text, shape) => shape.alnumRun >= 26,
+  find: (text) => scan(ADDRESS, text, accept),
 };

@@ -24,6 +24,12 @@ const TABLE: Record<string, { pos: Array<[text: string, found: string]>; neg: st
       ["amex 3782 822463 10005", "3782 822463 10005"],
       ["compact 6011000990139424.", "6011000990139424"],
       ["order 12 and card 4012888888881881", "4012888888881881"],
+      // #12: right after a word that ends in a digit
+      ["card2 4111111111111111", "4111111111111111"],
+      ["v2 4539 1488 0343 6467", "4539 1488 0343 6467"],
+      ["x9 4539-1488-0343-6467.", "4539-1488-0343-6467"],
+      // a 12-digit Maestro number alone in its text (fewer than 13 digits in all)
+      ["maestro 5018 1234 5673", "5018 1234 5673"],
     ],
     neg: [
       "4111 1111 1111 1112", // Luhn fails
@@ -34,6 +40,10 @@ const TABLE: Record<string, { pos: Array<[text: string, found: string]>; neg: st
       "sizes 1024 2048 4096 8192 16384",
       "amount 4111111111111111.50",
       "tok_4111111111111111",
+      "card2 4111111111111112", // after a word ending in a digit, Luhn still decides
+      "v2 4539 1488 0343 6468",
+      "card24111111111111111", // glued to the word: part of a token
+      "maestro 5018 1234 5674", // Luhn fails
     ],
   },
   iban: {

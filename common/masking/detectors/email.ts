@@ -18,5 +18,6 @@ function accept(m: RegExpExecArray): Span | null {
 /** E-mail addresses (RFC 5321/6531 shape: IDN domains in Unicode or punycode). */
 export const email: Detector = {
   name: "email",
-  find: (text) => (text.includes("@") ? scan(EMAIL, text, accept) : []),
+  mayMatch: (_text, shape) => shape.at,
+  find: (text) => scan(EMAIL, text, accept),
 };

@@ -16,6 +16,7 @@ import { distinctChars, longestSequentialRun, shannonEntropy } from "../placehol
 
 // Every form needs one of these after the key (see operatorFollows).
 export const OPERATOR_HINT = /[=:,(>]|\s(?:is|was)\s/;
+const PROSE_HINT = /\s(?:is|was)\s/;
 export const KEYWORD = /pass(?:word|wd|phrase)?|pwd|secret|token|api[_.-]?key|access[_.-]?key|private[_.-]?key|auth|credential|creds|key/gi;
 export const IDENT_CHAR = /[A-Za-z0-9_.-]/;
 /** IDENT_CHAR by character code (the hot loops test one character at a time). */
@@ -205,5 +206,8 @@ function findSecrets(text: string): Span[] {
 /** Credentials assigned to password/secret/token-like keys in code, configs, logs and prose. */
 export const genericSecret: Detector = {
   name: "generic_secret",
-  find: (text) => (OPERATOR_HINT.test(text) ? findSecrets(text) : []),
+  // every form but prose has one of "= : , ( >" (see operatorFollows and valueAfter); prose
+  // ("my password is …") accepts only a value with a digit or symbol (NOT_A_WORD)
+  mayMatch: (text, shape) => shape.operator || (shape.notAWord && PROSE_HINT.test(text)),
+  find: findSecrets,
 };

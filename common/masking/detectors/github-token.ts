@@ -14,5 +14,6 @@ function accept(m: RegExpExecArray): Span | null {
 /** GitHub personal, OAuth, app and fine-grained tokens. */
 export const githubToken: Detector = {
   name: "github_token",
-  find: (text) => (text.includes("gh") || text.includes("github_pat_") ? scan(TOKEN, text, accept) : []),
+  mayMatch: (text) => text.includes("gh") || text.includes("github_pat_"),
+  find: (text) => scan(TOKEN, text, accept),
 };

@@ -30,5 +30,6 @@ function accept(m: RegExpExecArray): Span | null {
 /** GitLab personal, deploy, runner, CI, trigger, agent and OAuth tokens. */
 export const gitlabToken: Detector = {
   name: "gitlab_token",
-  find: (text) => (text.includes("gl") || text.includes("GR1348941") ? scan(TOKEN, text, accept) : []),
+  mayMatch: (text) => text.includes("gl") || text.includes("GR1348941"),
+  find: (text) => scan(TOKEN, text, accept),
 };

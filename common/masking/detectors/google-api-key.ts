@@ -12,5 +12,6 @@ function accept(m: RegExpExecArray): Span | null {
 /** Google Cloud / Firebase / Gemini API keys. */
 export const googleApiKey: Detector = {
   name: "google_api_key",
-  find: (text) => (text.includes("AIza") ? scan(KEY, text, accept) : []),
+  mayMatch: (text) => text.includes("AIza"),
+  find: (text) => scan(KEY, text, accept),
 };

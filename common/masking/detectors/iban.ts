@@ -1,7 +1,6 @@
 import type { Detector, Span } from "../types.js";
 import { ibanMod97Valid } from "../checksums.js";
 import { scan } from "./scan.js";
-import { hasDigits } from "./text-shape.js";
 
 /** IBAN length per country (SWIFT IBAN registry). */
 export const IBAN_LENGTH: ReadonlyMap<string, number> = new Map(
@@ -65,5 +64,6 @@ function validate(m: RegExpExecArray, text: string): Span | null {
 /** International bank account numbers: registry length per country and mod-97 checksum. */
 export const iban: Detector = {
   name: "iban",
-  find: (text) => (text.length >= 15 && hasDigits(text, 2) ? scan(CANDIDATE, text, validate) : []),
+  mayMatch: (text, shape) => text.length >= 15 && shape.ibanStart,
+  find: (text) => scan(CANDIDATE, text, validate),
 };

@@ -1,7 +1,6 @@
 import { isIPv6 } from "node:net";
 import type { Detector, Span } from "../types.js";
 import { scan } from "./scan.js";
-import { hasColon, hasDigits } from "./text-shape.js";
 
 // Dotted quad with an optional CIDR prefix; octet values are checked in code.
 const IPV4 = /(?<![\w.])(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})(?:\/(\d{1,2}))?(?![\w]|\.\d)/g;
@@ -10,10 +9,6 @@ const IPV4 = /(?<![\w.])(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})(?:\/(\d{1,2})
 // a run of hex digits, colons and dots starts (see findV6), never at every position.
 const IPV6 =
   /(?<![\w:.])(?=[0-9A-Fa-f]{0,4}:)[0-9A-Fa-f:]{2,39}(?:\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3})?(?:%[0-9A-Za-z_.-]{1,32})?(?:\/\d{1,3})?(?![\w:]|\.\d)/y;
-
-// Cheap pre-checks: "1.2" (a dotted quad has one) and ":" next to a hex digit.
-const V4_HINT = /\d\.\d/;
-const V6_HINT = /[0-9A-Fa-f]:|:[0-9A-Fa-f]|::/;
 
 function isRunChar(c: number): boolean {
   return (c >= 48 && c <= 58) || (c >= 65 && c <= 70) || (c >= 97 && c <= 102) || c === 46; // 0-9 : A-F a-f .
@@ -62,9 +57,10 @@ function validV6(m: RegExpExecArray): Span | null {
 /** IPv4 and IPv6 addresses (with CIDR prefixes and zone ids). */
 export const ipAddress: Detector = {
   name: "ip_address",
+  mayMatch: (_text, shape) => shape.dottedQuad || shape.hexColon,
   find: (text) => {
-    const v4 = hasDigits(text, 4) && V4_HINT.test(text) ? scan(IPV4, text, validV4) : [];
-    const v6 = hasColon(text) && V6_HINT.test(text) ? findV6(text) : [];
+    const v4 = scan(IPV4, text, validV4);
+    const v6 = findV6(text);
     return v6.length === 0 ? v4 : [...v4, ...v6].sort((a, b) => a.start - b.start);
   },
 };

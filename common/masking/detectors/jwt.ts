@@ -28,5 +28,6 @@ function accept(m: RegExpExecArray): Span | null {
 /** JSON Web Tokens (signed, unsigned and encrypted compact serialisations). */
 export const jwt: Detector = {
   name: "jwt",
-  find: (text) => (text.includes("eyJ") ? scan(TOKEN, text, accept) : []),
+  mayMatch: (text) => text.includes("eyJ"),
+  find: (text) => scan(TOKEN, text, accept),
 };

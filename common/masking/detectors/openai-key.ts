@@ -9,5 +9,6 @@ const KEY =
 /** OpenAI API keys (legacy, project, service-account and admin keys). */
 export const openaiKey: Detector = {
   name: "openai_key",
-  find: (text) => (text.includes("sk-") ? scan(KEY, text) : []),
+  mayMatch: (text) => text.includes("sk-"),
+  find: (text) => scan(KEY, text),
 };

@@ -1,6 +1,5 @@
 import type { Detector, Span } from "../types.js";
 import { scan } from "./scan.js";
-import { hasDigits } from "./text-shape.js";
 
 // A run of digit groups with single separators and parenthesised area codes, optionally a
 // leading "+" and an extension. Not glued to words, operators or other numbers (formulas,
@@ -136,5 +135,6 @@ function validate(m: RegExpExecArray, text: string): Span | null {
 export const phone: Detector = {
   name: "phone",
   partialSafe: true,
-  find: (text) => (hasDigits(text, 8) ? scan(CANDIDATE, text, validate) : []),
+  mayMatch: (_text, shape) => shape.numberRunDigits >= 8,
+  find: (text) => scan(CANDIDATE, text, validate),
 };

@@ -28,5 +28,6 @@ function findBlocks(text: string): Span[] {
 export const privateKey: Detector = {
   name: "private_key",
   streamEnd: /-----END (?:[A-Z0-9]+ ){0,3}PRIVATE KEY(?: BLOCK)?-----/,
-  find: (text) => (text.includes("PRIVATE KEY") ? findBlocks(text) : []),
+  mayMatch: (text) => text.includes("PRIVATE KEY"),
+  find: findBlocks,
 };

@@ -30,5 +30,6 @@ function accept(m: RegExpExecArray): Span | null {
 /** Slack bot, user, app, legacy, configuration and refresh tokens. */
 export const slackToken: Detector = {
   name: "slack_token",
-  find: (text) => (text.includes("xox") || text.includes("xapp") ? scan(TOKEN, text, accept) : []),
+  mayMatch: (text) => text.includes("xox") || text.includes("xapp"),
+  find: (text) => scan(TOKEN, text, accept),
 };

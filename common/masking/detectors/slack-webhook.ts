@@ -7,5 +7,6 @@ const WEBHOOK = /(?:https?:\/\/)?hooks\.slack\.com\/(?:services|workflows|trigge
 /** Slack incoming-webhook and workflow URLs (the whole URL is the credential). */
 export const slackWebhook: Detector = {
   name: "slack_webhook",
-  find: (text) => (text.includes("hooks.slack.com") ? scan(WEBHOOK, text) : []),
+  mayMatch: (text) => text.includes("hooks.slack.com"),
+  find: (text) => scan(WEBHOOK, text),
 };

@@ -1,57 +1,128 @@
 /**
- * Cheap whole-text facts that let a detector skip text it cannot match (most prose) before
- * running its regex. Computed in one charCode loop and memoised for the last text, since
- * the engine hands the same string to every detector in turn.
+ * Cheap whole-text facts that let the engine skip detectors that cannot match a text (most
+ * prose) before running their regexes: one charCode loop per text, memoised for the last
+ * text, since the engine asks for the same string's shape once per text. Each detector's
+ * `mayMatch` states a necessary condition of its pattern in these terms (findSpans in
+ * spans.ts skips a detector when it is false; property-tested against running them all).
  */
-
-interface Shape {
-  /** ASCII digits in the text. */
-  digits: number;
+export interface TextShape {
   /** Longest run of ASCII letters and digits. */
   alnumRun: number;
-  /** Number of ":" characters. */
-  colons: number;
+  /** Longest run of base64 characters (ASCII letters, digits, "+", "/"). */
+  base64Run: number;
+  /**
+   * Most digits in one run of digits and the separators numbers are printed with
+   * (space, "(", ")", "+", ".", "-"): every card, phone, SSN and dotted quad lies in one.
+   */
+  numberRunDigits: number;
+  /** A run as above with at least four digits and three dots (a dotted quad could be in it). */
+  dottedQuad: boolean;
+  /** Two ASCII letters then two digits at the start of an alphanumeric word (an IBAN's start). */
+  ibanStart: boolean;
+  /** An "@". */
+  at: boolean;
+  /** A ":" next to a hex digit or another ":" (an IPv6 address has one). */
+  hexColon: boolean;
+  /** One of "= : , ( >": every assignment-like operator has one. */
+  operator: boolean;
+  /** A digit or one of "!@#$%^&*+=?~_": what a password written in prose must contain. */
+  notAWord: boolean;
 }
+
+// Character classes by code (ASCII only; other characters have none).
+const DIGIT = 1;
+const LETTER = 2;
+const NUMBER_SEP = 4; // space ( ) + . -
+const BASE64_SIGN = 8; // + /
+const HEX = 16;
+const OPERATOR = 32; // = : , ( >
+const NOT_A_WORD = 64; // digits and !@#$%^&*+=?~_
+const CLASS = new Uint8Array(128);
+for (let c = 0x30; c <= 0x39; c++) CLASS[c] = DIGIT | HEX | NOT_A_WORD;
+for (let c = 0x41; c <= 0x5a; c++) CLASS[c] = LETTER | (c <= 0x46 ? HEX : 0);
+for (let c = 0x61; c <= 0x7a; c++) CLASS[c] = LETTER | (c <= 0x66 ? HEX : 0);
+for (const ch of " ().-") CLASS[ch.charCodeAt(0)]! |= NUMBER_SEP;
+CLASS[0x2b] = NUMBER_SEP | BASE64_SIGN | NOT_A_WORD; // +
+CLASS[0x2f] = BASE64_SIGN; // /
+for (const ch of "=:,(>") CLASS[ch.charCodeAt(0)]! |= OPERATOR;
+for (const ch of "!@#$%^&*=?~_") CLASS[ch.charCodeAt(0)]! |= NOT_A_WORD;
+const COLON = 0x3a;
+const DOT = 0x2e;
+const AT = 0x40;
 
 let lastText: string | undefined;
-const last: Shape = { digits: 0, alnumRun: 0, colons: 0 };
+const last: TextShape = {
+  alnumRun: 0,
+  base64Run: 0,
+  numberRunDigits: 0,
+  dottedQuad: false,
+  ibanStart: false,
+  at: false,
+  hexColon: false,
+  operator: false,
+  notAWord: false,
+};
 
-function shapeOf(text: string): Shape {
+/** The shape of `text` (the returned object is reused: read it before asking for another text's). */
+export function shapeOf(text: string): TextShape {
   if (text === lastText) return last;
-  let digits = 0;
-  let run = 0;
-  let best = 0;
-  let colons = 0;
+  let alnum = 0;
+  let alnumMax = 0;
+  let b64 = 0;
+  let b64Max = 0;
+  let runDigits = 0;
+  let runDots = 0;
+  let runMax = 0;
+  let quad = false;
+  let ibanStart = false;
+  let at = false;
+  let hexColon = false;
+  let seen = 0; // classes seen anywhere
+  let prev = 0; // previous character's code
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
-    if (c >= 0x30 && c <= 0x39) {
-      digits++;
-      run++;
-    } else if (((c | 0x20) >= 0x61 && (c | 0x20) <= 0x7a)) run++;
-    else {
-      if (run > best) best = run;
-      run = 0;
-      if (c === 0x3a) colons++;
+    const k = c < 128 ? CLASS[c]! : 0;
+    seen |= k;
+    if (k & (DIGIT | LETTER)) {
+      // position in the alphanumeric word: "DE89" starts an IBAN
+      if (alnum === 3 && k & DIGIT && CLASS[prev]! & DIGIT && CLASS[text.charCodeAt(i - 2)]! & LETTER && CLASS[text.charCodeAt(i - 3)]! & LETTER) ibanStart = true;
+      alnum++;
+      b64++;
+    } else {
+      if (alnum > alnumMax) alnumMax = alnum;
+      alnum = 0;
+      if (k & BASE64_SIGN) b64++;
+      else {
+        if (b64 > b64Max) b64Max = b64;
+        b64 = 0;
+      }
     }
+    if (k & DIGIT) runDigits++;
+    else if (k & NUMBER_SEP) {
+      if (c === DOT) runDots++;
+    } else if (runDigits > 0 || runDots > 0) {
+      if (runDigits > runMax) runMax = runDigits;
+      if (runDots >= 3 && runDigits >= 4) quad = true;
+      runDigits = 0;
+      runDots = 0;
+    }
+    if (c === AT) at = true;
+    else if (c === COLON) {
+      if (prev === COLON || (prev < 128 && CLASS[prev]! & HEX)) hexColon = true;
+    } else if (prev === COLON && k & HEX) hexColon = true;
+    prev = c;
   }
-  last.digits = digits;
-  last.alnumRun = run > best ? run : best;
-  last.colons = colons;
+  if (runDigits > runMax) runMax = runDigits;
+  if (runDots >= 3 && runDigits >= 4) quad = true;
+  last.alnumRun = alnum > alnumMax ? alnum : alnumMax;
+  last.base64Run = b64 > b64Max ? b64 : b64Max;
+  last.numberRunDigits = runMax;
+  last.dottedQuad = quad;
+  last.ibanStart = ibanStart;
+  last.at = at;
+  last.hexColon = hexColon;
+  last.operator = (seen & OPERATOR) !== 0;
+  last.notAWord = (seen & NOT_A_WORD) !== 0;
   lastText = text;
   return last;
-}
-
-/** True when `text` has a run of at least `min` ASCII letters or digits. */
-export function hasAlnumRun(text: string, min: number): boolean {
-  return shapeOf(text).alnumRun >= min;
-}
-
-/** True when `text` contains at least `min` ASCII digits. */
-export function hasDigits(text: string, min: number): boolean {
-  return shapeOf(text).digits >= min;
-}
-
-/** True when `text` contains a ":" (IPv6, key: value). */
-export function hasColon(text: string): boolean {
-  return shapeOf(text).colons > 0;
 }

@@ -1,6 +1,5 @@
 import type { Detector, Span } from "../types.js";
 import { scan } from "./scan.js";
-import { hasDigits } from "./text-shape.js";
 
 // AAA-GG-SSSS with one separator style (dash, space or dot). Bare 9-digit runs are left
 // alone: without separators they are indistinguishable from other identifiers.
@@ -18,5 +17,6 @@ function validate(m: RegExpExecArray): Span | null {
 /** US social security numbers with issuance-rule checks. */
 export const usSsn: Detector = {
   name: "us_ssn",
-  find: (text) => (hasDigits(text, 9) ? scan(CANDIDATE, text, validate) : []),
+  mayMatch: (_text, shape) => shape.numberRunDigits >= 9,
+  find: (text) => scan(CANDIDATE, text, validate),
 };
