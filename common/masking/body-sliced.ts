@@ -1,6 +1,6 @@
 import type { CompiledProfile } from "./profile.js";
 import { MaskSession } from "./session.js";
-import { bodyResult, classifyBody, maskForm, profileFor, type MaskBodyOptions, type MaskBodyResult } from "./body.js";
+import { bodyResult, classifyBody, maskForm, type MaskBodyOptions, type MaskBodyResult } from "./body.js";
 import { maskJson } from "./json.js";
 import { maskText } from "./text.js";
 import { SseMasker } from "./sse.js";
@@ -55,8 +55,6 @@ export async function maskBodySliced(
   slicer: Slicer = timeSlicer(),
 ): Promise<MaskBodyResult> {
   const kind = classifyBody(body, contentType, opts); // decode + JSON.parse: native, one piece
-  if (slicer.due()) await slicer.pause();
-  profile = profileFor(kind, profile);
   if (slicer.due()) await slicer.pause();
   switch (kind.kind) {
     case "refused":

@@ -7,7 +7,6 @@ import { decodeBody, looksLikeEventStream, mediaTypeOf, parseJsonBody } from "./
 import { SseMasker } from "./sse.js";
 import { decodeFormComponent } from "./query.js";
 import { findSpans, type SpanFinder } from "./spans.js";
-import { narrowProfile } from "./prefilter.js";
 
 /** Outcome of masking a request or response body. */
 export type MaskBodyResult = { ok: true; body: string; transcoded?: boolean } | { ok: false; code: "invalid_json" | "uninspectable"; reason?: string };
@@ -47,15 +46,6 @@ export function classifyBody(body: Uint8Array | string, contentType: string | un
   return { kind: "text", text, transcoded };
 }
 
-/**
- * The profile to mask a classified body with: for JSON and text, the detectors that have no
- * trigger anywhere in the body are dropped (narrowProfile, prefilter.ts; same result, fewer
- * detector calls per string).
- */
-export function profileFor(kind: BodyKind, profile: CompiledProfile): CompiledProfile {
-  return kind.kind === "json" || kind.kind === "text" ? narrowProfile(kind.text, profile) : profile;
-}
-
 /** The result of masking a classified body into `out`. */
 export function bodyResult(kind: BodyKind & { transcoded: boolean }, out: string): MaskBodyResult {
   return kind.transcoded ? { ok: true, body: out, transcoded: true } : { ok: true, body: out };
@@ -77,7 +67,7 @@ export function maskBody(
   opts: MaskBodyOptions = {},
 ): MaskBodyResult {
   const kind = classifyBody(body, contentType, opts);
-  return kind.kind === "refused" ? kind.result : bodyResult(kind, maskClassified(kind, profileFor(kind, profile), session));
+  return kind.kind === "refused" ? kind.result : bodyResult(kind, maskClassified(kind, profile, session));
 }
 
 /** A body with nothing to mask: the caller may relay its original bytes. */
@@ -90,8 +80,8 @@ export interface Untouched {
  * maskBody, but `untouched` when masking changed nothing (no transcoding, and the masked
  * text equals the body's text — for JSON, its compact serialisation), so the caller can relay
  * the original bytes. Checked on the output itself, not guessed by a pre-scan: the extra cost
- * is one native JSON.stringify of the parsed body (the pre-filter, prefilter.ts, cost more
- * per byte on clean LangGraph answers than masking them: README "Numbers").
+ * is one native JSON.stringify of the parsed body (a whole-body pre-scan, tried before, cost
+ * more per byte on clean LangGraph answers than masking them: README "Numbers").
  */
 export function maskBodyKeepClean(
   body: Uint8Array | string,
@@ -102,7 +92,7 @@ export function maskBodyKeepClean(
 ): MaskBodyResult | Untouched {
   const kind = classifyBody(body, contentType, opts);
   if (kind.kind === "refused") return kind.result;
-  const out = maskClassified(kind, profileFor(kind, profile), session);
+  const out = maskClassified(kind, profile, session);
   if (!kind.transcoded && out === (kind.kind === "json" ? JSON.stringify(kind.value) : kind.text)) return { ok: true, untouched: true };
   return bodyResult(kind, out);
 }

@@ -18,7 +18,6 @@ export { MaskSession } from "./session.js";
 export { maskJson } from "./json.js";
 export { maskText } from "./text.js";
 export { maskBody, type MaskBodyOptions, type MaskBodyResult } from "./body.js";
-export { couldContainSensitive } from "./prefilter.js";
 export { maskBodySliced, timeSlicer, type Slicer } from "./body-sliced.js";
 export { SseMasker, type SseMaskerOptions } from "./sse.js";
 export { SseEventTooLargeError } from "./sse-parser.js";

@@ -29,7 +29,19 @@ const MORE = fc.constantFrom(
   "3J98t1WpEZ73CNmQviecrnyiWrnqRhWNLy", "0x52908400098527886E0F7030069857D2E4169EE7", "bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq",
   "user@münchen.de", "名前test@test.com", "jane.doe@example.com",
 );
-const PIECE = fc.oneof({ weight: 3, arbitrary: words }, { weight: 2, arbitrary: MORE }, { weight: 1, arbitrary: secret });
+// Every literal prefix a gate looks for, with a random-looking body of a random length.
+const PREFIXED = fc
+  .tuple(
+    fc.constantFrom(
+      "sk-", "sk-proj-", "sk-ant-api03-", "sk_live_", "rk_test_", "sk_prod_", "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_",
+      "glpat-", "gldt-", "glrt-", "glagent-", "gloas-", "glcbt-", "glimt-", "glptt-", "GR1348941", "xoxb-123-456-", "xoxp-1-2-", "xoxe-1-",
+      "xoxe.xoxb-1-", "xapp-1-A1-", "AIza", "eyJhbGciOiJIUzI1NiJ9.eyJ", "https://hooks.slack.com/services/", "hooks.slack.com/workflows/",
+    ),
+    fc.nat(R62.length - 1),
+    fc.integer({ min: 8, max: 130 }),
+  )
+  .map(([prefix, at, length]) => prefix + (R62.slice(at) + R62 + R62 + R62).slice(0, length));
+const PIECE = fc.oneof({ weight: 3, arbitrary: words }, { weight: 2, arbitrary: MORE }, { weight: 1, arbitrary: secret }, { weight: 1, arbitrary: PREFIXED });
 const SEP = fc.constantFrom("", " ", "  ", "-", ".", ":", "=", ",", "\n", "_", "a", "9", "é");
 const text = fc.array(fc.tuple(PIECE, SEP), { maxLength: 8 }).map((xs) => xs.map(([p, s]) => p + s).join(""));
 

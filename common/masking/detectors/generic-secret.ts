@@ -14,13 +14,11 @@ import { distinctChars, longestSequentialRun, shannonEntropy } from "../placehol
  * data are kept: variables (`$X`, `${x}`), calls, member access, URLs, labels, placeholders.
  */
 
-// Every form needs one of these after the key (see operatorFollows).
-export const OPERATOR_HINT = /[=:,(>]|\s(?:is|was)\s/;
+// Prose forms need " is " or " was " (see operatorFollows).
 const PROSE_HINT = /\s(?:is|was)\s/;
-export const KEYWORD = /pass(?:word|wd|phrase)?|pwd|secret|token|api[_.-]?key|access[_.-]?key|private[_.-]?key|auth|credential|creds|key/gi;
-export const IDENT_CHAR = /[A-Za-z0-9_.-]/;
-/** IDENT_CHAR by character code (the hot loops test one character at a time). */
-export function isIdentChar(c: number): boolean {
+const KEYWORD = /pass(?:word|wd|phrase)?|pwd|secret|token|api[_.-]?key|access[_.-]?key|private[_.-]?key|auth|credential|creds|key/gi;
+/** An identifier's character, [A-Za-z0-9_.-], by character code (the hot loops test one character at a time). */
+function isIdentChar(c: number): boolean {
   return (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || (c >= 0x30 && c <= 0x39) || c === 0x5f || c === 0x2e || c === 0x2d;
 }
 
@@ -50,7 +48,7 @@ const SECRET_WORD = /^(?:secret|private|master|signing|encryption)$/;
 const DATA_KEY = /^(?:primary|foreign|sort|partition|range|hash|composite|unique|public|idempotency|cache|lookup|row|object|map|dict|group|message|translation|i18n|shortcut|hot|cursor|dedup|dedupe|routing|shard|index|join|natural|surrogate|search|storage|bucket|item|record|state|query|config|setting|locale|label|field|column|table|entity|resource|event|metric|react|list|sub|next|prev|parent|child|node|thread|run|namespace|store)$/;
 
 /** The value class a key names (null: not a credential key); shared with the pre-filter. */
-export function classOf(identifier: string): ValueClass | null {
+function classOf(identifier: string): ValueClass | null {
   const w = words(identifier);
   const last = w[w.length - 1] ?? "";
   const prev = w[w.length - 2] ?? "";
@@ -139,7 +137,7 @@ const CREDENTIAL_CALL = /^\(\s*(["'])[^"'\n]{0,100}\1\s*,\s*(["'])([^"'\n]{1,200
  * quotes and a few spaces there must be an assignment-like character, an opening paren
  * (credential constructors) or, for `<tag>`, the closing ">".
  */
-export function operatorFollows(text: string, start: number, end: number): boolean {
+function operatorFollows(text: string, start: number, end: number): boolean {
   let i = end;
   const limit = Math.min(text.length, end + 12);
   while (i < limit) {
@@ -156,7 +154,7 @@ export function operatorFollows(text: string, start: number, end: number): boole
 }
 
 /** The identifier around a keyword hit, without leading and trailing dots and dashes. */
-export function identifierAt(text: string, start: number, end: number): string {
+function identifierAt(text: string, start: number, end: number): string {
   return text.slice(start, end).replace(/^[.-]+|[.-]+$/g, "");
 }
 

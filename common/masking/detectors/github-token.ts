@@ -1,6 +1,7 @@
 import type { Detector, Span } from "../types.js";
 import { isPlaceholderBody } from "../placeholder.js";
 import { scan } from "./scan.js";
+import { LITERAL } from "./text-shape.js";
 
 // Classic tokens: gh{p,o,u,s,r}_ + ≥36 base62 (refresh and some server tokens are longer);
 // fine-grained tokens: github_pat_ + id "_" secret.
@@ -14,6 +15,6 @@ function accept(m: RegExpExecArray): Span | null {
 /** GitHub personal, OAuth, app and fine-grained tokens. */
 export const githubToken: Detector = {
   name: "github_token",
-  mayMatch: (text) => text.includes("gh") || text.includes("github_pat_"),
+  mayMatch: (_text, shape) => (shape.literals & LITERAL.github) !== 0,
   find: (text) => scan(TOKEN, text, accept),
 };

@@ -1,6 +1,7 @@
 import type { Detector, Span } from "../types.js";
 import { isPlaceholderBody } from "../placeholder.js";
 import { scan } from "./scan.js";
+import { LITERAL } from "./text-shape.js";
 
 // Each GitLab token family has a prefix and a documented body length (as detect-secrets
 // encodes them): personal/deploy/feed/service-account/runner tokens 20–50, runner
@@ -30,6 +31,6 @@ function accept(m: RegExpExecArray): Span | null {
 /** GitLab personal, deploy, runner, CI, trigger, agent and OAuth tokens. */
 export const gitlabToken: Detector = {
   name: "gitlab_token",
-  mayMatch: (text) => text.includes("gl") || text.includes("GR1348941"),
+  mayMatch: (_text, shape) => (shape.literals & LITERAL.gitlab) !== 0,
   find: (text) => scan(TOKEN, text, accept),
 };

@@ -1,5 +1,6 @@
 import type { Detector, Span } from "../types.js";
 import { scan } from "./scan.js";
+import { LITERAL } from "./text-shape.js";
 
 // header "." payload [ "." signature [ "." … ] ] — JWS, unsecured and JWE compact forms. The
 // header and payload are base64url JSON objects, so they start with "eyJ" ('{"') or "ew"
@@ -28,6 +29,6 @@ function accept(m: RegExpExecArray): Span | null {
 /** JSON Web Tokens (signed, unsigned and encrypted compact serialisations). */
 export const jwt: Detector = {
   name: "jwt",
-  mayMatch: (text) => text.includes("eyJ"),
+  mayMatch: (_text, shape) => (shape.literals & LITERAL.jwt) !== 0,
   find: (text) => scan(TOKEN, text, accept),
 };

@@ -1,5 +1,6 @@
 import type { Detector } from "../types.js";
 import { scan } from "./scan.js";
+import { LITERAL } from "./text-shape.js";
 
 // Project, service-account, admin and user keys embed "T3BlbkFJ" (base64 of "OpenAI")
 // between two random halves; legacy keys are "sk-" + 48 base62 characters.
@@ -9,6 +10,6 @@ const KEY =
 /** OpenAI API keys (legacy, project, service-account and admin keys). */
 export const openaiKey: Detector = {
   name: "openai_key",
-  mayMatch: (text) => text.includes("sk-"),
+  mayMatch: (_text, shape) => (shape.literals & LITERAL.skDash) !== 0,
   find: (text) => scan(KEY, text),
 };

@@ -1,3 +1,4 @@
+import { LITERAL } from "./text-shape.js";
 import type { Detector, Span } from "../types.js";
 
 const HEADER = /-----BEGIN (?:[A-Z0-9]+ ){0,3}PRIVATE KEY(?: BLOCK)?-----/g;
@@ -28,6 +29,6 @@ function findBlocks(text: string): Span[] {
 export const privateKey: Detector = {
   name: "private_key",
   streamEnd: /-----END (?:[A-Z0-9]+ ){0,3}PRIVATE KEY(?: BLOCK)?-----/,
-  mayMatch: (text) => text.includes("PRIVATE KEY"),
+  mayMatch: (_text, shape) => (shape.literals & LITERAL.privateKey) !== 0,
   find: findBlocks,
 };

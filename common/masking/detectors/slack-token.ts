@@ -1,6 +1,7 @@
 import type { Detector, Span } from "../types.js";
 import { isPlaceholderBody } from "../placeholder.js";
 import { scan } from "./scan.js";
+import { LITERAL } from "./text-shape.js";
 
 const TOKEN = new RegExp(
   "(?<![A-Za-z0-9])(?:" +
@@ -30,6 +31,6 @@ function accept(m: RegExpExecArray): Span | null {
 /** Slack bot, user, app, legacy, configuration and refresh tokens. */
 export const slackToken: Detector = {
   name: "slack_token",
-  mayMatch: (text) => text.includes("xox") || text.includes("xapp"),
+  mayMatch: (_text, shape) => (shape.literals & LITERAL.slack) !== 0,
   find: (text) => scan(TOKEN, text, accept),
 };

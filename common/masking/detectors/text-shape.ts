@@ -27,6 +27,69 @@ export interface TextShape {
   operator: boolean;
   /** A digit or one of "!@#$%^&*+=?~_": what a password written in prose must contain. */
   notAWord: boolean;
+  /** The literal prefixes found (LITERAL bits): what the prefixed-credential detectors start with. */
+  literals: number;
+}
+
+/** Literal prefixes of credentials, one bit each (see literalAt). */
+export const LITERAL = {
+  /** "sk-" (OpenAI, Anthropic) */
+  skDash: 1,
+  /** "sk_" or "rk_" (Stripe) */
+  stripe: 2,
+  /** "gh" + one of "pousr" + "_", or "github_pat_" */
+  github: 4,
+  /** "gl" + 1-5 lower-case letters + "-", or "GR1348941" */
+  gitlab: 8,
+  /** "xox" + a letter + "-", or "xapp-" (Slack) */
+  slack: 16,
+  /** "AIza" (Google) */
+  google: 32,
+  /** "eyJ" (JWT) */
+  jwt: 64,
+  /** "PRIVATE KEY" */
+  privateKey: 128,
+  /** "hooks.slack.com" */
+  webhook: 256,
+} as const;
+
+const isLower = (c: number) => c >= 0x61 && c <= 0x7a;
+
+/** The literal a prefix ends (or starts) at the character `c` at `i` of `text`: a LITERAL bit or 0. */
+function literalAt(text: string, i: number, c: number): number {
+  switch (c) {
+    case 0x2d: {
+      // "-": "sk-", "xoxb-", "xapp-", "glpat-"…
+      const p = text.charCodeAt(i - 1);
+      if (p === 0x6b && text.charCodeAt(i - 2) === 0x73) return LITERAL.skDash;
+      if (text.startsWith("xox", i - 4) || text.startsWith("xapp", i - 4)) return LITERAL.slack;
+      let j = i - 1;
+      while (j >= i - 7 && isLower(text.charCodeAt(j))) j--;
+      // the letters before "-" start with "gl": "gl" + 1-5 letters
+      for (let g = j + 1; g <= i - 3; g++) if (text.charCodeAt(g) === 0x67 && text.charCodeAt(g + 1) === 0x6c) return LITERAL.gitlab;
+      return 0;
+    }
+    case 0x5f: {
+      // "_": "sk_", "rk_", "ghp_", "github_pat_"
+      const p = text.charCodeAt(i - 1);
+      const pp = text.charCodeAt(i - 2);
+      if (p === 0x6b && (pp === 0x73 || pp === 0x72)) return LITERAL.stripe;
+      if (pp === 0x68 && text.charCodeAt(i - 3) === 0x67 && "pousr".includes(text[i - 1]!)) return LITERAL.github;
+      return text.startsWith("github", i - 6) ? LITERAL.github : 0;
+    }
+    case 0x4a: // "J"
+      return text.charCodeAt(i - 1) === 0x79 && text.charCodeAt(i - 2) === 0x65 ? LITERAL.jwt : 0;
+    case 0x41: // "A"
+      return text.startsWith("AIza", i) ? LITERAL.google : 0;
+    case 0x50: // "P"
+      return text.startsWith("PRIVATE KEY", i) ? LITERAL.privateKey : 0;
+    case 0x47: // "G"
+      return text.startsWith("GR1348941", i) ? LITERAL.gitlab : 0;
+    case 0x2e: // "."
+      return text.startsWith("hooks", i - 5) && text.startsWith("slack.com", i + 1) ? LITERAL.webhook : 0;
+    default:
+      return 0;
+  }
 }
 
 // Character classes by code (ASCII only; other characters have none).
@@ -61,6 +124,7 @@ const last: TextShape = {
   hexColon: false,
   operator: false,
   notAWord: false,
+  literals: 0,
 };
 
 /** The shape of `text` (the returned object is reused: read it before asking for another text's). */
@@ -78,9 +142,33 @@ export function shapeOf(text: string): TextShape {
   let at = false;
   let hexColon = false;
   let seen = 0; // classes seen anywhere
+  let literals = 0;
   let prev = 0; // previous character's code
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
+    if (c >= 0x61 && c <= 0x7a) {
+      // a lower-case letter, most of any text: only the runs it extends or ends change
+      alnum++;
+      b64++;
+      if (runDigits > 0 || runDots > 0) {
+        if (runDigits > runMax) runMax = runDigits;
+        if (runDots >= 3 && runDigits >= 4) quad = true;
+        runDigits = 0;
+        runDots = 0;
+      }
+      if (prev === COLON && c <= 0x66) hexColon = true;
+      prev = c;
+      continue;
+    }
+    if (c === 0x20) {
+      // a space ends alphanumeric and base64 runs, and continues a number run
+      if (alnum > alnumMax) alnumMax = alnum;
+      alnum = 0;
+      if (b64 > b64Max) b64Max = b64;
+      b64 = 0;
+      prev = c;
+      continue;
+    }
     const k = c < 128 ? CLASS[c]! : 0;
     seen |= k;
     if (k & (DIGIT | LETTER)) {
@@ -106,6 +194,7 @@ export function shapeOf(text: string): TextShape {
       runDigits = 0;
       runDots = 0;
     }
+    if (c < 0x61 && (c === 0x2d || c === 0x5f || c === 0x2e || c >= 0x41)) literals |= literalAt(text, i, c);
     if (c === AT) at = true;
     else if (c === COLON) {
       if (prev === COLON || (prev < 128 && CLASS[prev]! & HEX)) hexColon = true;
@@ -123,6 +212,7 @@ export function shapeOf(text: string): TextShape {
   last.hexColon = hexColon;
   last.operator = (seen & OPERATOR) !== 0;
   last.notAWord = (seen & NOT_A_WORD) !== 0;
+  last.literals = literals;
   lastText = text;
   return last;
 }
