@@ -116,8 +116,11 @@ function deserializer<D extends DescMessage>(schema: D): grpc.deserialize<In<D>>
   return (bytes) => fromBinary(schema, bytes);
 }
 
+/** A decoder that replaces `fromBinary` for one message type (by type name), e.g. a lazy one. */
+export type MessageDecoders = ReadonlyMap<string, (bytes: Uint8Array) => unknown>;
+
 /** The grpc-js method definition of one RPC, derived from its descriptor. */
-function methodDefinition(method: DescMethod): grpc.MethodDefinition<unknown, unknown> {
+function methodDefinition(method: DescMethod, decoders?: MessageDecoders): grpc.MethodDefinition<unknown, unknown> {
   const kind = method.methodKind;
   return {
     // e.g. "/agentgate.v1.PolicyService/Watch": the wire path uses the proto names.
@@ -127,7 +130,7 @@ function methodDefinition(method: DescMethod): grpc.MethodDefinition<unknown, un
     requestSerialize: serializer(method.input) as grpc.serialize<unknown>,
     requestDeserialize: deserializer(method.input),
     responseSerialize: serializer(method.output) as grpc.serialize<unknown>,
-    responseDeserialize: deserializer(method.output),
+    responseDeserialize: decoders?.get(method.output.typeName) ?? deserializer(method.output),
   };
 }
 
@@ -170,18 +173,21 @@ export function bindGrpcService<S extends DescService>(service: S, impl: GrpcSer
 
 /**
  * Creates a grpc-js client for a generated service; its methods are typed from the
- * descriptor. Close it with `client.close()`.
+ * descriptor. Close it with `client.close()`. `decoders` replace the decoding of responses
+ * of the given message types (the caller's decoder must return that type).
  */
 export function makeGrpcClient<S extends DescService>(
   service: S,
   address: string,
   credentials: grpc.ChannelCredentials,
   options?: grpc.ClientOptions,
+  decoders?: MessageDecoders,
 ): GrpcClient<S> {
-  let ctor = clientConstructors.get(service);
+  let ctor = decoders === undefined ? clientConstructors.get(service) : undefined;
   if (ctor === undefined) {
-    ctor = grpc.makeClientConstructor(grpcServiceDefinition(service), service.typeName);
-    clientConstructors.set(service, ctor);
+    const definition = decoders === undefined ? grpcServiceDefinition(service) : Object.fromEntries(service.methods.map((m) => [m.localName, methodDefinition(m, decoders)]));
+    ctor = grpc.makeClientConstructor(definition, service.typeName);
+    if (decoders === undefined) clientConstructors.set(service, ctor);
   }
   return new ctor(address, credentials, options) as unknown as GrpcClient<S>;
 }

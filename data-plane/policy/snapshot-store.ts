@@ -30,6 +30,7 @@ import type { RoleBinding, Snapshot } from "../../proto/gen/agentgate/v1/policy_
 import { frameHeader, scanFrames } from "../recording/frame.js";
 import { BindingIndex } from "./binding-index.js";
 import { SnapshotInvalidError } from "./compile.js";
+import { decodeSnapshot, wireBindingsOf } from "./snapshot-wire.js";
 
 /** The snapshot being enforced: its version and compiled form. Immutable once published. */
 export interface CurrentSnapshot<T> {
@@ -154,13 +155,14 @@ export class SnapshotStore<T> {
    */
   #compileAndSwap(snapshot: Snapshot): string[] {
     const problems: string[] = [];
+    const wire = wireBindingsOf(snapshot);
     let bindings: BindingIndex;
     if (snapshot.baseVersion === 0n) {
-      bindings = BindingIndex.of(snapshot.roleBindings, problems);
+      bindings = BindingIndex.of(wire?.added() ?? snapshot.roleBindings, problems);
     } else {
       const current = this.#current;
       if (current === undefined || current.version !== snapshot.baseVersion) throw new DeltaBaseMismatchError(snapshot.baseVersion, current?.version);
-      bindings = this.#bindings.with(snapshot.roleBindings, snapshot.removedRoleBindings, problems);
+      bindings = this.#bindings.with(wire?.added() ?? snapshot.roleBindings, wire?.removed() ?? snapshot.removedRoleBindings, problems);
     }
     if (problems.length > 0) throw new SnapshotInvalidError(problems);
     const rest = create(SnapshotSchema, { ...snapshot, baseVersion: 0n, removedRoleBindings: [], roleBindings: [] });
@@ -188,7 +190,7 @@ export class SnapshotStore<T> {
       return { kind: "invalid", error: errorMessage(e) };
     }
     try {
-      const snapshot = fromBinary(SnapshotSchema, bytes);
+      const snapshot = decodeSnapshot(bytes);
       if (snapshot.baseVersion !== 0n) throw new Error("the saved snapshot is a delta");
       // (No await since the read: nothing newer can have been applied meanwhile unless it was already in force.)
       const stale = this.#staleness(snapshot.version);
@@ -288,7 +290,7 @@ export class SnapshotStore<T> {
     const rest = this.#rest!;
     const bindings = this.#bindings;
     const version = rest.version;
-    const deltaBytes = delta === undefined ? undefined : toBinary(SnapshotSchema, delta);
+    const deltaBytes = delta === undefined ? undefined : (wireBindingsOf(delta)?.bytes ?? toBinary(SnapshotSchema, delta));
     const asBase = deltaBytes === undefined || this.#journalBytes + deltaBytes.length > Math.max(this.#journalMinBytes, this.#baseBytes / 2);
     if (asBase && version > this.#newestBaseQueued) this.#newestBaseQueued = version;
     // Planned now, in apply order: the journal size decides, and it grows as deltas are queued.

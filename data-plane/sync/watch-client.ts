@@ -13,7 +13,8 @@
  */
 import * as grpc from "@grpc/grpc-js";
 import { bearerInterceptor, callUnary, channelCredentials, makeGrpcClient } from "../../proto/grpc-adapter.js";
-import { PolicyService } from "../../proto/gen/agentgate/v1/policy_pb.js";
+import { PolicyService, SnapshotSchema } from "../../proto/gen/agentgate/v1/policy_pb.js";
+import { decodeSnapshot } from "../policy/snapshot-wire.js";
 import type { Snapshot } from "../../proto/gen/agentgate/v1/policy_pb.js";
 import { DeltaBaseMismatchError, type ApplyOutcome } from "../policy/snapshot-store.js";
 import type { ControlPlaneClientOptions } from "./control-plane-client.js";
@@ -77,6 +78,9 @@ export interface WatchHandle {
   stop(): Promise<void>;
 }
 
+// Large snapshots keep their role bindings on the wire until the store indexes them (snapshot-wire.ts).
+const WATCH_DECODERS = new Map([[SnapshotSchema.typeName, (bytes: Uint8Array) => decodeSnapshot(bytes)]]);
+
 // Errors travel to logs and to the control plane (nack): bound them.
 const MAX_ERROR = 500;
 const messageOf = (e: unknown): string => (e instanceof Error ? e.message : String(e)).slice(0, MAX_ERROR);
@@ -100,7 +104,7 @@ export function startWatch(options: WatchClientOptions): WatchHandle {
     "grpc.keepalive_permit_without_calls": 1,
     // Snapshots grow with the number of policies; the 4 MiB default is too tight.
     "grpc.max_receive_message_length": 64 * 1024 * 1024,
-  });
+  }, WATCH_DECODERS);
 
   let stopped = false;
   let stream: grpc.ClientReadableStream<Snapshot> | undefined;
