@@ -1,3 +1,5 @@
+import { isAscii } from "node:buffer";
+
 /**
  * Reads a body as text whatever its label says: the byte-order mark first, then the
  * `charset` parameter (case-insensitive), else UTF-8; decoding is strict, so bytes that
@@ -32,6 +34,12 @@ export function decodeBody(bytes: Uint8Array | string, contentType: string | und
   if (typeof bytes === "string") return { ok: true, text: bytes.charCodeAt(0) === 0xfeff ? bytes.slice(1) : bytes, transcoded: false };
   const bom = bomCharset(bytes);
   const label = bom ?? charsetOf(contentType) ?? "utf-8";
+  // plain ASCII (most JSON) reads the same in every charset this accepts as UTF-8: the native
+  // one-byte copy, no decoder
+  if (bom === undefined && UTF8.has(label) && isAscii(bytes)) {
+    const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("latin1");
+    return text.includes("\u0000") ? { ok: false, reason: "body is binary" } : { ok: true, text, transcoded: false };
+  }
   let decoder;
   try {
     decoder = new TextDecoder(label, { fatal: true }); // strips a BOM of its own encoding
