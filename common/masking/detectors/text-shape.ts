@@ -130,9 +130,11 @@ const last: TextShape = {
 /** The shape of `text` (the returned object is reused: read it before asking for another text's). */
 export function shapeOf(text: string): TextShape {
   if (text === lastText) return last;
-  let alnum = 0;
+  // runs are tracked by where they start (a run's length is measured when it ends), so a
+  // lower-case letter, most of any text, costs two comparisons
+  let alnumFrom = 0;
   let alnumMax = 0;
-  let b64 = 0;
+  let b64From = 0;
   let b64Max = 0;
   let runDigits = 0;
   let runDots = 0;
@@ -143,52 +145,45 @@ export function shapeOf(text: string): TextShape {
   let hexColon = false;
   let seen = 0; // classes seen anywhere
   let literals = 0;
-  let prev = 0; // previous character's code
-  for (let i = 0; i < text.length; i++) {
+  const n = text.length;
+  for (let i = 0; i < n; i++) {
     const c = text.charCodeAt(i);
     if (c >= 0x61 && c <= 0x7a) {
-      // a lower-case letter, most of any text: only the runs it extends or ends change
-      alnum++;
-      b64++;
-      if (runDigits > 0 || runDots > 0) {
+      if ((runDigits | runDots) !== 0) {
         if (runDigits > runMax) runMax = runDigits;
         if (runDots >= 3 && runDigits >= 4) quad = true;
         runDigits = 0;
         runDots = 0;
       }
-      if (prev === COLON && c <= 0x66) hexColon = true;
-      prev = c;
       continue;
     }
     if (c === 0x20) {
-      // a space ends alphanumeric and base64 runs, and continues a number run
-      if (alnum > alnumMax) alnumMax = alnum;
-      alnum = 0;
-      if (b64 > b64Max) b64Max = b64;
-      b64 = 0;
-      prev = c;
+      // ends alphanumeric and base64 runs, continues a number run
+      if (i - alnumFrom > alnumMax) alnumMax = i - alnumFrom;
+      alnumFrom = i + 1;
+      if (i - b64From > b64Max) b64Max = i - b64From;
+      b64From = i + 1;
       continue;
     }
     const k = c < 128 ? CLASS[c]! : 0;
     seen |= k;
-    if (k & (DIGIT | LETTER)) {
-      // position in the alphanumeric word: "DE89" starts an IBAN
-      if (alnum === 3 && k & DIGIT && CLASS[prev]! & DIGIT && CLASS[text.charCodeAt(i - 2)]! & LETTER && CLASS[text.charCodeAt(i - 3)]! & LETTER) ibanStart = true;
-      alnum++;
-      b64++;
-    } else {
-      if (alnum > alnumMax) alnumMax = alnum;
-      alnum = 0;
-      if (k & BASE64_SIGN) b64++;
-      else {
-        if (b64 > b64Max) b64Max = b64;
-        b64 = 0;
+    if (k & DIGIT) {
+      // "DE89" starts an IBAN: the 4th character of an alphanumeric word, after 2 letters and a digit
+      if (i - alnumFrom === 3 && CLASS[text.charCodeAt(i - 1)]! & DIGIT && CLASS[text.charCodeAt(i - 2)]! & LETTER && CLASS[text.charCodeAt(i - 3)]! & LETTER) ibanStart = true;
+      runDigits++;
+      continue;
+    }
+    if ((k & LETTER) === 0) {
+      if (i - alnumFrom > alnumMax) alnumMax = i - alnumFrom;
+      alnumFrom = i + 1;
+      if ((k & BASE64_SIGN) === 0) {
+        if (i - b64From > b64Max) b64Max = i - b64From;
+        b64From = i + 1;
       }
     }
-    if (k & DIGIT) runDigits++;
-    else if (k & NUMBER_SEP) {
+    if (k & NUMBER_SEP) {
       if (c === DOT) runDots++;
-    } else if (runDigits > 0 || runDots > 0) {
+    } else if ((runDigits | runDots) !== 0) {
       if (runDigits > runMax) runMax = runDigits;
       if (runDots >= 3 && runDigits >= 4) quad = true;
       runDigits = 0;
@@ -196,15 +191,16 @@ export function shapeOf(text: string): TextShape {
     }
     if (c < 0x61 && (c === 0x2d || c === 0x5f || c === 0x2e || c >= 0x41)) literals |= literalAt(text, i, c);
     if (c === AT) at = true;
-    else if (c === COLON) {
-      if (prev === COLON || (prev < 128 && CLASS[prev]! & HEX)) hexColon = true;
-    } else if (prev === COLON && k & HEX) hexColon = true;
-    prev = c;
+    else if (c === COLON && !hexColon) {
+      const before = text.charCodeAt(i - 1); // NaN at 0
+      const after = text.charCodeAt(i + 1);
+      hexColon = before === COLON || after === COLON || (before < 128 && (CLASS[before]! & HEX) !== 0) || (after < 128 && (CLASS[after]! & HEX) !== 0);
+    }
   }
   if (runDigits > runMax) runMax = runDigits;
   if (runDots >= 3 && runDigits >= 4) quad = true;
-  last.alnumRun = alnum > alnumMax ? alnum : alnumMax;
-  last.base64Run = b64 > b64Max ? b64 : b64Max;
+  last.alnumRun = n - alnumFrom > alnumMax ? n - alnumFrom : alnumMax;
+  last.base64Run = n - b64From > b64Max ? n - b64From : b64Max;
   last.numberRunDigits = runMax;
   last.dottedQuad = quad;
   last.ibanStart = ibanStart;
