@@ -77,7 +77,7 @@ export async function startControlPlane(config: ControlPlaneConfig): Promise<Con
   const publisher = new SnapshotPublisher();
   const proxies = new ProxyStatusRegistry();
   // Shared through the database so every replica lists every proxy.
-  const statusMirror = persistProxyStatus(store.prisma, proxies, `${hostname()}-${process.pid}-${randomBytes(3).toString("hex")}`);
+  const statusMirror = persistProxyStatus(store.prisma, proxies, `${hostname()}-${process.pid}-${randomBytes(3).toString("hex")}`, { coalesceMs: STATUS_COALESCE_MS });
   const snapshotKeys = gatewayKeySource(secrets);
   // New key material (a higher key generation, or another secret key) is a new snapshot
   // version, so proxies get it without a policy change. The generation lives in the database:
@@ -235,6 +235,8 @@ export async function startControlPlane(config: ControlPlaneConfig): Promise<Con
   };
 }
 
+/** Proxy status changes are mirrored to the database this long after the first (acks of one policy change: one write per proxy, after the fan-out). */
+const STATUS_COALESCE_MS = 250;
 /** Longest wait for each step of `stop` that depends on peers (in-flight batches, HTTP requests). */
 const STOP_GRACE_MS = 1_000;
 /** Longest wait for the database connections to close at `stop`. */

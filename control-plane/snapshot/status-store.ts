@@ -12,8 +12,14 @@ const HEARTBEAT_MS = 15_000;
  * received its ack). The replica holding a stream owns `connected`; a heartbeat refreshes
  * `lastSeenAt` of its streams so a crashed replica's proxies turn stale instead of staying
  * "connected". Writes are serialized; failures are logged (the in-memory view still works).
+ *
+ * With `coalesceMs`, changes are written that long after the first one, each proxy's newest
+ * state once: a policy change makes every proxy of the fleet ack within a few ms, and 30
+ * database upserts right then compete for the CPU with the proxies still applying it
+ * (issue 18). This replica's own view is live regardless (the registry); other replicas
+ * see the change `coalesceMs` later.
  */
-export function persistProxyStatus(db: Db, registry: ProxyStatusRegistry, replica: string): { stop(): void } {
+export function persistProxyStatus(db: Db, registry: ProxyStatusRegistry, replica: string, opts: { coalesceMs?: number } = {}): { stop(): void } {
   let queue = Promise.resolve();
   const write = (s: ProxyStatus) => {
     queue = queue
@@ -47,7 +53,18 @@ export function persistProxyStatus(db: Db, registry: ProxyStatusRegistry, replic
       })
       .catch((err) => log.warn("proxy status not persisted", { proxyId: s.proxyId, err }));
   };
-  const unsubscribe = registry.onChange(write);
+  const pending = new Map<string, ProxyStatus>();
+  let flushTimer: NodeJS.Timeout | undefined;
+  const flush = () => {
+    flushTimer = undefined;
+    for (const s of pending.values()) write(s);
+    pending.clear();
+  };
+  const unsubscribe = registry.onChange((s) => {
+    if (!opts.coalesceMs) return write(s);
+    pending.set(s.proxyId, s);
+    flushTimer ??= setTimeout(flush, opts.coalesceMs);
+  });
   const heartbeat = setInterval(() => {
     const mine = registry.list().filter((p) => p.connected).map((p) => p.proxyId);
     if (mine.length === 0) return;
@@ -61,6 +78,8 @@ export function persistProxyStatus(db: Db, registry: ProxyStatusRegistry, replic
     stop() {
       clearInterval(heartbeat);
       unsubscribe();
+      clearTimeout(flushTimer);
+      flush();
     },
   };
 }
