@@ -122,6 +122,7 @@ describe("grpc adapter", () => {
         received.push(call.request);
         callback(null, approvalTicket);
       },
+      consumeGrant: (_call, callback) => callback({ code: grpc.status.UNIMPLEMENTED }),
     });
     const port = await new Promise<number>((resolve, reject) =>
       server.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
@@ -225,6 +226,7 @@ describe("grpc adapter", () => {
         seen.push(String(call.metadata.get("authorization")[0]));
         callback(null, {});
       },
+      consumeGrant: (_call, callback) => callback({ code: grpc.status.UNIMPLEMENTED }),
     });
     const port = await new Promise<number>((resolve, reject) =>
       s.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),

@@ -2,7 +2,10 @@ import { randomBytes } from "node:crypto";
 import { startIssuer, type Issuer } from "../../demo/issuer.js";
 import { withTestDatabases } from "../../test/helpers/databases.js";
 import { startGraphqlHarness, type GqlResponse, type GraphqlHarness } from "../graphql/testing/harness.js";
-import { requestApproval } from "./service.js";
+import { buildSnapshot } from "../snapshot/compile.js";
+import { gatewayKeySource } from "../snapshot/gateway-keys.js";
+import { SecretBox } from "../secrets.js";
+import { consumeGrant, requestApproval } from "./service.js";
 
 /**
  * Approvals that mean what they say, attacked through the GraphQL API on both databases:
@@ -162,5 +165,48 @@ policies:
     await suspension;
     const secrets = results.map((r) => r.data?.createApiToken?.secret as string | undefined).filter((t): t is string => t !== undefined);
     for (const t of [child, ...secrets]) expect(codes(await api.gql("{ roles { edges { node { id } } } }", {}, t))).toEqual(["UNAUTHENTICATED"]);
+  });
+
+  test("a grant of N uses is spent exactly N times by concurrent proxies; spent, it leaves the snapshot and a retry files a new request", async () => {
+    const id = await fileRequest("limited-runner");
+    const filed = await row(id);
+    await prisma().approvalRequest.update({ where: { id }, data: { status: "approved", decidedAt: new Date(), grantExpiresAt: new Date(Date.now() + 600_000), grantUsesLeft: 3 } });
+    const versionBefore = (await prisma().snapshotVersion.findUniqueOrThrow({ where: { id: 1 } })).version;
+
+    // Ten gated calls through five proxies at once: exactly three get a use.
+    const uses = await Promise.all(Array.from({ length: 10 }, (_, i) => consumeGrant(prisma(), { grantId: id, proxyId: `p${i % 5}`, requestId: `req-${i}` })));
+    expect(uses.filter((u) => u.granted)).toHaveLength(3);
+    expect(uses.filter((u) => u.granted).map((u) => u.usesLeft).sort()).toEqual([0, 1, 2]);
+    expect((await row(id)).grantUsesLeft).toBe(0);
+    // One audit row per use, naming the proxy and the request; the spending use bumped the version once.
+    const useRows = (await auditOf(id)).filter((a) => a.action === "approval.grant.use");
+    expect(useRows).toHaveLength(3);
+    expect(useRows.every((a) => a.actor.startsWith("proxy:p"))).toBe(true);
+    expect((await prisma().snapshotVersion.findUniqueOrThrow({ where: { id: 1 } })).version).toBe(versionBefore + 1n);
+
+    const secrets = SecretBox.fromBase64(randomBytes(32).toString("base64"));
+    const snapshot = await buildSnapshot(prisma(), secrets, gatewayKeySource(secrets));
+    expect(snapshot.grants.map((g) => g.id)).not.toContain(id);
+    expect(await consumeGrant(prisma(), { grantId: id, proxyId: "p0", requestId: "late" })).toEqual({ granted: false, usesLeft: 0 });
+    // The caller's next attempt is a new request for a reviewer, not the spent grant again.
+    const again = await requestApproval(prisma(), { proxyId: "p1", issuer: issuer.url, subject: "limited-runner", email: "", connectionId, graph: filed.graph, operation: "runs:wait", parametersJson: "{}", reason: "", policyId });
+    expect(again).toMatchObject({ status: "pending" });
+    expect(again.id).not.toBe(id);
+  });
+
+  test("expired, pending, denied and unlimited grants are never spent through consumeGrant", async () => {
+    const make = async (data: Record<string, unknown>) => {
+      const id = await fileRequest("other-runner");
+      await prisma().approvalRequest.update({ where: { id }, data });
+      return id;
+    };
+    const expired = await make({ status: "approved", grantExpiresAt: new Date(Date.now() - 1_000), grantUsesLeft: 2 });
+    const pending = await make({ grantUsesLeft: 2 });
+    const denied = await make({ status: "denied", grantUsesLeft: 2 });
+    const unlimited = await make({ status: "approved", grantExpiresAt: new Date(Date.now() + 600_000), grantUsesLeft: null });
+    for (const grantId of [expired, pending, denied, unlimited, "00000000-0000-7000-8000-000000000000"]) {
+      expect(await consumeGrant(prisma(), { grantId, proxyId: "p0", requestId: "r" })).toEqual({ granted: false, usesLeft: 0 });
+    }
+    expect((await row(expired)).grantUsesLeft).toBe(2);
   });
 });

@@ -3,6 +3,7 @@ import type { ApprovalRequest } from "../store/types.js";
 import type { ApprovalRequest as ApprovalRequestMessage } from "../../proto/gen/agentgate/v1/approval_pb.js";
 import type { AdminDeps } from "../admin/deps.js";
 import { commitChange } from "../admin/commit.js";
+import { bumpSnapshotVersion, writeAudit } from "../admin/change-log.js";
 import { CpError, orNotFound } from "../errors.js";
 import { pageArgs, toPage, type Page, type PageRequest } from "../admin/page.js";
 import { approvalOf } from "../admin/policy-rules.js";
@@ -15,6 +16,9 @@ import { log } from "../../common/observability/log.js";
 export type ApprovalInput = Omit<ApprovalRequestMessage, "$typeName" | "$unknown">;
 
 const DEFAULT_GRANT_TTL_SECONDS = 3_600;
+
+/** A grant with uses left: unlimited (null) or at least one (a spent grant grants nothing). */
+export const UNSPENT = { OR: [{ grantUsesLeft: null }, { grantUsesLeft: { gt: 0 } }] };
 const MAX_PARAMETERS = 64 * 1024;
 
 /**
@@ -25,7 +29,7 @@ const MAX_PARAMETERS = 64 * 1024;
 export async function requestApproval(db: Db, input: ApprovalInput, now = new Date()): Promise<{ id: string; status: string }> {
   const same = { requesterIssuer: input.issuer, requesterSubject: input.subject, connectionId: input.connectionId, graph: input.graph, operation: input.operation };
   const open = await db.approvalRequest.findFirst({
-    where: { ...same, OR: [{ status: "pending" }, { status: "approved", grantExpiresAt: { gt: now } }] },
+    where: { ...same, OR: [{ status: "pending" }, { status: "approved", grantExpiresAt: { gt: now }, ...UNSPENT }] },
     orderBy: { createdAt: "desc" },
   });
   if (open) return { id: open.id, status: open.status };
@@ -108,4 +112,31 @@ export async function decideApproval(
     };
   });
   return committed.value;
+}
+
+/** What spending one use of a grant gave: `granted` false when it is spent, expired, unknown or unlimited. */
+export interface GrantUse {
+  readonly granted: boolean;
+  readonly usesLeft: number;
+}
+
+/**
+ * Spends one use of a limited grant (policy approval.grantUses), for the proxy about to
+ * forward a gated call: ONE conditional decrement, so of concurrent calls through any
+ * number of proxies exactly `grantUses` get through. Each use is an audit row (actor: the
+ * proxy). The use that spends the grant bumps the snapshot version in the same transaction,
+ * so the grant leaves every proxy's snapshot; `onSpent` then publishes it.
+ */
+export async function consumeGrant(db: Db, use: { grantId: string; proxyId: string; requestId: string }, now = new Date()): Promise<GrantUse> {
+  return db.$transaction(async (tx) => {
+    const taken = await tx.approvalRequest.updateMany({
+      where: { id: use.grantId, status: "approved", grantExpiresAt: { gt: now }, grantUsesLeft: { gt: 0 } },
+      data: { grantUsesLeft: { decrement: 1 } },
+    });
+    if (taken.count !== 1) return { granted: false, usesLeft: 0 };
+    const usesLeft = (await tx.approvalRequest.findUnique({ where: { id: use.grantId }, select: { grantUsesLeft: true } }))?.grantUsesLeft ?? 0;
+    const version = usesLeft === 0 ? await bumpSnapshotVersion(tx) : null;
+    await writeAudit(tx, `proxy:${use.proxyId}`, [{ action: "approval.grant.use", target: `ApprovalRequest:${use.grantId}`, before: { grantUsesLeft: usesLeft + 1 }, after: { grantUsesLeft: usesLeft, requestId: use.requestId } }], version);
+    return { granted: true, usesLeft };
+  });
 }

@@ -13,6 +13,7 @@ import {
 import type { Db, Tx } from "../store/client.js";
 import { jsonRecord, jsonRecords, jsonStringMap, jsonStrings } from "../admin/json.js";
 import type { SecretBox } from "../secrets.js";
+import { UNSPENT } from "../approvals/service.js";
 
 const num = (v: unknown): number => (typeof v === "number" && Number.isFinite(v) && v >= 0 ? v : 0);
 
@@ -70,7 +71,7 @@ export async function readRest(tx: Tx, now: Date) {
     connections: await tx.connection.findMany({ orderBy: { name: "asc" } }),
     profiles: await tx.maskingProfile.findMany({ orderBy: { name: "asc" } }),
     suspended: await tx.identity.findMany({ where: { status: "suspended" }, select: { issuer: true, subject: true } }),
-    grants: await tx.approvalRequest.findMany({ where: { status: "approved", grantExpiresAt: { gt: now } } }),
+    grants: await tx.approvalRequest.findMany({ where: { status: "approved", grantExpiresAt: { gt: now }, ...UNSPENT } }),
   };
 }
 

@@ -11,7 +11,10 @@ const GATED = new Set([...RUN_OPERATIONS, "crons:create"]);
  * under an approved, unexpired grant for this identity, connection and graph (carried by
  * the snapshot). Otherwise the request is filed with the control plane (masked parameters)
  * and the caller gets 428 with the request's id to show a reviewer; retrying after the
- * approval succeeds. Must run after authorize and inspect-request.
+ * approval succeeds. A grant limited to N uses (policy approval.grantUses) is spent on the
+ * control plane, one use per gated call, before the call is forwarded: the control plane
+ * is the one counter shared by every proxy, and when it cannot be reached the call is
+ * refused (503), never let through uncounted. Must run after authorize and inspect-request.
  */
 export async function approvalGate(ctx: RequestContext): Promise<Outcome> {
   const rule = ctx.decision!.rule;
@@ -20,10 +23,18 @@ export async function approvalGate(ctx: RequestContext): Promise<Outcome> {
   const who = ctx.identity!;
   const now = Date.now();
   const grants = ctx.state.policy.grants.get(scopedKey(who.issuer, who.subject)) ?? [];
-  const granted = grants.some(
+  const matching = grants.filter(
     (g) => g.connectionId === ctx.connection!.id && g.graph === ctx.graph && (g.operation === "" || g.operation === operation) && Number(g.expiresAtMs) > now,
   );
-  if (granted) return CONTINUE;
+  if (matching.some((g) => g.uses === 0)) return CONTINUE; // unlimited within its time box
+  for (const g of matching) {
+    try {
+      if (await ctx.services.approvals.consumeGrant(g.id, ctx.req.id)) return CONTINUE;
+    } catch (err) {
+      log.warn("grant use not counted", { requestId: ctx.req.id, grant: g.id, err });
+      return deny("APPROVAL_UNAVAILABLE", "this call runs under an approval with limited uses, which cannot be counted right now; retry later", "approval-required", 5);
+    }
+  }
   let ticket: { id: string; status: string; reviewUrl: string } | undefined;
   try {
     ticket = await ctx.services.approvals.request({

@@ -9,6 +9,8 @@ export type ApprovalFiling = Omit<ApprovalRequest, "$typeName" | "$unknown" | "p
 export interface ApprovalClient {
   /** The filed (or already open) request; `reviewUrl` is its console page ("" without a console). */
   request(filing: ApprovalFiling): Promise<{ id: string; status: string; reviewUrl: string }>;
+  /** Spends one use of a limited grant for gateway request `requestId`; false: spent, expired or unknown. */
+  consumeGrant(grantId: string, requestId: string): Promise<boolean>;
   close(): void;
 }
 
@@ -23,6 +25,9 @@ export function createApprovalClient(options: ControlPlaneClientOptions): Approv
     async request(filing) {
       const ticket = await callUnary(client, "request", { proxyId: options.proxyId, reason: "", ...filing }, { deadline: DEADLINE_MS });
       return { id: ticket.id, status: ticket.status, reviewUrl: ticket.reviewUrl };
+    },
+    async consumeGrant(grantId, requestId) {
+      return (await callUnary(client, "consumeGrant", { proxyId: options.proxyId, grantId, requestId }, { deadline: DEADLINE_MS })).granted;
     },
     close: () => client.close(),
   };

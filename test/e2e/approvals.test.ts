@@ -16,18 +16,23 @@ let stack: Stack;
 beforeAll(async () => {
   e2e = await startE2eStack({
     provider: "postgresql",
+    proxies: 2,
+    countingHop: true,
+    store: true,
     env: { AGENTGATE_ADMIN_BOOTSTRAP_TOKEN: ADMIN_TOKEN, AGENTGATE_ALLOW_HTTP_ISSUERS: "loopback" },
     policy: (input) =>
       stringify({
         identityProviders: [{ issuer: input.issuerUrl, audiences: ["agentgate"], groupsClaim: "groups" }],
         roles: [
           { name: "runner", bindings: [{ issuer: input.issuerUrl, group: "runners" }] },
+          { name: "limited", bindings: [{ issuer: input.issuerUrl, group: "limited" }] },
           { name: "cp-approver", bindings: [{ issuer: input.issuerUrl, group: "approvers" }] },
         ],
         connections: [{ name: "demo", baseUrl: input.upstreamUrl, credentialEnv: input.credentialEnv }],
         policies: [
           { name: "gated-echo", role: "runner", connection: "demo", graphs: ["echo"], operations: ["runs:*"], approval: { required: true, approverRoles: ["cp-approver"], grantTtlSeconds: 600 } },
           { name: "free-slow", role: "runner", connection: "demo", graphs: ["slow"], operations: ["runs:*"] },
+          { name: "gated-twice", role: "limited", connection: "demo", graphs: ["echo"], operations: ["runs:*"], approval: { required: true, approverRoles: ["cp-approver"], grantTtlSeconds: 600, grantUses: 2 } },
         ],
       }),
   });
@@ -46,8 +51,8 @@ async function gql(token: string, query: string, variables: Record<string, unkno
   }
 }
 
-async function runEcho(token: string): Promise<{ status: number; body: any }> {
-  const res = await fetch(`${stack.proxyUrl()}/runs/wait`, {
+async function runEcho(token: string, proxy = 0): Promise<{ status: number; body: any }> {
+  const res = await fetch(`${stack.proxyUrl(proxy)}/runs/wait`, {
     method: "POST",
     headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
     body: JSON.stringify({ assistant_id: "echo", input: { text: "needs a reviewer", email: "carol@example.com" } }),
@@ -106,4 +111,31 @@ test("nobody approves their own request; a denied request stays denied and a ret
   expect(requestIdOf(again.body)).not.toBe(id);
   const twice = await gql(reviewer, `mutation($id: ID!) { approveRequest(id: $id) { status } }`, { id });
   expect(twice.code).toBe("CONFLICT");
+});
+
+test("a grant of 2 uses lets exactly 2 gated runs through, over two proxies and 8 concurrent calls; the rest need a new approval", async () => {
+  const token = await stack.issuer.mint({ sub: "limited-1", groups: ["limited"] });
+  const first = await runEcho(token, 1);
+  expect(first.status).toBe(428);
+  const id = requestIdOf(first.body);
+  const reviewer = await stack.issuer.mint({ sub: "reviewer-2", groups: ["approvers"] });
+  expect((await gql(reviewer, `mutation($id: ID!) { approveRequest(id: $id) { status } }`, { id })).data!["approveRequest"]).toEqual({ status: "approved" });
+  // Both proxies enforce the snapshot carrying the grant (polling with runs would spend it).
+  for (let i = 0; i < 100; i++) {
+    const state = (await gql(ADMIN_TOKEN, `{ snapshot { version } proxies { edges { node { ackedVersion } } } }`)).data!;
+    if (state["proxies"].edges.length === 2 && state["proxies"].edges.every((e: any) => BigInt(e.node.ackedVersion ?? 0) >= BigInt(state["snapshot"].version))) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+
+  stack.hop!.reset();
+  const results = await Promise.all(Array.from({ length: 8 }, (_, i) => runEcho(token, i % 2)));
+  expect(results.map((r) => r.status).sort()).toEqual([200, 200, 428, 428, 428, 428, 428, 428]);
+  // The effect upstream: exactly two runs reached LangGraph.
+  expect(stack.hop!.requests.filter((r) => r.method === "POST" && r.path.startsWith("/runs/wait"))).toHaveLength(2);
+  // The refused calls filed a new request for a reviewer; none points at the spent grant.
+  const refusedIds = results.filter((r) => r.status === 428).map((r) => requestIdOf(r.body));
+  expect(refusedIds).not.toContain(id);
+  const uses = await e2e.store!.prisma.adminAudit.findMany({ where: { action: "approval.grant.use", target: `ApprovalRequest:${id}` } });
+  expect(uses).toHaveLength(2);
+  expect((await e2e.store!.prisma.approvalRequest.findUniqueOrThrow({ where: { id } })).grantUsesLeft).toBe(0);
 });

@@ -3,7 +3,8 @@
 /* eslint-disable */
 
 // Just-in-time approval: a proxy files a request; the decision comes back as an
-// ApprovalGrant inside the next policy snapshot.
+// ApprovalGrant inside the next policy snapshot. A grant limited to N uses is spent through
+// ConsumeGrant, one use per gated call, on the control plane (the one place that counts).
 
 import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
@@ -13,7 +14,62 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file agentgate/v1/approval.proto.
  */
 export const file_agentgate_v1_approval: GenFile = /*@__PURE__*/
-  fileDesc("ChthZ2VudGdhdGUvdjEvYXBwcm92YWwucHJvdG8SDGFnZW50Z2F0ZS52MSLIAQoPQXBwcm92YWxSZXF1ZXN0EhAKCHByb3h5X2lkGAEgASgJEg4KBmlzc3VlchgCIAEoCRIPCgdzdWJqZWN0GAMgASgJEg0KBWVtYWlsGAQgASgJEhUKDWNvbm5lY3Rpb25faWQYBSABKAkSDQoFZ3JhcGgYBiABKAkSEQoJb3BlcmF0aW9uGAcgASgJEhcKD3BhcmFtZXRlcnNfanNvbhgIIAEoCRIOCgZyZWFzb24YCSABKAkSEQoJcG9saWN5X2lkGAogASgJIkAKDkFwcHJvdmFsVGlja2V0EgoKAmlkGAEgASgJEg4KBnN0YXR1cxgCIAEoCRISCgpyZXZpZXdfdXJsGAMgASgJMlkKD0FwcHJvdmFsU2VydmljZRJGCgdSZXF1ZXN0Eh0uYWdlbnRnYXRlLnYxLkFwcHJvdmFsUmVxdWVzdBocLmFnZW50Z2F0ZS52MS5BcHByb3ZhbFRpY2tldGIGcHJvdG8z");
+  fileDesc("ChthZ2VudGdhdGUvdjEvYXBwcm92YWwucHJvdG8SDGFnZW50Z2F0ZS52MSJNChNDb25zdW1lR3JhbnRSZXF1ZXN0EhAKCHByb3h5X2lkGAEgASgJEhAKCGdyYW50X2lkGAIgASgJEhIKCnJlcXVlc3RfaWQYAyABKAkiOgoUQ29uc3VtZUdyYW50UmVzcG9uc2USDwoHZ3JhbnRlZBgBIAEoCBIRCgl1c2VzX2xlZnQYAiABKA0iyAEKD0FwcHJvdmFsUmVxdWVzdBIQCghwcm94eV9pZBgBIAEoCRIOCgZpc3N1ZXIYAiABKAkSDwoHc3ViamVjdBgDIAEoCRINCgVlbWFpbBgEIAEoCRIVCg1jb25uZWN0aW9uX2lkGAUgASgJEg0KBWdyYXBoGAYgASgJEhEKCW9wZXJhdGlvbhgHIAEoCRIXCg9wYXJhbWV0ZXJzX2pzb24YCCABKAkSDgoGcmVhc29uGAkgASgJEhEKCXBvbGljeV9pZBgKIAEoCSJACg5BcHByb3ZhbFRpY2tldBIKCgJpZBgBIAEoCRIOCgZzdGF0dXMYAiABKAkSEgoKcmV2aWV3X3VybBgDIAEoCTKwAQoPQXBwcm92YWxTZXJ2aWNlEkYKB1JlcXVlc3QSHS5hZ2VudGdhdGUudjEuQXBwcm92YWxSZXF1ZXN0GhwuYWdlbnRnYXRlLnYxLkFwcHJvdmFsVGlja2V0ElUKDENvbnN1bWVHcmFudBIhLmFnZW50Z2F0ZS52MS5Db25zdW1lR3JhbnRSZXF1ZXN0GiIuYWdlbnRnYXRlLnYxLkNvbnN1bWVHcmFudFJlc3BvbnNlYgZwcm90bzM");
+
+/**
+ * @generated from message agentgate.v1.ConsumeGrantRequest
+ */
+export type ConsumeGrantRequest = Message<"agentgate.v1.ConsumeGrantRequest"> & {
+  /**
+   * @generated from field: string proxy_id = 1;
+   */
+  proxyId: string;
+
+  /**
+   * ApprovalGrant.id from the snapshot.
+   *
+   * @generated from field: string grant_id = 2;
+   */
+  grantId: string;
+
+  /**
+   * The gateway request the use is for (logged with the use).
+   *
+   * @generated from field: string request_id = 3;
+   */
+  requestId: string;
+};
+
+/**
+ * Describes the message agentgate.v1.ConsumeGrantRequest.
+ * Use `create(ConsumeGrantRequestSchema)` to create a new message.
+ */
+export const ConsumeGrantRequestSchema: GenMessage<ConsumeGrantRequest> = /*@__PURE__*/
+  messageDesc(file_agentgate_v1_approval, 0);
+
+/**
+ * @generated from message agentgate.v1.ConsumeGrantResponse
+ */
+export type ConsumeGrantResponse = Message<"agentgate.v1.ConsumeGrantResponse"> & {
+  /**
+   * True when one use was taken; false when the grant is spent, expired or unknown.
+   *
+   * @generated from field: bool granted = 1;
+   */
+  granted: boolean;
+
+  /**
+   * @generated from field: uint32 uses_left = 2;
+   */
+  usesLeft: number;
+};
+
+/**
+ * Describes the message agentgate.v1.ConsumeGrantResponse.
+ * Use `create(ConsumeGrantResponseSchema)` to create a new message.
+ */
+export const ConsumeGrantResponseSchema: GenMessage<ConsumeGrantResponse> = /*@__PURE__*/
+  messageDesc(file_agentgate_v1_approval, 1);
 
 /**
  * @generated from message agentgate.v1.ApprovalRequest
@@ -77,7 +133,7 @@ export type ApprovalRequest = Message<"agentgate.v1.ApprovalRequest"> & {
  * Use `create(ApprovalRequestSchema)` to create a new message.
  */
 export const ApprovalRequestSchema: GenMessage<ApprovalRequest> = /*@__PURE__*/
-  messageDesc(file_agentgate_v1_approval, 0);
+  messageDesc(file_agentgate_v1_approval, 2);
 
 /**
  * @generated from message agentgate.v1.ApprovalTicket
@@ -108,7 +164,7 @@ export type ApprovalTicket = Message<"agentgate.v1.ApprovalTicket"> & {
  * Use `create(ApprovalTicketSchema)` to create a new message.
  */
 export const ApprovalTicketSchema: GenMessage<ApprovalTicket> = /*@__PURE__*/
-  messageDesc(file_agentgate_v1_approval, 1);
+  messageDesc(file_agentgate_v1_approval, 3);
 
 /**
  * @generated from service agentgate.v1.ApprovalService
@@ -121,6 +177,14 @@ export const ApprovalService: GenService<{
     methodKind: "unary";
     input: typeof ApprovalRequestSchema;
     output: typeof ApprovalTicketSchema;
+  },
+  /**
+   * @generated from rpc agentgate.v1.ApprovalService.ConsumeGrant
+   */
+  consumeGrant: {
+    methodKind: "unary";
+    input: typeof ConsumeGrantRequestSchema;
+    output: typeof ConsumeGrantResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_agentgate_v1_approval, 0);

@@ -716,6 +716,9 @@ export type ApprovalGrant = Message<"agentgate.v1.ApprovalGrant"> & {
   expiresAtMs: bigint;
 
   /**
+   * Uses left when the snapshot was built; 0 = unlimited within expires_at_ms. A limited grant
+   * is spent through ApprovalService.ConsumeGrant; spent grants are not in snapshots.
+   *
    * @generated from field: uint32 uses = 9;
    */
   uses: number;
