@@ -69,16 +69,19 @@ class Diff {
  * The apply transaction's deadline, sized by the work: 60 s for the objects plus 2 ms per
  * binding (measured: 0.08 ms per binding on PostgreSQL, 0.15 ms on SQLite, at load 11-14 on a 2-CPU
  * machine, so ≥ 13× headroom; 100,000 bindings → 260 s). A fixed bound would make a large
- * but valid file fail halfway, after minutes of work, as the 30 s one did.
+ * but valid file fail halfway, after minutes of work, as the 30 s one did. `existing` = the
+ * bindings the file's roles hold now: removing them is work too (emptying a 500,000-binding
+ * role timed out at 60 s under load, issue 18).
  */
-export function applyTimeoutMs(doc: PolicyDocument): number {
-  return 60_000 + 2 * doc.roles.reduce((n, r) => n + r.bindings.length, 0);
+export function applyTimeoutMs(doc: PolicyDocument, existing = 0): number {
+  return 60_000 + 2 * (doc.roles.reduce((n, r) => n + r.bindings.length, 0) + existing);
 }
 
 /** Applies `doc` for `by` (dry run: computes everything, writes nothing). */
 export async function applyPolicyDocument(deps: AdminDeps, by: Principal, doc: PolicyDocument, opts: { dryRun?: boolean } = {}): Promise<ApplyResult> {
   const dryRun = opts.dryRun === true;
-  const committed = await commitBatch(deps, by.actor, { dryRun, timeoutMs: applyTimeoutMs(doc) }, async (d) => {
+  const existing = doc.roles.length === 0 ? 0 : await deps.db.roleBinding.count({ where: { role: { name: { in: doc.roles.map((r) => r.name) } } } });
+  const committed = await commitBatch(deps, by.actor, { dryRun, timeoutMs: applyTimeoutMs(doc, existing) }, async (d) => {
     const tx = d.batch!.tx;
     const diff = new Diff(d.batch!.audits);
     const upsert = (kind: PolicyChange["kind"], name: string, id: string | undefined, update: (id: string) => Promise<unknown>, create: () => Promise<unknown>) =>
