@@ -1,3 +1,6 @@
+import { create, fromBinary, isMessage } from "@bufbuild/protobuf";
+import { SessionEventSchema, SessionRecordSchema } from "../../proto/gen/agentgate/v1/session_pb.js";
+import { encodeContent } from "../../common/recording/chain.js";
 import { buildSessionRecord } from "./session-record.js";
 import type { RequestContext } from "../pipeline/context.js";
 
@@ -33,4 +36,20 @@ test("the rule covers every string of the record, not a list of fields: ids, rea
   expect(record).toMatchObject({ assistantId: "as\uFFFD", threadId: "th\uFFFD", runId: "ru\uFFFD", graph: "gr\uFFFD", reasons: ["no\uFFFDsuch"], path: "/threads/t\uFFFD?x=\uFFFD" });
   expect(record.maskCounts).toEqual({ "lab\uFFFDel": 2 });
   expect(record.events[0]!.event).toBe("ev\uFFFD");
+});
+
+test("the record is the complete message as built (every field, type names set): nothing copies it on the way to the spool", () => {
+  const ctx = {
+    req: { id: "01a2-id", method: "POST", rawPath: "/runs/stream", startedAt: 1_000 },
+    state: { policy: { version: 3n } },
+    record: {
+      decision: "allow", reasons: ["allowed"], status: 200, errorCode: "", bytesIn: 2, bytesOut: 3, cost: 0, query: "",
+      requestJson: "{}", responseJson: "", events: [{ offsetMs: 1, event: "values", data: "{}" }],
+    },
+  } as unknown as RequestContext;
+  const record = buildSessionRecord(ctx, "proxy-1", 1_010);
+  expect(create(SessionRecordSchema, record)).toBe(record);
+  expect(isMessage(record.events[0], SessionEventSchema)).toBe(true);
+  expect(Object.keys(create(SessionRecordSchema, {})).sort()).toEqual(Object.keys(record).sort());
+  expect(fromBinary(SessionRecordSchema, encodeContent(record))).toEqual({ ...record });
 });

@@ -1,5 +1,5 @@
 import { create } from "@bufbuild/protobuf";
-import { SessionRecordSchema, type SessionRecord } from "../../proto/gen/agentgate/v1/session_pb.js";
+import { SessionEventSchema, SessionRecordSchema, type SessionRecord } from "../../proto/gen/agentgate/v1/session_pb.js";
 import type { RequestContext } from "../pipeline/context.js";
 
 // PostgreSQL text and jsonb cannot hold U+0000: a record carrying one could never be
@@ -42,9 +42,14 @@ export function buildSessionRecord(ctx: RequestContext, proxyId: string, now = D
 function recordInit(ctx: RequestContext, proxyId: string, now: number) {
   const { req, record } = ctx;
   const who = ctx.identity;
+  // Every field set, with its type name: `create` takes it as the message it is (no copy).
   return {
+    $typeName: SessionRecordSchema.typeName,
     id: req.id,
     proxyId,
+    seq: 0n, // sealed by the spool
+    prevHash: "",
+    hash: "",
     startedAtMs: BigInt(req.startedAt),
     durationMs: Math.max(0, now - req.startedAt),
     requestId: req.id,
@@ -66,7 +71,7 @@ function recordInit(ctx: RequestContext, proxyId: string, now: number) {
     status: record.status,
     requestJson: record.requestJson,
     responseJson: record.responseJson,
-    events: record.events.map((e) => ({ offsetMs: e.offsetMs, event: e.event, data: e.data })),
+    events: record.events.map((e) => ({ $typeName: SessionEventSchema.typeName, offsetMs: e.offsetMs, event: e.event, data: e.data })),
     bytesIn: BigInt(record.bytesIn),
     bytesOut: BigInt(record.bytesOut),
     cost: record.cost,
