@@ -1,11 +1,23 @@
 import type { CompiledProfile } from "./profile.js";
 import type { MaskSession } from "./session.js";
-import { findSpans, renderSpans, type SpanFinder } from "./spans.js";
+import { findSpans, renderSpans, worthScanning, type SpanFinder } from "./spans.js";
 
 /** Short strings repeat across a body (keys, roles, ids): remember those known clean. */
 const CLEAN_MAX_LENGTH = 64;
 const CLEAN_MAX_ENTRIES = 8192;
 const cleanByProfile = new WeakMap<CompiledProfile, Set<string>>();
+// the profile asked last and its set: a body's strings all come with the same profile
+let lastProfile: CompiledProfile | undefined;
+let lastClean: Set<string> | undefined;
+
+function cleanOf(profile: CompiledProfile): Set<string> {
+  if (profile === lastProfile) return lastClean!;
+  let clean = cleanByProfile.get(profile);
+  if (clean === undefined) cleanByProfile.set(profile, (clean = new Set()));
+  lastProfile = profile;
+  lastClean = clean;
+  return clean;
+}
 
 /**
  * Masks free text with the profile's detectors and custom regexes. Pure apart from session
@@ -13,12 +25,11 @@ const cleanByProfile = new WeakMap<CompiledProfile, Set<string>>();
  * computed beforehand (same spans, so the same output).
  */
 export function maskText(text: string, profile: CompiledProfile, session: MaskSession, find: SpanFinder = findSpans): string {
-  const short = text.length <= CLEAN_MAX_LENGTH;
+  if (!worthScanning(text, profile)) return text; // too short for any match ("id", "ai"), or no matchers
   let clean: Set<string> | undefined;
-  if (short) {
-    clean = cleanByProfile.get(profile);
-    if (clean === undefined) cleanByProfile.set(profile, (clean = new Set()));
-    else if (clean.has(text)) return text;
+  if (text.length <= CLEAN_MAX_LENGTH) {
+    clean = cleanOf(profile);
+    if (clean.has(text)) return text;
   }
   const spans = find(text, profile);
   if (spans.length > 0) return renderSpans(text, spans, 0, text.length, profile, session);
