@@ -9,6 +9,15 @@ const CONTEXT = 128;
 
 const WHITESPACE_END = /(?=\s)/;
 
+/** A HoldBack's whole state as plain data (a masking worker continues the text: sse-bounded.ts). */
+export interface HoldState {
+  readonly context: string;
+  readonly pending: string;
+  /** Rule whose cut-off match is being swallowed, or -1. */
+  readonly swallowRule: number;
+  readonly swallowTail: string;
+}
+
 /**
  * Masks one streamed text (a chat message's content, a tool call's argument string) that
  * arrives in pieces, so a secret split across pieces is still masked.
@@ -25,6 +34,7 @@ export class HoldBack {
   private context = "";
   private pending = "";
   private swallowEnd: RegExp | null = null;
+  private swallowRule = -1;
   private swallowTail = "";
 
   constructor(
@@ -55,7 +65,26 @@ export class HoldBack {
     this.context = "";
     this.pending = "";
     this.swallowEnd = null;
+    this.swallowRule = -1;
     this.swallowTail = "";
+  }
+
+  /** The state as plain data (at most a few hundred characters: context and the bounded hold). */
+  state(): HoldState {
+    return { context: this.context, pending: this.pending, swallowRule: this.swallowRule, swallowTail: this.swallowTail };
+  }
+
+  /** Continues from a state taken with state() under the same profile. */
+  restore(s: HoldState): void {
+    this.context = s.context;
+    this.pending = s.pending;
+    this.swallowTail = s.swallowTail;
+    this.swallowRule = s.swallowRule;
+    this.swallowEnd = s.swallowRule < 0 ? null : this.endOf(s.swallowRule);
+  }
+
+  private endOf(rule: number): RegExp {
+    return this.profile.rules[rule]!.streamEnd ?? WHITESPACE_END;
   }
 
   /** True when nothing is held (a flush would return ""). */
@@ -72,6 +101,7 @@ export class HoldBack {
       return "";
     }
     this.swallowEnd = null;
+    this.swallowRule = -1;
     this.swallowTail = "";
     return piece.slice(Math.max(0, m.index + m[0].length - (hay.length - piece.length)));
   }
@@ -106,7 +136,8 @@ export class HoldBack {
     this.context = text.slice(Math.max(0, base + hold - CONTEXT), base + hold);
     this.pending = buf.slice(hold);
     if (swallowRule >= 0) {
-      this.swallowEnd = this.profile.rules[swallowRule]!.streamEnd ?? WHITESPACE_END;
+      this.swallowEnd = this.endOf(swallowRule);
+      this.swallowRule = swallowRule;
       this.context = "";
       this.pending = "";
     }

@@ -112,7 +112,7 @@ describe("MaskPool", () => {
       const [, body, ct] = hostile()[0]!;
       const runs = [0, 1, 2].map(() => small.mask(body, ct, defaultProfile(), new MaskSession(KEY)));
       const results = await Promise.all(runs);
-      expect(results.filter((r) => !r.ok)).toEqual([{ ok: false, code: "bound", reason: "more than 2 bodies waiting for masking" }]);
+      expect(results.filter((r) => !r.ok)).toEqual([{ ok: false, code: "bound", reason: "more than 2 jobs waiting for masking" }]);
     } finally {
       await small.close();
     }

@@ -3,7 +3,7 @@ import { availableParallelism } from "node:os";
 import type { CompiledProfile } from "./profile.js";
 import type { MaskSession } from "./session.js";
 import { maskBody, maskBodyKeepClean, type MaskBodyOptions, type MaskBodyResult, type Untouched } from "./body.js";
-import type { MaskJob, MaskJobResult } from "./mask-worker.js";
+import type { BodyJob, MaskJob, MaskJobResult, SseEventJob, SseEventResult } from "./mask-worker.js";
 
 /** maskBody's result, `untouched` (masking changed nothing: maskBodyKeepClean), or `bound`: not masked within the pool's bounds (fail closed). */
 export type BoundedMaskResult = MaskBodyResult | Untouched | { ok: false; code: "bound"; reason: string };
@@ -25,6 +25,9 @@ export interface MaskPoolOptions {
   maxQueue?: number;
 }
 
+/** A job before the pool numbers it. */
+type JobInput = Omit<BodyJob, "id"> | Omit<SseEventJob, "id">;
+
 interface Pending {
   job: MaskJob;
   resolve(r: MaskJobResult | { id: number; bound: string }): void;
@@ -41,7 +44,8 @@ interface PoolWorker {
 }
 
 /**
- * Worker threads that mask whole bodies with maskBody, so a large or hostile body costs the
+ * Worker threads that mask whole bodies with maskBody (and single large SSE events with their
+ * streams' state: sse-bounded.ts), so a large or hostile body costs the
  * event loop only its hand-over (a copy of the bytes each way), never the detector work.
  * Bounded: a job that has not finished `timeoutMs` after a loaded worker took it is answered
  * `bound` and its worker terminated (a fresh one replaces it); more than `maxQueue` waiting
@@ -73,11 +77,27 @@ export class MaskPool {
     opts: MaskBodyOptions = {},
     keepClean = false,
   ): Promise<BoundedMaskResult> {
-    if (this.closed) return { ok: false, code: "bound", reason: "masking pool closed" };
-    if (this.queue.length >= this.maxQueue) return { ok: false, code: "bound", reason: `more than ${this.maxQueue} bodies waiting for masking` };
     // A view on a larger (pooled) buffer would be cloned whole: hand over just its bytes.
     if (typeof body !== "string" && body.byteLength !== body.buffer.byteLength) body = new Uint8Array(body);
-    const job: MaskJob = { id: this.nextId++, rules: profile.specs, key: session.sharedKey(), body, contentType, opts, keepClean };
+    const r = await this.run({ kind: "body", rules: profile.specs, key: session.sharedKey(), body, contentType, opts, keepClean }, session);
+    if (!r.ok) return r;
+    if (!("result" in r.done)) return { ok: false, code: "bound", reason: "masking worker answered another kind of job" };
+    return r.done.result;
+  }
+
+  /** Masks one SSE event in a worker (sse-bounded.ts): its output and the new state of the streams it was given. */
+  async maskSseEvent(job: Omit<SseEventJob, "id" | "kind" | "rules" | "key">, profile: CompiledProfile, session: MaskSession): Promise<{ ok: true; sse: SseEventResult } | { ok: false; reason: string }> {
+    const r = await this.run({ kind: "sse-event", rules: profile.specs, key: session.sharedKey(), ...job }, session);
+    if (!r.ok) return r;
+    if (!("sse" in r.done)) return { ok: false, reason: "masking worker answered another kind of job" };
+    return { ok: true, sse: r.done.sse };
+  }
+
+  /** Runs a job on a worker within the bounds; a finished job's counts are added to `session`. */
+  private async run(input: JobInput, session: MaskSession): Promise<{ ok: true; done: Exclude<MaskJobResult, { error: string }> } | { ok: false; code: "bound"; reason: string }> {
+    if (this.closed) return { ok: false, code: "bound", reason: "masking pool closed" };
+    if (this.queue.length >= this.maxQueue) return { ok: false, code: "bound", reason: `more than ${this.maxQueue} jobs waiting for masking` };
+    const job: MaskJob = { ...input, id: this.nextId++ };
     const r = await new Promise<MaskJobResult | { id: number; bound: string }>((resolve) => {
       const pending: Pending = { job, resolve, timer: undefined };
       this.queue.push(pending);
@@ -86,7 +106,7 @@ export class MaskPool {
     if ("bound" in r) return { ok: false, code: "bound", reason: r.bound };
     if ("error" in r) return { ok: false, code: "bound", reason: `masking failed: ${r.error}` };
     session.addCounts(r.counts);
-    return r.result;
+    return { ok: true, done: r };
   }
 
   /** Terminates every worker; pending jobs are answered `bound`. */

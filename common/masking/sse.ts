@@ -1,6 +1,6 @@
 import type { CompiledProfile } from "./profile.js";
 import type { MaskSession } from "./session.js";
-import { HoldBack, DEFAULT_MAX_HOLD } from "./hold-back.js";
+import { HoldBack, DEFAULT_MAX_HOLD, type HoldState } from "./hold-back.js";
 import { maskJson } from "./json.js";
 import { SseParser, DEFAULT_MAX_EVENT_CHARS, type SseBlock, type SseField } from "./sse-parser.js";
 import { maskText } from "./text.js";
@@ -23,6 +23,30 @@ export interface SseMaskerOptions {
   maxEventChars?: number;
   /** Observes every emitted event (masked data), e.g. to record the session. */
   onEvent?: (event: string, data: string) => void;
+  /** Streams open elsewhere (a worker masking one event sees only the streams it can touch: sse-bounded.ts). */
+  otherOpen?: number;
+}
+
+/** One open stream's state as plain data, for a masking worker to continue it (sse-bounded.ts). */
+export interface StreamSnapshot {
+  readonly key: string;
+  readonly event: string;
+  readonly custom: boolean;
+  readonly cumulative: boolean;
+  readonly fieldsPath: JsonPath;
+  readonly template: unknown;
+  readonly slots: ReadonlyArray<{
+    readonly key: string;
+    readonly kind: SlotKind;
+    readonly index: number;
+    readonly rel: JsonPath;
+    readonly fieldRel: JsonPath;
+    readonly blockType: string | undefined;
+    readonly hold: HoldState;
+    readonly masked: string;
+    readonly rawLength: number;
+    readonly rawTail: string;
+  }>;
 }
 
 interface SlotState {
@@ -84,6 +108,7 @@ export class SseMasker {
   private readonly streams = new Map<string, StreamState>();
   private readonly maxHold: number;
   private readonly onEvent: ((event: string, data: string) => void) | undefined;
+  private readonly otherOpen: number;
 
   constructor(
     private readonly profile: CompiledProfile,
@@ -93,31 +118,72 @@ export class SseMasker {
     this.parser = new SseParser(opts.maxEventChars ?? DEFAULT_MAX_EVENT_CHARS);
     this.maxHold = opts.maxHold ?? DEFAULT_MAX_HOLD;
     this.onEvent = opts.onEvent;
+    this.otherOpen = opts.otherOpen ?? 0;
   }
 
   /** Feeds a chunk of the upstream stream; returns the masked events it completed (maybe ""). */
   push(chunk: Uint8Array | string): string {
     let out = "";
-    for (const block of this.parser.push(chunk)) out += this.block(block);
+    for (const block of this.parser.push(chunk)) out += this.maskBlock(block);
     return out;
   }
 
   /** Ends the stream: emits an unterminated last event and every held tail. */
   end(): string {
     let out = "";
-    for (const block of this.parser.end()) out += this.block(block);
+    for (const block of this.parser.end()) out += this.maskBlock(block);
+    return out + this.endStreams();
+  }
+
+  /** Releases every held tail (in synthesized events) and forgets every stream. */
+  endStreams(): string {
+    let out = "";
     for (const st of this.streams.values()) out += this.synthesize(st, false);
     this.streams.clear();
     return out;
   }
 
-  private block(block: SseBlock): string {
-    let event = "message";
-    let data: string | undefined;
-    for (const f of block.fields) {
-      if (f.name === "event") event = f.value;
-      else if (f.name === "data") data = data === undefined ? f.value : `${data}\n${f.value}`;
+  /**
+   * The state of the streams an event named `event` can touch — its own mode and namespace's
+   * messages or custom channel, and for `messages/complete` the partial messages it ends —
+   * taken out of this masker, for a worker to mask the event (sse-bounded.ts); `others` is how
+   * many streams stay here. When half the stream bound is open, every stream goes: the worker
+   * then always has one of its own to close when the bound is reached. No event: every stream.
+   */
+  takeStreams(event?: string): { streams: StreamSnapshot[]; others: number } {
+    const every = event === undefined || this.streams.size >= MAX_OPEN_STREAMS / 2;
+    const touched = (key: string) =>
+      key === `c\u0000${event}` ||
+      key.startsWith(`m\u0000${event}\u0000`) ||
+      (event!.startsWith("messages/complete") && key.startsWith(`m\u0000${event!.replace("messages/complete", "messages/partial")}\u0000`));
+    const streams: StreamSnapshot[] = [];
+    for (const [key, st] of this.streams) {
+      if (!every && !touched(key)) continue;
+      this.streams.delete(key);
+      streams.push({ ...st, key, slots: [...st.slots].map(([k, slot]) => ({ ...slot, key: k, hold: slot.hold.state() })) });
     }
+    return { streams, others: this.streams.size };
+  }
+
+  /** Puts streams back (from takeStreams, as a worker left them), as the most recently streamed. */
+  putStreams(streams: readonly StreamSnapshot[]): void {
+    for (const { key, slots, ...st } of streams) {
+      const state: StreamState = { ...st, slots: new Map() };
+      for (const { key: k, hold, ...slot } of slots) {
+        const hb = new HoldBack(this.profile, this.session, this.maxHold);
+        hb.restore(hold);
+        state.slots.set(k, { ...slot, hold: hb });
+      }
+      this.streams.delete(key);
+      this.streams.set(key, state);
+    }
+  }
+
+  /** Masks one parsed event block: the masked event(s) to emit (held tails of a closed stream first). */
+  maskBlock(block: SseBlock): string {
+    const event = eventNameOf(block);
+    let data: string | undefined;
+    for (const f of block.fields) if (f.name === "data") data = data === undefined ? f.value : `${data}\n${f.value}`;
     if (data === undefined) return this.serialize(block.fields, undefined, event); // comments, ids
     let parsed: unknown;
     let isJson = true;
@@ -148,7 +214,7 @@ export class SseMasker {
       return [st, ""];
     }
     let out = "";
-    if (this.streams.size >= MAX_OPEN_STREAMS) {
+    if (this.streams.size > 0 && this.streams.size + this.otherOpen >= MAX_OPEN_STREAMS) {
       const [oldKey, oldest] = this.streams.entries().next().value as [string, StreamState];
       this.streams.delete(oldKey);
       out = this.synthesize(oldest, true);
@@ -312,6 +378,13 @@ export class SseMasker {
     if (data !== undefined) this.onEvent?.(event, data);
     return `${out}\n`;
   }
+}
+
+/** An event block's name (its last `event` field; "message" when it has none). */
+export function eventNameOf(block: SseBlock): string {
+  let event = "message";
+  for (const f of block.fields) if (f.name === "event") event = f.value;
+  return event;
 }
 
 /**
