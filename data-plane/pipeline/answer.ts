@@ -1,5 +1,6 @@
 import { decodeBody, parseJsonBody, type DecodedBody } from "../../common/masking/decode.js";
 import type { GatewayErrorCode } from "../errors.js";
+import type { StreamMasker } from "./context.js";
 import type { Reason } from "../policy/reasons.js";
 
 /** A response stage's refusal: the caller gets this error instead of the upstream's answer. */
@@ -78,7 +79,7 @@ export class StreamChunk {
     /** The stream ended: flush what the masker holds back. */
     readonly last: boolean,
     /** The stream's incremental masker; it reports completed events into `events`. */
-    readonly masker: { push(chunk: Buffer): string; end(): string },
+    readonly masker: StreamMasker,
   ) {}
 }
 

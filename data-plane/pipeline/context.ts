@@ -30,12 +30,18 @@ export interface GatewayRequest {
 
 export type { VerifiedIdentity };
 
+/** Masks one event stream, chunk by chunk, in order (BoundedSseMasker); rejects when an event could not be masked within bounds. */
+export interface StreamMasker {
+  push(chunk: Buffer): Promise<string>;
+  end(): Promise<string>;
+}
+
 /** Masks one exchange; holds the per-session pseudonym key and the counts by rule. */
 export interface BodyMasker {
   maskJson(value: unknown): unknown;
   maskText(text: string): string;
-  /** An incremental SSE masker for one response stream; `onEvent` sees each masked event. */
-  sse(onEvent?: (event: string, data: string) => void): { push(chunk: Buffer): string; end(): string };
+  /** An incremental SSE masker for one response stream (large events masked by the pool: fail closed); `onEvent` sees each masked event. */
+  sse(onEvent?: (event: string, data: string) => void): StreamMasker;
   counts(): Record<string, number>;
   /** The profile lets response bodies that cannot be inspected through (default: refused, 502). */
   readonly passUninspectable: boolean;

@@ -1,12 +1,12 @@
 import { Writable } from "node:stream";
 import type { ServerResponse } from "node:http";
-import { maskerOf, type RequestContext } from "./context.js";
+import { maskerOf, type RequestContext, type StreamMasker } from "./context.js";
 import { BufferedAnswer, StreamChunk } from "./answer.js";
 import { runResponseStages } from "./run.js";
-import { prepareMaskAnswer } from "../stages/mask-response.js";
 import { errorBody } from "../errors.js";
 import { exchangeCost } from "../limits/run-rules.js";
 import { charsetOf, mediaTypeOf } from "../../common/masking/decode.js";
+import { SseMaskBoundError } from "../../common/masking/sse-bounded.js";
 
 /** Largest non-streamed response the proxy will buffer to inspect (then 502). */
 export const MAX_BUFFERED_RESPONSE = 32 << 20;
@@ -47,7 +47,7 @@ export class ResponseRelay extends Writable {
   private readonly chunks: Buffer[] = [];
   private size = 0;
   private prefixDone = false;
-  private readonly sse: { push(chunk: Buffer): string; end(): string } | undefined;
+  private readonly sse: StreamMasker | undefined;
   /** The chunk the stream masker is working on: it reports completed events into it. */
   private current: StreamChunk | undefined;
 
@@ -72,13 +72,11 @@ export class ResponseRelay extends Writable {
   override _write(chunk: Buffer, _enc: BufferEncoding, done: (err?: Error | null) => void): void {
     if (this.mode === "uninspectable") return done(new Error("the upstream sent an encoded body the gateway cannot inspect"));
     if (this.mode === "sse") {
-      let out: string;
-      try {
-        out = this.streamChunk(chunk, false);
-      } catch (err) {
-        return done(err as Error); // e.g. one event over the masker's size bound: cut the stream
-      }
-      return this.send(out, done);
+      this.streamChunk(chunk, false).then(
+        (out) => this.send(out, done),
+        (err: Error) => this.cut(err, done), // e.g. one event over the masker's size or time bound
+      );
+      return;
     }
     let rest = chunk;
     if (this.mode === "wait" && !this.prefixDone) {
@@ -97,27 +95,42 @@ export class ResponseRelay extends Writable {
   }
 
   override _final(done: (err?: Error | null) => void): void {
-    this.finish().then(() => done(), (err: Error) => done(err));
+    this.finish().then(
+      () => done(),
+      (err: Error) => (this.mode === "sse" ? this.cut(err, done) : done(err)),
+    );
   }
 
   /** One streamed chunk (or the end of the stream) through the response stages: the text to relay. */
-  private streamChunk(bytes: Buffer, last: boolean): string {
+  private async streamChunk(bytes: Buffer, last: boolean): Promise<string> {
     const part = (this.current = new StreamChunk(bytes, last, this.sse!));
-    const refusal = runResponseStages(this.ctx, part);
+    const refusal = await runResponseStages(this.ctx, part);
     if (refusal) throw new Error(refusal.message); // the stream has started: cut it
     return part.out;
   }
 
+  /**
+   * Cuts a started stream: an event the gateway could not mask within its bounds is never
+   * relayed (fail closed); the caller gets an `error` event saying so, and the record says why.
+   */
+  private cut(err: Error, done: (err?: Error | null) => void): void {
+    if (err instanceof SseMaskBoundError) {
+      this.ctx.record.errorCode = "MASKING_BOUND";
+      this.ctx.record.reasons.push("response-uninspectable");
+      if (!this.res.destroyed) this.res.write(`event: error\ndata: ${JSON.stringify({ error: "MASKING_BOUND", message: err.message })}\n\n`);
+    }
+    done(err);
+  }
+
   private async finish(): Promise<void> {
     if (this.mode === "uninspectable") throw new Error("the upstream sent an encoded body the gateway cannot inspect");
-    if (this.mode === "sse") return this.end2(this.streamChunk(EMPTY, true));
+    if (this.mode === "sse") return this.end2(await this.streamChunk(EMPTY, true));
     if (this.mode === "empty") {
       this.res.writeHead(this.status, this.headers);
       return this.end2("");
     }
     const part = new BufferedAnswer(this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks), this.status, this.headers, headerValue(this.headers["content-type"]), this.mode);
-    await prepareMaskAnswer(this.ctx, part); // a large body is masked off the event loop, bounded
-    const refusal = runResponseStages(this.ctx, part);
+    const refusal = await runResponseStages(this.ctx, part); // a large body is masked off the event loop, bounded
     if (refusal) {
       // A response check failed: answer with the error instead of the upstream body.
       const payload = errorBody(refusal.code, refusal.message, this.ctx.req.id);

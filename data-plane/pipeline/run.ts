@@ -25,7 +25,8 @@ import { countAnswerUsage } from "../stages/count-usage.js";
 import { recordAnswer } from "../stages/record-response.js";
 
 type Stage = (ctx: RequestContext) => Outcome | Promise<Outcome>;
-type ResponseStage = (ctx: RequestContext, part: AnswerPart) => AnswerRefusal | undefined;
+/** A response stage; `mask` may wait for the masking pool (a large body or event), the others answer at once. */
+type ResponseStage = (ctx: RequestContext, part: AnswerPart) => AnswerRefusal | undefined | Promise<AnswerRefusal | undefined>;
 
 /**
  * THE order of a request through the proxy (DESIGN.md §1). The only place that knows it;
@@ -57,7 +58,7 @@ const STAGES: ReadonlyArray<readonly [string, Stage]> = [
  */
 const RESPONSE_STAGES: ReadonlyArray<readonly [string, ResponseStage]> = [
   ["filter", filterAnswer], // ownership and visibility of what the upstream returned
-  ["mask", maskAnswer], // the profile's rules; untouched bytes when the pre-scan finds nothing to mask
+  ["mask", maskAnswer], // the profile's rules, bounded (large bodies and events in the masking pool); untouched bytes when masking changes nothing
   ["scrub", scrubAnswer], // the upstream credential never reaches the caller
   ["count-usage", countAnswerUsage], // model tokens of run output, for cost budgets
   ["record", recordAnswer], // into the session record, as the caller received it
@@ -92,10 +93,11 @@ export async function runPipeline(ctx: RequestContext, res: ServerResponse): Pro
 }
 
 /** Runs the response stages over one part of the answer; returns the first refusal. */
-export function runResponseStages(ctx: RequestContext, part: AnswerPart): AnswerRefusal | undefined {
+export async function runResponseStages(ctx: RequestContext, part: AnswerPart): Promise<AnswerRefusal | undefined> {
   for (let i = 0; i < RESPONSE_STAGES.length; i++) {
     const started = process.hrtime.bigint();
-    const refusal = RESPONSE_STAGES[i]![1](ctx, part);
+    const result = RESPONSE_STAGES[i]![1](ctx, part);
+    const refusal = result instanceof Promise ? await result : result; // no extra turn for the synchronous stages
     RESPONSE_SLOTS[i]!.observeNs(Number(process.hrtime.bigint() - started));
     if (refusal) return refusal;
   }

@@ -8,11 +8,11 @@ import {
   maskJson,
   maskText,
   MaskSession,
-  SseMasker,
   type CompiledProfile,
   type MaskingRuleSpec,
 } from "../../common/masking/index.js";
 import { maskBodyBounded } from "../../common/masking/pool.js";
+import { BoundedSseMasker } from "../../common/masking/sse-bounded.js";
 
 /**
  * Compiles every masking profile of a snapshot once (a profile that does not compile
@@ -42,8 +42,9 @@ export function createMaskerFactory(
       maskJson: (value) => maskJson(value, profile, session),
       maskText: (text) => maskText(text, profile, session),
       sse: (onEvent) => {
-        // Hold-back is per logical text; interleaved events never release it (see SseMasker).
-        const masker = new SseMasker(profile, session, onEvent ? { onEvent } : {});
+        // Hold-back is per logical text; interleaved events never release it (see SseMasker);
+        // large events are masked by the masking pool (BoundedSseMasker).
+        const masker = new BoundedSseMasker(profile, session, onEvent ? { onEvent } : {});
         return { push: (chunk) => masker.push(chunk), end: () => masker.end() };
       },
       counts: () => ({ ...session.counts }),

@@ -86,7 +86,8 @@ export async function forward(ctx: RequestContext, res: ServerResponse): Promise
     });
   } catch (err) {
     if (res.headersSent || ctx.signal.aborted) {
-      ctx.record.errorCode = ctx.signal.aborted ? "CLIENT_CLOSED" : "UPSTREAM_BROKEN";
+      // (a relay that cut the stream itself said why, e.g. MASKING_BOUND)
+      ctx.record.errorCode = ctx.signal.aborted ? "CLIENT_CLOSED" : ctx.record.errorCode || "UPSTREAM_BROKEN";
       res.destroy();
       return CONTINUE;
     }

@@ -1,9 +1,11 @@
 /**
- * Bounded masking end to end (#12 item 6), through a real proxy and the real SDK against a
- * scripted upstream: bodies of 16 KiB and more are masked by the proxy's masking pool
- * (worker threads), so a hostile body costs the event loop a copy, not the detector work;
- * a body the pool cannot mask within AGENTGATE_MASK_TIMEOUT_MS is refused (502), never
- * relayed; a large request body reaches the upstream masked.
+ * Bounded masking end to end (#12 item 6, #11), through a real proxy and the real SDK against
+ * a scripted upstream: bodies of 16 KiB and more (also a filtered list the proxy
+ * re-serialises) and SSE events of 16 K characters and more are masked by the proxy's masking
+ * pool (worker threads), so a hostile body or event costs the event loop a copy, not the
+ * detector work — /healthz answers while it is masked (checked by the order of answers, not
+ * by time); a body the pool cannot mask within AGENTGATE_MASK_TIMEOUT_MS is refused (502), an
+ * event cuts its stream, neither is relayed; a large request body reaches the upstream masked.
  * Attacker: a hostile upstream (or stored content) built to make masking expensive.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
@@ -26,6 +28,50 @@ const HUGE_TEXT = "::1 ".repeat(6_000_000);
 
 const received: string[] = [];
 
+/**
+ * An upstream answer that stops before its last bytes until the test releases it: once those
+ * are written the proxy holds the whole hostile body or event (TCP keeps order), so a /healthz
+ * sent then arrives while the proxy masks it.
+ */
+interface Gate {
+  /** Everything but the last bytes is written. */
+  readonly held: Promise<void>;
+  release(): void;
+  /** The last bytes are written. */
+  readonly done: Promise<void>;
+}
+let gate: (Gate & { heldNow(): void; released: Promise<void>; doneNow(): void }) | undefined;
+
+function armGate(): Gate {
+  let heldNow!: () => void;
+  let release!: () => void;
+  let doneNow!: () => void;
+  const held = new Promise<void>((r) => (heldNow = r));
+  const released = new Promise<void>((r) => (release = r));
+  const done = new Promise<void>((r) => (doneNow = r));
+  gate = { held, release, done, heldNow, released, doneNow };
+  return gate;
+}
+
+/** Writes `text` but its last `tail` characters, waits for the test, then writes the rest. */
+async function writeGated(res: ServerResponse, text: string, tail: number): Promise<void> {
+  const g = gate!;
+  gate = undefined;
+  await new Promise<void>((r) => res.write(text.slice(0, -tail), () => r()));
+  g.heldNow();
+  await g.released;
+  await new Promise<void>((r) => res.write(text.slice(-tail), () => r()));
+  g.doneNow();
+}
+
+const sse = (event: string, data: unknown) => `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
+const tokenEvent = (content: string, last = false) =>
+  sse("messages", [{ content, id: "m1", type: "AIMessageChunk", tool_call_chunks: [], response_metadata: last ? { finish_reason: "stop" } : {} }, { langgraph_node: "agent" }]);
+/** ~1.3 MB: the issue's hostile shapes in one `values` event, a secret inside, a marker to see it arrive. */
+const BIG_EVENT = sse("values", { marker: "big-event-here", text: `${"password=".repeat(60_000)} ${EMAIL} ${"4111 ".repeat(60_000)} ${"::1 ".repeat(60_000)}`, items: Array.from({ length: 5000 }, (_, i) => ({ api_key: `v${i}` })) });
+/** ~14 MB of IPv6 addresses in one event: far past the 3 s bound in any worker. */
+const HUGE_EVENT = `event: custom\ndata: ${"::1 ".repeat(3_500_000)} ${EMAIL}\n\n`;
+
 async function body(req: IncomingMessage): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const c of req) chunks.push(c as Buffer);
@@ -43,7 +89,19 @@ async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> 
       return void res.end(HUGE_TEXT);
     }
     res.writeHead(200, { "content-type": "application/json" });
-    return void res.end(`[{"assistant_id":"00000000-0000-4000-8000-000000000001","graph_id":"scripted","metadata":${LARGE_DOC}}]`);
+    const list = `[{"assistant_id":"00000000-0000-4000-8000-000000000001","graph_id":"scripted","metadata":${LARGE_DOC}}]`;
+    if (!gate) return void res.end(list);
+    await writeGated(res, list, 1);
+    return void res.end();
+  }
+  if (req.method === "POST" && url.pathname === "/runs/stream") {
+    const scenario = (JSON.parse(await body(req)) as { input?: { scenario?: string } }).input?.scenario;
+    res.writeHead(200, { "content-type": "text/event-stream" });
+    res.write(tokenEvent("my card is 4111 1111"));
+    if (scenario === "huge") res.write(HUGE_EVENT);
+    else await writeGated(res, BIG_EVENT, 2); // the blank line that ends the event comes last
+    res.write(sse("custom", { progress: "step 2" }));
+    return void res.end(tokenEvent(" 1111 1111 thanks", true));
   }
   res.writeHead(404, { "content-type": "application/json" });
   res.end('{"detail":"not found"}');
@@ -64,7 +122,7 @@ beforeAll(async () => {
         identityProviders: [{ issuer: input.issuerUrl, audiences: ["agentgate"], groupsClaim: "groups" }],
         roles: [{ name: "dev", bindings: [{ issuer: input.issuerUrl, group: "devs" }] }],
         connections: [{ name: "scripted", baseUrl: upstreamUrl, credentialEnv: input.credentialEnv }],
-        policies: [{ name: "dev", role: "dev", connection: "scripted", graphs: ["scripted"], operations: ["assistants:*"] }],
+        policies: [{ name: "dev", role: "dev", connection: "scripted", graphs: ["scripted"], operations: ["assistants:*", "runs:*"] }],
       }),
   });
   token = await e2e.stack.issuer.mint({ sub: "bounded-user", groups: ["devs"] });
@@ -77,6 +135,74 @@ afterAll(async () => {
 });
 
 const leaks = (text: string) => [EMAIL, CARD, AWS].filter((s) => text.includes(s));
+
+/** Sends /healthz once the gated answer's last bytes are written; resolves when it answered. */
+async function healthzAfter(g: Gate, order: string[]): Promise<void> {
+  await g.held;
+  g.release();
+  await g.done;
+  const res = await fetch(`${e2e.stack.proxyUrl()}/healthz`);
+  expect(res.status).toBe(200);
+  order.push("healthz");
+}
+
+/** Starts a run stream through the proxy; its text, and "event" pushed to `order` when the big event arrives. */
+async function streamRun(scenario: string, order: string[]): Promise<{ text: string; error: unknown }> {
+  const res = await fetch(`${e2e.stack.proxyUrl()}/runs/stream`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+    body: JSON.stringify({ assistant_id: "scripted", input: { scenario }, stream_mode: ["messages-tuple", "values", "custom"] }),
+  });
+  expect(res.status).toBe(200);
+  const decoder = new TextDecoder();
+  let text = "";
+  try {
+    for await (const chunk of res.body!) {
+      text += decoder.decode(chunk as Uint8Array, { stream: true });
+      if (text.includes("big-event-here") && !order.includes("event")) order.push("event");
+    }
+  } catch (error) {
+    return { text, error }; // the proxy cut the stream
+  }
+  return { text, error: undefined };
+}
+
+test("a hostile large SSE event is masked off the proxy's event loop: /healthz answers while it is masked, no secret reaches the client", async () => {
+  const order: string[] = [];
+  const g = armGate();
+  const [run] = await Promise.all([streamRun("big", order), healthzAfter(g, order)]);
+  expect(order).toEqual(["healthz", "event"]);
+  expect(leaks(run.text)).toEqual([]);
+  expect(run.error).toBeUndefined();
+  // the card split around the large event is masked, the rest arrives
+  const content = run.text
+    .split("\n")
+    .filter((l) => l.startsWith("data: [{"))
+    .map((l) => (JSON.parse(l.slice(6)) as Array<{ content: string }>)[0]!.content)
+    .join("");
+  expect(content).toBe("my card is [REDACTED:credit_card] thanks");
+  for (const label of ["email", "api_key"]) expect(run.text).toContain(`[REDACTED:${label}]`);
+}, 120_000);
+
+test("a filtered list answer the proxy re-serialises is masked off the event loop: /healthz answers first", async () => {
+  const order: string[] = [];
+  const g = armGate();
+  const search = client.assistants.search({ metadata: { scenario: "large" } }).then((found) => (order.push("answer"), found));
+  const [found] = await Promise.all([search, healthzAfter(g, order)]);
+  expect(order).toEqual(["healthz", "answer"]);
+  expect(leaks(JSON.stringify(found))).toEqual([]);
+}, 120_000);
+
+test("an SSE event the pool cannot mask within its bound cuts the stream: nothing of it reaches the client", async () => {
+  const run = await streamRun("huge", []);
+  expect(leaks(run.text)).toEqual([]);
+  expect(run.text).not.toContain("::1 ::1");
+  expect(run.text).not.toContain("thanks"); // nothing after it either
+  expect(run.text).toContain("MASKING_BOUND");
+  // the proxy goes on serving
+  const found = await client.assistants.search({ metadata: { scenario: "large" } });
+  expect(leaks(JSON.stringify(found))).toEqual([]);
+}, 120_000);
 
 test("a large hostile response is masked by the pool: no planted secret reaches the client", async () => {
   const found = await client.assistants.search({ metadata: { scenario: "large" } });
