@@ -67,8 +67,8 @@ async function writeGated(res: ServerResponse, text: string, tail: number): Prom
 const sse = (event: string, data: unknown) => `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
 const tokenEvent = (content: string, last = false) =>
   sse("messages", [{ content, id: "m1", type: "AIMessageChunk", tool_call_chunks: [], response_metadata: last ? { finish_reason: "stop" } : {} }, { langgraph_node: "agent" }]);
-/** ~1.3 MB: the issue's hostile shapes in one `values` event, a secret inside, a marker to see it arrive. */
-const BIG_EVENT = sse("values", { marker: "big-event-here", text: `${"password=".repeat(60_000)} ${EMAIL} ${"4111 ".repeat(60_000)} ${"::1 ".repeat(60_000)}`, items: Array.from({ length: 5000 }, (_, i) => ({ api_key: `v${i}` })) });
+/** ~0.5 MB: the issue's hostile shapes in one `values` event, a secret inside, a marker to see it arrive. */
+const BIG_EVENT = sse("values", { marker: "big-event-here", text: `${"password=".repeat(20_000)} ${EMAIL} ${"4111 ".repeat(20_000)} ${"::1 ".repeat(20_000)}`, items: Array.from({ length: 4000 }, (_, i) => ({ api_key: `v${i}` })) });
 /** ~14 MB of IPv6 addresses in one event: far past the 3 s bound in any worker. */
 const HUGE_EVENT = `event: custom\ndata: ${"::1 ".repeat(3_500_000)} ${EMAIL}\n\n`;
 
@@ -136,17 +136,28 @@ afterAll(async () => {
 
 const leaks = (text: string) => [EMAIL, CARD, AWS].filter((s) => text.includes(s));
 
-/** Sends /healthz once the gated answer's last bytes are written; resolves when it answered. */
-async function healthzAfter(g: Gate, order: string[]): Promise<void> {
+/**
+ * Once the gated answer's last bytes are written (the proxy now holds the whole hostile body
+ * or event), calls /healthz again and again, one after the other, until `arrived()`: how many
+ * answered before the masked answer reached the client. A proxy masking on its event loop
+ * answers none while it masks (at most the one waiting when it is done); one masking in a
+ * worker answers one after another meanwhile.
+ */
+async function healthzUntil(g: Gate, arrived: () => boolean): Promise<number> {
   await g.held;
   g.release();
   await g.done;
-  const res = await fetch(`${e2e.stack.proxyUrl()}/healthz`);
-  expect(res.status).toBe(200);
-  order.push("healthz");
+  let answered = 0;
+  while (!arrived()) {
+    const res = await fetch(`${e2e.stack.proxyUrl()}/healthz`);
+    expect(res.status).toBe(200);
+    if (!arrived()) answered++;
+    await new Promise((r) => setTimeout(r, 10)); // leave the CPU to the masking worker (2 shared cores)
+  }
+  return answered;
 }
 
-/** Starts a run stream through the proxy; its text, and "event" pushed to `order` when the big event arrives. */
+/** Runs a stream through the proxy: its text; "event" pushed to `order` when the big event arrives. */
 async function streamRun(scenario: string, order: string[]): Promise<{ text: string; error: unknown }> {
   const res = await fetch(`${e2e.stack.proxyUrl()}/runs/stream`, {
     method: "POST",
@@ -170,8 +181,10 @@ async function streamRun(scenario: string, order: string[]): Promise<{ text: str
 test("a hostile large SSE event is masked off the proxy's event loop: /healthz answers while it is masked, no secret reaches the client", async () => {
   const order: string[] = [];
   const g = armGate();
-  const [run] = await Promise.all([streamRun("big", order), healthzAfter(g, order)]);
-  expect(order).toEqual(["healthz", "event"]);
+  let ended = false;
+  const stream = streamRun("big", order).finally(() => (ended = true));
+  const [run, answered] = await Promise.all([stream, healthzUntil(g, () => ended || order.includes("event"))]);
+  expect(answered).toBeGreaterThanOrEqual(3);
   expect(leaks(run.text)).toEqual([]);
   expect(run.error).toBeUndefined();
   // the card split around the large event is masked, the rest arrives
@@ -185,11 +198,11 @@ test("a hostile large SSE event is masked off the proxy's event loop: /healthz a
 }, 120_000);
 
 test("a filtered list answer the proxy re-serialises is masked off the event loop: /healthz answers first", async () => {
-  const order: string[] = [];
+  let done = false;
   const g = armGate();
-  const search = client.assistants.search({ metadata: { scenario: "large" } }).then((found) => (order.push("answer"), found));
-  const [found] = await Promise.all([search, healthzAfter(g, order)]);
-  expect(order).toEqual(["healthz", "answer"]);
+  const search = client.assistants.search({ metadata: { scenario: "large" } }).finally(() => (done = true));
+  const [found, answered] = await Promise.all([search, healthzUntil(g, () => done)]);
+  expect(answered).toBeGreaterThanOrEqual(3);
   expect(leaks(JSON.stringify(found))).toEqual([]);
 }, 120_000);
 
