@@ -45,3 +45,12 @@ test("an answer as the upstream sent it is masked from its bytes through maskBod
   expect(bounded).toEqual([['{"mail":"a@b.co"}', "application/json"]]);
   expect(part.outText()).toBe("masked");
 });
+
+test("a value the filter replaced by null (a store item the caller may not see) goes out as null", async () => {
+  const { masker, bounded } = fakeMasker("unused");
+  const part = answer('{"namespace":["other"],"key":"k"}');
+  part.replaceJson(null);
+  expect(await maskAnswer({ masker } as unknown as RequestContext, part)).toBeUndefined();
+  expect(bounded).toEqual([]);
+  expect(part.outText()).toBe("null");
+});

@@ -32,7 +32,12 @@ async function maskBuffered(ctx: RequestContext, part: BufferedAnswer): Promise<
   const decoded = part.text();
   const json = part.json();
   if (json === undefined || !decoded.ok) throw new Error("a replaced answer must be JSON text"); // replaceJson() parsed it
-  const r = await masker.maskBodyBounded(JSON.stringify(json.value), "application/json", {}, false);
+  const text = JSON.stringify(json.value);
+  if (json.value === null || typeof json.value !== "object" && typeof json.value !== "string") {
+    part.out = text; // null, a number, a boolean (a store item the caller may not see): nothing to mask
+    return undefined;
+  }
+  const r = await masker.maskBodyBounded(text, "application/json", {}, false);
   if (r.ok && decoded.transcoded) return usePremasked(masker.passUninspectable, part, { ...r, transcoded: true });
   return usePremasked(masker.passUninspectable, part, r);
 }
