@@ -125,7 +125,7 @@ export async function startControlPlane(config: ControlPlaneConfig): Promise<Con
     allowInsecure: config.grpcInsecure,
     services: [
       bindGrpcService(PolicyService, createPolicyService({ publisher, status: proxies })),
-      bindGrpcService(ApprovalService, createApprovalService({ db: store.prisma, onGrantSpent: () => void refresher.refresh().catch((err: unknown) => log.error("snapshot refresh after a spent grant failed", { err })), reviewUrl: (id) => (consoleConfig ? approvalPageUrl(consoleConfig.publicUrl ?? httpUrl, id) : "") })),
+      bindGrpcService(ApprovalService, createApprovalService({ db: store.prisma, requestTtlSeconds: config.approvalRequestTtlSeconds, onGrantSpent: () => void refresher.refresh().catch((err: unknown) => log.error("snapshot refresh after a spent grant failed", { err })), reviewUrl: (id) => (consoleConfig ? approvalPageUrl(consoleConfig.publicUrl ?? httpUrl, id) : "") })),
       bindGrpcService(SessionService, sessions),
     ],
   });
@@ -139,6 +139,7 @@ export async function startControlPlane(config: ControlPlaneConfig): Promise<Con
     refreshSnapshot: refresher.refresh,
     adminAuth: { bootstrapToken: config.adminBootstrapToken, allowHttpIssuers: config.allowHttpIssuers },
     credentialEnvAllow: config.credentialEnvAllow,
+    approvalRequestTtlSeconds: config.approvalRequestTtlSeconds,
   });
   const apollo = new ApolloServer<GraphqlContext>({
     ...graphql.serverOptions,

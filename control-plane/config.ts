@@ -4,6 +4,7 @@ import { parseCredentialEnvAllow } from "./admin/credential-env.js";
 import { metricsAccessFromEnv, type MetricsAccess } from "../common/observability/metrics-endpoint.js";
 import { BOOTSTRAP_TOKEN_SHAPE, MIN_BOOTSTRAP_TOKEN_LENGTH } from "./auth/authenticator.js";
 import { MAX_KEY_GENERATION } from "./admin/gateway-keys.js";
+import { DEFAULT_APPROVAL_REQUEST_TTL_SECONDS } from "./approvals/service.js";
 
 /** The control plane's settings, read once from the environment and frozen. */
 export interface ControlPlaneConfig {
@@ -37,6 +38,8 @@ export interface ControlPlaneConfig {
   readonly allowHttpIssuers: HttpAllowance;
   /** AGENTGATE_CREDENTIAL_ENV_ALLOW: variable names a policy file's credentialEnv may read besides AGENTGATE_UPSTREAM_*. */
   readonly credentialEnvAllow: readonly string[];
+  /** AGENTGATE_APPROVAL_REQUEST_TTL_SECONDS: a request still pending this long expires (default 24 h). */
+  readonly approvalRequestTtlSeconds: number;
   /** AGENTGATE_GATEWAY_KEY_GENERATION: current generation of the gateway keys (owner tags, pseudonyms); raise it to rotate. */
   readonly gatewayKeyGeneration: number;
 }
@@ -83,6 +86,8 @@ export function loadControlPlaneConfig(env: NodeJS.ProcessEnv = process.env): Co
   if (!["never", "loopback", "any"].includes(allowHttpIssuers)) problems.push("AGENTGATE_ALLOW_HTTP_ISSUERS must be never, loopback or any");
   const gatewayKeyGeneration = Number(env["AGENTGATE_GATEWAY_KEY_GENERATION"] || 1);
   if (!Number.isInteger(gatewayKeyGeneration) || gatewayKeyGeneration < 1 || gatewayKeyGeneration > MAX_KEY_GENERATION) problems.push(`AGENTGATE_GATEWAY_KEY_GENERATION must be an integer from 1 to ${MAX_KEY_GENERATION}`);
+  const approvalRequestTtlSeconds = Number(env["AGENTGATE_APPROVAL_REQUEST_TTL_SECONDS"] || DEFAULT_APPROVAL_REQUEST_TTL_SECONDS);
+  if (!Number.isInteger(approvalRequestTtlSeconds) || approvalRequestTtlSeconds < 60 || approvalRequestTtlSeconds > 30 * 86_400) problems.push("AGENTGATE_APPROVAL_REQUEST_TTL_SECONDS must be an integer from 60 to 2592000 (30 days)");
   const config: ControlPlaneConfig = {
     databaseUrl: env["DATABASE_URL"] || undefined,
     host: env["AGENTGATE_CP_HOST"] ?? "127.0.0.1",
@@ -101,6 +106,7 @@ export function loadControlPlaneConfig(env: NodeJS.ProcessEnv = process.env): Co
     allowHttpIssuers,
     gatewayKeyGeneration,
     credentialEnvAllow: parseCredentialEnvAllow(env["AGENTGATE_CREDENTIAL_ENV_ALLOW"]),
+    approvalRequestTtlSeconds,
     metrics: metricsAccessFromEnv(env, problems),
   };
   if (problems.length) throw new ConfigError(problems);

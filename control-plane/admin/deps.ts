@@ -27,6 +27,8 @@ export interface AdminDeps {
    * AGENTGATE_UPSTREAM_* (AGENTGATE_CREDENTIAL_ENV_ALLOW); default none.
    */
   readonly credentialEnvAllow?: readonly string[];
+  /** A request still pending this long expires (AGENTGATE_APPROVAL_REQUEST_TTL_SECONDS; default 24 h). */
+  readonly approvalRequestTtlSeconds?: number;
   /** Set inside {@link commitBatch}: writes join that transaction. */
   readonly batch?: Batch;
 }

@@ -5,7 +5,7 @@ import { startGraphqlHarness, type GqlResponse, type GraphqlHarness } from "../g
 import { buildSnapshot } from "../snapshot/compile.js";
 import { gatewayKeySource } from "../snapshot/gateway-keys.js";
 import { SecretBox } from "../secrets.js";
-import { consumeGrant, requestApproval } from "./service.js";
+import { consumeGrant, DEFAULT_APPROVAL_REQUEST_TTL_SECONDS, requestApproval } from "./service.js";
 
 /**
  * Approvals that mean what they say, attacked through the GraphQL API on both databases:
@@ -208,5 +208,29 @@ policies:
       expect(await consumeGrant(prisma(), { grantId, proxyId: "p0", requestId: "r" })).toEqual({ granted: false, usesLeft: 0 });
     }
     expect((await row(expired)).grantUsesLeft).toBe(2);
+  });
+
+  test("a request left pending past its TTL expires: not listed as pending, not approvable, not handed back to a retrying caller", async () => {
+    const id = await fileRequest("patient-runner");
+    const filed = await row(id);
+    const reviewer = await issuer.mint({ sub: "late-reviewer", groups: ["approvers", "payments"] });
+    // Filed more than 24 h ago (the default TTL).
+    await prisma().approvalRequest.update({ where: { id }, data: { createdAt: new Date(Date.now() - (DEFAULT_APPROVAL_REQUEST_TTL_SECONDS + 60) * 1_000) } });
+    const versionBefore = (await prisma().snapshotVersion.findUniqueOrThrow({ where: { id: 1 } })).version;
+
+    const pending = await admin(`{ approvalRequests(status: "pending", first: 100) { edges { node { id } } } }`);
+    expect(pending.approvalRequests.edges.map((e: any) => e.node.id)).not.toContain(id);
+    const late = await api.gql(APPROVE, { id }, reviewer);
+    expect(codes(late)).toEqual(["CONFLICT"]);
+    expect(late.errors![0]!.message).toMatch(/expired/);
+    expect(await row(id)).toMatchObject({ status: "expired", grantExpiresAt: null, reviewer: null });
+    expect((await auditOf(id)).filter((a) => a.action.startsWith("approval.approve"))).toHaveLength(0);
+    expect((await prisma().snapshotVersion.findUniqueOrThrow({ where: { id: 1 } })).version).toBe(versionBefore);
+
+    const retry = await requestApproval(prisma(), { proxyId: "p1", issuer: issuer.url, subject: "patient-runner", email: "", connectionId, graph: filed.graph, operation: "runs:wait", parametersJson: "{}", reason: "", policyId });
+    expect(retry.status).toBe("pending");
+    expect(retry.id).not.toBe(id);
+    // A fresh request within its TTL is untouched.
+    expect(await row(retry.id)).toMatchObject({ status: "pending" });
   });
 });

@@ -1,4 +1,4 @@
-import type { Db } from "../store/client.js";
+import type { Db, Tx } from "../store/client.js";
 import type { ApprovalRequest } from "../store/types.js";
 import type { ApprovalRequest as ApprovalRequestMessage } from "../../proto/gen/agentgate/v1/approval_pb.js";
 import type { AdminDeps } from "../admin/deps.js";
@@ -16,6 +16,21 @@ import { log } from "../../common/observability/log.js";
 export type ApprovalInput = Omit<ApprovalRequestMessage, "$typeName" | "$unknown">;
 
 const DEFAULT_GRANT_TTL_SECONDS = 3_600;
+/** How long a request may wait for a reviewer: an approval days later would grant a run its requester no longer expects. */
+export const DEFAULT_APPROVAL_REQUEST_TTL_SECONDS = 86_400;
+
+/**
+ * Marks requests pending for longer than `ttlSeconds` expired (one statement). Run before
+ * every read or decision of pending requests, so an old request is never listed as
+ * pending, never approved and never handed back to a retrying caller.
+ */
+export async function expireStaleApprovals(db: Db | Tx, now: Date, ttlSeconds = DEFAULT_APPROVAL_REQUEST_TTL_SECONDS): Promise<number> {
+  const { count } = await db.approvalRequest.updateMany({
+    where: { status: "pending", createdAt: { lte: new Date(now.getTime() - ttlSeconds * 1_000) } },
+    data: { status: "expired", decidedAt: now },
+  });
+  return count;
+}
 
 /** A grant with uses left: unlimited (null) or at least one (a spent grant grants nothing). */
 export const UNSPENT = { OR: [{ grantUsesLeft: null }, { grantUsesLeft: { gt: 0 } }] };
@@ -26,7 +41,8 @@ const MAX_PARAMETERS = 64 * 1024;
  * connection, graph and operation (a caller retrying does not flood the reviewers), or an
  * approved grant still valid (the proxy's snapshot may not carry it yet).
  */
-export async function requestApproval(db: Db, input: ApprovalInput, now = new Date()): Promise<{ id: string; status: string }> {
+export async function requestApproval(db: Db, input: ApprovalInput, now = new Date(), ttlSeconds?: number): Promise<{ id: string; status: string }> {
+  await expireStaleApprovals(db, now, ttlSeconds);
   const same = { requesterIssuer: input.issuer, requesterSubject: input.subject, connectionId: input.connectionId, graph: input.graph, operation: input.operation };
   const open = await db.approvalRequest.findFirst({
     where: { ...same, OR: [{ status: "pending" }, { status: "approved", grantExpiresAt: { gt: now }, ...UNSPENT }] },
@@ -55,7 +71,8 @@ export async function requestApproval(db: Db, input: ApprovalInput, now = new Da
 }
 
 /** Approval requests, newest first, optionally by status. */
-export async function listApprovals(db: Db, status: string | undefined, page: PageRequest): Promise<Page<ApprovalRequest>> {
+export async function listApprovals(db: Db, status: string | undefined, page: PageRequest, now = new Date(), ttlSeconds?: number): Promise<Page<ApprovalRequest>> {
+  await expireStaleApprovals(db, now, ttlSeconds);
   const { idAfter, orderBy, take } = pageArgs(page, "desc");
   const rows = await db.approvalRequest.findMany({ where: { ...idAfter, ...(status ? { status } : {}) }, orderBy, take });
   return toPage(rows, page, (r) => r);
@@ -79,6 +96,7 @@ export async function decideApproval(
   note: string | undefined,
   now = new Date(),
 ): Promise<ApprovalRequest> {
+  await expireStaleApprovals(deps.db, now, deps.approvalRequestTtlSeconds);
   const committed = await commitChange(deps, by.actor, "policy", async (tx) => {
     const request = orNotFound(await tx.approvalRequest.findUnique({ where: { id } }), `approval request ${id}`);
     const decider = await resolveDecider(tx, by);

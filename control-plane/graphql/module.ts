@@ -52,6 +52,7 @@ export interface GraphqlDeps {
   readonly adminAuth?: AdminAuthConfig;
   /** AGENTGATE_CREDENTIAL_ENV_ALLOW (policy files' credentialEnv besides AGENTGATE_UPSTREAM_*). */
   readonly credentialEnvAllow?: readonly string[];
+  readonly approvalRequestTtlSeconds?: number;
   /** Query depth/cost limits; default DEFAULT_QUERY_LIMITS. */
   readonly queryLimits?: QueryLimits;
   /** The root-field access table; default ROOT_FIELD_ACCESS (tests swap it to prove it is the only check). */
@@ -86,7 +87,7 @@ export interface GraphqlModule extends GraphqlServerOptions {
 /** Builds the GraphQL module (one SDL file and one resolver file per area). */
 export function createGraphqlModule(deps: GraphqlDeps): GraphqlModule {
   const authenticator = createAdminAuthenticator({ db: deps.db, bootstrapToken: deps.adminAuth?.bootstrapToken, allowHttpIssuers: deps.adminAuth?.allowHttpIssuers });
-  const admin: AdminDeps = { db: deps.db, secrets: deps.secrets, refreshSnapshot: deps.refreshSnapshot, allowHttpIssuers: deps.adminAuth?.allowHttpIssuers ?? "never", credentialEnvAllow: deps.credentialEnvAllow ?? [] };
+  const admin: AdminDeps = { db: deps.db, secrets: deps.secrets, refreshSnapshot: deps.refreshSnapshot, allowHttpIssuers: deps.adminAuth?.allowHttpIssuers ?? "never", credentialEnvAllow: deps.credentialEnvAllow ?? [], approvalRequestTtlSeconds: deps.approvalRequestTtlSeconds };
   const serverOptions: GraphqlServerOptions = {
     typeDefs: loadTypeDefs(),
     // Every root field is checked against ROOT_FIELD_ACCESS (deny by default).

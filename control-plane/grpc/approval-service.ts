@@ -7,7 +7,14 @@ import type { GrpcLog } from "./log.js";
 import { jsonLineLog } from "./log.js";
 
 /** ApprovalService.Request: a proxy files (or finds) the approval request of a run. */
-export function createApprovalService(deps: { db: Db; log?: GrpcLog; reviewUrl?: (id: string) => string; onGrantSpent?: () => void }): GrpcServiceImpl<typeof ApprovalService> {
+export function createApprovalService(deps: {
+  db: Db;
+  log?: GrpcLog;
+  reviewUrl?: (id: string) => string;
+  onGrantSpent?: () => void;
+  /** A request still pending this long expires (default 24 h). */
+  requestTtlSeconds?: number;
+}): GrpcServiceImpl<typeof ApprovalService> {
   const log = deps.log ?? jsonLineLog;
   return {
     request(call, callback) {
@@ -16,7 +23,7 @@ export function createApprovalService(deps: { db: Db; log?: GrpcLog; reviewUrl?:
         callback({ code: grpc.status.INVALID_ARGUMENT, details: "issuer, subject, connection_id and operation are required" });
         return;
       }
-      requestApproval(deps.db, r).then(
+      requestApproval(deps.db, r, new Date(), deps.requestTtlSeconds).then(
         (ticket) => callback(null, { ...ticket, reviewUrl: deps.reviewUrl?.(ticket.id) ?? "" }),
         (err: Error) => {
           log("error", "approval request not stored", { error: err.message });

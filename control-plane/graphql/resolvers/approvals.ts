@@ -13,7 +13,7 @@ export const approvalResolvers = {
   Query: {
     // Approvers and auditors both see the queue (access table: approve or audit).
     approvalRequests: withCaller(async (args: ConnectionArgs & { status?: string | null }, _by, ctx) =>
-      toConnection(await listApprovals(ctx.db, args.status ?? undefined, pageRequest(args))),
+      toConnection(await listApprovals(ctx.db, args.status ?? undefined, pageRequest(args), new Date(), ctx.admin.approvalRequestTtlSeconds)),
     ),
     approvalRequest: withCaller((args: { id: string }, _by, ctx) => ctx.db.approvalRequest.findUnique({ where: { id: args.id } })),
   },
