@@ -23,6 +23,7 @@ const MORE = fc.constantFrom(
   "card2 ", "v2 ", "5018 1234 5673", "4539 1488 0343 6467", "3782 822463 10005",
   "aws_secret_access_key=", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYzEXAMPLEKEY", "Q7xkP2mVn9TzR4wLs8YbJ3hFc6GdK1aE5uN0oWqX",
   "password is hunter2!", "my token was ", "<password>", "</password>", "Credential(\"u\", \"", "API_KEY=", "\"key\": \"",
+  "api_key  =  'Zq8Rt5Kx2Wm9Pv4L'", "\"password\"  :  \"hunter22\"", "db_secret']\t\t=> 'Zq8Rt5Kx2Wm9Pv4L'", "the token  was  x9Rt5Kx2!",
   "-----BEGIN RSA PRIVATE KEY-----\n", "-----END RSA PRIVATE KEY-----", "MIIEpAIBAAKCAQEA75Q7xkP2mVn9TzR4wLs8YbJ3hFc6GdK1",
   "xoxb-1234567890-1234567890123-", "xoxb-1234567890-1234567890123-Zq8Rt5Kx2Wm9Pv4Lb7Yc", `AIza${R62.slice(0, 35)}`, `sk-${R62}${R62.slice(0, 8)}`, `sk-ant-api03-${R62}${R62}${R62.slice(0, 10)}`,
   "glpat-Zq8Rt5Kx2Wm9Pv4Lb7Yc", "sk_live_Zq8Rt5Kx2Wm9Pv4Lb7Yc", "sk-Zq8Rt5Kx2Wm9Pv4Lb7YcN3hFc6GdK1aE5uN0oWqXj2Rt5Kx2Wm9Pv", "https://hooks.slack.com/services/T0000/B0000/", `https://hooks.slack.com/services/T00000000/B00000000/${R62.slice(0, 24)}`, "sk-ant-api03-", "sk_live_", "rk_test_",
