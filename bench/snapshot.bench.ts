@@ -13,7 +13,8 @@
  * flips a policy between allowing and denying the probe request; timed from just before the
  * mutation until the LAST proxy enforces the new version. "Enforces" is observed as:
  * - applied (processes): the proxy's own "snapshot applied" log line reached the bench
- *   (printed after the swap AND the fsync'd disk copy; stderr pipe latency included). Passive.
+ *   (printed at the swap, before the disk copy is written — enforce first, persist after —
+ *   since 501271f; before, after the fsync'd disk copy; stderr pipe latency included). Passive.
  * - /readyz version (processes, demo policy): `/readyz` shows the new version (right after
  *   the swap; a cheap unrecorded request, each proxy polled again 5 ms after each answer).
  * - probe 403/200 (one process only): the first probe request through the proxy answered as
@@ -321,7 +322,7 @@ async function main(): Promise<void> {
     console.log(propagationTable(rows));
     console.log(
       "\nprocess = real proxy processes (demo/stack.ts); in-process = startWatch + SnapshotStore (disk copy) + proxyStateCompiler per client, one event loop." +
-        "\napplied = the proxy's 'snapshot applied' log line (after swap + fsync'd disk copy), or onApplied in process; /readyz version = /readyz shows it (after the swap);" +
+        "\napplied = the proxy's 'snapshot applied' log line (at the swap; the disk copy follows), or onApplied in process; /readyz version = /readyz shows it (after the swap);" +
         "\nprobe = first probe request through the proxy answered per the new policy. first/last = the first/last proxy of the fleet." +
         "\nmutation = GraphQL round trip (the control plane builds and publishes the snapshot before answering). with < 100 samples, p99 (nearest rank) is the max.",
     );
