@@ -114,6 +114,8 @@ beforeAll(async () => {
   upstream = await startScriptedUpstream(handle);
   const upstreamUrl = upstream.url;
   e2e = await startE2eStack({
+    provider: "sqlite",
+    store: true,
     env: { AGENTGATE_MASK_TIMEOUT_MS: "3000" },
     policy: (input) =>
       stringify({
@@ -201,6 +203,15 @@ test("an SSE event the pool cannot mask within its bound cuts the stream: nothin
   expect(run.text).not.toContain("::1 ::1");
   expect(run.text).not.toContain("thanks"); // nothing after it either
   expect(run.text).toContain("MASKING_BOUND");
+  // recorded as cut for masking, not as a broken upstream
+  const deadline = Date.now() + 15_000;
+  let codes: Array<string | null> = [];
+  while (Date.now() < deadline) {
+    codes = (await e2e.store!.prisma.session.findMany({ where: { subject: "bounded-user", operation: "runs:stream" } })).map((r) => r.errorCode);
+    if (codes.includes("MASKING_BOUND")) break;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  expect(codes).toContain("MASKING_BOUND");
   // the proxy goes on serving
   const found = await client.assistants.search({ metadata: { scenario: "large" } });
   expect(leaks(JSON.stringify(found))).toEqual([]);
