@@ -99,7 +99,7 @@ async function precomputedSpans(dryRun: (find: SpanFinder) => unknown, profile: 
     for (const m of profile.matchers) {
       if (m.mayMatch !== undefined && !m.mayMatch(text, shape)) continue; // as findSpans
       if (slicer.due()) await slicer.pause();
-      all = collect(all, m, m.find(text));
+      all = collect(all, m, m.find(text, shape));
     }
     memo.set(text, mergeSpans(all));
   }

@@ -35,7 +35,7 @@ export interface CompiledRule {
 /** Something that finds spans in free text for one rule (a detector or a custom regex). */
 export interface TextMatcher {
   readonly rule: number;
-  find(text: string): Span[];
+  find(text: string, shape?: TextShape): Span[];
   /** The detector's necessary condition (see Detector.mayMatch): findSpans skips `find` when false. */
   mayMatch?(text: string, shape: TextShape): boolean;
   /** The built-in detector, for a `detector` rule (the pre-filter knows each one's triggers). */

@@ -29,6 +29,8 @@ const MORE = fc.constantFrom(
   "glpat-Zq8Rt5Kx2Wm9Pv4Lb7Yc", "sk_live_Zq8Rt5Kx2Wm9Pv4Lb7Yc", "sk-Zq8Rt5Kx2Wm9Pv4Lb7YcN3hFc6GdK1aE5uN0oWqXj2Rt5Kx2Wm9Pv", "https://hooks.slack.com/services/T0000/B0000/", `https://hooks.slack.com/services/T00000000/B00000000/${R62.slice(0, 24)}`, "sk-ant-api03-", "sk_live_", "rk_test_",
   "3J98t1WpEZ73CNmQviecrnyiWrnqRhWNLy", "0x52908400098527886E0F7030069857D2E4169EE7", "bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq",
   "user@münchen.de", "名前test@test.com", "jane.doe@example.com",
+  // short and long number runs before cards and SSNs (where their scans start, longNumberAt)
+  "1234567", "12 34 56 78", "(12) 345-67.89", " - ", "4111", "1111 1111", "+1 (", "1-2-3-4-5-6-7-8",
 );
 // Every literal prefix a gate looks for, with a random-looking body of a random length.
 const PREFIXED = fc
@@ -102,6 +104,11 @@ describe("detector gates (mayMatch on the text's shape)", () => {
   it("computes the shape of the asked text, not a previous one", () => {
     expect(shapeOf("4111 1111 1111 1111").numberRunDigits).toBe(16);
     expect(shapeOf("no digits here").numberRunDigits).toBe(0);
+    // where the card and SSN scans start: the first run of digits and separators with 8+ digits
+    expect(shapeOf("call 1234567 or (+1) 415-555-0132 x").longNumberAt).toBe("call 1234567 or".length);
+    expect(shapeOf("id 12.34.56.78 then 123-45-6789").longNumberAt).toBe(2);
+    expect(shapeOf("1234567a 1 2 3 4 5 6 7").longNumberAt).toBe(22);
+    expect(shapeOf("4111 1111 1111 1111").longNumberAt).toBe(0);
     expect(shapeOf("DE89 3704").ibanStart).toBe(true);
     expect(shapeOf("ADE89 3704").ibanStart).toBe(false);
     expect(shapeOf("10.20.30.40").dottedQuad).toBe(true);

@@ -30,7 +30,7 @@ export function findSpans(text: string, profile: CompiledProfile): readonly Rule
   let shape: TextShape | undefined;
   for (const m of profile.matchers) {
     if (m.mayMatch !== undefined && !m.mayMatch(text, (shape ??= shapeOf(text)))) continue;
-    all = collect(all, m, m.find(text));
+    all = collect(all, m, m.find(text, shape));
   }
   return mergeSpans(all);
 }

@@ -23,8 +23,10 @@ export interface Detector {
   readonly streamEnd?: RegExp;
   /**
    * The full scan (without any pre-check of its own): every span the detector masks in `text`.
+   * With the text's shape (findSpans passes it once computed) a detector may start its scan
+   * where its first possible match starts (`longNumberAt`): the same spans, less text.
    */
-  find(text: string): Span[];
+  find(text: string, shape?: TextShape): Span[];
   /**
    * A necessary condition for `find` to find anything, judged on the text's shape (one
    * shared charCode pass, text-shape.ts) or a native substring search: when false, `find`

@@ -123,5 +123,6 @@ export const creditCard: Detector = {
   name: "credit_card",
   partialSafe: true,
   mayMatch: (_text, shape) => shape.numberRunDigits >= 12,
-  find: (text) => scan(RUN, text, cardsInRun),
+  // a card (12+ digits) lies in one run of digits and separators, so in or after the first one with 8+ digits
+  find: (text, shape) => scan(RUN, text, cardsInRun, shape?.longNumberAt ?? 0),
 };

@@ -9,9 +9,9 @@ export type Accept = (m: RegExpExecArray, text: string) => Span | readonly Span[
  * spans, or null to drop the match. Shared by the detectors so each one only states its
  * pattern and checks.
  */
-export function scan(re: RegExp, text: string, accept: Accept = wholeMatch): Span[] {
+export function scan(re: RegExp, text: string, accept: Accept = wholeMatch, from = 0): Span[] {
   const out: Span[] = [];
-  re.lastIndex = 0;
+  re.lastIndex = from; // lookbehinds still see the text before `from`
   let m: RegExpExecArray | null;
   while ((m = re.exec(text)) !== null) {
     if (m[0].length === 0) {

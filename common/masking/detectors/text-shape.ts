@@ -15,6 +15,13 @@ export interface TextShape {
    * (space, "(", ")", "+", ".", "-"): every card, phone, SSN and dotted quad lies in one.
    */
   numberRunDigits: number;
+  /**
+   * Where the first run as above with at least 8 digits starts (its first character after a
+   * character outside the run; text.length when there is none). A match made only of digits
+   * and run separators (cards, SSNs) with 8+ digits starts there or later, and no such match
+   * crosses a run's start: scanning from here finds the same matches as from 0.
+   */
+  longNumberAt: number;
   /** A run as above with at least four digits and three dots (a dotted quad could be in it). */
   dottedQuad: boolean;
   /** Two ASCII letters then two digits at the start of an alphanumeric word (an IBAN's start). */
@@ -113,11 +120,29 @@ const COLON = 0x3a;
 const DOT = 0x2e;
 const AT = 0x40;
 
+/** Digits that make a run "long" (longNumberAt). */
+const LONG_RUN = 8;
+
+/**
+ * Where the number run whose first digit or dot is at `i` starts: back over the separators
+ * before it (each is passed once: the previous run ended at a character before them).
+ */
+function runStart(text: string, i: number): number {
+  let j = i;
+  while (j > 0) {
+    const p = text.charCodeAt(j - 1);
+    if (p >= 128 || (CLASS[p]! & NUMBER_SEP) === 0) break;
+    j--;
+  }
+  return j;
+}
+
 let lastText: string | undefined;
 const last: TextShape = {
   alnumRun: 0,
   base64Run: 0,
   numberRunDigits: 0,
+  longNumberAt: 0,
   dottedQuad: false,
   ibanStart: false,
   at: false,
@@ -139,6 +164,8 @@ export function shapeOf(text: string): TextShape {
   let runDigits = 0;
   let runDots = 0;
   let runMax = 0;
+  let runFrom = 0; // where the current number run starts
+  let longAt = -1; // where the first run with 8+ digits starts
   let quad = false;
   let ibanStart = false;
   let at = false;
@@ -151,6 +178,7 @@ export function shapeOf(text: string): TextShape {
     if (c >= 0x61 && c <= 0x7a) {
       if ((runDigits | runDots) !== 0) {
         if (runDigits > runMax) runMax = runDigits;
+        if (runDigits >= LONG_RUN && longAt < 0) longAt = runFrom;
         if (runDots >= 3 && runDigits >= 4) quad = true;
         runDigits = 0;
         runDots = 0;
@@ -170,6 +198,7 @@ export function shapeOf(text: string): TextShape {
     if (k & DIGIT) {
       // "DE89" starts an IBAN: the 4th character of an alphanumeric word, after 2 letters and a digit
       if (i - alnumFrom === 3 && CLASS[text.charCodeAt(i - 1)]! & DIGIT && CLASS[text.charCodeAt(i - 2)]! & LETTER && CLASS[text.charCodeAt(i - 3)]! & LETTER) ibanStart = true;
+      if ((runDigits | runDots) === 0) runFrom = runStart(text, i);
       runDigits++;
       continue;
     }
@@ -182,9 +211,13 @@ export function shapeOf(text: string): TextShape {
       }
     }
     if (k & NUMBER_SEP) {
-      if (c === DOT) runDots++;
+      if (c === DOT) {
+        if ((runDigits | runDots) === 0) runFrom = runStart(text, i);
+        runDots++;
+      }
     } else if ((runDigits | runDots) !== 0) {
       if (runDigits > runMax) runMax = runDigits;
+      if (runDigits >= LONG_RUN && longAt < 0) longAt = runFrom;
       if (runDots >= 3 && runDigits >= 4) quad = true;
       runDigits = 0;
       runDots = 0;
@@ -198,10 +231,12 @@ export function shapeOf(text: string): TextShape {
     }
   }
   if (runDigits > runMax) runMax = runDigits;
+  if (runDigits >= LONG_RUN && longAt < 0) longAt = runFrom;
   if (runDots >= 3 && runDigits >= 4) quad = true;
   last.alnumRun = n - alnumFrom > alnumMax ? n - alnumFrom : alnumMax;
   last.base64Run = n - b64From > b64Max ? n - b64From : b64Max;
   last.numberRunDigits = runMax;
+  last.longNumberAt = longAt < 0 ? n : longAt;
   last.dottedQuad = quad;
   last.ibanStart = ibanStart;
   last.at = at;

@@ -18,5 +18,6 @@ function validate(m: RegExpExecArray): Span | null {
 export const usSsn: Detector = {
   name: "us_ssn",
   mayMatch: (_text, shape) => shape.numberRunDigits >= 9,
-  find: (text) => scan(CANDIDATE, text, validate),
+  // 9 digits in one run of digits and separators: in or after the first one with 8+ digits
+  find: (text, shape) => scan(CANDIDATE, text, validate, shape?.longNumberAt ?? 0),
 };
