@@ -22,6 +22,8 @@ const MORE = fc.constantFrom(
   "(415) 555-0132", "+44 20 7946 0958", "07700 900123", "415.555.0132", "call 4155550132", "x123", "ext. 12",
   "card2 ", "v2 ", "5018 1234 5673", "4539 1488 0343 6467", "3782 822463 10005",
   "aws_secret_access_key=", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYzEXAMPLEKEY", "Q7xkP2mVn9TzR4wLs8YbJ3hFc6GdK1aE5uN0oWqX",
+  // whole assignments too: the pieces above rarely meet in order, and the non-vacuity check below needs > 5 finds
+  "aws_secret_access_key = Zq8Rt5Kx2Wm9Pv4Lb7YcN3hFc6GdK1aE5uN0oWqX", 'AWS_SECRET_ACCESS_KEY="Q7xkP2mVn9TzR4wLs8YbJ3hFc6GdK1aE5uN0/+qX"',
   "password is hunter2!", "my token was ", "<password>", "</password>", "Credential(\"u\", \"", "API_KEY=", "\"key\": \"",
   "api_key  =  'Zq8Rt5Kx2Wm9Pv4L'", "\"password\"  :  \"hunter22\"", "db_secret']\t\t=> 'Zq8Rt5Kx2Wm9Pv4L'", "the token  was  x9Rt5Kx2!",
   "-----BEGIN RSA PRIVATE KEY-----\n", "-----END RSA PRIVATE KEY-----", "MIIEpAIBAAKCAQEA75Q7xkP2mVn9TzR4wLs8YbJ3hFc6GdK1",
