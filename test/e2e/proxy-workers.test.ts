@@ -50,7 +50,11 @@ function workerPids(): number[] {
 }
 
 /** `total` searches, each on a new connection (so the primary spreads them), `concurrency` at a time; ids of the completed ones. */
+/** Why calls of the last `load` did not complete (status and body, or the error). */
+let failures: string[] = [];
+
 async function load(subject: string, total: number, concurrency: number): Promise<string[]> {
+  failures = [];
   const token = await e2e.stack.issuer.mint({ sub: subject, groups: ["developers"] });
   const completed: string[] = [];
   let started = 0;
@@ -66,10 +70,12 @@ async function load(subject: string, total: number, concurrency: number): Promis
             // liveness bound only: a connection the primary handed to the worker being killed is never answered
             signal: AbortSignal.timeout(20_000),
           });
-          await res.arrayBuffer();
+          const text = await res.text();
           if (res.status === 200) completed.push(res.headers.get("x-request-id")!);
-        } catch {
+          else failures.push(`${res.status} ${text.slice(0, 200)}`);
+        } catch (err) {
           // cut by a worker's crash: not completed, so not counted
+          failures.push(`error ${(err as Error).message}`);
         }
       }
     }),
@@ -102,9 +108,25 @@ async function expectChainsVerify(): Promise<void> {
   for (const r of reports) expect(r).toMatchObject({ ok: true, problems: [] });
 }
 
+/**
+ * The stack waited for one /readyz; in worker mode that is one worker. Each worker enforces
+ * its own snapshot, so wait until 10 new connections in a row (spread round-robin by the
+ * primary) find their worker ready.
+ */
+async function everyWorkerEnforces(): Promise<void> {
+  for (let streak = 0, tries = 0; streak < 10 && tries < 300; tries++) {
+    const res = await fetch(`${e2e.stack.proxyUrl()}/readyz`, { headers: { connection: "close" } });
+    await res.arrayBuffer();
+    streak = res.status === 200 ? streak + 1 : 0;
+    if (streak === 0) await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 test("requests are served by more than one worker; each worker's records reach the control plane exactly once", async () => {
   expect(workerPids()).toHaveLength(2);
+  await everyWorkerEnforces();
   const completed = await load("workers-a", 40, 8);
+  expect(failures).toEqual([]);
   expect(completed.length).toBe(40);
   const rows = await storedOf("workers-a", completed);
   expectExactlyOnce(rows, completed);
