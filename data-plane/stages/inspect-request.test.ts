@@ -2,7 +2,7 @@ import RE2 from "re2";
 import type { CompiledDenyRule } from "../policy/compiled-policy.js";
 import { DENYLIST_SLICE_CHARS, firstDenied } from "./inspect-request.js";
 
-const rule = (id: string, pattern: string, path = ""): CompiledDenyRule => ({ id, pattern: new RE2(pattern, "u") as unknown as RegExp, path, message: "" });
+const rule = (id: string, pattern: string, path = ""): CompiledDenyRule => ({ id, pattern: new RE2(pattern, "u"), path, message: "" });
 
 /** Runs `work` while counting how many other event-loop turns ran before it finished. */
 async function turnsDuring<T>(work: () => Promise<T>): Promise<{ value: T; turns: number }> {
