@@ -22,12 +22,13 @@ export async function currentKeyGeneration(deps: Pick<AdminDeps, "db">): Promise
 /** Makes generation n+1 current for every replica and proxy, in one audited, policy-affecting change. */
 export async function rotateGatewayKeys(deps: AdminDeps, by: Principal): Promise<Committed<{ keyGeneration: number }>> {
   return commitChange(deps, by.actor, "policy", async (tx) => {
-    const before = (await tx.snapshotVersion.findUnique({ where: { id: 1 } }))?.keyGeneration ?? 1;
-    if (before >= MAX_KEY_GENERATION) throw new CpError("CONFLICT", `the gateway key generation is at its maximum (${MAX_KEY_GENERATION})`);
+    // The increment takes the row lock, so concurrent rotations each see their own step; the
+    // generation before it is derived from the result (a read beforehand could be stale).
     const { keyGeneration } = await tx.snapshotVersion.update({ where: { id: 1 }, data: { keyGeneration: { increment: 1 } } });
+    if (keyGeneration > MAX_KEY_GENERATION) throw new CpError("CONFLICT", `the gateway key generation is at its maximum (${MAX_KEY_GENERATION})`);
     return {
       value: { keyGeneration },
-      audit: [{ action: "gatewayKeys.rotate", target: "GatewayKeys:current", before: { keyGeneration: before }, after: { keyGeneration } }],
+      audit: [{ action: "gatewayKeys.rotate", target: "GatewayKeys:current", before: { keyGeneration: keyGeneration - 1 }, after: { keyGeneration } }],
     };
   });
 }
