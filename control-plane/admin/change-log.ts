@@ -17,15 +17,6 @@ export interface AuditEntry {
   readonly after?: unknown;
 }
 
-/**
- * Bumps the single SnapshotVersion row and returns the new version. Must run in the same
- * transaction as the policy-affecting write: proxies then see the write exactly when they
- * see the version, and a failed write never burns a version.
- */
-export async function bumpSnapshotVersion(tx: Tx): Promise<bigint> {
-  return (await tx.snapshotVersion.update({ where: { id: 1 }, data: { version: { increment: 1 } } })).version;
-}
-
 // Keys whose string values are secrets in any before/after state. Views never carry
 // secrets; this is the last line of defence should one ever slip into an audit state.
 // ("credential" itself is not listed: policy files audit it as "set"/"changed"/"unset".)

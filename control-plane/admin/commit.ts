@@ -7,7 +7,8 @@ import { PrismaClientKnownRequestError } from "@prisma/client/runtime/client";
 import { log } from "../../common/observability/log.js";
 import { CpError } from "../errors.js";
 import type { Tx } from "../store/client.js";
-import { bumpSnapshotVersion, writeAudit, type AuditEntry } from "./change-log.js";
+import { bumpSnapshotVersion } from "../store/snapshot-version.js";
+import { writeAudit, type AuditEntry } from "./change-log.js";
 import type { AdminDeps, Batch } from "./deps.js";
 
 /** What a write produced inside its transaction: the result and what to audit. */

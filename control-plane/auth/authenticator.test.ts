@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { startIssuer, type Issuer } from "../../demo/issuer.js";
 import { withTestDatabases } from "../../test/helpers/databases.js";
-import { bumpSnapshotVersion } from "../admin/change-log.js";
+import { bumpSnapshotVersion } from "../store/snapshot-version.js";
 import { openStore, type Store } from "../store/client.js";
 import { generateApiTokenSecret } from "./api-token-secret.js";
 import { createAdminAuthenticator, type AdminAuthenticator } from "./authenticator.js";
