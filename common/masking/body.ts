@@ -1,6 +1,6 @@
 import type { CompiledProfile } from "./profile.js";
 import type { MaskSession } from "./session.js";
-import { maskJson } from "./json.js";
+import { maskJsonInPlace } from "./json.js";
 import { isMaskToken, replacement } from "./replacement.js";
 import { maskText } from "./text.js";
 import { decodeBody, looksLikeEventStream, mediaTypeOf, parseJsonBody } from "./decode.js";
@@ -79,9 +79,10 @@ export interface Untouched {
 /**
  * maskBody, but `untouched` when masking changed nothing (no transcoding, and the masked
  * text equals the body's text — for JSON, its compact serialisation), so the caller can relay
- * the original bytes. Checked on the output itself, not guessed by a pre-scan: the extra cost
- * is one native JSON.stringify of the parsed body (a whole-body pre-scan, tried before, cost
- * more per byte on clean LangGraph answers than masking them: README "Numbers").
+ * the original bytes. Checked on the masking itself, not guessed by a pre-scan: for JSON the
+ * in-place walk reports whether it replaced anything, so a clean body is not serialised at
+ * all (a whole-body pre-scan, tried before, cost more per byte on clean LangGraph answers
+ * than masking them: README "Numbers").
  */
 export function maskBodyKeepClean(
   body: Uint8Array | string,
@@ -92,15 +93,21 @@ export function maskBodyKeepClean(
 ): MaskBodyResult | Untouched {
   const kind = classifyBody(body, contentType, opts);
   if (kind.kind === "refused") return kind.result;
+  if (kind.kind === "json") {
+    // the parsed value is this call's own: masked in place, serialised only when something changed
+    const masked = maskJsonInPlace(kind.value, profile, session);
+    if (!masked.changed && !kind.transcoded) return { ok: true, untouched: true };
+    return bodyResult(kind, JSON.stringify(masked.value));
+  }
   const out = maskClassified(kind, profile, session);
-  if (!kind.transcoded && out === (kind.kind === "json" ? JSON.stringify(kind.value) : kind.text)) return { ok: true, untouched: true };
+  if (!kind.transcoded && out === kind.text) return { ok: true, untouched: true };
   return bodyResult(kind, out);
 }
 
 function maskClassified(kind: Exclude<BodyKind, { kind: "refused" }>, profile: CompiledProfile, session: MaskSession): string {
   switch (kind.kind) {
     case "json":
-      return JSON.stringify(maskJson(kind.value, profile, session));
+      return JSON.stringify(maskJsonInPlace(kind.value, profile, session).value); // the parsed value is this call's own
     case "form":
       return maskForm(kind.text, profile, session);
     case "event-stream": {
