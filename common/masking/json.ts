@@ -24,7 +24,7 @@ export function maskJson(value: unknown, profile: CompiledProfile, session: Mask
  * place instead of copying the tree — the copy was a large share of a big body's cost (most
  * of its values stay as they are) — and says whether anything changed, so a clean body needs
  * no serialisation to be known clean. `JSON.stringify(value)` equals
- * `JSON.stringify(maskJson(input))`, with the same session effects (json.test.ts: property).
+ * `JSON.stringify(maskJson(input))`, with the same session effects (json-in-place.test.ts: property).
  * An object with a masked key is rebuilt (key order and collisions as maskJson).
  */
 export function maskJsonInPlace(value: unknown, profile: CompiledProfile, session: MaskSession): { value: unknown; changed: boolean } {
@@ -64,7 +64,8 @@ function walk(v: unknown, states: readonly PathNode[], depth: number, cx: Walk):
   const obj = v as Record<string, unknown>;
   const keys = Object.keys(obj);
   // in place: members are written back into `obj` until a key is masked; from there on a new
-  // object is built as maskJson builds it (so key order and collisions come out the same)
+  // object is built as maskJson builds it (so key order and collisions come out the same),
+  // which the caller sees as a replaced value
   let out: Record<string, unknown> | undefined = cx.inPlace ? undefined : {};
   for (let k = 0; k < keys.length; k++) {
     const key = keys[k]!;
@@ -84,11 +85,8 @@ function walk(v: unknown, states: readonly PathNode[], depth: number, cx: Walk):
       out = {};
       for (let j = 0; j < k; j++) setMember(out, keys[j]!, obj[keys[j]!]);
     }
-    if (outKey !== key) {
-      cx.changed = true;
-      // two masked keys can coincide ("[REDACTED:email]"): keep both members
-      for (let n = 2; Object.hasOwn(out, outKey); n++) outKey = `${outKey.replace(/#\d+$/, "")}#${n}`;
-    }
+    // two masked keys can coincide ("[REDACTED:email]"): keep both members
+    if (outKey !== key) for (let n = 2; Object.hasOwn(out, outKey); n++) outKey = `${outKey.replace(/#\d+$/, "")}#${n}`;
     setMember(out, outKey, masked);
   }
   return out ?? obj;
