@@ -25,6 +25,12 @@ export interface SseMaskerOptions {
   onEvent?: (event: string, data: string) => void;
   /** Streams open elsewhere (a worker masking one event sees only the streams it can touch: sse-bounded.ts). */
   otherOpen?: number;
+  /**
+   * Reuse the last event of a stream as a template for the next one when only its streamed
+   * piece differs (default true). False runs every event through the whole JSON path: the
+   * reference the template path is tested against (sse-fast.test.ts).
+   */
+  templates?: boolean;
 }
 
 /** One open stream's state as plain data, for a masking worker to continue it (sse-bounded.ts). */
@@ -76,8 +82,31 @@ interface StreamState {
   template: unknown;
 }
 
+/**
+ * A token event's serialisation cut around its one streamed piece: the next event of the same
+ * stream that is byte-identical but for that piece (LangGraph repeats ids, metadata and
+ * empty fields in every chunk) is masked by pushing the piece and re-joining the template,
+ * without a JSON round trip. Built only when the event's data was the canonical compact JSON
+ * of its parsed value and masking changed nothing but the piece (see tokenEvent), so the
+ * result is byte for byte what the whole path emits for that event.
+ */
+interface EventTemplate {
+  readonly key: string;
+  readonly state: StreamState;
+  readonly slot: SlotState;
+  readonly prefix: string;
+  readonly suffix: string;
+  /** The synthesis template the whole path leaves after such an event (StreamState.template). */
+  synth: unknown;
+}
+
 type Json = Record<string, unknown>;
 const RAW_TAIL = 32;
+/** Stands for the streamed piece while an event is serialised into a template (an exact-match search finds its JSON). */
+const SENTINEL = "\udfff\u0000agentgate:piece\u0000\udfff";
+const SENTINEL_JSON = JSON.stringify(SENTINEL);
+/** Templates kept per event name (parallel messages of one node interleave on one event name). */
+const MAX_TEMPLATES = 8;
 /** Streams open at once before the least recently streamed is closed (bounds memory when none ever ends). */
 const MAX_OPEN_STREAMS = 256;
 /** What a forced close emits instead of held text that could be half a secret (fail closed). */
@@ -109,6 +138,11 @@ export class SseMasker {
   private readonly maxHold: number;
   private readonly onEvent: ((event: string, data: string) => void) | undefined;
   private readonly otherOpen: number;
+  private readonly useTemplates: boolean;
+  /** Per event name, the templates of its recently streamed messages, most recent first. */
+  private readonly templates = new Map<string, EventTemplate[]>();
+  /** Events masked from a template (tests and benches check the fast path is taken). */
+  templateHits = 0;
 
   constructor(
     private readonly profile: CompiledProfile,
@@ -119,6 +153,7 @@ export class SseMasker {
     this.maxHold = opts.maxHold ?? DEFAULT_MAX_HOLD;
     this.onEvent = opts.onEvent;
     this.otherOpen = opts.otherOpen ?? 0;
+    this.useTemplates = opts.templates ?? true;
   }
 
   /** Feeds a chunk of the upstream stream; returns the masked events it completed (maybe ""). */
@@ -185,6 +220,10 @@ export class SseMasker {
     let data: string | undefined;
     for (const f of block.fields) if (f.name === "data") data = data === undefined ? f.value : `${data}\n${f.value}`;
     if (data === undefined) return this.serialize(block.fields, undefined, event); // comments, ids
+    if (this.useTemplates) {
+      const out = this.fromTemplate(block.fields, event, data);
+      if (out !== undefined) return out;
+    }
     let parsed: unknown;
     let isJson = true;
     try {
@@ -195,7 +234,7 @@ export class SseMasker {
     if (isCustomEvent(event)) return this.customEvent(block.fields, event, isJson ? parsed : undefined, isJson ? undefined : data);
     if (isJson) {
       const chunks = messageChunksOf(event, parsed);
-      if (chunks !== null) return this.tokenEvent(block.fields, event, parsed, chunks);
+      if (chunks !== null) return this.tokenEvent(block.fields, event, parsed, chunks, data);
       if (event.startsWith("messages/complete") && Array.isArray(parsed)) this.dropCompleted(event, parsed);
     }
     // Whole values (values, updates, debug, whole messages…): masked as they are; they never
@@ -233,12 +272,14 @@ export class SseMasker {
     return slot;
   }
 
-  private tokenEvent(fields: readonly SseField[], event: string, data: unknown, chunks: MessageChunk[]): string {
+  private tokenEvent(fields: readonly SseField[], event: string, data: unknown, chunks: MessageChunk[], raw: string): string {
     let out = "";
     // Streamed pieces go through their HoldBack; everything else through maskJson.
     for (const c of chunks) for (const s of c.slots) setAt(data, s.path, "");
     const masked = maskJson(data, this.profile, this.session);
     const states: Array<StreamState | undefined> = [];
+    // one streamed piece in a message that goes on: the event may become its stream's template
+    let candidate: { key: string; state: StreamState; slot: SlotState; path: JsonPath; piece: string; text: string } | undefined;
     for (const c of chunks) {
       const key = `m\u0000${event}\u0000${c.messageId}`;
       const [st, closed] = this.open(key, () => ({ event, custom: false, cumulative: c.cumulative, fieldsPath: c.fieldsPath, slots: new Map(), template: undefined }));
@@ -250,6 +291,7 @@ export class SseMasker {
         if (c.final) text += slot.hold.flush();
         if (c.cumulative) text = slot.masked += text;
         setAt(masked, s.path, text);
+        if (chunks.length === 1 && c.slots.length === 1 && !c.final && !c.cumulative) candidate = { key, state: st, slot, path: s.path, piece: s.piece, text };
       }
       if (c.final) {
         // The message ends here: texts it streamed earlier but not in this chunk end too.
@@ -266,7 +308,8 @@ export class SseMasker {
         states.push(undefined);
       } else states.push(st);
     }
-    out += this.serialize(fields, JSON.stringify(masked), event);
+    const built = candidate === undefined ? undefined : this.templated(event, raw, masked, candidate);
+    out += this.serialize(fields, built === undefined ? JSON.stringify(masked) : built.json, event);
     // The emitted data (already serialised, so ours to reuse) becomes the synthesis template.
     for (let i = 0; i < chunks.length; i++) {
       const st = states[i];
@@ -274,7 +317,57 @@ export class SseMasker {
       if (!chunks[i]!.cumulative) neutralize(getAt(masked, chunks[i]!.fieldsPath));
       st.template = masked;
     }
+    if (built?.template !== undefined) built.template.synth = masked;
     return out;
+  }
+
+  /**
+   * Serialises a one-piece token event with the sentinel in the piece's place (one stringify,
+   * the same bytes as stringifying it with the released text) and, when the upstream's data
+   * was exactly that serialisation with its own piece in the place (canonical JSON, nothing
+   * else masked), keeps the two sides as the stream's template for the next events.
+   */
+  private templated(event: string, raw: string, masked: unknown, c: { key: string; state: StreamState; slot: SlotState; path: JsonPath; piece: string; text: string }): { json: string; template?: EventTemplate } {
+    setAt(masked, c.path, SENTINEL);
+    const whole = JSON.stringify(masked);
+    setAt(masked, c.path, c.text);
+    const at = whole.indexOf(SENTINEL_JSON);
+    if (at < 0 || whole.lastIndexOf(SENTINEL_JSON) !== at) return { json: JSON.stringify(masked) }; // the data has a string equal to the sentinel
+    const prefix = whole.slice(0, at);
+    const suffix = whole.slice(at + SENTINEL_JSON.length);
+    const json = prefix + JSON.stringify(c.text) + suffix;
+    const list = this.templates.get(event) ?? [];
+    const kept = list.filter((t) => t.key !== c.key && this.streams.get(t.key) === t.state).slice(0, MAX_TEMPLATES - 1);
+    if (raw.length !== prefix.length + suffix.length + JSON.stringify(c.piece).length || !raw.startsWith(prefix) || !raw.endsWith(suffix)) {
+      this.templates.set(event, kept); // the stream's shape changed: its old template is gone
+      return { json };
+    }
+    const template: EventTemplate = { key: c.key, state: c.state, slot: c.slot, prefix, suffix, synth: undefined };
+    if (this.templates.size >= MAX_OPEN_STREAMS && !this.templates.has(event)) this.templates.clear(); // a cache: bounded, not exact
+    this.templates.set(event, [template, ...kept]);
+    return { json, template };
+  }
+
+  /**
+   * The masked event when `data` is a template of its event name with another JSON string in
+   * the piece's place (see EventTemplate), or undefined (the whole path then masks it).
+   */
+  private fromTemplate(fields: readonly SseField[], event: string, data: string): string | undefined {
+    const list = this.templates.get(event);
+    if (list === undefined) return undefined;
+    for (const t of list) {
+      const end = data.length - t.suffix.length;
+      if (end < t.prefix.length + 2 || !data.startsWith(t.prefix) || !data.endsWith(t.suffix)) continue;
+      const piece = jsonStringAt(data, t.prefix.length, end);
+      if (piece === undefined || this.streams.get(t.key) !== t.state) continue;
+      // as open(): the stream becomes the most recently streamed
+      this.streams.delete(t.key);
+      this.streams.set(t.key, t.state);
+      t.state.template = t.synth; // what the whole path would leave: this event's shape, emptied
+      this.templateHits++;
+      return this.serialize(fields, t.prefix + JSON.stringify(t.slot.hold.push(piece)) + t.suffix, event);
+    }
+    return undefined;
   }
 
   /**
@@ -440,4 +533,29 @@ function setAtCreate(root: Json, path: JsonPath, text: string): void {
   const last = path[path.length - 1]!;
   const prev = v[last];
   v[last] = typeof prev === "string" ? prev + text : text;
+}
+
+/**
+ * The string that `text[from, to)` is the JSON literal of, or undefined when that range is not
+ * exactly one JSON string literal. Hand-written for the common case (no escapes: a slice);
+ * escapes go through JSON.parse.
+ */
+function jsonStringAt(text: string, from: number, to: number): string | undefined {
+  if (text.charCodeAt(from) !== 0x22 || text.charCodeAt(to - 1) !== 0x22 || to - from < 2) return undefined;
+  let escaped = false;
+  for (let i = from + 1; i < to - 1; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22 || c < 0x20) return undefined; // an unescaped quote ends the literal early; raw control characters are invalid
+    if (c === 0x5c) {
+      escaped = true;
+      i++; // the escaped character (JSON.parse checks the escape)
+    }
+  }
+  if (!escaped) return text.slice(from + 1, to - 1);
+  try {
+    const v: unknown = JSON.parse(text.slice(from, to));
+    return typeof v === "string" ? v : undefined;
+  } catch {
+    return undefined;
+  }
 }
