@@ -75,9 +75,16 @@ const nextId = createUuidV7();
  * second credential would go unseen there: an array here makes the bearer parser refuse it.
  */
 function authorizationValues(raw: readonly string[]): string | string[] | undefined {
-  const values: string[] = [];
-  for (let i = 0; i + 1 < raw.length; i += 2) if (raw[i]!.toLowerCase() === "authorization") values.push(raw[i + 1]!);
-  return values.length > 1 ? values : values[0];
+  let first: string | undefined;
+  let values: string[] | undefined;
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = raw[i]!;
+    // The length first: lower-casing every header name would allocate a string per header.
+    if (name.length !== 13 || name.toLowerCase() !== "authorization") continue;
+    if (first === undefined) first = raw[i + 1]!;
+    else (values ??= [first]).push(raw[i + 1]!);
+  }
+  return values ?? first;
 }
 
 function newRecord(): RecordDraft {
@@ -167,7 +174,8 @@ async function handle(req: IncomingMessage, res: ServerResponse, opts: ProxyHttp
   const startedAt = Date.now();
   closeUntilBodyRead(req, res);
   const url = req.url ?? "";
-  const path = url.startsWith("/") ? url.split("?")[0]! : undefined;
+  const queryAt = url.indexOf("?");
+  const path = url.startsWith("/") ? (queryAt < 0 ? url : url.slice(0, queryAt)) : undefined;
   if (path === "/metrics" && opts.metrics) return opts.metrics(req, res);
   const health = path !== undefined ? opts.health(path) : undefined;
   if (health) {

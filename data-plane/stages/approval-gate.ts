@@ -16,10 +16,15 @@ const GATED = new Set([...RUN_OPERATIONS, "crons:create"]);
  * is the one counter shared by every proxy, and when it cannot be reached the call is
  * refused (503), never let through uncounted. Must run after authorize and inspect-request.
  */
-export async function approvalGate(ctx: RequestContext): Promise<Outcome> {
+export function approvalGate(ctx: RequestContext): Outcome | Promise<Outcome> {
+  // Synchronous when the call is not gated (most calls): no promise, no microtask (issue #14).
+  if (!ctx.decision!.rule.approval?.required || !GATED.has(ctx.route!.route.operation)) return CONTINUE;
+  return gate(ctx);
+}
+
+async function gate(ctx: RequestContext): Promise<Outcome> {
   const rule = ctx.decision!.rule;
   const operation = ctx.route!.route.operation;
-  if (!rule.approval?.required || !GATED.has(operation)) return CONTINUE;
   const who = ctx.identity!;
   const now = Date.now();
   const grants = ctx.state.policy.grants.get(scopedKey(who.issuer, who.subject)) ?? [];

@@ -66,7 +66,7 @@ export async function firstDenied(body: Record<string, unknown>, rules: readonly
  * Applies the policy's input checks before anything is forwarded: body size, LangGraph's
  * recursion_limit ceiling, and the denylist (on the raw input, before masking).
  */
-export async function inspectRequest(ctx: RequestContext): Promise<Outcome> {
+export function inspectRequest(ctx: RequestContext): Outcome | Promise<Outcome> {
   const limits = ctx.decision!.rule.limits;
   const maxBody = Number(limits?.maxBodyBytes ?? 0n);
   if (maxBody > 0 && ctx.req.body.length > maxBody) return deny("BODY_TOO_LARGE", `request body exceeds ${maxBody} bytes`, "body-too-large");
@@ -80,7 +80,8 @@ export async function inspectRequest(ctx: RequestContext): Promise<Outcome> {
   if (maxRecursion > 0 && recursion !== undefined && (typeof recursion !== "number" || recursion > maxRecursion)) {
     return deny("INPUT_DENIED", `config.recursion_limit must be a number ≤ ${maxRecursion}`, "recursion-limit-exceeded");
   }
-  const hit = await firstDenied(body, ctx.decision!.rule.denylist);
-  if (hit) return deny("INPUT_DENIED", hit.message || `input matches denylist rule ${hit.id}`, "denylisted-input");
-  return CONTINUE;
+  const denylist = ctx.decision!.rule.denylist;
+  // Synchronous without a denylist (no promise, no microtask: issue #14).
+  if (denylist.length === 0) return CONTINUE;
+  return firstDenied(body, denylist).then((hit) => (hit ? deny("INPUT_DENIED", hit.message || `input matches denylist rule ${hit.id}`, "denylisted-input") : CONTINUE));
 }

@@ -24,10 +24,14 @@ interface RunHold {
  * followed by the run tracker (see endRun). Counters are local, or shared by all proxies
  * through Redis. Must run after thread-ownership (it keys on the caller's owner tag).
  */
-export async function applyLimits(ctx: RequestContext): Promise<Outcome> {
+export function applyLimits(ctx: RequestContext): Outcome | Promise<Outcome> {
+  // Synchronous for a policy without limits (no promise, no microtask: issue #14).
+  return ctx.decision!.rule.limits ? applyRuleLimits(ctx) : CONTINUE;
+}
+
+async function applyRuleLimits(ctx: RequestContext): Promise<Outcome> {
   const rule = ctx.decision!.rule;
-  const limits = rule.limits;
-  if (!limits) return CONTINUE;
+  const limits = rule.limits!;
   const limiter = ctx.services.limiter;
   const key = `${rule.id}:${ctx.ownerTag}`;
 

@@ -8,22 +8,25 @@ import { INLINE_MAX_BYTES } from "../../common/masking/pool.js";
  * A large body is masked off the event loop by the masking pool (masking/pool.ts); one the
  * pool cannot mask within its bounds is refused (fail closed), never forwarded or recorded raw.
  */
-export async function maskRequest(ctx: RequestContext): Promise<Outcome> {
+export function maskRequest(ctx: RequestContext): Outcome | Promise<Outcome> {
   if (!ctx.json) {
     ctx.outboundBody = ctx.req.body;
     return CONTINUE;
   }
   const raw = JSON.stringify(ctx.json);
-  let masked: string;
-  if (raw.length < INLINE_MAX_BYTES) masked = JSON.stringify(maskerOf(ctx).maskJson(ctx.json));
-  else {
-    const r = await maskerOf(ctx).maskBodyBounded(raw, "application/json", {}, false);
-    if (!r.ok || "untouched" in r) {
+  // A small body is masked inline, synchronously (no promise, no microtask: issue #14).
+  if (raw.length < INLINE_MAX_BYTES) return useMasked(ctx, raw, JSON.stringify(maskerOf(ctx).maskJson(ctx.json)));
+  return maskerOf(ctx)
+    .maskBodyBounded(raw, "application/json", {}, false)
+    .then((r) => {
+      if (r.ok && !("untouched" in r)) return useMasked(ctx, raw, r.body);
       const why = r.ok ? "untouched" : r.code === "bound" ? r.reason : r.code;
       return deny("BODY_TOO_LARGE", `the request body could not be masked within the gateway's bounds (${why})`, "body-too-large");
-    }
-    masked = r.body;
-  }
+    });
+}
+
+/** Records the masked body and sends the masked or the raw one, as the policy says. */
+function useMasked(ctx: RequestContext, raw: string, masked: string): Outcome {
   ctx.record.requestJson = masked;
   ctx.outboundBody = Buffer.from(ctx.decision?.rule.maskRequests ? masked : raw);
   return CONTINUE;

@@ -9,13 +9,18 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
  * Finds the graph a request targets. An assistant id that is not a UUID is a graph id
  * (LangGraph's default assistant of that graph); a UUID is looked up upstream, cached.
  */
-export async function resolveTarget(ctx: RequestContext): Promise<Outcome> {
+export function resolveTarget(ctx: RequestContext): Outcome | Promise<Outcome> {
   const id = ctx.assistantId;
   if (id === undefined || ctx.graph !== undefined) return CONTINUE;
   if (!UUID.test(id)) {
     ctx.graph = id;
     return CONTINUE;
   }
+  return resolveAssistant(ctx, id);
+}
+
+/** An assistant named by UUID: its graph from the cache, or from the upstream. */
+async function resolveAssistant(ctx: RequestContext, id: string): Promise<Outcome> {
   const conn = ctx.connection!;
   const key = `${conn.id}\u0000${id.toLowerCase()}`;
   // Writes to an assistant can change its graph: resolve them fresh and forget the cached one.

@@ -129,7 +129,7 @@ function at(body: Record<string, unknown>, path: readonly string[]): unknown {
  * resources look the same (404 from the gateway, never the upstream's own answer). Must run
  * after authorize; store namespaces are scoped later (store-scope).
  */
-export async function checkResources(ctx: RequestContext): Promise<Outcome> {
+export function checkResources(ctx: RequestContext): Outcome | Promise<Outcome> {
   const who = ctx.identity!;
   const tags = ownerTagsFor(ctx.state.policy, who.issuer, who.subject);
   if (!tags) return deny("INTERNAL", "the policy snapshot carries no owner-tag key");
@@ -142,7 +142,15 @@ export async function checkResources(ctx: RequestContext): Promise<Outcome> {
       if (v !== undefined && v !== ctx.threadId) return deny("INPUT_DENIED", `${alias.join(".")} must be absent or name the thread in the path`, "resource-not-owned");
     }
   }
-  for (const ref of resourcesOf(match.route)) {
+  const refs = resourcesOf(match.route);
+  // Synchronous for routes that name no resource (searches, lists: no promise, issue #14).
+  return refs.length === 0 ? CONTINUE : checkEach(ctx, refs);
+}
+
+/** Each resource the request names, in the route table's order; the first denial wins. */
+async function checkEach(ctx: RequestContext, refs: readonly ResourceRef[]): Promise<Outcome> {
+  const match = ctx.route!;
+  for (const ref of refs) {
     let outcome: Outcome = CONTINUE;
     if (ref.in === "path") {
       const id = match.params[ref.name]!;

@@ -16,7 +16,7 @@ const done = new WeakMap<CompiledPolicy, Set<string>>();
  * gateway finds its threads under each older tag and re-tags them with the newest (bounded:
  * MAX_PAGES_PER_KEY pages per key per snapshot). Must run after check-resources.
  */
-export async function retagThreadsAfterRotation(ctx: RequestContext): Promise<Outcome> {
+export function retagThreadsAfterRotation(ctx: RequestContext): Outcome | Promise<Outcome> {
   if (ctx.route!.route.operation !== "threads:search" || ctx.decision!.threadsAny) return CONTINUE;
   const policy = ctx.state.policy;
   const keys = policy.gatewayKeys.get(OWNER_TAG_PURPOSE) ?? [];
@@ -25,6 +25,11 @@ export async function retagThreadsAfterRotation(ctx: RequestContext): Promise<Ou
   done.set(policy, seen);
   const who = `${ctx.connection!.id}\u0000${ctx.ownerTag!}`;
   if (seen.has(who)) return CONTINUE;
+  return retag(ctx, keys, seen, who);
+}
+
+async function retag(ctx: RequestContext, keys: NonNullable<ReturnType<CompiledPolicy["gatewayKeys"]["get"]>>, seen: Set<string>, who: string): Promise<Outcome> {
+  const policy = ctx.state.policy;
   for (const key of keys.slice(1)) {
     const older = ownerTagsFor({ ...policy, gatewayKeys: new Map([[OWNER_TAG_PURPOSE, [key]]]) }, ctx.identity!.issuer, ctx.identity!.subject)!.current;
     for (let page = 0; page < MAX_PAGES_PER_KEY; page++) {

@@ -53,7 +53,8 @@ export function inboundHeaders(
   requestId: string,
 ): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {};
-  for (const [name, value] of Object.entries(upstream)) {
+  for (const name in upstream) {
+    const value = upstream[name];
     if (value === undefined || DROPPED_RESPONSE_HEADERS.has(name)) continue;
     if (credential && (Array.isArray(value) ? value.some((v) => v.includes(credential)) : value.includes(credential))) continue;
     out[name] = value;
