@@ -6,7 +6,8 @@ import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { RoleBindingSchema, SnapshotSchema } from "../../proto/gen/agentgate/v1/policy_pb.js";
 import { frameHeader } from "../recording/frame.js";
 import type { Snapshot } from "../../proto/gen/agentgate/v1/policy_pb.js";
-import { SnapshotStore } from "./snapshot-store.js";
+import { LARGE_CHANGE_BINDINGS, SnapshotStore } from "./snapshot-store.js";
+import { decodeSnapshot } from "./snapshot-wire.js";
 
 /** A snapshot with an upstream credential; `bad` makes the test compiler throw. */
 const snap = (version: number, bad = false): Snapshot =>
@@ -135,13 +136,40 @@ describe("SnapshotStore", () => {
     const diskPath = join(dir, "snapshot.bin");
     const store = new SnapshotStore({ compile, diskPath });
     await store.apply(snap(1));
-    const { outcome, saved } = store.applyNow(snap(2));
+    const { outcome, saved } = await store.applyNow(snap(2));
     expect(outcome).toEqual({ kind: "applied", version: 2n, warnings: [] });
     expect(store.current()?.version).toBe(2n); // in force now
     expect(fromBinary(SnapshotSchema, readFileSync(diskPath)).version).toBe(1n); // a crash now restarts from 1, complete
     expect(await saved).toEqual([]);
     await store.flushed();
     expect(await new SnapshotStore({ compile, diskPath }).loadFromDisk()).toMatchObject({ kind: "loaded", version: 2n });
+  });
+
+  test("a full snapshot received large is saved as the bytes received, and loads back", async () => {
+    const diskPath = join(dir, "snapshot.bin");
+    const bytes = toBinary(SnapshotSchema, create(SnapshotSchema, { ...snap(3), roleBindings: ["a", "b"].map((group) => create(RoleBindingSchema, { role: "dev", issuer: "https://idp", group })) }));
+    const store = new SnapshotStore({ compile, diskPath });
+    await store.apply(decodeSnapshot(bytes, 0)); // lazily decoded: bindings left on the wire
+    expect(await readFile(diskPath)).toEqual(Buffer.from(bytes));
+    const restarted = new SnapshotStore({ compile, diskPath });
+    expect(await restarted.loadFromDisk()).toEqual({ kind: "loaded", version: 3n, warnings: [] });
+    expect(restarted.boundGroups().sort()).toEqual(["a", "b"]);
+  });
+
+  test("after a change of 100,000+ bindings is in force and saved, the large-change hook runs once (GC hint); not after small ones", async () => {
+    const diskPath = join(dir, "snapshot.bin");
+    const events: string[] = [];
+    const store = new SnapshotStore({ compile, diskPath, afterLargeChange: () => events.push(`hook, disk has v${fromBinary(SnapshotSchema, readFileSync(diskPath)).version}`) });
+    await store.apply(snap(1));
+    const many = Array.from({ length: LARGE_CHANGE_BINDINGS }, (_, i) => create(RoleBindingSchema, { role: "dev", issuer: "https://idp", group: `g${i}` }));
+    const { saved } = await store.applyNow(create(SnapshotSchema, { ...snap(2), roleBindings: many }));
+    expect(events).toEqual([]); // not before the disk copy: what it holds is still alive
+    await saved;
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(events).toEqual(["hook, disk has v2"]);
+    await store.apply(create(SnapshotSchema, { ...snap(3), baseVersion: 2n, removedRoleBindings: many.slice(0, 10) }));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(events).toHaveLength(1);
   });
 
   describe("disk copy: base + journal of deltas (issue 18: a change costs what it changed)", () => {

@@ -13,24 +13,35 @@
  * the rest of the snapshot (the small collections); the decoded snapshot itself is not kept.
  *
  * On disk a change costs what it changed, not the whole policy: the complete snapshot is
- * the base file (`diskPath`), and each delta applied since is appended to a journal beside
+ * the base file (`diskPath`: a full snapshot received large is written as the bytes received,
+ * no re-encoding), and each delta applied since is appended to a journal beside
  * it (`<diskPath>.journal`, checksummed frames as in the spool, fdatasynced, mode 0600).
  * Loading replays the journal's chain of deltas on top of the base (a torn last frame or a
  * break in the chain ends it). Once the journal outgrows half the base (at least 1 MiB),
  * the snapshot in force is written as the new base and the journal starts over. A base is
  * written from the index in chunks of bindings (protobuf messages concatenate: each chunk
- * appends to role_bindings), so no second copy of the bindings exists at any time.
+ * appends to role_bindings), encoded straight from the index, so no second copy of the
+ * bindings (and no binding message objects) exists at any time.
+ *
+ * Large snapshots are indexed in chunks (`indexChunk` bindings, default 10,000) with the
+ * event loop yielding between them (issue 18: a 500,000-binding snapshot was seconds of one
+ * blocked loop — requests and gRPC keepalives waited). Requests meanwhile get the last good
+ * snapshot, whole: the new index is built aside and swapped in by one assignment once
+ * complete and compiled. Applies run one at a time, in call order.
  */
 import { randomBytes } from "node:crypto";
 import { mkdir, open, readFile, rename, stat, truncate, unlink } from "node:fs/promises";
 import { dirname } from "node:path";
+import { setImmediate as yieldToLoop } from "node:timers/promises";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import { BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
 import { SnapshotSchema } from "../../proto/gen/agentgate/v1/policy_pb.js";
 import type { RoleBinding, Snapshot } from "../../proto/gen/agentgate/v1/policy_pb.js";
 import { frameHeader, scanFrames } from "../recording/frame.js";
-import { BindingIndex } from "./binding-index.js";
+import { BindingIndex, type BindingIndexEdit } from "./binding-index.js";
 import { SnapshotInvalidError } from "./compile.js";
 import { decodeSnapshot, wireBindingsOf } from "./snapshot-wire.js";
+import { collectGarbageSoon } from "./gc-hint.js";
 
 /** The snapshot being enforced: its version and compiled form. Immutable once published. */
 export interface CurrentSnapshot<T> {
@@ -79,7 +90,18 @@ export interface SnapshotStoreOptions<T> {
   diskPath?: string;
   /** The journal of deltas may grow to half its base, and at least to this (default 1 MiB). */
   journalMinBytes?: number;
+  /** Bindings indexed between two yields to the event loop (default 10,000). */
+  indexChunk?: number;
+  /**
+   * Called once a change of at least 100,000 bindings is in force and on disk (default: one
+   * full GC soon, gc-hint.ts): what applying it left behind is garbage an idle proxy would
+   * keep for a long time.
+   */
+  afterLargeChange?: () => void;
 }
+
+/** Bindings in one apply (added + removed) from which `afterLargeChange` runs. */
+export const LARGE_CHANGE_BINDINGS = 100_000;
 
 const errorMessage = (e: unknown): string => (e instanceof Error ? e.message : String(e));
 
@@ -101,11 +123,26 @@ export class SnapshotStore<T> {
   #baseBytes = 0;
   #journalBytes = 0;
   readonly #journalMinBytes: number;
+  readonly #indexChunk: number;
+  // Applies (and the disk load) run one at a time: each waits for the one before.
+  #applying: Promise<unknown> = Promise.resolve();
+  // Bindings the apply running now has gone through (added + removed).
+  #seen = 0;
+  readonly #afterLargeChange: () => void;
 
   constructor(options: SnapshotStoreOptions<T>) {
     this.#compile = options.compile;
     this.#diskPath = options.diskPath;
     this.#journalMinBytes = options.journalMinBytes ?? 1024 * 1024;
+    this.#indexChunk = Math.max(1, options.indexChunk ?? 10_000);
+    this.#afterLargeChange = options.afterLargeChange ?? (() => collectGarbageSoon());
+  }
+
+  /** Runs `job` after every apply queued before it. */
+  #serially<R>(job: () => Promise<R>): Promise<R> {
+    const run = this.#applying.then(job, job);
+    this.#applying = run.catch(() => undefined);
+    return run;
   }
 
   /** The watch client may ask for deltas: this store applies them. */
@@ -122,7 +159,7 @@ export class SnapshotStore<T> {
    * copy is written (or failed, reported as a warning).
    */
   async apply(snapshot: Snapshot): Promise<ApplyOutcome> {
-    const { outcome, saved } = this.applyNow(snapshot);
+    const { outcome, saved } = await this.applyNow(snapshot);
     if (outcome.kind === "applied") outcome.warnings.push(...(await saved));
     return outcome;
   }
@@ -132,16 +169,23 @@ export class SnapshotStore<T> {
    * first), and `saved` resolves with the disk copy's warnings once it is written. The disk
    * still only ever holds a complete snapshot that was in force (writes are atomic, in apply
    * order); a crash before `saved` leaves the previous one there, and the proxy resumes from
-   * it (the control plane sends what changed since that version). Throws if compiling throws.
+   * it (the control plane sends what changed since that version). Rejects if compiling throws.
    */
-  applyNow(snapshot: Snapshot): { outcome: ApplyOutcome; saved: Promise<string[]> } {
-    const stale = this.#staleness(snapshot.version);
-    if (stale !== undefined) return { outcome: stale, saved: Promise.resolve([]) };
-    const warnings = this.#compileAndSwap(snapshot);
-    const outcome: ApplyOutcome = { kind: "applied", version: snapshot.version, warnings };
-    if (this.#diskPath === undefined) return { outcome, saved: Promise.resolve([]) };
-    const saved = this.#persist(this.#diskPath, snapshot.baseVersion !== 0n ? snapshot : undefined);
-    return { outcome, saved: saved.then((error) => (error === undefined ? [] : [`snapshot not saved to disk: ${error}`])) };
+  applyNow(snapshot: Snapshot): Promise<{ outcome: ApplyOutcome; saved: Promise<string[]> }> {
+    return this.#serially(async () => {
+      const stale = this.#staleness(snapshot.version);
+      if (stale !== undefined) return { outcome: stale, saved: Promise.resolve([]) };
+      this.#seen = 0;
+      const warnings = await this.#compileAndSwap(snapshot);
+      const outcome: ApplyOutcome = { kind: "applied", version: snapshot.version, warnings };
+      const large = this.#seen >= LARGE_CHANGE_BINDINGS;
+      const saved =
+        this.#diskPath === undefined
+          ? Promise.resolve<string[]>([])
+          : this.#persist(this.#diskPath, snapshot).then((error) => (error === undefined ? [] : [`snapshot not saved to disk: ${error}`]));
+      if (large) saved.then(() => this.#afterLargeChange()).catch(() => undefined); // a hint: its failure changes nothing
+      return { outcome, saved };
+    });
   }
 
   /** Resolves once every disk write queued so far is done (graceful stop). */
@@ -152,18 +196,23 @@ export class SnapshotStore<T> {
   /**
    * Compiles a full snapshot, or a delta on top of exactly its base version, and swaps it in;
    * throws (changing nothing) if it does not compile. Nothing keeps `snapshot` afterwards.
+   * The index is built aside, yielding to the event loop every `indexChunk` bindings; the
+   * snapshot in force is untouched until the one assignment in `#swap`. Callers serialize.
    */
-  #compileAndSwap(snapshot: Snapshot): string[] {
+  async #compileAndSwap(snapshot: Snapshot): Promise<string[]> {
     const problems: string[] = [];
     const wire = wireBindingsOf(snapshot);
-    let bindings: BindingIndex;
+    let edit: BindingIndexEdit;
     if (snapshot.baseVersion === 0n) {
-      bindings = BindingIndex.of(wire?.added() ?? snapshot.roleBindings, problems);
+      edit = BindingIndex.empty().edit(problems);
     } else {
       const current = this.#current;
       if (current === undefined || current.version !== snapshot.baseVersion) throw new DeltaBaseMismatchError(snapshot.baseVersion, current?.version);
-      bindings = this.#bindings.with(wire?.added() ?? snapshot.roleBindings, wire?.removed() ?? snapshot.removedRoleBindings, problems);
+      edit = this.#bindings.edit(problems);
+      await this.#inChunks(wire?.removed() ?? snapshot.removedRoleBindings, (b) => edit.remove(b));
     }
+    await this.#inChunks(wire?.added() ?? snapshot.roleBindings, (b) => edit.add(b));
+    const bindings = edit.finish();
     if (problems.length > 0) throw new SnapshotInvalidError(problems);
     const rest = create(SnapshotSchema, { ...snapshot, baseVersion: 0n, removedRoleBindings: [], roleBindings: [] });
     const compiled = this.#compile(rest, bindings);
@@ -172,11 +221,29 @@ export class SnapshotStore<T> {
     return this.#swap(snapshot.version, compiled);
   }
 
+  /** Calls `each` on every binding, yielding to the event loop between chunks (never before the first). */
+  async #inChunks(bindings: Iterable<RoleBinding>, each: (b: RoleBinding) => void): Promise<void> {
+    let n = 0;
+    for (const b of bindings) {
+      if (n === this.#indexChunk) {
+        n = 0;
+        await yieldToLoop();
+      }
+      each(b);
+      n += 1;
+      this.#seen += 1;
+    }
+  }
+
   /**
    * Loads the snapshot saved by a previous run (call at start-up, before serving). Never
    * throws: a missing, unreadable or no-longer-compiling file is reported as a value.
    */
-  async loadFromDisk(): Promise<LoadOutcome> {
+  loadFromDisk(): Promise<LoadOutcome> {
+    return this.#serially(() => this.#loadFromDisk());
+  }
+
+  async #loadFromDisk(): Promise<LoadOutcome> {
     const path = this.#diskPath;
     if (path === undefined) return { kind: "disabled" };
     let bytes: Buffer;
@@ -195,7 +262,7 @@ export class SnapshotStore<T> {
       // (No await since the read: nothing newer can have been applied meanwhile unless it was already in force.)
       const stale = this.#staleness(snapshot.version);
       if (stale !== undefined) return stale;
-      warnings.push(...this.#compileAndSwap(snapshot));
+      warnings.push(...(await this.#compileAndSwap(snapshot)));
     } catch (e) {
       return { kind: "invalid", error: errorMessage(e) };
     }
@@ -231,7 +298,7 @@ export class SnapshotStore<T> {
             warnings.push(`snapshot journal breaks at version ${delta.version} (based on ${delta.baseVersion}, ${version} in force): replay stops`);
             break;
           }
-          warnings.push(...this.#compileAndSwap(delta));
+          warnings.push(...(await this.#compileAndSwap(delta)));
         }
       } catch (e) {
         warnings.push(`snapshot journal entry rejected, replay stops: ${errorMessage(e)}`);
@@ -283,14 +350,18 @@ export class SnapshotStore<T> {
   /**
    * Queues the disk copy of what was just applied: a delta is appended to the journal
    * (unless the journal has outgrown its base: then, like a complete snapshot, the merged
-   * snapshot becomes the new base and the journal is emptied). Resolves with an error
-   * message, or undefined on success or skip.
+   * snapshot becomes the new base and the journal is emptied). A complete snapshot received
+   * large is written as received (it is the complete snapshot); otherwise the base is encoded
+   * from the index. Resolves with an error message, or undefined on success or skip.
    */
-  #persist(path: string, delta: Snapshot | undefined): Promise<string | undefined> {
+  #persist(path: string, applied: Snapshot): Promise<string | undefined> {
     const rest = this.#rest!;
     const bindings = this.#bindings;
     const version = rest.version;
-    const deltaBytes = delta === undefined ? undefined : (wireBindingsOf(delta)?.bytes ?? toBinary(SnapshotSchema, delta));
+    const received = wireBindingsOf(applied)?.bytes;
+    const isDelta = applied.baseVersion !== 0n;
+    const deltaBytes = isDelta ? (received ?? toBinary(SnapshotSchema, applied)) : undefined;
+    const baseBytes = isDelta ? undefined : received;
     const asBase = deltaBytes === undefined || this.#journalBytes + deltaBytes.length > Math.max(this.#journalMinBytes, this.#baseBytes / 2);
     if (asBase && version > this.#newestBaseQueued) this.#newestBaseQueued = version;
     // Planned now, in apply order: the journal size decides, and it grows as deltas are queued.
@@ -300,7 +371,7 @@ export class SnapshotStore<T> {
       if (version < this.#newestBaseQueued) return undefined; // a newer complete copy is queued behind us
       try {
         if (asBase) {
-          this.#baseBytes = await writeFileAtomic(path, snapshotChunks(rest, bindings));
+          this.#baseBytes = await writeFileAtomic(path, baseBytes !== undefined ? [baseBytes] : snapshotChunks(rest, bindings));
           await unlink(`${path}.journal`).catch((e: NodeJS.ErrnoException) => {
             if (e.code !== "ENOENT") throw e;
           });
@@ -320,22 +391,42 @@ export class SnapshotStore<T> {
 /** Bindings per chunk of a base file: bounded memory while writing 100,000s. */
 const BASE_CHUNK = 10_000;
 
+/** Snapshot.role_bindings and RoleBinding's fields (policy.proto). */
+const ROLE_BINDINGS_FIELD = 4;
+const BINDING_FIELD = { role: 1, issuer: 2, group: 3, subject: 4 } as const;
+
 /**
  * The complete snapshot `rest` + `bindings` as consecutive protobuf messages: `rest`, then
  * messages holding only role bindings. Parsed as one Snapshot, repeated fields of
  * concatenated messages append (protobuf encoding rules), so this is the complete snapshot.
+ * The bindings are encoded by hand from the index's entries: through RoleBinding messages,
+ * a 500,000-binding base made 500,000 objects that lived across the file writes' awaits,
+ * were promoted and stayed as old-generation garbage (issue 18, proxy RSS).
  */
 function* snapshotChunks(rest: Snapshot, bindings: BindingIndex): Generator<Uint8Array> {
   yield toBinary(SnapshotSchema, rest);
-  let chunk: RoleBinding[] = [];
-  for (const b of bindings.bindings()) {
-    chunk.push(b);
-    if (chunk.length === BASE_CHUNK) {
-      yield toBinary(SnapshotSchema, create(SnapshotSchema, { roleBindings: chunk }));
-      chunk = [];
+  let writer = new BinaryWriter();
+  let n = 0;
+  for (const { kind, issuer, name, roles } of bindings.entries()) {
+    for (const role of roles) {
+      writer
+        .tag(ROLE_BINDINGS_FIELD, WireType.LengthDelimited)
+        .fork()
+        .tag(BINDING_FIELD.role, WireType.LengthDelimited)
+        .string(role)
+        .tag(BINDING_FIELD.issuer, WireType.LengthDelimited)
+        .string(issuer)
+        .tag(BINDING_FIELD[kind], WireType.LengthDelimited)
+        .string(name)
+        .join();
+      if (++n === BASE_CHUNK) {
+        yield writer.finish();
+        writer = new BinaryWriter();
+        n = 0;
+      }
     }
   }
-  if (chunk.length > 0) yield toBinary(SnapshotSchema, create(SnapshotSchema, { roleBindings: chunk }));
+  if (n > 0) yield writer.finish();
 }
 
 /** Appends `bytes` to `path` (created mode 0600) and fdatasyncs it. */

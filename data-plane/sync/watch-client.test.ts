@@ -190,7 +190,7 @@ describe("watch client against a real control-plane server", () => {
     const store = {
       current: () => inner.current(),
       apply: (x: Snapshot) => inner.apply(x),
-      applyNow: (x: Snapshot) => ({ outcome: inner.applyNow(x).outcome, saved: new Promise<string[]>((resolve) => writes.push(resolve)) }),
+      applyNow: async (x: Snapshot) => ({ outcome: (await inner.applyNow(x)).outcome, saved: new Promise<string[]>((resolve) => writes.push(resolve)) }),
     };
     start(store);
     await waitFor("ack of v3 with its disk write pending", () => status.get("proxy-1")?.ackedVersion === 3n);

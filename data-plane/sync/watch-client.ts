@@ -39,7 +39,7 @@ export interface WatchStore {
    * (`saved`: that copy's warnings). Preferred when present: a change is enforced and acked
    * without waiting for fsync.
    */
-  applyNow?(snapshot: Snapshot): { outcome: ApplyOutcome; saved: Promise<string[]> };
+  applyNow?(snapshot: Snapshot): Promise<{ outcome: ApplyOutcome; saved: Promise<string[]> }> | { outcome: ApplyOutcome; saved: Promise<string[]> };
   /** Resolves once queued disk writes are done. */
   flushed?(): Promise<void>;
 }
@@ -134,7 +134,7 @@ export function startWatch(options: WatchClientOptions): WatchHandle {
     let outcome: ApplyOutcome;
     let saved: Promise<string[]> | undefined;
     try {
-      if (store.applyNow) ({ outcome, saved } = store.applyNow(snapshot));
+      if (store.applyNow) ({ outcome, saved } = await store.applyNow(snapshot));
       else outcome = await store.apply(snapshot);
     } catch (e) {
       if (e instanceof DeltaBaseMismatchError) {
