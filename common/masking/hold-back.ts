@@ -1,6 +1,6 @@
 import type { CompiledProfile } from "./profile.js";
 import type { MaskSession } from "./session.js";
-import { findSpans, renderSpans } from "./spans.js";
+import { findSpans, mergeSpans, renderSpans, type RuleSpan } from "./spans.js";
 
 /** Most characters held back per streamed text (the bound on added delay and memory). */
 export const DEFAULT_MAX_HOLD = 256;
@@ -41,6 +41,8 @@ export class HoldBack {
     private readonly profile: CompiledProfile,
     private readonly session: MaskSession,
     private readonly maxHold = DEFAULT_MAX_HOLD,
+    /** False: every push scans the whole text (the reference the skips are tested against). */
+    private readonly fast = true,
   ) {}
 
   /** Adds a piece; returns the masked text that can be released now (possibly ""). */
@@ -109,8 +111,14 @@ export class HoldBack {
   private release(buf: string, final: boolean): string {
     const text = this.context + buf;
     const base = this.context.length;
-    const spans = findSpans(text, this.profile);
-    let hold = final ? buf.length : Math.max(0, holdStart(text, base) - base);
+    let hold = final ? buf.length : Math.max(0, holdStart(text, base, buf) - base);
+    // Nothing to release (the piece continues the held word): spans could only move the hold
+    // point down to 0, where it is, so the scan is skipped; the state is what it would leave.
+    if (hold === 0 && buf.length <= this.maxHold && this.fast) {
+      this.pending = buf;
+      return "";
+    }
+    const spans = this.fast ? spansNear(text, base, this.profile) : findSpans(text, this.profile);
     let swallowRule = -1;
     if (!final) {
       for (const s of spans) {
@@ -132,7 +140,8 @@ export class HoldBack {
         }
       }
     }
-    const out = renderSpans(text, spans, base, base + hold, this.profile, this.session);
+    // (nothing released, nothing masked: a match crossing into the held text is counted when it leaves)
+    const out = hold === 0 ? "" : renderSpans(text, spans, base, base + hold, this.profile, this.session);
     this.context = text.slice(Math.max(0, base + hold - CONTEXT), base + hold);
     this.pending = buf.slice(hold);
     if (swallowRule >= 0) {
@@ -176,11 +185,11 @@ function groupRunStart(buf: string, start: number): number {
 
 /**
  * Where the tail that might still become (part of) a match starts, as an index into `text`
- * (released context, then the held buffer from `base`). Heuristic by design: detectors'
+ * (released context, then the held buffer `buf` from `base`). Heuristic by design: detectors'
  * matches never contain whitespace except digit-group runs, quoted values and PEM blocks,
  * which get their own rules here.
  */
-function holdStart(text: string, base: number): number {
+function holdStart(text: string, base: number, buf: string): number {
   const n = text.length;
   let hold = n;
   const trailingWord = Math.max(base, wordStart(text, n));
@@ -199,10 +208,73 @@ function holdStart(text: string, base: number): number {
   // a group run is only worth holding when it has digits ("CALL ME AT" alone is not)
   if (hold < trailingWord && !/\d/.test(text.slice(hold, n))) hold = trailingWord;
   // an open quote right after an assignment: the quoted value may contain spaces
-  const q = Math.max(text.lastIndexOf('"'), text.lastIndexOf("'"), text.lastIndexOf("`"));
+  // (only quotes and headers in the held buffer count: searched there, not in the context)
+  const q = base + Math.max(buf.lastIndexOf('"'), buf.lastIndexOf("'"), buf.lastIndexOf("`"));
   if (q >= base && q < hold && ASSIGN_QUOTE.test(text.slice(Math.max(0, q - 16), q))) hold = q;
   // a private key block whose END line has not arrived
-  const h = text.lastIndexOf(PEM_HEADER);
+  const h = base + buf.lastIndexOf(PEM_HEADER);
   if (h >= base && h < hold && text.indexOf(PEM_FOOTER, h) < 0) hold = h;
   return hold;
+}
+
+/**
+ * Built-in detectors whose matches never contain whitespace and whose decision depends only
+ * on the match's own word (their lookbehinds and lookaheads read one character): a match of
+ * theirs that touches the held text lies in the held text's first word or after it.
+ * `hold-back-fast.test.ts` checks this for each of them on texts dense in their matches.
+ */
+export const WORD_LOCAL_DETECTORS: ReadonlySet<string> = new Set([
+  "anthropic_key",
+  "aws_access_key",
+  "crypto_wallet",
+  "email",
+  "github_token",
+  "gitlab_token",
+  "google_api_key",
+  "ip_address",
+  "jwt",
+  "openai_key",
+  "slack_token",
+  "slack_webhook",
+  "stripe_key",
+]);
+
+interface Split {
+  readonly local: CompiledProfile;
+  readonly rest: CompiledProfile;
+}
+const splits = new WeakMap<CompiledProfile, Split | null>();
+
+/** The profile's word-local matchers and the others, as two profiles (null: none is word-local). */
+function splitOf(profile: CompiledProfile): Split | null {
+  let split = splits.get(profile);
+  if (split === undefined) {
+    const local = profile.matchers.filter((m) => m.detector !== undefined && WORD_LOCAL_DETECTORS.has(m.detector.name));
+    const rest = profile.matchers.filter((m) => !local.includes(m));
+    split = local.length === 0 ? null : { local: { ...profile, matchers: local }, rest: { ...profile, matchers: rest } };
+    splits.set(profile, split);
+  }
+  return split;
+}
+
+/**
+ * findSpans(text) as far as a release reads it (every merged span that ends after `base`):
+ * word-local detectors scan only from the word that holds `base` on, the others the whole
+ * text. Measured hot path: the context is most of the text and every push rescans it.
+ */
+function spansNear(text: string, base: number, profile: CompiledProfile): readonly RuleSpan[] {
+  const split = splitOf(profile);
+  let ws = base;
+  while (ws > 0 && !isSpace(text.charCodeAt(ws - 1))) ws--;
+  if (split === null || ws === 0) return findSpans(text, profile);
+  const rest = findSpans(text, split.rest);
+  // a span running from the context into the window could merge with a skipped one: scan all
+  for (const r of rest) if (r.start < ws && r.end >= ws) return findSpans(text, profile);
+  const from = ws - 1; // the whitespace before the word: lookbehinds read the same character
+  const local = findSpans(text.slice(from), split.local);
+  if (local.length === 0) return rest;
+  const all: RuleSpan[] = [];
+  for (const r of rest) all.push({ start: r.start, end: r.end, rule: r.rule });
+  for (const l of local) all.push({ start: l.start + from, end: l.end + from, rule: l.rule });
+  return mergeSpans(all);
 }

@@ -1,0 +1,130 @@
+/**
+ * HoldBack's skips (on by default; `new HoldBack(…, false)` is the reference that scans the
+ * whole text on every push) must release exactly what the reference releases, push by push,
+ * with the same session counts: the word-local detectors scan only from the held text's
+ * first word (spansNear), and a piece that continues the held word releases nothing without
+ * a scan. The first test checks the property the window relies on, for each detector named
+ * word-local: a match that reaches a word lies in that word or after it, and is found the
+ * same from the whitespace before it.
+ */
+import fc from "fast-check";
+import { BUILTIN_DETECTORS } from "./detectors/index.js";
+import { HoldBack, WORD_LOCAL_DETECTORS } from "./hold-back.js";
+import { compileProfile, defaultProfile, type CompiledProfile } from "./profile.js";
+import { MaskSession } from "./session.js";
+import { findSpans } from "./spans.js";
+import { filler, secret } from "./testing/secrets.js";
+
+const RUNS = Number(process.env.FC_RUNS ?? 300);
+const KEY = new Uint8Array(32).fill(3);
+const R62 = "Q7xkP2mVn9TzR4wLs8YbJ3hFc6GdK1aE5uN0oWqX";
+
+/** Matches and near misses of every word-local detector, and of the others (whose matches span words). */
+const SAMPLES = [
+  "Jane.Doe+news@mail.example.org", "a_b@sub.domain.co.uk", "user@xn--80ak6aa92e.com", "名前test@test.com", "x@y.", "logo@2x.png",
+  "AKIAQ7XKP2MVN9TZR4WL", "ASIAY34FZKBOKMUTVV7A", "XAKIAQ7XKP2MVN9TZR4WL",
+  `ghp_${R62.slice(0, 36)}`, `github_pat_11ABCDEFG0_${R62}${R62}`.slice(0, 93), `xghp_${R62.slice(0, 36)}`,
+  `glpat-${R62.slice(0, 20)}`, `GR1348941${R62.slice(0, 20)}`, `glptt-${R62}abc`,
+  "xoxb-2820296237514-5152386766518-O5WzjWGLG0wcCm2WPrjEmnys", "token=xoxp-523423-234243-234233-e039d02840a0b9379c&x",
+  `https://hooks.slack.com/services/T0ABC1234/B0DEF5678/${R62.slice(0, 24)}`,
+  `sk-proj-${R62.slice(0, 20)}T3BlbkFJ${R62.slice(20)}`, `sk-${R62}abcdefgh`, `sk-ant-api03-${R62}${R62}${R62.slice(0, 15)}`,
+  `sk_live_${R62.slice(0, 24)}`, `rk_test_${R62.slice(0, 24)}`, `AIza${R62.slice(0, 35)}`,
+  "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0In0.c2lnbmF0dXJlLXBhcnQtaGVyZQ", "eyJhbGciOiJub25lIn0.eyJzdWIiOiJ0ZXN0In0.",
+  "1BvBMSEYstWetqTFn5Au4m4GFg7xJaNVN2", "bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq", "0x52908400098527886E0F7030069857D2E4169EE7",
+  "192.168.10.1:8080", "10.0.0.0/8", "2001:db8::ff00:42:8329", "fe80::1%eth0", "::ffff:192.0.2.128", "12:30:45", "1.2.3",
+  "4111 1111 1111 1111", "+1 415 555 0132", "(415) 555-0132", "219-09-9999", "DE89 3704 0044 0532 0130 00",
+  `aws_secret_access_key = ${R62}`, "password: hunter22", "My password is hunter22.", 'api_key="Zx81QmLw0pT7vNc4QQ"',
+  "-----BEGIN PRIVATE KEY-----", "-----END PRIVATE KEY-----",
+];
+const WORDS = ["the", "key", "token", "is", "was", "at", "(", ")", ",", ".", ":", "=", '"', "@", "/", "-", "_", "x", "é", "😀", "42", "3.14"];
+const GLUE = [" ", " ", " ", "  ", "\t", "\n", "\u00a0", "", "", ".", ",", "/", ":", "\u2003"];
+
+const dense = fc
+  .array(fc.tuple(fc.oneof(fc.constantFrom(...SAMPLES), fc.constantFrom(...WORDS), secret, filler), fc.constantFrom(...GLUE)), { minLength: 1, maxLength: 14 })
+  .map((parts) => parts.map(([w, g]) => w + g).join(""));
+
+const isSpace = (c: number) => c === 32 || c === 9 || c === 10 || c === 13 || c === 12 || c === 11 || c === 0xa0;
+
+describe("word-local detectors", () => {
+  it("are built-in detector names", () => {
+    for (const name of WORD_LOCAL_DETECTORS) expect(BUILTIN_DETECTORS.has(name)).toBe(true);
+  });
+
+  it.each([...WORD_LOCAL_DETECTORS])("%s: the matches reaching any word are those found from the whitespace before it", (name) => {
+    const p = compileProfile([{ kind: "detector", match: name, style: "redact" }]);
+    fc.assert(
+      fc.property(dense, (text) => {
+        const whole = findSpans(text, p);
+        for (let ws = 1; ws < text.length; ws++) {
+          if (!isSpace(text.charCodeAt(ws - 1)) || isSpace(text.charCodeAt(ws))) continue;
+          const from = ws - 1;
+          const near = findSpans(text.slice(from), p).map((s) => ({ start: s.start + from, end: s.end + from, rule: s.rule }));
+          expect(near).toEqual(whole.filter((s) => s.end >= ws).map((s) => ({ ...s })));
+        }
+      }),
+      { numRuns: RUNS },
+    );
+  });
+});
+
+// ------------------------------------------------------------------ skips vs the reference
+
+function run(pieces: string[], p: CompiledProfile, maxHold: number | undefined, fast: boolean): { outs: string[]; counts: unknown } {
+  const session = new MaskSession(KEY);
+  const hb = new HoldBack(p, session, maxHold, fast);
+  const outs = pieces.map((piece) => hb.push(piece));
+  outs.push(hb.flush());
+  return { outs, counts: { ...session.counts } };
+}
+
+function same(pieces: string[], p: CompiledProfile, maxHold?: number): void {
+  const reference = run(pieces, p, maxHold, false);
+  const fast = run(pieces, p, maxHold, true);
+  expect(fast.outs).toEqual(reference.outs);
+  expect(fast.counts).toEqual(reference.counts);
+}
+
+const cutAt = (text: string, cuts: number[]) => {
+  const points = [...new Set(cuts.map((c) => c % (text.length + 1)))].sort((a, b) => a - b);
+  return [0, ...points].map((q, i, all) => text.slice(q, all[i + 1] ?? text.length));
+};
+
+const PROFILES: Array<[string, CompiledProfile]> = [
+  ["default", defaultProfile()],
+  ["word-local only", compileProfile([...WORD_LOCAL_DETECTORS].map((match) => ({ kind: "detector" as const, match, style: "pseudonym" as const })))],
+  [
+    "mixed with regexes",
+    compileProfile([
+      { kind: "regex", match: "token\\s+\\w+", style: "redact" },
+      { kind: "detector", match: "email", style: "pseudonym" },
+      { kind: "detector", match: "generic_secret", style: "redact" },
+      { kind: "detector", match: "jwt", style: "redact" },
+      { kind: "regex", match: "[a-z]+@", style: "redact" },
+      { kind: "detector", match: "credit_card", style: "partial" },
+      { kind: "detector", match: "openai_key", style: "redact" },
+      // after the detectors, across words: merged with an email in the context, the email names the span
+      { kind: "regex", match: "\\S+@\\S+\\s\\w+", style: "redact" },
+    ]),
+  ],
+];
+
+describe("HoldBack skips: the same releases and counts as scanning everything", () => {
+  it.each(PROFILES)("%s profile: dense texts cut anywhere, every hold bound", (_name, p) => {
+    fc.assert(
+      fc.property(dense, fc.array(fc.nat(), { maxLength: 40 }), fc.constantFrom(undefined, 8, 24, 64), (text, cuts, maxHold) => {
+        same(cutAt(text, cuts), p, maxHold);
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  it("a text dense in secrets, cut at every boundary and one character at a time", () => {
+    const text = `mail jane.doe@example.org, key ghp_${R62.slice(0, 36)} (AKIAQ7XKP2MVN9TZR4WL) card 4111 1111 1111 1111 at 10.0.0.1 token: sk-${R62}abcdefgh password is hunter22 eyJhbGciOiJub25lIn0.eyJzdWIiOiJ0ZXN0In0. end`;
+    for (const [, p] of PROFILES) {
+      for (let i = 0; i <= text.length; i++) for (let j = i; j <= text.length; j += 23) same([text.slice(0, i), text.slice(i, j), text.slice(j)], p);
+      same([...text], p);
+      same([...text], p, 16);
+    }
+    same(["contact a@b.io ", "nowhere", " else"], PROFILES[2]![1]);
+  });
+});
