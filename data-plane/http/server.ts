@@ -238,6 +238,25 @@ async function handleAdmitted(req: IncomingMessage, res: ServerResponse, opts: P
     usage: createUsageTracker(),
     commitRecord: () => (committed ??= opts.record(ctx, ticket)),
     beforeForward: () => opts.beforeForward?.(ctx) ?? Promise.resolve(),
+    // Every stage output exists from the start, in one order: all contexts share one hidden
+    // class, so the stages' property reads stay monomorphic whatever the route set (issue #14).
+    connection: undefined,
+    identity: undefined,
+    route: undefined,
+    json: undefined,
+    assistantId: undefined,
+    graph: undefined,
+    threadId: undefined,
+    runId: undefined,
+    startedRun: undefined,
+    owner: undefined,
+    storeScope: undefined,
+    outboundSearch: undefined,
+    ownerTag: undefined,
+    threadOwner: undefined,
+    decision: undefined,
+    masker: undefined,
+    outboundBody: undefined,
   };
   ctx.record.bytesIn = gatewayRequest.body.length;
   ctx.record.query = maskQueryForRecord(gatewayRequest.search);
