@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { tokenKey, VerifiedTokenCache } from "./token-cache.js";
 
 describe("VerifiedTokenCache", () => {
@@ -14,6 +15,8 @@ describe("VerifiedTokenCache", () => {
     expect(key).not.toContain(token.slice(0, 10));
     expect(tokenKey(token)).toBe(key);
     expect(tokenKey(`${token}x`)).not.toBe(key);
+    // the base64url SHA-256 of the token's UTF-8, as before the one-shot hash (non-ASCII included)
+    for (const t of [token, "tøken-ü-😀"]) expect(tokenKey(t)).toBe(createHash("sha256").update(t).digest("base64url"));
   });
 
   test("an entry lives until its expiry, exclusive", () => {

@@ -12,15 +12,18 @@
  * - Only successes go in (the verifier's choice): caching denials would let one bad request pin a
  *   wrong answer and gives an attacker a way to fill the cache cheaply.
  */
-import { createHash } from "node:crypto";
+import { hash } from "node:crypto";
 import { LRUCache } from "lru-cache";
 
 /** A cache key derived from a token (base64url SHA-256); the brand keeps raw tokens out. */
 export type TokenKey = string & { readonly __brand: "TokenKey" };
 
-/** The cache key of a token. */
+/**
+ * The cache key of a token. Runs on every request: the one-shot `crypto.hash` (Node ≥ 20.12)
+ * makes no Hash object, ~1.4 µs instead of ~3 µs for a JWT (issue #14); same digest.
+ */
 export function tokenKey(token: string): TokenKey {
-  return createHash("sha256").update(token).digest("base64url") as TokenKey;
+  return hash("sha256", token, "base64url") as TokenKey;
 }
 
 /** Bounds and clock of the cache. */
