@@ -79,16 +79,18 @@ export const STAGE_NAMES = { request: [...STAGES.map(([n]) => n), "forward"], re
  * (`forward` is timed until the response is relayed, so its histogram holds the upstream's time.)
  */
 export async function runPipeline(ctx: RequestContext, res: ServerResponse): Promise<Outcome> {
+  // One clock read per stage boundary: a stage's end is the next one's start.
+  let started = process.hrtime.bigint();
   for (let i = 0; i < STAGES.length; i++) {
-    const started = process.hrtime.bigint();
     const result = STAGES[i]![1](ctx);
     // Most stages answer synchronously for most requests (no side call, no pool, no limiter):
     // awaiting only real promises saves a microtask turn per stage (issue #14).
     const outcome = result instanceof Promise ? await result : result;
-    REQUEST_SLOTS[i]!.observeNs(Number(process.hrtime.bigint() - started));
+    const ended = process.hrtime.bigint();
+    REQUEST_SLOTS[i]!.observeNs(Number(ended - started));
+    started = ended;
     if (outcome.kind === "deny") return outcome;
   }
-  const started = process.hrtime.bigint();
   try {
     return await forward(ctx, res);
   } finally {
@@ -98,11 +100,13 @@ export async function runPipeline(ctx: RequestContext, res: ServerResponse): Pro
 
 /** Runs the response stages over one part of the answer; returns the first refusal. */
 export async function runResponseStages(ctx: RequestContext, part: AnswerPart): Promise<AnswerRefusal | undefined> {
+  let started = process.hrtime.bigint();
   for (let i = 0; i < RESPONSE_STAGES.length; i++) {
-    const started = process.hrtime.bigint();
     const result = RESPONSE_STAGES[i]![1](ctx, part);
     const refusal = result instanceof Promise ? await result : result; // no extra turn for the synchronous stages
-    RESPONSE_SLOTS[i]!.observeNs(Number(process.hrtime.bigint() - started));
+    const ended = process.hrtime.bigint();
+    RESPONSE_SLOTS[i]!.observeNs(Number(ended - started));
+    started = ended;
     if (refusal) return refusal;
   }
   return undefined;
