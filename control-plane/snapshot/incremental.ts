@@ -53,9 +53,23 @@ export function diffBindings(before: readonly RoleBinding[], after: readonly Rol
   for (const b of before) if (!now.has(bindingResourceKey(b))) removed.push(b);
 }
 
+/**
+ * Every role's bindings in one list. Hand-written: `flatMap` took 170–380 ms for 500,000
+ * bindings, on every change (issue 18: the control plane's share of a round at 500,000).
+ */
+function allBindings(roles: ReadonlyMap<string, RoleState>): RoleBinding[] {
+  let total = 0;
+  for (const r of roles.values()) total += r.bindings.length;
+  const out = new Array<RoleBinding>(total);
+  let i = 0;
+  for (const r of roles.values()) for (const b of r.bindings) out[i++] = b;
+  return out;
+}
+
 /** A builder that remembers the previous build; `build` never runs twice at once (the refresher serializes it). */
 export function createSnapshotBuilder(db: Db, provider: StoreProvider, secrets: SecretBox, keys: KeySource): () => Promise<BuiltSnapshot> {
-  let previous: { version: bigint; roles: Map<string, RoleState> } | undefined;
+  // `bindings`: the previous snapshot's list, shared by the next one when no role's bindings changed.
+  let previous: { version: bigint; roles: Map<string, RoleState>; bindings: RoleBinding[] } | undefined;
   return async () => {
     const now = new Date();
     const read = await db.$transaction(
@@ -88,11 +102,15 @@ export function createSnapshotBuilder(db: Db, provider: StoreProvider, secrets: 
       roles.set(id, { name: read.names.get(id) ?? "", fingerprint, bindings });
       diffBindings(previous?.roles.get(id)?.bindings ?? [], bindings, added, removed);
     }
-    for (const [id, state] of previous?.roles ?? []) if (!roles.has(id)) removed.push(...state.bindings);
+    for (const [id, state] of previous?.roles ?? []) if (!roles.has(id)) for (const b of state.bindings) removed.push(b); // (no spread: 100,000s of arguments)
 
-    const snapshot = snapshotOf(read.rest, [...roles.values()].flatMap((r) => r.bindings), secrets, keys, now);
+    // No binding added or removed (most changes: a policy, a connection, a grant, a new empty
+    // role): the previous list is the same set, reused — O(1) instead of O(bindings) per change.
+    const unchanged = previous !== undefined && added.length === 0 && removed.length === 0;
+    const bindings = unchanged ? previous!.bindings : allBindings(roles);
+    const snapshot = snapshotOf(read.rest, bindings, secrets, keys, now);
     const delta = previous === undefined ? undefined : { baseVersion: previous.version, added, removed };
-    previous = { version: snapshot.version, roles };
+    previous = { version: snapshot.version, roles, bindings };
     return delta === undefined ? { snapshot } : { snapshot, delta };
   };
 }
