@@ -63,9 +63,23 @@ const { values: args } = parseArgs({
     "large-bindings": { type: "string" },
     "huge-bindings": { type: "string" },
     fleet: { type: "string" },
+    help: { type: "boolean", default: false },
   },
   strict: false,
 });
+
+if (args.help === true) {
+  // (Without this, --help ran the whole bench: minutes of 30 proxy processes on a shared machine.)
+  console.log(`npx tsx bench/snapshot.bench.ts [options]
+  --quick                 smoke check (~20 s): 2 processes, small sizes, 5 rounds; do not quote
+  --part P                propagation, compile, or both comma-separated (default both)
+  --fleet N,M,...         process fleet sizes (default 30,10,1)
+  --rounds N              rounds per row (default 20; 5 with --quick)
+  --large-bindings N      extra bindings for the large-policy rows (default 50000; 0 with --quick)
+  --huge-bindings N       a second, larger policy applied with the CLI (opt-in, e.g. 500000; minutes)
+Proxy memory at a large policy, in isolation: npx tsx bench/snapshot-memory.bench.ts --help`);
+  process.exit(0);
+}
 
 const QUICK = args.quick === true;
 const ROUNDS = Number(args.rounds ?? (QUICK ? 5 : 20));
