@@ -56,13 +56,13 @@ export class SseParser {
       if (text.charCodeAt(0) === 10) i = 1;
       this.skipLf = false;
     }
+    // line ends found with native searches (a measured hot loop: every byte of a stream passes here)
+    let lf = -1; // the next "\n" at or after i (text.length: none)
+    let cr = -1; // the next "\r"
     while (i < text.length) {
-      let j = i;
-      while (j < text.length) {
-        const c = text.charCodeAt(j);
-        if (c === 10 || c === 13) break;
-        j++;
-      }
+      if (lf < i) lf = nextOf(text, "\n", i);
+      if (cr < i) cr = nextOf(text, "\r", i);
+      let j = lf < cr ? lf : cr;
       if (j === text.length) {
         this.grow(text.length - i);
         this.line += text.slice(i);
@@ -111,4 +111,10 @@ export class SseParser {
     this.size = 0;
     return block;
   }
+}
+
+/** Index of the next `c` at or after `from`, or text.length when there is none. */
+function nextOf(text: string, c: string, from: number): number {
+  const at = text.indexOf(c, from);
+  return at < 0 ? text.length : at;
 }

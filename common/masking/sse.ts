@@ -216,9 +216,12 @@ export class SseMasker {
 
   /** Masks one parsed event block: the masked event(s) to emit (held tails of a closed stream first). */
   maskBlock(block: SseBlock): string {
-    const event = eventNameOf(block);
+    let event = "message";
     let data: string | undefined;
-    for (const f of block.fields) if (f.name === "data") data = data === undefined ? f.value : `${data}\n${f.value}`;
+    for (const f of block.fields) {
+      if (f.name === "data") data = data === undefined ? f.value : `${data}\n${f.value}`;
+      else if (f.name === "event") event = f.value; // the last one names it (eventNameOf)
+    }
     if (data === undefined) return this.serialize(block.fields, undefined, event); // comments, ids
     if (this.useTemplates) {
       const out = this.fromTemplate(block.fields, event, data);
@@ -461,7 +464,8 @@ export class SseMasker {
     for (const f of fields) {
       if (f.name === "data") {
         if (!dataDone && data !== undefined) {
-          for (const line of data.split("\n")) out += `data: ${line}\n`;
+          if (data.indexOf("\n") < 0) out += `data: ${data}\n`; // JSON data is one line: no split array
+          else for (const line of data.split("\n")) out += `data: ${line}\n`;
           dataDone = true;
         }
       } else if (f.name === "") out += `:${maskText(f.value, this.profile, this.session)}\n`;
