@@ -94,6 +94,27 @@ describe("hash chain", () => {
     expect(openSealed(Uint8Array.of(0xff, 0xff, 0xff))).toMatchObject({ ok: false });
   });
 
+  test("chain fields written in place: the same hash and sealed bytes as the copying path, and a second seal never alters the first's bytes", () => {
+    for (const seq of [1n, 127n, 128n, 300n, 2n ** 40n, 2n ** 63n]) {
+      const prevHash = seq === 1n ? GENESIS_HASH : "ab".repeat(32);
+      const content = encodeContent(record(Number(seq % 1000n)));
+      const plain = Uint8Array.from(content); // a copy: no room around it
+      const hash = hashContent(seq, prevHash, content);
+      expect(hash).toBe(hashContent(seq, prevHash, plain));
+      const bytes = sealedBytes({ seq, prevHash, hash, content });
+      const copied = sealedBytes({ seq, prevHash, hash, content: plain });
+      expect(bytes.buffer).toBe(content.buffer); // in place, not copied
+      expect(Buffer.from(bytes).equals(Buffer.from(copied))).toBe(true);
+      const kept = Buffer.from(bytes);
+      // The same content sealed again, differently: its bytes are a copy; the first ones stay.
+      const again = sealedBytes({ seq: seq + 1n, prevHash: "cd".repeat(32), hash: "ef".repeat(32), content });
+      expect(again.buffer).not.toBe(content.buffer);
+      expect(hashContent(seq + 1n, "cd".repeat(32), content)).toBe(hashContent(seq + 1n, "cd".repeat(32), plain));
+      expect(Buffer.from(bytes).equals(kept)).toBe(true);
+      expect(openSealed(bytes).ok).toBe(true);
+    }
+  });
+
   test("every proto field but hash is covered: changing any one changes the hash", () => {
     const [r] = sealedChain(1);
     const changed = (name: string): Partial<SessionRecord> => {

@@ -27,7 +27,7 @@
  * Those bytes are written by a hand encoder (record-content.ts, 4–5× cheaper than the library's
  * reflective one on the proxy's hot path), checked byte for byte against toBinary.
  */
-import { createHash } from "node:crypto";
+import { createHash, hash as oneShotHash } from "node:crypto";
 import { WireType } from "@bufbuild/protobuf/wire";
 import { SessionRecordSchema, type SessionRecord } from "../../proto/gen/agentgate/v1/session_pb.js";
 import { hashRecordV1 } from "./chain-v1.js";
@@ -64,22 +64,60 @@ function countsInOrder(counts: Record<string, number>): boolean {
   return keys.every((k, i) => k === sorted[i]);
 }
 
+/**
+ * Chain fields written in place (issue #14: build each record once). Content from
+ * `encodeContent` sits in an allocation (its own slice) with free room before it (for the link, so the
+ * hash is one call over link ‖ content, no Hash object, no link buffer) and after it (for the
+ * chain fields, so sealed-record.ts's sealed bytes are a view, not a copy). A content with
+ * room is in LINK_ROOM; its room after is in TAIL_ROOM until the first `takeTailRoom` claims
+ * it (a second seal of the same content, e.g. in tests, copies instead).
+ */
+const ROOM = { before: 96, after: 176 }; // ≥ the largest link (1+10 + 1+1+64 = 77) and chain fields (77 + 1+1+64 = 143)
+const LINK_ROOM = new WeakSet<Uint8Array>();
+const TAIL_ROOM = new WeakSet<Uint8Array>();
+
 /** The canonical content bytes of `record` (see the module comment): what the hash covers besides the link. */
 export function encodeContent(record: SessionRecord): Uint8Array {
   // A record as the proxy builds it is already canonical: encoded as it is, without a copy.
   // Written by record-content.ts, byte for byte what toBinary writes for the record (or its canonical copy).
   const canonical = record.seq === 0n && record.prevHash === "" && record.hash === "" && !Object.is(record.cost, -0) && record.$unknown === undefined && countsInOrder(record.maskCounts);
-  if (canonical) return encodeRecordContent(record, record.maskCounts, record.cost);
-  return encodeRecordContent(record, sortedCounts(record.maskCounts), record.cost || 0);
+  const content = canonical
+    ? encodeRecordContent(record, record.maskCounts, record.cost, ROOM)
+    : encodeRecordContent(record, sortedCounts(record.maskCounts), record.cost || 0, ROOM);
+  LINK_ROOM.add(content);
+  TAIL_ROOM.add(content);
+  return content;
+}
+
+/**
+ * The sealed bytes content ‖ chain fields(seq, prevHash, hash) written into `content`'s room
+ * after it, as a view of the same memory; undefined when there is no such room (any more).
+ */
+export function sealInPlace(content: Uint8Array, seq: bigint, prevHash: string, hash: string): Uint8Array | undefined {
+  if (!TAIL_ROOM.has(content)) return undefined;
+  const prevBytes = Buffer.byteLength(prevHash);
+  const hashBytes = Buffer.byteLength(hash);
+  const size = chainFieldsSize(seq, prevBytes, hashBytes);
+  if (size > ROOM.after) return undefined;
+  TAIL_ROOM.delete(content);
+  const buf = Buffer.from(content.buffer, content.byteOffset, content.length + size);
+  writeChainFields(buf, content.length, seq, prevHash, prevBytes, hash, hashBytes);
+  return buf;
 }
 
 const SEQ = SessionRecordSchema.field.seq.number;
 const PREV_HASH = SessionRecordSchema.field.prevHash.number;
 const HASH = SessionRecordSchema.field.hash.number;
 
-/** Bytes of `n` (< 2^64) as a base-128 varint. */
-function varintSize(n: bigint): number {
+const SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+
+/** Bytes of `n` (< 2^64) as a base-128 varint (numbers below 2^53 without BigInt steps, which allocate). */
+function varintSize(n: bigint | number): number {
   let size = 1;
+  if (typeof n === "number" || n <= SAFE) {
+    for (let m = Number(n); m >= 0x80; m = Math.floor(m / 128)) size++;
+    return size;
+  }
   while (n >= 0x80n) {
     n >>= 7n;
     size++;
@@ -87,7 +125,16 @@ function varintSize(n: bigint): number {
   return size;
 }
 
-function writeVarint(buf: Buffer, at: number, n: bigint): number {
+function writeVarint(buf: Buffer, at: number, n: bigint | number): number {
+  if (typeof n === "number" || n <= SAFE) {
+    let m = Number(n);
+    while (m >= 0x80) {
+      buf[at++] = (m % 128) | 0x80;
+      m = Math.floor(m / 128);
+    }
+    buf[at++] = m;
+    return at;
+  }
   while (n >= 0x80n) {
     buf[at++] = Number(n & 0x7fn) | 0x80;
     n >>= 7n;
@@ -98,8 +145,27 @@ function writeVarint(buf: Buffer, at: number, n: bigint): number {
 
 function writeString(buf: Buffer, at: number, field: number, s: string, bytes: number): number {
   buf[at++] = (field << 3) | WireType.LengthDelimited;
-  at = writeVarint(buf, at, BigInt(bytes));
-  return at + buf.write(s, at, "utf8");
+  at = writeVarint(buf, at, bytes);
+  return at + buf.write(s, at, bytes, "utf8");
+}
+
+/** Size of the chain fields' encoding (defaults omitted). */
+function chainFieldsSize(seq: bigint, prevBytes: number, hashBytes: number): number {
+  let size = seq !== 0n ? 1 + varintSize(seq) : 0;
+  if (prevBytes > 0) size += 1 + varintSize(prevBytes) + prevBytes;
+  if (hashBytes > 0) size += 1 + varintSize(hashBytes) + hashBytes;
+  return size;
+}
+
+/** Writes the chain fields at `at` (exactly chainFieldsSize bytes); returns the end. */
+function writeChainFields(buf: Buffer, at: number, seq: bigint, prevHash: string, prevBytes: number, hash: string, hashBytes: number): number {
+  if (seq !== 0n) {
+    buf[at++] = (SEQ << 3) | WireType.Varint;
+    at = writeVarint(buf, at, seq);
+  }
+  if (prevBytes > 0) at = writeString(buf, at, PREV_HASH, prevHash, prevBytes);
+  if (hashBytes > 0) at = writeString(buf, at, HASH, hash, hashBytes);
+  return at;
 }
 
 /**
@@ -113,22 +179,24 @@ function writeString(buf: Buffer, at: number, field: number, s: string, bytes: n
 export function encodeChainFields(seq: bigint, prevHash: string, hash = ""): Uint8Array {
   const prevBytes = Buffer.byteLength(prevHash);
   const hashBytes = Buffer.byteLength(hash);
-  let size = seq !== 0n ? 1 + varintSize(seq) : 0;
-  if (prevBytes > 0) size += 1 + varintSize(BigInt(prevBytes)) + prevBytes;
-  if (hashBytes > 0) size += 1 + varintSize(BigInt(hashBytes)) + hashBytes;
-  const buf = Buffer.allocUnsafe(size);
-  let at = 0;
-  if (seq !== 0n) {
-    buf[at++] = (SEQ << 3) | WireType.Varint;
-    at = writeVarint(buf, at, seq);
-  }
-  if (prevBytes > 0) at = writeString(buf, at, PREV_HASH, prevHash, prevBytes);
-  if (hashBytes > 0) writeString(buf, at, HASH, hash, hashBytes);
+  const buf = Buffer.allocUnsafe(chainFieldsSize(seq, prevBytes, hashBytes));
+  writeChainFields(buf, 0, seq, prevHash, prevBytes, hash, hashBytes);
   return buf;
 }
 
 /** hex sha256 of link(seq, prevHash) ‖ content: a version-2 record hash. */
 export function hashContent(seq: bigint, prevHash: string, content: Uint8Array): string {
+  if (LINK_ROOM.has(content)) {
+    // The link written just before the content: one one-shot hash over link ‖ content.
+    const prevBytes = Buffer.byteLength(prevHash);
+    const linkBytes = chainFieldsSize(seq, prevBytes, 0);
+    if (linkBytes <= ROOM.before) {
+      const start = content.byteOffset - linkBytes;
+      const buf = Buffer.from(content.buffer, start, linkBytes + content.length);
+      writeChainFields(buf, 0, seq, prevHash, prevBytes, "", 0);
+      return oneShotHash("sha256", buf, "hex");
+    }
+  }
   return createHash("sha256").update(encodeChainFields(seq, prevHash)).update(content).digest("hex");
 }
 

@@ -63,9 +63,11 @@ function int64Bits(n: bigint): bigint {
 /** Writes into one exact-size buffer (sizes computed beforehand). */
 class Out {
   readonly buf: Buffer;
-  at = 0;
-  constructor(size: number) {
-    this.buf = Buffer.allocUnsafe(size);
+  at: number;
+  /** `before`/`after`: free bytes around the content, inside the same allocation. */
+  constructor(size: number, before: number, after: number) {
+    this.buf = Buffer.allocUnsafe(before + size + after);
+    this.at = before;
   }
   v32(n: number): void {
     while (n > 0x7f) {
@@ -168,8 +170,10 @@ function writeList(out: Out, field: number, items: readonly string[], lengths: r
 /**
  * The content bytes of `record` with `maskCounts` and `cost` as given (the caller canonicalises
  * them, see chain.ts `encodeContent`); seq, prev_hash, hash and unknown fields are not written.
+ * With `room`, the bytes are a view into an allocation with that many free bytes before and
+ * after them (chain.ts writes the chain fields there instead of copying the content).
  */
-export function encodeRecordContent(record: SessionRecord, maskCounts: Record<string, number>, cost: number): Uint8Array {
+export function encodeRecordContent(record: SessionRecord, maskCounts: Record<string, number>, cost: number, room?: { readonly before: number; readonly after: number }): Uint8Array {
   const s = record as unknown as Record<string, string>;
   // Pass 1: sizes (UTF-8 lengths kept for pass 2, in field order).
   const lengths: number[] = [];
@@ -214,7 +218,8 @@ export function encodeRecordContent(record: SessionRecord, maskCounts: Record<st
   if (errorBytes > 0) size += strSize(tag(32, LEN), errorBytes);
 
   // Pass 2: the bytes, in field-number order.
-  const out = new Out(size);
+  const before = room?.before ?? 0;
+  const out = new Out(size, before, room?.after ?? 0);
   let li = writeStrings(out, s, IDS, lengths, 0);
   if (started !== 0n) {
     out.v32(tag(6, VARINT));
@@ -274,6 +279,6 @@ export function encodeRecordContent(record: SessionRecord, maskCounts: Record<st
   }
   const errorLength = lengths[li]!;
   if (errorLength > 0) out.str(tag(32, LEN), record.errorCode, errorLength);
-  if (out.at !== size) throw new Error(`record content: wrote ${out.at} of ${size} bytes`);
-  return out.buf;
+  if (out.at !== before + size) throw new Error(`record content: wrote ${out.at - before} of ${size} bytes`);
+  return room ? out.buf.subarray(before, before + size) : out.buf;
 }

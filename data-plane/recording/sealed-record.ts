@@ -12,10 +12,15 @@
  */
 import { fromBinary } from "@bufbuild/protobuf";
 import { SessionRecordSchema, type SessionRecord } from "../../proto/gen/agentgate/v1/session_pb.js";
-import { encodeChainFields, hashContent, type SealedContent } from "../../common/recording/chain.js";
+import { encodeChainFields, hashContent, sealInPlace, type SealedContent } from "../../common/recording/chain.js";
 
-/** The sealed bytes of `sealed` (content followed by its chain fields). */
+/**
+ * The sealed bytes of `sealed` (content followed by its chain fields): written into the room
+ * `encodeContent` left after the content (no copy), else a copy.
+ */
 export function sealedBytes(sealed: SealedContent): Uint8Array {
+  const inPlace = sealInPlace(sealed.content, sealed.seq, sealed.prevHash, sealed.hash);
+  if (inPlace) return inPlace;
   const tail = encodeChainFields(sealed.seq, sealed.prevHash, sealed.hash);
   const out = new Uint8Array(sealed.content.length + tail.length);
   out.set(sealed.content, 0);
