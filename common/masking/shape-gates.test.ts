@@ -24,7 +24,10 @@ const MORE = fc.constantFrom(
   "aws_secret_access_key=", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYzEXAMPLEKEY", "Q7xkP2mVn9TzR4wLs8YbJ3hFc6GdK1aE5uN0oWqX",
   // whole assignments too: the pieces above rarely meet in order, and the non-vacuity check below needs > 5 finds
   "aws_secret_access_key = Zq8Rt5Kx2Wm9Pv4Lb7YcN3hFc6GdK1aE5uN0oWqX", 'AWS_SECRET_ACCESS_KEY="Q7xkP2mVn9TzR4wLs8YbJ3hFc6GdK1aE5uN0/+qX"',
-  "password is hunter2!", "my token was ", "<password>", "</password>", "Credential(\"u\", \"", "API_KEY=", "\"key\": \"",
+  "password is hunter2!", "my token was ", "<password>",
+  // prose forms (no "= : , ( >"): the keyword's identifier, then spaces, tabs, quotes or "]", then " is " / " was "
+  "db password\tis hunter2!", 'my "token" is Zq8Rt5Kx2!', "api_key ]  was 9f8e7d6c5b4a3!", '"token"]    is Zq8Rt5Kx2!', "'api_key'\t\t\t\twas 9f8e7d6c5b4a3!", "the secret   \t was\ts3cr3t!!x", "password is\nhunter2!",
+  "token        is x9Rt5Kx2!", "token         is x9Rt5Kx2!", "an_extremely_long_identifier_that_goes_on_and_on_and_on_for_a_while_password is hunter22!", " is ", " was ", "\tis\t", "</password>", "Credential(\"u\", \"", "API_KEY=", "\"key\": \"",
   "api_key  =  'Zq8Rt5Kx2Wm9Pv4L'", "\"password\"  :  \"hunter22\"", "db_secret']\t\t=> 'Zq8Rt5Kx2Wm9Pv4L'", "the token  was  x9Rt5Kx2!",
   "-----BEGIN RSA PRIVATE KEY-----\n", "-----END RSA PRIVATE KEY-----", "MIIEpAIBAAKCAQEA75Q7xkP2mVn9TzR4wLs8YbJ3hFc6GdK1",
   "xoxb-1234567890-1234567890123-", "xoxb-1234567890-1234567890123-Zq8Rt5Kx2Wm9Pv4Lb7Yc", `AIza${R62.slice(0, 35)}`, `sk-${R62}${R62.slice(0, 8)}`, `sk-ant-api03-${R62}${R62}${R62.slice(0, 10)}`,
