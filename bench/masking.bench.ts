@@ -17,6 +17,11 @@
  * the proxy's path, maskBodyBounded (a worker of the masking pool masks it; wall-clock delay,
  * so on a loaded machine it includes time the OS did not schedule this thread).
  * Prints the load average: on a shared machine read the figures with it. Runs in about a minute.
+ *
+ * SSE rows: the stream as LangGraph sends it (one word per token event, each starting with a
+ * space), and the same text in sub-word tokens (words cut in two, punctuation glued on, as
+ * real tokenizers emit), with the share of events masked from a template (sse.ts). `--sse`
+ * runs only the SSE rows.
  */
 import { compileProfile, defaultProfile, DEFAULT_RULES, type CompiledProfile, type MaskingRuleSpec } from "../common/masking/profile.js";
 import { MaskSession } from "../common/masking/session.js";
@@ -104,38 +109,73 @@ function timeIt(fn: () => void, ms: number): number {
   return cpuSeconds(c0) / n;
 }
 
-const rows: string[][] = [["workload", "profile", "MB/CPU-s", "p50 µs/event", "p99 µs/event"]];
-for (const [label, bytes] of [["JSON 4 KB", 4 * 1024], ["JSON 64 KB", 64 * 1024], ["JSON 1 MB", 1024 * 1024]] as const) {
+const SSE_ONLY = process.argv.includes("--sse");
+const rows: string[][] = [["workload", "profile", "MB/CPU-s", "p50 µs/event", "p99 µs/event", "templated"]];
+for (const [label, bytes] of SSE_ONLY ? [] : ([["JSON 4 KB", 4 * 1024], ["JSON 64 KB", 64 * 1024], ["JSON 1 MB", 1024 * 1024]] as const)) {
   const body = Buffer.from(document(bytes));
   for (const [name, profile] of PROFILES) {
     const seconds = timeIt(() => {
       const r = maskBody(body, "application/json", profile, new MaskSession());
       if (!r.ok) throw new Error("bench body must be JSON");
     }, 1500);
-    rows.push([`${label} (${(body.length / 1024).toFixed(0)} KiB)`, name, (body.length / seconds / 1e6).toFixed(1), "", ""]);
+    rows.push([`${label} (${(body.length / 1024).toFixed(0)} KiB)`, name, (body.length / seconds / 1e6).toFixed(1), "", "", ""]);
   }
 }
 
-const events = sseStream(10_000);
-const streamBytes = events.reduce((s, e) => s + Buffer.byteLength(e), 0);
-for (const [name, profile] of PROFILES) {
-  const perEvent: number[] = [];
-  const rounds = 3;
-  let total = 0;
-  for (let r = 0; r < rounds; r++) {
-    const masker = new SseMasker(profile, new MaskSession());
-    const c0 = process.cpuUsage();
-    for (const e of events) {
-      const s = performance.now();
-      masker.push(e);
-      if (r === rounds - 1) perEvent.push((performance.now() - s) * 1000);
-    }
-    masker.end();
-    total += cpuSeconds(c0) * 1000;
+/**
+ * The same kind of stream in sub-word tokens: words of 5+ letters cut in two, sometimes a
+ * comma or period glued to the word before. Its own generator state, so every other row's
+ * input stays what it was.
+ */
+function subwordStream(events: number): string[] {
+  let s = 7;
+  const r = () => {
+    s = (Math.imul(s, 1103515245) + 12345) >>> 0;
+    return s / 4294967296;
+  };
+  const out: string[] = [];
+  let msg = 0;
+  const push = (content: string) =>
+    out.push(`event: messages\ndata: ${JSON.stringify([{ content, id: `s${msg}`, type: "AIMessageChunk", tool_call_chunks: [], response_metadata: {} }, { langgraph_node: "agent" }])}\n\n`);
+  while (out.length < events) {
+    const word = r() < 0.05 ? SPICE[Math.floor(r() * SPICE.length)]! : WORDS[Math.floor(r() * WORDS.length)]!;
+    if (word.length >= 5 && !word.includes(" ")) {
+      const cut = 2 + Math.floor(r() * (word.length - 3));
+      push(` ${word.slice(0, cut)}`);
+      push(word.slice(cut));
+    } else push(` ${word}`);
+    if (r() < 0.1) push(r() < 0.5 ? "," : ".");
+    if (out.length % 500 === 499) msg++;
   }
-  perEvent.sort((a, b) => a - b);
-  const q = (p: number) => perEvent[Math.min(perEvent.length - 1, Math.floor(p * perEvent.length))]!.toFixed(1);
-  rows.push([`SSE 10k events (${(streamBytes / 1024).toFixed(0)} KiB)`, name, (streamBytes / (total / rounds / 1000) / 1e6).toFixed(1), q(0.5), q(0.99)]);
+  return out.slice(0, events);
+}
+
+const sseStreams = [["SSE 10k events", sseStream(10_000)], ["SSE 10k sub-word events", subwordStream(10_000)]] as const;
+// warm-up (the JSON rows do it otherwise)
+if (SSE_ONLY) for (const [, profile] of PROFILES) for (const [, events] of sseStreams) events.reduce((m, e) => (m.push(e), m), new SseMasker(profile, new MaskSession())).end();
+for (const [label, events] of sseStreams) {
+  const streamBytes = events.reduce((s, e) => s + Buffer.byteLength(e), 0);
+  for (const [name, profile] of PROFILES) {
+    const perEvent: number[] = [];
+    const rounds = 3;
+    let total = 0;
+    let templated = 0;
+    for (let r = 0; r < rounds; r++) {
+      const masker = new SseMasker(profile, new MaskSession());
+      const c0 = process.cpuUsage();
+      for (const e of events) {
+        const s = performance.now();
+        masker.push(e);
+        if (r === rounds - 1) perEvent.push((performance.now() - s) * 1000);
+      }
+      masker.end();
+      total += cpuSeconds(c0) * 1000;
+      templated = masker.templateHits / events.length;
+    }
+    perEvent.sort((a, b) => a - b);
+    const q = (p: number) => perEvent[Math.min(perEvent.length - 1, Math.floor(p * perEvent.length))]!.toFixed(1);
+    rows.push([`${label} (${(streamBytes / 1024).toFixed(0)} KiB)`, name, (streamBytes / (total / rounds / 1000) / 1e6).toFixed(1), q(0.5), q(0.99), `${(templated * 100).toFixed(0)} %`]);
+  }
 }
 
 function printTable(table: string[][]): void {
@@ -145,6 +185,7 @@ function printTable(table: string[][]): void {
 printTable(rows);
 
 console.log(`\nload average ${loadavg().map((l) => l.toFixed(1)).join(" ")} on this machine`);
+if (SSE_ONLY) process.exit(0);
 
 // ------------------------------------------------------------------ clean bodies
 const hex = (n: number) => Array.from({ length: n }, () => "0123456789abcdef"[Math.floor(rand() * 16)]).join("");
