@@ -141,7 +141,11 @@ export class ResponseRelay extends Writable {
       this.res.writeHead(refusal.status, { "content-type": "application/json", "content-length": Buffer.byteLength(payload), "x-request-id": this.ctx.req.id });
       return this.end2(payload);
     }
-    if (this.mode !== "wait") this.res.writeHead(this.status, { ...part.headers, "content-length": Buffer.byteLength(part.out) });
+    if (this.mode !== "wait") {
+      // (the exchange's own header object, as mask-response's relabelling: no copy)
+      part.headers["content-length"] = String(Buffer.byteLength(part.out));
+      this.res.writeHead(this.status, part.headers);
+    }
     return this.end2(part.out);
   }
 
