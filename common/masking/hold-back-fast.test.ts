@@ -9,7 +9,8 @@
  */
 import fc from "fast-check";
 import { BUILTIN_DETECTORS } from "./detectors/index.js";
-import { HoldBack, WORD_LOCAL_DETECTORS } from "./hold-back.js";
+import { HoldBack } from "./hold-back.js";
+import { isWordLocalPattern, WORD_LOCAL_DETECTORS } from "./word-local.js";
 import { compileProfile, defaultProfile, type CompiledProfile } from "./profile.js";
 import { MaskSession } from "./session.js";
 import { findSpans } from "./spans.js";
@@ -67,6 +68,51 @@ describe("word-local detectors", () => {
   });
 });
 
+describe("word-local admin patterns", () => {
+  it.each(["\\bACME0-[A-Z0-9]{8}\\b", "[a-z]+@", "token_\\w+", "(?:ab|cd){2,}x?", "(?i)secret-\\d+", "(?P<k>key)=[A-Za-z0-9+/]{20}", "^sk-[\\w.-]+$", "\\$\\{[A-Z_]+\\}"])("%s is word-local", (p) => {
+    expect(isWordLocalPattern(p, "gu")).toBe(true);
+  });
+
+  it.each([".", "a b", "a.b", "\\s", "\\S+", "[^a]", "\\W", "\\D", "[[:alpha:]]", "\\pL", "\\x41", "a\\tb", "é", "token\\s+\\w+", "[ a]", "[\\s]", "\\Qa b\\E", "\\1", "[]a]"])("%s is not", (p) => {
+    expect(isWordLocalPattern(p, "gu")).toBe(false);
+  });
+
+  it("sticky patterns are not (their matches depend on where the scan starts)", () => {
+    expect(isWordLocalPattern("abc", "guy")).toBe(false);
+  });
+
+  const ATOMS = ["a", "B", "7", "-", "@", "_", ":", "/", "=", "\\.", "\\d", "\\w", "\\b", "\\B", "[a-z0-9]", "[A-F]", "[.@-]", "[\\w.]", "ACME", "key", "x"];
+  const QUANT = ["", "", "+", "*", "?", "{2}", "{1,3}", "+?"];
+  const pattern: fc.Arbitrary<string> = fc.letrec((tie) => ({
+    atom: fc.oneof({ depthSize: "small" }, fc.constantFrom(...ATOMS), tie("group") as fc.Arbitrary<string>),
+    group: fc.tuple(fc.constantFrom("(", "(?:"), tie("alt") as fc.Arbitrary<string>).map(([o, a]) => `${o}${a})`),
+    seq: fc.array(fc.tuple(tie("atom") as fc.Arbitrary<string>, fc.constantFrom(...QUANT)), { minLength: 1, maxLength: 4 }).map((xs) => xs.map(([a, q]) => a + q).join("")),
+    alt: fc.array(tie("seq") as fc.Arbitrary<string>, { minLength: 1, maxLength: 2 }).map((xs) => xs.join("|")),
+  })).alt;
+
+  it("generated patterns of that grammar are judged word-local, and are: matches reaching a word are found from the whitespace before it", () => {
+    fc.assert(
+      fc.property(pattern, dense, fc.boolean(), (source, text, i) => {
+        expect(isWordLocalPattern(source, i ? "i" : "")).toBe(true);
+        let p: CompiledProfile;
+        try {
+          p = compileProfile([{ kind: "regex", match: i ? `/${source}/i` : source, style: "redact" }]);
+        } catch {
+          return; // RE2 refused it (e.g. it matches the empty string)
+        }
+        const whole = findSpans(text, p);
+        for (let ws = 1; ws < text.length; ws++) {
+          if (!isSpace(text.charCodeAt(ws - 1)) || isSpace(text.charCodeAt(ws))) continue;
+          if (text.length - ws + 1 < 4) continue; // too short to scan: spansNear scans the whole text
+          const near = findSpans(text.slice(ws - 1), p).map((s) => ({ start: s.start + ws - 1, end: s.end + ws - 1, rule: s.rule }));
+          expect(near).toEqual(whole.filter((s) => s.end >= ws).map((s) => ({ ...s })));
+        }
+      }),
+      { numRuns: RUNS },
+    );
+  });
+});
+
 // ------------------------------------------------------------------ skips vs the reference
 
 function run(pieces: string[], p: CompiledProfile, maxHold: number | undefined, fast: boolean): { outs: string[]; counts: unknown } {
@@ -106,6 +152,17 @@ const PROFILES: Array<[string, CompiledProfile]> = [
       { kind: "regex", match: "\\S+@\\S+\\s\\w+", style: "redact" },
     ]),
   ],
+  [
+    "word-local regexes around the default rules",
+    compileProfile([
+      { kind: "regex", match: "\\b[a-z]+-\\d+\\b", style: "redact", label: "ticket" },
+      ...[...WORD_LOCAL_DETECTORS].slice(0, 4).map((match) => ({ kind: "detector" as const, match, style: "redact" as const })),
+      { kind: "regex", match: "@[a-z]+", style: "pseudonym", label: "handle" },
+      { kind: "detector", match: "generic_secret", style: "redact" },
+      { kind: "regex", match: "(?i)key\\w*", style: "redact", label: "keyish" },
+      { kind: "detector", match: "credit_card", style: "partial" },
+    ]),
+  ],
 ];
 
 describe("HoldBack skips: the same releases and counts as scanning everything", () => {
@@ -126,5 +183,8 @@ describe("HoldBack skips: the same releases and counts as scanning everything", 
       same([...text], p, 16);
     }
     same(["contact a@b.io ", "nowhere", " else"], PROFILES[2]![1]);
+    // a custom match shorter than findSpans' minimum text, alone in the held text
+    const short = compileProfile([{ kind: "regex", match: "\\bAB\\b", style: "redact" }, { kind: "detector", match: "phone", style: "redact" }]);
+    same(["call the ", "AB"], short); // flushed: the window is " AB"
   });
 });

@@ -1,6 +1,7 @@
 import type { CompiledProfile } from "./profile.js";
 import type { MaskSession } from "./session.js";
-import { findSpans, mergeSpans, renderSpans, type RuleSpan } from "./spans.js";
+import { findSpans, mergeSpans, renderSpans, worthScanning, type RuleSpan } from "./spans.js";
+import { isWordLocalPattern, WORD_LOCAL_DETECTORS } from "./word-local.js";
 
 /** Most characters held back per streamed text (the bound on added delay and memory). */
 export const DEFAULT_MAX_HOLD = 256;
@@ -217,39 +218,19 @@ function holdStart(text: string, base: number, buf: string): number {
   return hold;
 }
 
-/**
- * Built-in detectors whose matches never contain whitespace and whose decision depends only
- * on the match's own word (their lookbehinds and lookaheads read one character): a match of
- * theirs that touches the held text lies in the held text's first word or after it.
- * `hold-back-fast.test.ts` checks this for each of them on texts dense in their matches.
- */
-export const WORD_LOCAL_DETECTORS: ReadonlySet<string> = new Set([
-  "anthropic_key",
-  "aws_access_key",
-  "crypto_wallet",
-  "email",
-  "github_token",
-  "gitlab_token",
-  "google_api_key",
-  "ip_address",
-  "jwt",
-  "openai_key",
-  "slack_token",
-  "slack_webhook",
-  "stripe_key",
-]);
-
 interface Split {
   readonly local: CompiledProfile;
   readonly rest: CompiledProfile;
 }
 const splits = new WeakMap<CompiledProfile, Split | null>();
 
-/** The profile's word-local matchers and the others, as two profiles (null: none is word-local). */
+/** The profile's word-local matchers (word-local.ts) and the others, as two profiles (null: none is word-local). */
 function splitOf(profile: CompiledProfile): Split | null {
   let split = splits.get(profile);
   if (split === undefined) {
-    const local = profile.matchers.filter((m) => m.detector !== undefined && WORD_LOCAL_DETECTORS.has(m.detector.name));
+    const local = profile.matchers.filter((m) =>
+      m.detector !== undefined ? WORD_LOCAL_DETECTORS.has(m.detector.name) : m.regex !== undefined && isWordLocalPattern(m.regex.source, m.regex.flags),
+    );
     const rest = profile.matchers.filter((m) => !local.includes(m));
     split = local.length === 0 ? null : { local: { ...profile, matchers: local }, rest: { ...profile, matchers: rest } };
     splits.set(profile, split);
@@ -271,7 +252,10 @@ function spansNear(text: string, base: number, profile: CompiledProfile): readon
   // a span running from the context into the window could merge with a skipped one: scan all
   for (const r of rest) if (r.start < ws && r.end >= ws) return findSpans(text, profile);
   const from = ws - 1; // the whitespace before the word: lookbehinds read the same character
-  const local = findSpans(text.slice(from), split.local);
+  const window = text.slice(from);
+  // findSpans skips texts too short for a built-in match; a custom one can be that short
+  if (!worthScanning(window, split.local)) return findSpans(text, profile);
+  const local = findSpans(window, split.local);
   if (local.length === 0) return rest;
   const all: RuleSpan[] = [];
   for (const r of rest) all.push({ start: r.start, end: r.end, rule: r.rule });
