@@ -96,12 +96,30 @@ export function maskBodyKeepClean(
   if (kind.kind === "json") {
     // the parsed value is this call's own: masked in place, serialised only when something changed
     const masked = maskJsonInPlace(kind.value, profile, session);
-    if (!masked.changed && !kind.transcoded) return { ok: true, untouched: true };
+    // relaying the original bytes is only right when the parsed value is all of them: a
+    // repeated key ({"a":"x@y.io","a":"ok"}) is dropped by JSON.parse, so never seen by the
+    // masker; then the body leaves re-serialised, without it
+    if (!masked.changed && !kind.transcoded && keyTokens(kind.text) === masked.members) return { ok: true, untouched: true };
     return bodyResult(kind, JSON.stringify(masked.value));
   }
   const out = maskClassified(kind, profile, session);
   if (!kind.transcoded && out === kind.text) return { ok: true, untouched: true };
   return bodyResult(kind, out);
+}
+
+// a key's closing quote and its colon; inside strings a quote is escaped (\"), which may only add matches
+const KEY_TOKEN = /"[ \t\n\r]*:/g;
+
+/**
+ * At least as many as the keys written in the JSON text (equal when no string holds `\":`):
+ * when it equals the members of the parsed value, no key was repeated. One native scan
+ * (~0.7 ms per MB, JSON.parse ~2.5).
+ */
+export function keyTokens(text: string): number {
+  KEY_TOKEN.lastIndex = 0;
+  let n = 0;
+  while (KEY_TOKEN.test(text)) n++;
+  return n;
 }
 
 function maskClassified(kind: Exclude<BodyKind, { kind: "refused" }>, profile: CompiledProfile, session: MaskSession): string {

@@ -11,8 +11,9 @@ import fc from "fast-check";
 import { compileProfile, defaultProfile, type CompiledProfile } from "./profile.js";
 import { MaskSession } from "./session.js";
 import { maskJson, maskJsonInPlace } from "./json.js";
-import { maskBody, maskBodyKeepClean } from "./body.js";
-import { bodies } from "./testing/json-bodies.js";
+import { keyTokens, maskBody, maskBodyKeepClean } from "./body.js";
+import { bodies, write, Members } from "./testing/json-bodies.js";
+import { secret } from "./testing/secrets.js";
 
 const KEY = new Uint8Array(32).fill(9);
 
@@ -35,11 +36,21 @@ const PROFILES: Array<[string, CompiledProfile]> = [
 
 type Verdict = { untouched: true } | { body: string };
 
-/** The reference: parse, mask a copy, serialise; untouched when that equals the body's compact form. */
+/** Members of every object in a parsed value. */
+function countMembers(v: unknown): number {
+  if (Array.isArray(v)) return v.reduce((n: number, x) => n + countMembers(x), 0);
+  if (typeof v !== "object" || v === null) return 0;
+  return Object.keys(v).reduce((n, k) => n + 1 + countMembers((v as Record<string, unknown>)[k]), 0);
+}
+
+/**
+ * The reference: parse, mask a copy, serialise; untouched when that equals the body's compact
+ * form and the text writes no more keys than the parsed value has members (no repeated key).
+ */
 function reference(text: string, profile: CompiledProfile, session: MaskSession): { out: string; verdict: Verdict } {
   const parsed = JSON.parse(text) as unknown;
   const out = JSON.stringify(maskJson(parsed, profile, session));
-  return { out, verdict: out === JSON.stringify(parsed) ? { untouched: true } : { body: out } };
+  return { out, verdict: out === JSON.stringify(parsed) && keyTokens(text) === countMembers(parsed) ? { untouched: true } : { body: out } };
 }
 
 const RUNS = Number(process.env.FC_RUNS ?? 1500);
@@ -87,7 +98,7 @@ describe("maskJsonInPlace", () => {
   it("reports no change and returns the same value when nothing is masked", () => {
     const v = JSON.parse('{"a":[1,"two",{"b":null}],"c":"plain words"}') as unknown;
     const r = maskJsonInPlace(v, defaultProfile(), new MaskSession(KEY));
-    expect(r).toEqual({ value: v, changed: false });
+    expect(r).toEqual({ value: v, changed: false, members: 3 });
     expect(r.value).toBe(v);
   });
 
@@ -104,5 +115,43 @@ describe("maskJsonInPlace", () => {
       expect(JSON.stringify(r.value)).toBe(JSON.stringify(maskJson(JSON.parse(text), defaultProfile(), new MaskSession(KEY))));
       expect(r.changed).toBe(changed);
     }
+  });
+});
+
+describe("maskBodyKeepClean and repeated keys", () => {
+  const profile = defaultProfile();
+
+  it("never relays a secret JSON.parse dropped with a repeated key (the body leaves re-serialised)", () => {
+    const body = fc.tuple(
+      fc.constantFrom("note", "content", "a"),
+      secret,
+      fc.array(fc.tuple(fc.constantFrom("x", "y", "note2"), fc.constantFrom("ok", "fine words", 1, null)), { maxLength: 3 }),
+      fc.constantFrom(undefined, "  "),
+      fc.boolean(),
+    );
+    fc.assert(
+      fc.property(body, ([key, s, others, indent, nested]) => {
+        const obj = new Members([[key, `mail ${s} now`], ...others, [key, "clean words"]]);
+        const text = write(nested ? new Members([["outer", [obj]]]) : obj, indent);
+        const r = maskBodyKeepClean(Buffer.from(text), "application/json", profile, new MaskSession(KEY));
+        expect(r).toEqual({ ok: true, body: JSON.stringify(JSON.parse(text)) });
+        expect("untouched" in r ? text : (r as { body: string }).body).not.toContain(s);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it("still relays clean bodies untouched, indented or compact; a quote-colon inside a string only costs the re-serialisation", () => {
+    for (const text of ['{"a":{"b":[1,"two"]},"c":null}', '{\n  "a" : {\n\t"b": [1, "two"]\n  },\n  "c":null\n}', "[]", '"plain"']) {
+      expect(maskBodyKeepClean(text, "application/json", profile, new MaskSession(KEY))).toEqual({ ok: true, untouched: true });
+    }
+    const quoted = '{"a":"say \\":\\" here"}';
+    expect(maskBodyKeepClean(quoted, "application/json", profile, new MaskSession(KEY))).toEqual({ ok: true, body: JSON.stringify(JSON.parse(quoted)) });
+  });
+
+  it("keyTokens counts every key written, however spaced", () => {
+    expect(keyTokens('{"a":1,"b" :{"c"\n:\t2},"d":[{"e":"f"}]}')).toBe(5);
+    expect(keyTokens('["a","b:c", "d", 1]')).toBe(0);
+    expect(keyTokens('[":x"]')).toBe(1); // a string opening with a colon counts too: more, never fewer
   });
 });

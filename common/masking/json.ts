@@ -54,15 +54,21 @@ function walk(v: unknown, states: readonly PathNode[], depth: number, profile: C
  * no serialisation to be known clean. `JSON.stringify(value)` equals
  * `JSON.stringify(maskJson(input))`, with the same session effects (json-in-place.test.ts:
  * property). An object with a masked key is rebuilt (key order and collisions as maskJson).
+ * `members`: the object members walked, for the caller's check that the parsed value kept
+ * every member of its text (JSON.parse keeps the last of repeated keys: body.ts).
  */
-export function maskJsonInPlace(value: unknown, profile: CompiledProfile, session: MaskSession): { value: unknown; changed: boolean } {
+export function maskJsonInPlace(value: unknown, profile: CompiledProfile, session: MaskSession): { value: unknown; changed: boolean; members: number } {
   replaced = false;
+  members = 0;
   const out = walkInPlace(value, profile.paths === undefined ? NO_STATES : [profile.paths], 0, profile, session);
-  return { value: out, changed: replaced || out !== value };
+  return { value: out, changed: replaced || out !== value, members };
 }
 
-/** Whether the running walkInPlace replaced a value (synchronous, never re-entered: a flag, not a parameter, on the hot path). */
+// What the running walkInPlace saw (synchronous, never re-entered: module state, not parameters, on the hot path):
+/** whether it replaced a value */
 let replaced = false;
+/** how many object members it walked (all of them when it replaced nothing) */
+let members = 0;
 
 /**
  * walk, updating containers in place: only replaced values are written back, and a container
@@ -93,6 +99,7 @@ function walkInPlace(v: unknown, states: readonly PathNode[], depth: number, pro
   // built as walk builds it (key order and collisions come out the same), which the caller
   // sees as a replaced value
   let out: Record<string, unknown> | undefined;
+  members += keys.length;
   for (let k = 0; k < keys.length; k++) {
     const key = keys[k]!;
     const child = obj[key];
