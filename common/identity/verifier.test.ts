@@ -73,6 +73,28 @@ test("cache: false verifies every time", async () => {
   expect(v.stats().cacheSize).toBe(0);
 });
 
+test("cached(): exactly what verify answers from its cache, synchronously; nothing before a verification, after an invalidation, or without a cache", async () => {
+  const v = createVerifier([base()], { allowHttp: "loopback", jwtVerify: counting, now });
+  const token = await idp.sign({ sub: "carol", exp: sec() + 3600 });
+  expect(v.cached!(token)).toBeUndefined();
+  const verified = await v.verify(token);
+  expect(verified.ok).toBe(true);
+  expect(v.cached!(token)).toBe(verified);
+  expect(v.cached!(`${token}x`)).toBeUndefined();
+  expect(v.cached!("")).toBeUndefined();
+  expect(calls).toBe(1);
+  offset = 3601_000; // expired: gone from the cache, as for verify
+  expect(v.cached!(token)).toBeUndefined();
+  offset = 0;
+  await v.verify(token);
+  expect(v.cached!(token)).toBeDefined();
+  v.invalidateIdentity(idp.issuer, "carol");
+  expect(v.cached!(token)).toBeUndefined();
+  const uncached = createVerifier([base()], { allowHttp: "loopback", cache: false });
+  expect((await uncached.verify(token)).ok).toBe(true);
+  expect(uncached.cached!(token)).toBeUndefined();
+});
+
 test("maxTokenBytes is configurable", async () => {
   const v = createVerifier([base()], { allowHttp: "loopback", maxTokenBytes: 100 });
   expect(await v.verify(await idp.sign())).toMatchObject({ code: "AUTHN_MALFORMED" });

@@ -70,6 +70,11 @@ export interface VerifierOptions {
 export interface Verifier {
   /** Verifies a bearer token. Never rejects for a bad token: failures are values. */
   verify(token: string): Promise<VerifyResult>;
+  /**
+   * The cached verification of `token` (what `verify` would answer at once), or undefined:
+   * then `verify` it. Synchronous, so a hot-path caller needs no promise for a cached token.
+   */
+  cached?(token: string): VerifySuccess | undefined;
   /** Drops cached verifications of one identity (e.g. just suspended); returns how many. */
   invalidateIdentity(issuer: string, subject: string): number;
   /** Drops every cached verification. */
@@ -210,6 +215,11 @@ export function createVerifier(providers: readonly IdentityProviderConfig[], opt
   }
 
   return {
+    cached(token: string): VerifySuccess | undefined {
+      // The same bounds as verify: nothing is hashed for an empty or oversized token.
+      if (cache === undefined || typeof token !== "string" || token.length === 0 || token.length > maxTokenBytes) return undefined;
+      return cache.get(tokenKey(token));
+    },
     async verify(token: string): Promise<VerifyResult> {
       if (typeof token !== "string" || token.length === 0) return authFailure("AUTHN_MISSING", "no bearer token");
       // Before hashing: bounds the work an oversized header can cause.
