@@ -113,6 +113,56 @@ describe("word-local admin patterns", () => {
   });
 });
 
+// ------------------------------------------------------------------ mayEndAfter gates
+
+/** Matches whose decision reads far (keywords, operators) or that hold spaces (quoted values, tags, groups, blocks). */
+const REACHING = [
+  'password = "two words here"', "api_key: 'a b c d e f'", "<password>hunter two 22</password>", 'NetworkCredential("user", "pass word 22")',
+  "Authorization: Bearer Zq8Rt5Kx2Wm9Pv4Lb7YcN3h", "token =>   Zq8Rt5Kx2Wm9Pv4L", "secret:\t\t\"Zq8Rt5Kx2Wm9Pv4L\"", "db password\tis hunter2!",
+  "my token was x9Rt5Kx2!", "private_key='Zq8Rt5Kx2Wm9Pv4L'", "aws secret", `AWS secret key ${R62}`,
+  "SC18 SSCB 1101 0000 0000 0000 1497 USD", "MU17 BOMM 0101 1010 3030 0200 000M UR", "GB82 WEST 1234 5698 7654 32", "GB82-WEST-1234-5698-7654-32",
+  "call me at", "phone: +44 20 7946 0958 ext. 12", "5018 1234 5673", "078.05.1120",
+  // no digit or symbol in the value, and spaces inside it far from the operator
+  "password = wxyzabcq", "pwd =>   kqzvwxyt", "Authorization: Bearer kqzvwxytKQZVWXYTabcdQRSTwxyz", "token:        Bearer     kqzvwxytKQZVWXYTabcdQRSTwxyz",
+  'password = "correct horse battery staple is my long passphrase today"', "<password>correct horse battery staple is my long passphrase today</password>",
+  "+44 20 7946 0958 ext 5",
+  "-----BEGIN RSA PRIVATE KEY-----\nMIIEpAIBAAKCAQEA75Q7xkP2mVn9TzR4wLs8YbJ3hFc6GdK1aE5uN0oWqX\n-----END RSA PRIVATE KEY-----",
+  "-----BEGIN PRIVATE KEY----- MIIEpAIBAAKCAQEA75Q7xkP2mVn9TzR4wLs8YbJ3hFc6GdK1aE5uN0oWqX",
+];
+const reaching = fc
+  .array(fc.tuple(fc.oneof(fc.constantFrom(...REACHING, ...SAMPLES), fc.constantFrom(...WORDS), secret, filler), fc.constantFrom(...GLUE)), { minLength: 1, maxLength: 10 })
+  .map((parts) => parts.map(([w, g]) => w + g).join(""));
+
+describe("mayEndAfter gates", () => {
+  const gated = [...BUILTIN_DETECTORS.values()].filter((d) => d.mayEndAfter !== undefined);
+
+  it("are on the detectors HoldBack scans over the whole context (not the word-local ones)", () => {
+    expect(gated.map((d) => d.name).sort()).toEqual(["aws_secret", "credit_card", "generic_secret", "iban", "phone", "private_key", "us_ssn"]);
+  });
+
+  it.each(gated.map((d) => [d.name, d] as const))("%s: never says no where a span ends after the whitespace", (_name, d) => {
+    let found = 0;
+    let skipped = 0;
+    fc.assert(
+      fc.property(reaching, (text) => {
+        const spans = d.find(text);
+        for (let from = 0; from < text.length; from++) {
+          if (!isSpace(text.charCodeAt(from))) continue;
+          const may = d.mayEndAfter!(text, from);
+          if (spans.some((s) => s.end > from)) {
+            found++;
+            expect({ text, from, may }).toEqual({ text, from, may: true });
+          } else if (!may) skipped++;
+        }
+      }),
+      { numRuns: RUNS * 3 },
+    );
+    // not vacuous: matches reach past whitespace, and the gate rules some out
+    expect(found).toBeGreaterThan(20);
+    expect(skipped).toBeGreaterThan(20);
+  });
+});
+
 // ------------------------------------------------------------------ skips vs the reference
 
 function run(pieces: string[], p: CompiledProfile, maxHold: number | undefined, fast: boolean): { outs: string[]; counts: unknown } {

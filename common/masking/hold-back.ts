@@ -221,37 +221,63 @@ function holdStart(text: string, base: number, buf: string): number {
 interface Split {
   readonly local: CompiledProfile;
   readonly rest: CompiledProfile;
+  /** Indexes (into rest.matchers, at most 30) of the detectors with a `mayEndAfter` gate. */
+  readonly gated: readonly number[];
+  /** rest without the matchers of a bit mask over `gated`, by mask (filled on first use). */
+  readonly without: Map<number, CompiledProfile>;
 }
-const splits = new WeakMap<CompiledProfile, Split | null>();
+const splits = new WeakMap<CompiledProfile, Split>();
 
-/** The profile's word-local matchers (word-local.ts) and the others, as two profiles (null: none is word-local). */
-function splitOf(profile: CompiledProfile): Split | null {
+/** The profile's word-local matchers (word-local.ts) and the others, as two profiles. */
+function splitOf(profile: CompiledProfile): Split {
   let split = splits.get(profile);
   if (split === undefined) {
     const local = profile.matchers.filter((m) =>
       m.detector !== undefined ? WORD_LOCAL_DETECTORS.has(m.detector.name) : m.regex !== undefined && isWordLocalPattern(m.regex.source, m.regex.flags),
     );
     const rest = profile.matchers.filter((m) => !local.includes(m));
-    split = local.length === 0 ? null : { local: { ...profile, matchers: local }, rest: { ...profile, matchers: rest } };
+    const gated = rest.flatMap((m, i) => (m.detector?.mayEndAfter !== undefined ? [i] : [])).slice(0, 30);
+    split = { local: { ...profile, matchers: local }, rest: { ...profile, matchers: rest }, gated, without: new Map() };
     splits.set(profile, split);
   }
   return split;
 }
 
 /**
+ * The non-word-local matchers that may find a span ending after `from` (whitespace): those
+ * whose detector's `mayEndAfter` says no are left out. Their spans all end at or before
+ * `from`, so no release reads them, and a kept span they could merge with crosses the
+ * window's start (spansNear then scans everything).
+ */
+function restNear(split: Split, text: string, from: number): CompiledProfile {
+  let mask = 0;
+  for (let b = 0; b < split.gated.length; b++) if (!split.rest.matchers[split.gated[b]!]!.detector!.mayEndAfter!(text, from)) mask |= 1 << b;
+  if (mask === 0) return split.rest;
+  let p = split.without.get(mask);
+  if (p === undefined) {
+    const skip = new Set(split.gated.filter((_, b) => (mask & (1 << b)) !== 0));
+    p = { ...split.rest, matchers: split.rest.matchers.filter((_, i) => !skip.has(i)) };
+    split.without.set(mask, p);
+  }
+  return p;
+}
+
+/**
  * findSpans(text) as far as a release reads it (every merged span that ends after `base`):
  * word-local detectors scan only from the word that holds `base` on, the others the whole
- * text. Measured hot path: the context is most of the text and every push rescans it.
+ * text unless their `mayEndAfter` rules out a span reaching that word. Measured hot path:
+ * the context is most of the text and every push rescans it.
  */
 function spansNear(text: string, base: number, profile: CompiledProfile): readonly RuleSpan[] {
   const split = splitOf(profile);
   let ws = base;
   while (ws > 0 && !isSpace(text.charCodeAt(ws - 1))) ws--;
-  if (split === null || ws === 0) return findSpans(text, profile);
-  const rest = findSpans(text, split.rest);
+  if (ws === 0) return findSpans(text, profile);
+  const from = ws - 1; // the whitespace before the word: lookbehinds read the same character
+  const rest = findSpans(text, restNear(split, text, from));
   // a span running from the context into the window could merge with a skipped one: scan all
   for (const r of rest) if (r.start < ws && r.end >= ws) return findSpans(text, profile);
-  const from = ws - 1; // the whitespace before the word: lookbehinds read the same character
+  if (split.local.matchers.length === 0) return rest;
   const window = text.slice(from);
   // findSpans skips texts too short for a built-in match; a custom one can be that short
   if (!worthScanning(window, split.local)) return findSpans(text, profile);

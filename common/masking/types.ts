@@ -34,6 +34,13 @@ export interface Detector {
    * something (property-tested in shape-gates.test.ts).
    */
   mayMatch?(text: string, shape: TextShape): boolean;
+  /**
+   * For streamed text (hold-back.ts), where `text[from]` is whitespace: false when no span
+   * `find(text)` returns ends after `from`, judged on a few characters around `from` (the held
+   * window) instead of the whole text. Must never be false where such a span exists
+   * (property-tested in hold-back-fast.test.ts).
+   */
+  mayEndAfter?(text: string, from: number): boolean;
 }
 
 /** Replacement styles a rule can ask for. */

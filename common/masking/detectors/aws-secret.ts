@@ -21,5 +21,7 @@ function accept(m: RegExpExecArray, text: string): Span | null {
 export const awsSecret: Detector = {
   name: "aws_secret",
   mayMatch: (text, shape) => shape.base64Run >= 40 && CONTEXT.test(text),
+  // 40 characters without whitespace: after the whitespace at `from`
+  mayEndAfter: (text, from) => text.length - from > 40,
   find: (text) => scan(SECRET, text, accept),
 };

@@ -1,6 +1,7 @@
 import type { Detector, Span } from "../types.js";
 import { luhnValid } from "../checksums.js";
 import { scan } from "./scan.js";
+import { digitAfter } from "./tail.js";
 
 // A whole run of digits grouped by single spaces or dashes, not glued to letters, other
 // digit groups or a decimal point (amounts, versions, IDs inside tokens are skipped). A
@@ -123,6 +124,7 @@ export const creditCard: Detector = {
   name: "credit_card",
   partialSafe: true,
   mayMatch: (_text, shape) => shape.numberRunDigits >= 12,
+  mayEndAfter: digitAfter, // a card ends with a digit
   // a card (12+ digits) lies in one run of digits and separators, so in or after the first one with 8+ digits
   find: (text, shape) => scan(RUN, text, cardsInRun, shape?.longNumberAt ?? 0),
 };

@@ -1,5 +1,6 @@
 import type { Detector, Span } from "../types.js";
 import { scan } from "./scan.js";
+import { digitAfter } from "./tail.js";
 
 // A run of digit groups with single separators and parenthesised area codes, optionally a
 // leading "+" and an extension. Not glued to words, operators or other numbers (formulas,
@@ -136,5 +137,6 @@ export const phone: Detector = {
   name: "phone",
   partialSafe: true,
   mayMatch: (_text, shape) => shape.numberRunDigits >= 8,
+  mayEndAfter: digitAfter, // a number or its extension ends with a digit
   find: (text) => scan(CANDIDATE, text, validate),
 };

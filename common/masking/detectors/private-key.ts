@@ -30,5 +30,6 @@ export const privateKey: Detector = {
   name: "private_key",
   streamEnd: /-----END (?:[A-Z0-9]+ ){0,3}PRIVATE KEY(?: BLOCK)?-----/,
   mayMatch: (_text, shape) => (shape.literals & LITERAL.privateKey) !== 0,
+  mayEndAfter: (text) => text.includes("-----BEGIN "), // every block starts with its header
   find: findBlocks,
 };

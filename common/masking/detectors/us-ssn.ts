@@ -1,5 +1,6 @@
 import type { Detector, Span } from "../types.js";
 import { scan } from "./scan.js";
+import { digitAfter } from "./tail.js";
 
 // AAA-GG-SSSS with one separator style (dash, space or dot). Bare 9-digit runs are left
 // alone: without separators they are indistinguishable from other identifiers.
@@ -18,6 +19,7 @@ function validate(m: RegExpExecArray): Span | null {
 export const usSsn: Detector = {
   name: "us_ssn",
   mayMatch: (_text, shape) => shape.numberRunDigits >= 9,
+  mayEndAfter: digitAfter, // ends with the serial's digits
   // 9 digits in one run of digits and separators: in or after the first one with 8+ digits
   find: (text, shape) => scan(CANDIDATE, text, validate, shape?.longNumberAt ?? 0),
 };
