@@ -106,7 +106,7 @@ export async function startProxy(config: ProxyConfig): Promise<ProxyHandle> {
       }
     },
     beforeForward: (ctx) => {
-      if (config.writeAhead === "off" || !changesState(ctx.route?.route.operation ?? "")) return Promise.resolve();
+      if (config.writeAhead === "off" || !changesState(ctx.route?.route.operation ?? "")) return undefined;
       const provisional = buildSessionRecord(ctx, config.proxyId);
       provisional.decision = "allow";
       provisional.errorCode = PROXY_CRASHED;

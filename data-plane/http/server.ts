@@ -32,8 +32,8 @@ export interface ProxyHttpOptions {
    * (e.g. SPOOL_FULL): a request that could not be recorded never reaches the upstream.
    */
   readonly admit?: () => { ticket: RecordTicket } | { refused: GatewayErrorCode };
-  /** Writes a state-changing exchange ahead before it is forwarded (RequestContext.beforeForward). */
-  readonly beforeForward?: (ctx: RequestContext) => Promise<void>;
+  /** Writes a state-changing exchange ahead before it is forwarded (RequestContext.beforeForward); undefined: nothing to write. */
+  readonly beforeForward?: (ctx: RequestContext) => Promise<void> | undefined;
   readonly requestTimeoutMs?: number;
 }
 
@@ -237,7 +237,7 @@ async function handleAdmitted(req: IncomingMessage, res: ServerResponse, opts: P
     record: newRecord(),
     usage: createUsageTracker(),
     commitRecord: () => (committed ??= opts.record(ctx, ticket)),
-    beforeForward: () => opts.beforeForward?.(ctx) ?? Promise.resolve(),
+    beforeForward: () => opts.beforeForward?.(ctx),
     // Every stage output exists from the start, in one order: all contexts share one hidden
     // class, so the stages' property reads stay monomorphic whatever the route set (issue #14).
     connection: undefined,

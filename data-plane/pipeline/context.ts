@@ -140,8 +140,9 @@ export interface RequestContext {
    * Called by forward() just before the request leaves for the upstream: a state-changing
    * exchange is written ahead (recording/intent-journal.ts) so a proxy crash cannot leave its
    * upstream effect unrecorded. Rejects when that cannot be made durable (nothing is forwarded).
+   * Undefined when the exchange needs no write-ahead (reads): nothing to wait for.
    */
-  readonly beforeForward: () => Promise<void>;
+  readonly beforeForward: () => Promise<void> | undefined;
 }
 
 /** The exchange's masker: the granting policy's profile, or the default one before authorization. */

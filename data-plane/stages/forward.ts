@@ -69,7 +69,9 @@ export async function forward(ctx: RequestContext, res: ServerResponse): Promise
     signal: upstreamSignal(ctx),
   };
   try {
-    await ctx.beforeForward();
+    // (a read has nothing written ahead: no promise to wait for)
+    const ahead = ctx.beforeForward();
+    if (ahead) await ahead;
   } catch {
     return deny("SPOOL_FULL", "the gateway cannot record sessions right now; try again later", undefined, 5);
   }
