@@ -1,6 +1,6 @@
 import type { Detector, Span } from "../types.js";
 import { distinctChars, longestSequentialRun, shannonEntropy } from "../placeholder.js";
-import { anyFrom } from "./tail.js";
+import { OPERATOR_END, tailBits, VALUE_HINT } from "./tail.js";
 
 /**
  * Assignment-like credentials in code, configs and logs: `password = "…"`, `"client_secret":
@@ -202,13 +202,6 @@ function findSecrets(text: string): Span[] {
   return out;
 }
 
-/** A quote, "<", or what a prose password must contain (NOT_A_WORD). */
-const VALUE_END_HINT = new Uint8Array(128);
-for (const c of "\"'`<0123456789!@#$%^&*+=?~_") VALUE_END_HINT[c.charCodeAt(0)] = 1;
-const isValueEndHint = (c: number) => c < 128 && VALUE_END_HINT[c] === 1;
-/** The last character of every OPERATOR form: "=", ":", ",", ">". */
-const isOperatorEnd = (c: number) => c === 0x3d || c === 0x3a || c === 0x2c || c === 0x3e;
-
 /**
  * mayEndAfter (types.ts): a value reaching past the whitespace at `from` either ends before a
  * closing quote or "<" after `from` (quoted values, credential calls, tags: these may hold
@@ -217,7 +210,8 @@ const isOperatorEnd = (c: number) => c === 0x3d || c === 0x3a || c === 0x2c || c
  * scheme) after its operator's last character.
  */
 function valueMayEndAfter(text: string, from: number): boolean {
-  return anyFrom(text, from + 1, isValueEndHint) || anyFrom(text, from - 48, isOperatorEnd);
+  const t = tailBits(text, from);
+  return (t.after & VALUE_HINT) !== 0 || (t.near & OPERATOR_END) !== 0;
 }
 
 /** Credentials assigned to password/secret/token-like keys in code, configs, logs and prose. */
