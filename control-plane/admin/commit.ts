@@ -8,6 +8,7 @@ import { log } from "../../common/observability/log.js";
 import { CpError } from "../errors.js";
 import type { Tx } from "../store/client.js";
 import { bumpSnapshotVersion } from "../store/snapshot-version.js";
+import { modelOfTarget } from "../snapshot/change-hints.js";
 import { writeAudit, type AuditEntry } from "./change-log.js";
 import type { AdminDeps, Batch } from "./deps.js";
 
@@ -40,12 +41,14 @@ export async function commitChange<T>(deps: AdminDeps, actor: string, kind: Chan
     return { value: change.value, snapshotVersion: null };
   }
   let committed: Committed<T>;
+  let models: string[] = [];
   try {
     committed = await deps.db.$transaction(
       async (tx) => {
         const change = await work(tx);
         const version = kind === "policy" && change.audit.length > 0 ? await bumpSnapshotVersion(tx) : null;
         await writeAudit(tx, actor, change.audit, version);
+        models = change.audit.map((e) => modelOfTarget(e.target));
         return { value: change.value, snapshotVersion: version };
       },
       { timeout: 15_000 },
@@ -55,7 +58,8 @@ export async function commitChange<T>(deps: AdminDeps, actor: string, kind: Chan
   }
   if (committed.snapshotVersion !== null) {
     // The write stands even if publishing fails now: the refresher's poll publishes it later.
-    await deps.refreshSnapshot().catch((err: unknown) => log.error("snapshot refresh after admin write failed", { err }));
+    // The models it audited let the build re-read only what changed (change-hints.ts).
+    await deps.refreshSnapshot({ version: committed.snapshotVersion, models }).catch((err: unknown) => log.error("snapshot refresh after admin write failed", { err }));
   }
   return committed;
 }
@@ -75,6 +79,7 @@ class DryRunRollback<T> extends Error {
  */
 export async function commitBatch<T>(deps: AdminDeps, actor: string, opts: { dryRun: boolean; timeoutMs?: number }, work: (batchDeps: AdminDeps) => Promise<T>): Promise<Committed<T>> {
   let committed: Committed<T>;
+  let models: string[] = [];
   try {
     committed = await deps.db.$transaction(
       async (tx) => {
@@ -83,6 +88,7 @@ export async function commitBatch<T>(deps: AdminDeps, actor: string, opts: { dry
         const version = batch.audits.length > 0 ? await bumpSnapshotVersion(tx) : null;
         await writeAudit(tx, actor, batch.audits, version);
         if (opts.dryRun) throw new DryRunRollback({ value, snapshotVersion: version });
+        models = batch.audits.map((e) => modelOfTarget(e.target));
         return { value, snapshotVersion: version };
       },
       // The caller sizes the timeout by its work (a policy file: by its bindings).
@@ -93,7 +99,7 @@ export async function commitBatch<T>(deps: AdminDeps, actor: string, opts: { dry
     throw constraintError(err);
   }
   if (committed.snapshotVersion !== null) {
-    await deps.refreshSnapshot().catch((err: unknown) => log.error("snapshot refresh after admin write failed", { err }));
+    await deps.refreshSnapshot({ version: committed.snapshotVersion, models }).catch((err: unknown) => log.error("snapshot refresh after admin write failed", { err }));
   }
   return committed;
 }

@@ -1,4 +1,5 @@
 /** What the admin domain services need from the control plane. */
+import type { LocalChange } from "../snapshot/change-hints.js";
 import type { HttpAllowance } from "../../common/identity/index.js";
 import type { SecretBox } from "../secrets.js";
 import type { Db, Tx } from "../store/client.js";
@@ -19,7 +20,7 @@ export interface AdminDeps {
   /** Encrypts connection credentials at rest. */
   readonly secrets: SecretBox;
   /** Publishes the stored snapshot version to proxies; called after a committed policy-affecting write. */
-  readonly refreshSnapshot: () => Promise<void>;
+  readonly refreshSnapshot: (change?: LocalChange) => Promise<void>;
   /** Plain-http issuer/JWKS URLs accepted for identity providers (dev: "loopback"). */
   readonly allowHttpIssuers: HttpAllowance;
   /**

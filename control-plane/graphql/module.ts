@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders } from "node:http";
+import type { LocalChange } from "../snapshot/change-hints.js";
 import type { ApolloServerOptionsWithTypeDefs, ApolloServerPlugin } from "@apollo/server";
 import type { ValidationRule } from "graphql";
 import type { HttpAllowance } from "../../common/identity/index.js";
@@ -47,7 +48,7 @@ export interface GraphqlDeps {
   readonly proxies: ProxyStatusRegistry;
   readonly secrets: SecretBox;
   /** Call after a committed policy-affecting write: publishes the new snapshot to proxies. */
-  readonly refreshSnapshot: () => Promise<void>;
+  readonly refreshSnapshot: (change?: LocalChange) => Promise<void>;
   /** Admin authentication; default: no bootstrap token, https identity providers only. */
   readonly adminAuth?: AdminAuthConfig;
   /** AGENTGATE_CREDENTIAL_ENV_ALLOW (policy files' credentialEnv besides AGENTGATE_UPSTREAM_*). */

@@ -14,6 +14,7 @@ import type { Db, Tx } from "../store/client.js";
 import { jsonRecord, jsonRecords, jsonStringMap, jsonStrings } from "../admin/json.js";
 import type { SecretBox } from "../secrets.js";
 import { UNSPENT } from "../approvals/service.js";
+import type { NarrowCollection } from "./change-hints.js";
 
 const num = (v: unknown): number => (typeof v === "number" && Number.isFinite(v) && v >= 0 ? v : 0);
 
@@ -60,18 +61,51 @@ export interface SnapshotKeys {
 export type KeySource = (generation: number) => SnapshotKeys;
 
 /** Everything in a snapshot but the role bindings, as read from the database. */
-type RestRows = Awaited<ReturnType<typeof readRest>>;
+export type RestRows = Awaited<ReturnType<typeof readRest>>;
+
+/** The collections only admin commits write (see change-hints.ts): each read by itself so a build can skip an unchanged one. */
+const NARROW_READERS = {
+  providers: (tx: Tx) => tx.identityProvider.findMany({ orderBy: { issuer: "asc" } }),
+  policies: (tx: Tx) => tx.policy.findMany({ include: { role: true }, orderBy: { name: "asc" } }),
+  connections: (tx: Tx) => tx.connection.findMany({ orderBy: { name: "asc" } }),
+  profiles: (tx: Tx) => tx.maskingProfile.findMany({ orderBy: { name: "asc" } }),
+} satisfies Record<NarrowCollection, (tx: Tx) => Promise<unknown>>;
+
+/** The version row, read first in a build's transaction. */
+export const readVersionRow = (tx: Tx) => tx.snapshotVersion.findUnique({ where: { id: 1 } });
 
 /** Reads the small collections (all but role bindings) inside `tx`. */
-export async function readRest(tx: Tx, now: Date) {
+export async function readRest(tx: Tx, now: Date, version?: Awaited<ReturnType<typeof readVersionRow>>) {
   return {
-    version: await tx.snapshotVersion.findUnique({ where: { id: 1 } }),
-    providers: await tx.identityProvider.findMany({ orderBy: { issuer: "asc" } }),
-    policies: await tx.policy.findMany({ include: { role: true }, orderBy: { name: "asc" } }),
-    connections: await tx.connection.findMany({ orderBy: { name: "asc" } }),
-    profiles: await tx.maskingProfile.findMany({ orderBy: { name: "asc" } }),
+    version: version === undefined ? await readVersionRow(tx) : version,
+    providers: await NARROW_READERS.providers(tx),
+    policies: await NARROW_READERS.policies(tx),
+    connections: await NARROW_READERS.connections(tx),
+    profiles: await NARROW_READERS.profiles(tx),
+    ...(await readVolatile(tx, now)),
+  };
+}
+
+// Rows that can change without a hinted commit (a grant's uses or expiry): read on every build.
+async function readVolatile(tx: Tx, now: Date) {
+  return {
     suspended: await tx.identity.findMany({ where: { status: "suspended" }, select: { issuer: true, subject: true } }),
     grants: await tx.approvalRequest.findMany({ where: { status: "approved", grantExpiresAt: { gt: now }, ...UNSPENT } }),
+  };
+}
+
+/**
+ * Like {@link readRest} given the version row, re-reading only the `changed` collections and
+ * the volatile ones; the others are taken from `previous` (rows are never mutated).
+ */
+export async function readRestChanged(tx: Tx, now: Date, version: RestRows["version"], previous: RestRows, changed: ReadonlySet<NarrowCollection>): Promise<RestRows> {
+  return {
+    version,
+    providers: changed.has("providers") ? await NARROW_READERS.providers(tx) : previous.providers,
+    policies: changed.has("policies") ? await NARROW_READERS.policies(tx) : previous.policies,
+    connections: changed.has("connections") ? await NARROW_READERS.connections(tx) : previous.connections,
+    profiles: changed.has("profiles") ? await NARROW_READERS.profiles(tx) : previous.profiles,
+    ...(await readVolatile(tx, now)),
   };
 }
 

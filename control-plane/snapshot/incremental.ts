@@ -18,7 +18,8 @@ import type { SecretBox } from "../secrets.js";
 import type { Db, StoreProvider } from "../store/client.js";
 import { join, sqltag as sql } from "@prisma/client/runtime/client";
 import type { Tx } from "../store/client.js";
-import { BUILD_TIMEOUT_MS, bindingOf, readRest, snapshotOf, type KeySource } from "./compile.js";
+import { BUILD_TIMEOUT_MS, bindingOf, readRest, readRestChanged, readVersionRow, snapshotOf, type KeySource, type RestRows } from "./compile.js";
+import type { ChangeHints } from "./change-hints.js";
 
 /** What changed in role bindings from `baseVersion` to the snapshot it comes with. */
 export interface BindingDelta {
@@ -137,15 +138,23 @@ function allBindings(roles: ReadonlyMap<string, RoleState>): RoleBinding[] {
   return out;
 }
 
-/** A builder that remembers the previous build; `build` never runs twice at once (the refresher serializes it). */
-export function createSnapshotBuilder(db: Db, provider: StoreProvider, secrets: SecretBox, keys: KeySource): () => Promise<BuiltSnapshot> {
+/**
+ * A builder that remembers the previous build; `build` never runs twice at once (the
+ * refresher serializes it). With `hints` (what this process's commits changed, by version),
+ * collections no version since the previous build touched are taken from that build
+ * instead of re-read: a policy update reads the version, the policies, the volatile rows
+ * and the role revisions — 5 queries instead of 8.
+ */
+export function createSnapshotBuilder(db: Db, provider: StoreProvider, secrets: SecretBox, keys: KeySource): (hints?: ChangeHints) => Promise<BuiltSnapshot> {
   // `bindings`: the previous snapshot's list, shared by the next one when no role's bindings changed.
-  let previous: { version: bigint; roles: Map<string, RoleState>; bindings: RoleBinding[] } | undefined;
-  return async () => {
+  let previous: { version: bigint; roles: Map<string, RoleState>; bindings: RoleBinding[]; rest: RestRows } | undefined;
+  return async (hints) => {
     const now = new Date();
     const read = await db.$transaction(
       async (tx) => {
-        const rest = await readRest(tx, now);
+        const version = await readVersionRow(tx);
+        const changed = previous !== undefined && version !== null ? hints?.changedBetween(previous.version, version.version) : undefined;
+        const rest = changed === undefined ? await readRest(tx, now, version) : await readRestChanged(tx, now, version, previous!.rest, changed);
         const roles = await tx.role.findMany({ select: { id: true, name: true, bindingsRevision: true } });
         const names = new Map(roles.map((r) => [r.id, r.name]));
         const fingerprints = new Map(roles.map((r) => [r.id, `${r.bindingsRevision}|${r.name}`]));
@@ -177,7 +186,8 @@ export function createSnapshotBuilder(db: Db, provider: StoreProvider, secrets: 
     const bindings = unchanged ? previous!.bindings : allBindings(roles);
     const snapshot = snapshotOf(read.rest, bindings, secrets, keys, now);
     const delta = previous === undefined ? undefined : { baseVersion: previous.version, added, removed };
-    previous = { version: snapshot.version, roles, bindings };
+    previous = { version: snapshot.version, roles, bindings, rest: read.rest };
+    hints?.forget(snapshot.version);
     return delta === undefined ? { snapshot } : { snapshot, delta };
   };
 }
