@@ -95,7 +95,7 @@ export function maskBodyKeepClean(
   if (kind.kind === "refused") return kind.result;
   if (kind.kind === "json") {
     // the parsed value is this call's own: masked in place, serialised only when something changed
-    const masked = maskJsonInPlace(kind.value, profile, session);
+    const masked = maskJsonInPlace(kind.value, profile, session, kind.text);
     // relaying the original bytes is only right when the parsed value is all of them: a
     // repeated key ({"a":"x@y.io","a":"ok"}) is dropped by JSON.parse, so never seen by the
     // masker; then the body leaves re-serialised, without it
@@ -125,7 +125,7 @@ export function keyTokens(text: string): number {
 function maskClassified(kind: Exclude<BodyKind, { kind: "refused" }>, profile: CompiledProfile, session: MaskSession): string {
   switch (kind.kind) {
     case "json":
-      return JSON.stringify(maskJsonInPlace(kind.value, profile, session).value); // the parsed value is this call's own
+      return JSON.stringify(maskJsonInPlace(kind.value, profile, session, kind.text).value); // the parsed value is this call's own
     case "form":
       return maskForm(kind.text, profile, session);
     case "event-stream": {

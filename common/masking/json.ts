@@ -5,6 +5,7 @@ import { stepPath } from "./json-path.js";
 import { isMaskToken, replacement } from "./replacement.js";
 import { maskText } from "./text.js";
 import { findSpans, type SpanFinder } from "./spans.js";
+import { exactIntegers, isRounded } from "./exact-numbers.js";
 
 /** Deeper structures are replaced whole: recursion must stay bounded on hostile input. */
 const MAX_DEPTH = 512;
@@ -15,8 +16,8 @@ const NO_STATES: readonly PathNode[] = Object.freeze([]);
  * path matches a key/path rule is replaced whole, whatever its type (null stays null);
  * every other string — object keys included — goes through the text matchers.
  */
-export function maskJson(value: unknown, profile: CompiledProfile, session: MaskSession, find: SpanFinder = findSpans): unknown {
-  return walk(value, profile.paths === undefined ? NO_STATES : [profile.paths], 0, profile, session, find);
+export function maskJson(value: unknown, profile: CompiledProfile, session: MaskSession, find: SpanFinder = findSpans, source?: string): unknown {
+  return withSource(source, () => walk(value, profile.paths === undefined ? NO_STATES : [profile.paths], 0, profile, session, find));
 }
 
 function walk(v: unknown, states: readonly PathNode[], depth: number, profile: CompiledProfile, session: MaskSession, find: SpanFinder): unknown {
@@ -57,10 +58,10 @@ function walk(v: unknown, states: readonly PathNode[], depth: number, profile: C
  * `members`: the object members walked, for the caller's check that the parsed value kept
  * every member of its text (JSON.parse keeps the last of repeated keys: body.ts).
  */
-export function maskJsonInPlace(value: unknown, profile: CompiledProfile, session: MaskSession): { value: unknown; changed: boolean; members: number } {
+export function maskJsonInPlace(value: unknown, profile: CompiledProfile, session: MaskSession, source?: string): { value: unknown; changed: boolean; members: number } {
   replaced = false;
   members = 0;
-  const out = walkInPlace(value, profile.paths === undefined ? NO_STATES : [profile.paths], 0, profile, session);
+  const out = withSource(source, () => walkInPlace(value, profile.paths === undefined ? NO_STATES : [profile.paths], 0, profile, session));
   return { value: out, changed: replaced || out !== value, members };
 }
 
@@ -130,11 +131,42 @@ function setMember(o: Record<string, unknown>, key: string, value: unknown): voi
   else o[key] = value;
 }
 
+// The JSON text being walked (when the caller has it), and the exact integers written in it
+// (computed on first need): module state, as walkInPlace's, set for one synchronous walk.
+let source: string | undefined;
+let exact: Map<number, string[]> | undefined;
+
+function withSource<T>(text: string | undefined, walkIt: () => T): T {
+  source = text;
+  exact = undefined;
+  try {
+    return walkIt();
+  } finally {
+    source = undefined;
+    exact = undefined;
+  }
+}
+
 // Card numbers (13-19 digits) sent as JSON numbers; shorter numbers are left alone (ids, amounts).
 const MIN_MASKED_NUMBER = 1e12;
 
-/** A long integer goes through the text detectors too (e.g. a card number sent as a number). */
+/**
+ * A long integer goes through the text detectors too (e.g. a card number sent as a number).
+ * Beyond 2^53 JSON.parse has rounded it (a 19-digit card 6212345678901234569 parses as
+ * 6212345678901234000), so the detectors are asked about the digits written in the JSON
+ * text (exact-numbers.ts) — else the rounded value fails Luhn and the real digits leave.
+ */
 function maskNumber(v: number, profile: CompiledProfile, session: MaskSession, find: SpanFinder): unknown {
+  if (source !== undefined && isRounded(v)) {
+    const written = (exact ??= exactIntegers(source)).get(v);
+    if (written !== undefined) {
+      for (const digits of written) {
+        const masked = maskText(digits, profile, session, find);
+        if (masked !== digits) return masked;
+      }
+      return v; // the digits the body carries are no card (the rounded ones are not in it)
+    }
+  }
   const text = numberAsText(v);
   if (text === undefined) return v;
   const masked = maskText(text, profile, session, find);
@@ -143,7 +175,9 @@ function maskNumber(v: number, profile: CompiledProfile, session: MaskSession, f
 
 /** The text a JSON number is masked as (long integers only), or undefined. */
 export function numberAsText(v: number): string | undefined {
-  return Number.isInteger(v) && Math.abs(v) >= MIN_MASKED_NUMBER ? String(v) : undefined;
+  // the digits without the sign: a minus is no part of the number a detector looks for
+  // (as text, "-4111111111111111" reads as a hyphenated token and is left alone)
+  return Number.isInteger(v) && Math.abs(v) >= MIN_MASKED_NUMBER ? String(Math.abs(v)) : undefined;
 }
 
 function pathRule(states: readonly PathNode[]): number | undefined {
