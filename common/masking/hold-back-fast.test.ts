@@ -120,7 +120,7 @@ const REACHING = [
   'password = "two words here"', "api_key: 'a b c d e f'", "<password>hunter two 22</password>", 'NetworkCredential("user", "pass word 22")',
   "Authorization: Bearer Zq8Rt5Kx2Wm9Pv4Lb7YcN3h", "token =>   Zq8Rt5Kx2Wm9Pv4L", "secret:\t\t\"Zq8Rt5Kx2Wm9Pv4L\"", "db password\tis hunter2!",
   "my token was x9Rt5Kx2!", "private_key='Zq8Rt5Kx2Wm9Pv4L'", "aws secret", `AWS secret key ${R62}`,
-  "SC18 SSCB 1101 0000 0000 0000 1497 USD", "MU17 BOMM 0101 1010 3030 0200 000M UR", "GB82 WEST 1234 5698 7654 32", "GB82-WEST-1234-5698-7654-32",
+  "SC18 SSCB 1101 0000 0000 0000 1497 USD", "MU17 BOMM 0101 1010 3030 0200 000M UR", "GB82 WEST 1234 5698 7654 32", "GB82-WEST-1234-5698-7654-32", "gb82 west 1234 5698 7654 32",
   "call me at", "phone: +44 20 7946 0958 ext. 12", "5018 1234 5673", "078.05.1120",
   // no digit or symbol in the value, and spaces inside it far from the operator
   "password = wxyzabcq", "pwd =>   kqzvwxyt", "Authorization: Bearer kqzvwxytKQZVWXYTabcdQRSTwxyz", "token:        Bearer     kqzvwxytKQZVWXYTabcdQRSTwxyz",

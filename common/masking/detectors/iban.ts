@@ -1,7 +1,7 @@
 import type { Detector, Span } from "../types.js";
 import { ibanMod97Valid } from "../checksums.js";
 import { scan } from "./scan.js";
-import { DIGIT, tailBits } from "./tail.js";
+import { IBAN_START, tailBits } from "./tail.js";
 
 /** IBAN length per country (SWIFT IBAN registry). */
 export const IBAN_LENGTH: ReadonlyMap<string, number> = new Map(
@@ -66,7 +66,7 @@ function validate(m: RegExpExecArray, text: string): Span | null {
 export const iban: Detector = {
   name: "iban",
   mayMatch: (text, shape) => text.length >= 15 && shape.ibanStart,
-  // a match is at most 48 (NEAR) long and has check digits at its 3rd and 4th character
-  mayEndAfter: (text, from) => (tailBits(text, from).near & DIGIT) !== 0,
+  // a match is at most 48 (NEAR) long and starts with two letters and the two check digits
+  mayEndAfter: (text, from) => (tailBits(text, from).near & IBAN_START) !== 0,
   find: (text) => scan(CANDIDATE, text, validate),
 };

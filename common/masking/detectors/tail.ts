@@ -14,6 +14,8 @@ export const DIGIT = 1;
 export const OPERATOR_END = 2;
 /** A quote, "<", or a digit or symbol a prose password holds ("!@#$%^&*+=?~_"). */
 export const VALUE_HINT = 4;
+/** Two ASCII letters then two digits, ending at the character classified (where an IBAN starts). */
+export const IBAN_START = 8;
 
 const CLASS = new Uint8Array(128);
 for (let c = 0x30; c <= 0x39; c++) CLASS[c] = DIGIT | VALUE_HINT;
@@ -26,9 +28,12 @@ mark("\"'`<!@#$%^&*+=?~_", VALUE_HINT);
 export interface TailBits {
   /** Classes of the characters after the position. */
   after: number;
-  /** Classes of the characters from NEAR before the position on. */
+  /** Classes of the characters from NEAR before the position on (and IBAN_START). */
   near: number;
 }
+
+const isDigit = (c: number) => c >= 0x30 && c <= 0x39;
+const isLetter = (c: number) => (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a);
 
 let lastText = "";
 let lastFrom = -1;
@@ -46,6 +51,13 @@ export function tailBits(text: string, from: number): TailBits {
   for (let i = Math.max(0, from - NEAR); i <= from && i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (c < 128) near |= CLASS[c]!;
+  }
+  // IBAN_START: the 4th character of "DE89" at or after `from` - NEAR
+  for (let i = Math.max(3, from - NEAR); i < text.length; i++) {
+    if (isDigit(text.charCodeAt(i)) && isDigit(text.charCodeAt(i - 1)) && isLetter(text.charCodeAt(i - 2)) && isLetter(text.charCodeAt(i - 3))) {
+      near |= IBAN_START;
+      break;
+    }
   }
   bits.after = after;
   bits.near = near;
