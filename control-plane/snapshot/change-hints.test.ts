@@ -43,7 +43,7 @@ function countingDb(db: Db, touched: string[]): Db {
   });
 }
 
-const NARROW = ["identityProvider", "policy", "connection", "maskingProfile"];
+const NARROW = ["identityProvider", "policy", "connection", "maskingProfile", "role"];
 
 withTestDatabases((db) => {
   let store: Store;
@@ -73,7 +73,7 @@ withTestDatabases((db) => {
   };
   const narrowTouched = () => NARROW.filter((m) => touched.includes(m)).sort();
 
-  test("a policy change reads the policies only; a connection change the connections only", async () => {
+  test("a policy change reads the policies only (not even the roles); a connection change the connections only", async () => {
     const policy = (await store.prisma.policy.findFirst({ where: { name: "p0-all" } }))!;
     touched.length = 0;
     await updatePolicy(deps, by, policy.id, { graphs: ["only-this"] });

@@ -13,16 +13,20 @@
  * revisions the builder compares anyway) are always re-read by the builder.
  */
 
-/** The collections a build may skip when unchanged. */
-export type NarrowCollection = "providers" | "policies" | "connections" | "profiles";
+/** The small collections a build may skip when unchanged. */
+export type RestCollection = "providers" | "policies" | "connections" | "profiles";
+/** Those, and the role bindings (when none can have changed, not even the roles' revisions are read). */
+export type NarrowCollection = RestCollection | "bindings";
 
-// Model → collections its rows appear in. Role is absent on purpose: a rename changes
-// every policy's role name (and bindings); a full read is simpler and rare.
+// Model → collections its writes can change. Role is absent on purpose: a rename changes
+// every policy's role name (and bindings); a full read is simpler and rare. A provider
+// write re-reads the role revisions too, conservatively (bindings name issuers; no foreign
+// key ties them today, and provider writes are rare).
 const COLLECTIONS_OF: Readonly<Record<string, readonly NarrowCollection[]>> = {
   Policy: ["policies"],
   Connection: ["connections"],
   MaskingProfile: ["profiles"],
-  IdentityProvider: ["providers"],
+  IdentityProvider: ["providers", "bindings"],
 };
 
 /** Bound on remembered versions (hints are dropped once built; this only caps a stuck builder). */

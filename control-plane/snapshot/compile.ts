@@ -14,7 +14,7 @@ import type { Db, Tx } from "../store/client.js";
 import { jsonRecord, jsonRecords, jsonStringMap, jsonStrings } from "../admin/json.js";
 import type { SecretBox } from "../secrets.js";
 import { UNSPENT } from "../approvals/service.js";
-import type { NarrowCollection } from "./change-hints.js";
+import type { NarrowCollection, RestCollection } from "./change-hints.js";
 
 const num = (v: unknown): number => (typeof v === "number" && Number.isFinite(v) && v >= 0 ? v : 0);
 
@@ -69,7 +69,7 @@ const NARROW_READERS = {
   policies: (tx: Tx) => tx.policy.findMany({ include: { role: true }, orderBy: { name: "asc" } }),
   connections: (tx: Tx) => tx.connection.findMany({ orderBy: { name: "asc" } }),
   profiles: (tx: Tx) => tx.maskingProfile.findMany({ orderBy: { name: "asc" } }),
-} satisfies Record<NarrowCollection, (tx: Tx) => Promise<unknown>>;
+} satisfies Record<RestCollection, (tx: Tx) => Promise<unknown>>;
 
 /** The version row, read first in a build's transaction. */
 export const readVersionRow = (tx: Tx) => tx.snapshotVersion.findUnique({ where: { id: 1 } });

@@ -155,9 +155,12 @@ export function createSnapshotBuilder(db: Db, provider: StoreProvider, secrets: 
         const version = await readVersionRow(tx);
         const changed = previous !== undefined && version !== null ? hints?.changedBetween(previous.version, version.version) : undefined;
         const rest = changed === undefined ? await readRest(tx, now, version) : await readRestChanged(tx, now, version, previous!.rest, changed);
-        const roles = await tx.role.findMany({ select: { id: true, name: true, bindingsRevision: true } });
+        // Only hinted writes that cannot touch a binding or a role since the previous build: its roles as they were.
+        const roles = changed !== undefined && !changed.has("bindings")
+          ? [...previous!.roles].map(([id, r]) => ({ id, name: r.name, fingerprint: r.fingerprint }))
+          : (await tx.role.findMany({ select: { id: true, name: true, bindingsRevision: true } })).map((r) => ({ id: r.id, name: r.name, fingerprint: `${r.bindingsRevision}|${r.name}` }));
         const names = new Map(roles.map((r) => [r.id, r.name]));
-        const fingerprints = new Map(roles.map((r) => [r.id, `${r.bindingsRevision}|${r.name}`]));
+        const fingerprints = new Map(roles.map((r) => [r.id, r.fingerprint]));
         const stale = [...fingerprints].filter(([id, print]) => previous?.roles.get(id)?.fingerprint !== print).map(([id]) => id);
         const fresh = await readRoleBindings(tx, stale, names);
         return { rest, names, fingerprints, fresh };
