@@ -64,8 +64,9 @@ export async function maskBodySliced(
     case "event-stream":
       return bodyResult(kind, await maskEventStream(kind.text, profile, session, slicer));
     case "json": {
-      const find = await precomputedSpans((f) => maskJson(kind.value, profile, new MaskSession(), f, kind.text), profile, slicer);
-      return bodyResult(kind, JSON.stringify(maskJson(kind.value, profile, session, find, kind.text)));
+      const numbers = opts.numberSource ?? kind.text;
+      const find = await precomputedSpans((f) => maskJson(kind.value, profile, new MaskSession(), f, numbers), profile, slicer);
+      return bodyResult(kind, JSON.stringify(maskJson(kind.value, profile, session, find, numbers)));
     }
     case "form": {
       const find = await precomputedSpans((f) => maskForm(kind.text, profile, new MaskSession(), f), profile, slicer);

@@ -15,6 +15,12 @@ export type MaskBodyResult = { ok: true; body: string; transcoded?: boolean } | 
 export interface MaskBodyOptions {
   /** "reject" (default): the caller answers 422; "text": mask it as plain text. */
   onInvalidJson?: "reject" | "text";
+  /**
+   * The JSON text a re-serialised body was parsed from (a filtered list): integers beyond
+   * 2^53 were rounded by that parse, so their exact digits are read from it (json.ts maskNumber).
+   * Default: the body's own text.
+   */
+  numberSource?: string;
 }
 
 const JSON_TYPE = /^(?:application\/(?:[\w.-]+\+)?json|text\/json)$/;
@@ -67,7 +73,7 @@ export function maskBody(
   opts: MaskBodyOptions = {},
 ): MaskBodyResult {
   const kind = classifyBody(body, contentType, opts);
-  return kind.kind === "refused" ? kind.result : bodyResult(kind, maskClassified(kind, profile, session));
+  return kind.kind === "refused" ? kind.result : bodyResult(kind, maskClassified(kind, profile, session, opts.numberSource));
 }
 
 /** A body with nothing to mask: the caller may relay its original bytes. */
@@ -95,14 +101,14 @@ export function maskBodyKeepClean(
   if (kind.kind === "refused") return kind.result;
   if (kind.kind === "json") {
     // the parsed value is this call's own: masked in place, serialised only when something changed
-    const masked = maskJsonInPlace(kind.value, profile, session, kind.text);
+    const masked = maskJsonInPlace(kind.value, profile, session, opts.numberSource ?? kind.text);
     // relaying the original bytes is only right when the parsed value is all of them: a
     // repeated key ({"a":"x@y.io","a":"ok"}) is dropped by JSON.parse, so never seen by the
     // masker; then the body leaves re-serialised, without it
     if (!masked.changed && !kind.transcoded && keyTokens(kind.text) === masked.members) return { ok: true, untouched: true };
     return bodyResult(kind, JSON.stringify(masked.value));
   }
-  const out = maskClassified(kind, profile, session);
+  const out = maskClassified(kind, profile, session, opts.numberSource);
   if (!kind.transcoded && out === kind.text) return { ok: true, untouched: true };
   return bodyResult(kind, out);
 }
@@ -122,10 +128,10 @@ export function keyTokens(text: string): number {
   return n;
 }
 
-function maskClassified(kind: Exclude<BodyKind, { kind: "refused" }>, profile: CompiledProfile, session: MaskSession): string {
+function maskClassified(kind: Exclude<BodyKind, { kind: "refused" }>, profile: CompiledProfile, session: MaskSession, numberSource?: string): string {
   switch (kind.kind) {
     case "json":
-      return JSON.stringify(maskJsonInPlace(kind.value, profile, session, kind.text).value); // the parsed value is this call's own
+      return JSON.stringify(maskJsonInPlace(kind.value, profile, session, numberSource ?? kind.text).value); // the parsed value is this call's own
     case "form":
       return maskForm(kind.text, profile, session);
     case "event-stream": {

@@ -105,6 +105,20 @@ describe("card numbers JSON.parse rounds", () => {
     }
   });
 
+  test("a re-serialised value (a filtered list) is judged by the text it was parsed from", async () => {
+    const upstream = '[{"graph_id":"a","pan":6212345678901234569},{"graph_id":"hidden","x":1}]';
+    const filtered = JSON.stringify([(JSON.parse(upstream) as unknown[])[0]]); // the rounded digits only
+    expect(filtered).not.toContain("6212345678901234569");
+    const profile = defaultProfile();
+    const results = [
+      maskBody(filtered, "application/json", profile, new MaskSession(), { numberSource: upstream }),
+      await maskBodySliced(filtered, "application/json", profile, new MaskSession(), { numberSource: upstream }),
+    ];
+    for (const r of results) expect(r).toEqual({ ok: true, body: '[{"graph_id":"a","pan":"[REDACTED:credit_card]"}]' });
+    // without it, the rounded digits are no card: this is what the option is for
+    expect(maskBody(filtered, "application/json", profile, new MaskSession())).toEqual({ ok: true, body: filtered });
+  });
+
   test("exact integers are read from number literals only, with their written value", () => {
     const text = '{"a":"6212345678901234569","b":6212345678901234569,"c":6.212345678901234569e18,"d":1.5e300,"e":12345678901234567.5}';
     const found = exactIntegers(text);

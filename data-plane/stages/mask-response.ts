@@ -37,7 +37,8 @@ async function maskBuffered(ctx: RequestContext, part: BufferedAnswer): Promise<
     part.out = text; // null, a number, a boolean (a store item the caller may not see): nothing to mask
     return undefined;
   }
-  const r = await masker.maskBodyBounded(text, "application/json", {}, false);
+  // integers JSON.parse rounded are judged by the digits the upstream wrote (a card beyond 2^53)
+  const r = await masker.maskBodyBounded(text, "application/json", { numberSource: decoded.text }, false);
   if (r.ok && decoded.transcoded) return usePremasked(masker.passUninspectable, part, { ...r, transcoded: true });
   return usePremasked(masker.passUninspectable, part, r);
 }

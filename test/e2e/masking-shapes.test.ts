@@ -88,14 +88,16 @@ async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> 
       res.writeHead(200, { "content-type": "application/octet-stream" });
       return void res.end(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0, 0, 0, 0x0d, 0xff, 0xfe]));
     }
-    const body = `[{"assistant_id":"00000000-0000-4000-8000-000000000001","graph_id":"scripted","metadata":${ESCAPED_DOC}}]`;
+    // card numbers as JSON numbers: 19 digits (JSON.parse rounds them) and a negative one
+    const metadata = label === "numbers" ? '{"pan":6212345678901234569,"pan2":6.212345678901234569e18,"neg":-4111111111111111}' : ESCAPED_DOC;
+    const body = `[{"assistant_id":"00000000-0000-4000-8000-000000000001","graph_id":"scripted","metadata":${metadata}}]`;
     const headers: Record<string, string> = {
       "x-contact": EMAIL,
       "x-aws-key": AWS,
       link: `<https://api.example.com/assistants?page=2&jwt=${JWT}>; rel="next"`,
       "x-trace": "plain-value",
     };
-    if (label) headers["content-type"] = label!;
+    if (label) headers["content-type"] = label === "numbers" ? "application/json" : label!;
     res.writeHead(200, headers);
     return void res.end(ENCODINGS[encoding!]!(body));
   }
@@ -180,6 +182,24 @@ describe("JSON is masked by what it is, not by its label", () => {
       ssn: "[REDACTED:ssn]",
       password: "[REDACTED:password]",
       webhook: "[REDACTED:slack_webhook]",
+    });
+  });
+
+  test("card numbers sent as JSON numbers, beyond 2^53 or negative, are masked by the digits the upstream wrote", async () => {
+    const res = await fetch(`${e2e.stack.proxyUrl()}/assistants/search`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+      body: JSON.stringify({ metadata: { scenario: "numbers|utf-8" } }),
+    });
+    const raw = await res.text(); // read as bytes: a JSON client would round the digits itself
+    expect(res.status).toBe(200);
+    expect(raw).not.toContain("6212345678901234569");
+    expect(raw).not.toContain("212345678901234569e18");
+    expect(raw).not.toContain("4111111111111111");
+    expect((JSON.parse(raw) as Array<{ metadata: unknown }>)[0]!.metadata).toEqual({
+      pan: "[REDACTED:credit_card]",
+      pan2: "[REDACTED:credit_card]",
+      neg: "[REDACTED:credit_card]",
     });
   });
 
