@@ -97,7 +97,7 @@ async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> 
       link: `<https://api.example.com/assistants?page=2&jwt=${JWT}>; rel="next"`,
       "x-trace": "plain-value",
     };
-    if (label) headers["content-type"] = label === "numbers" ? "application/json" : label!;
+    if (label) headers["content-type"] = label === "numbers" ? "application/json" : label;
     res.writeHead(200, headers);
     return void res.end(ENCODINGS[encoding!]!(body));
   }
