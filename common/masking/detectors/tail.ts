@@ -17,8 +17,12 @@ export const VALUE_HINT = 4;
 /** Two ASCII letters then two digits, ending at the character classified (where an IBAN starts). */
 export const IBAN_START = 8;
 
+/** ASCII letters (internal: only IBAN_START reads it). */
+const LETTER = 16;
 const CLASS = new Uint8Array(128);
 for (let c = 0x30; c <= 0x39; c++) CLASS[c] = DIGIT | VALUE_HINT;
+for (let c = 0x41; c <= 0x5a; c++) CLASS[c] = LETTER;
+for (let c = 0x61; c <= 0x7a; c++) CLASS[c] = LETTER;
 const mark = (chars: string, bit: number) => {
   for (const c of chars) CLASS[c.charCodeAt(0)] = CLASS[c.charCodeAt(0)]! | bit;
 };
@@ -32,8 +36,12 @@ export interface TailBits {
   near: number;
 }
 
-const isDigit = (c: number) => c >= 0x30 && c <= 0x39;
-const isLetter = (c: number) => (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a);
+/** The class of the character at `i` (0 outside the text or ASCII). */
+function classAt(text: string, i: number): number {
+  if (i < 0) return 0;
+  const c = text.charCodeAt(i);
+  return c < 128 ? CLASS[c]! : 0;
+}
 
 let lastText = "";
 let lastFrom = -1;
@@ -42,23 +50,25 @@ const bits: TailBits = { after: 0, near: 0 };
 /** The character classes after `from` and near it (the returned object is reused: read it at once). */
 export function tailBits(text: string, from: number): TailBits {
   if (from === lastFrom && text === lastText) return bits;
+  // one pass from NEAR before `from` to the end; the classes of the three characters before
+  // the current one are kept to spot "DE89" (IBAN_START) without reading back
+  const first = Math.max(0, from - NEAR);
+  let p1 = classAt(text, first - 1);
+  let p2 = classAt(text, first - 2);
+  let p3 = classAt(text, first - 3);
+  let near = 0;
   let after = 0;
-  for (let i = from + 1; i < text.length; i++) {
+  for (let i = first; i < text.length; i++) {
     const c = text.charCodeAt(i);
-    if (c < 128) after |= CLASS[c]!;
+    const k = c < 128 ? CLASS[c]! : 0;
+    if (k & DIGIT && p1 & DIGIT && p2 & LETTER && p3 & LETTER) near |= IBAN_START;
+    if (i > from) after |= k;
+    else near |= k;
+    p3 = p2;
+    p2 = p1;
+    p1 = k;
   }
-  let near = after;
-  for (let i = Math.max(0, from - NEAR); i <= from && i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c < 128) near |= CLASS[c]!;
-  }
-  // IBAN_START: the 4th character of "DE89" at or after `from` - NEAR
-  for (let i = Math.max(3, from - NEAR); i < text.length; i++) {
-    if (isDigit(text.charCodeAt(i)) && isDigit(text.charCodeAt(i - 1)) && isLetter(text.charCodeAt(i - 2)) && isLetter(text.charCodeAt(i - 3))) {
-      near |= IBAN_START;
-      break;
-    }
-  }
+  near |= after;
   bits.after = after;
   bits.near = near;
   lastText = text;
