@@ -73,7 +73,7 @@ withTestDatabases((db) => {
   };
   const narrowTouched = () => NARROW.filter((m) => touched.includes(m)).sort();
 
-  test("a policy change reads the policies only (not even the roles); a connection change the connections only", async () => {
+  test("a change re-reads only the collections its models appear in (a policy change not even the roles)", async () => {
     const policy = (await store.prisma.policy.findFirst({ where: { name: "p0-all" } }))!;
     touched.length = 0;
     await updatePolicy(deps, by, policy.id, { graphs: ["only-this"] });
@@ -85,6 +85,17 @@ withTestDatabases((db) => {
     await updateConnection(deps, by, connection.id, { baseUrl: "http://127.0.0.1:9/changed" });
     expect(narrowTouched()).toEqual(["connection"]);
     await expectFull("connection");
+
+    touched.length = 0;
+    await bindRoleToGroup(deps, by, { role: "bench-role-2", issuer: BENCH_ISSUER, group: "hinted" });
+    expect(narrowTouched()).toEqual(["role"]);
+    await expectFull("binding");
+
+    touched.length = 0;
+    const role = (await store.prisma.role.findUnique({ where: { name: "bench-role-2" } }))!;
+    await updateRole(deps, by, role.id, { name: "bench-role-2b" });
+    expect(narrowTouched()).toEqual(["policy", "role"]);
+    await expectFull("role rename");
 
     // A version this process did not write (another replica): everything is read.
     await bumpSnapshotVersion(store.prisma);

@@ -18,15 +18,20 @@ export type RestCollection = "providers" | "policies" | "connections" | "profile
 /** Those, and the role bindings (when none can have changed, not even the roles' revisions are read). */
 export type NarrowCollection = RestCollection | "bindings";
 
-// Model → collections its writes can change. Role is absent on purpose: a rename changes
-// every policy's role name (and bindings); a full read is simpler and rare. A provider
-// write re-reads the role revisions too, conservatively (bindings name issuers; no foreign
-// key ties them today, and provider writes are rare).
+// Model → collections its writes can change ("bindings": the roles' revisions are compared
+// and changed roles re-read, as on every full build). A role's name is in its policies and
+// its bindings; an identity's bindings go with it (cascade), its suspension is read anyway.
+// A provider write re-reads the role revisions too, conservatively (bindings name issuers;
+// no foreign key ties them today, and provider writes are rare). Models not listed (API
+// tokens, approval requests, anything new) mean a full read.
 const COLLECTIONS_OF: Readonly<Record<string, readonly NarrowCollection[]>> = {
   Policy: ["policies"],
   Connection: ["connections"],
   MaskingProfile: ["profiles"],
   IdentityProvider: ["providers", "bindings"],
+  Role: ["policies", "bindings"],
+  RoleBinding: ["bindings"],
+  Identity: ["bindings"],
 };
 
 /** Bound on remembered versions (hints are dropped once built; this only caps a stuck builder). */
