@@ -7,7 +7,7 @@
  * A/B in one process, alternating rounds: "old" refreshes without the commit's change (a
  * version-row read first, then every collection read), "new" passes it (no version read,
  * only the changed collections: change-hints.ts). Quote ranges over runs: the machine is shared.
- *   npx tsx bench/cp-publish.bench.ts [--watchers 30] [--rounds 50]
+ *   npx tsx bench/cp-publish.bench.ts [--watchers 30] [--rounds 50] [--change policy|binding]
  */
 import { randomBytes } from "node:crypto";
 import { parseArgs } from "node:util";
@@ -22,11 +22,12 @@ import type { LocalChange } from "../control-plane/snapshot/change-hints.js";
 import { updatePolicy } from "../control-plane/admin/policies.js";
 import { principal } from "../control-plane/auth/principal.js";
 import { SCOPES } from "../control-plane/auth/scopes.js";
-import { applyBenchPolicy } from "./lib/snapshot-seed.js";
+import { bindRoleToGroup, deleteRoleBinding } from "../control-plane/admin/role-bindings.js";
+import { applyBenchPolicy, BENCH_ISSUER } from "./lib/snapshot-seed.js";
 
-const { values } = parseArgs({ options: { watchers: { type: "string", default: "30" }, rounds: { type: "string", default: "50" }, help: { type: "boolean" } } });
-if (values.help) {
-  console.log("npx tsx bench/cp-publish.bench.ts [--watchers 30] [--rounds 50]   (needs the test PostgreSQL)");
+const { values } = parseArgs({ options: { watchers: { type: "string", default: "30" }, rounds: { type: "string", default: "50" }, change: { type: "string", default: "policy" }, help: { type: "boolean" } } });
+if (values.help || !["policy", "binding"].includes(values.change)) {
+  console.log("npx tsx bench/cp-publish.bench.ts [--watchers 30] [--rounds 50] [--change policy|binding]   (needs the test PostgreSQL)\n  policy: updatePolicy's graphs; binding: a group binding added, then removed");
   process.exit(0);
 }
 const watchers = Number(values.watchers);
@@ -58,6 +59,7 @@ try {
     old: { refresh: (_?: LocalChange) => refresher.refresh(), wall: [] as number[], cpu: [] as number[], refreshWall: [] as number[], refreshCpu: [] as number[] },
     new: { refresh: (change?: LocalChange) => refresher.refresh(change), wall: [] as number[], cpu: [] as number[], refreshWall: [] as number[], refreshCpu: [] as number[] },
   };
+  const bound: Array<Awaited<ReturnType<typeof bindRoleToGroup>>> = [];
   for (let r = 0; r < 2 * (rounds + WARMUP); r++) {
     const mode = r % 2 === 0 ? modes.old : modes.new;
     let refreshMs = 0;
@@ -77,7 +79,12 @@ try {
     };
     const c0 = process.cpuUsage();
     const t0 = performance.now();
-    const committed = await updatePolicy(deps, by, policy.id, { graphs: [`bench-${r}`] });
+    const committed =
+      values.change === "policy"
+        ? await updatePolicy(deps, by, policy.id, { graphs: [`bench-${r}`] })
+        : r % 4 < 2 // each mode adds a binding, then removes it
+          ? (bound[r % 2] = await bindRoleToGroup(deps, by, { role: "bench-role-2", issuer: BENCH_ISSUER, group: `bench-${r % 2}` }))
+          : await deleteRoleBinding(deps, by, bound[r % 2]!.value.id);
     // Watchers got the version while refreshSnapshot ran (sends resolve at once): check, don't wait.
     if (publisher.current()!.version < committed.snapshotVersion!) await new Promise<void>((done) => (waiting = { version: committed.snapshotVersion!, left: watchers, done }));
     const ms = performance.now() - t0;
@@ -90,7 +97,7 @@ try {
     }
   }
   const q = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!.toFixed(1);
-  console.log(`${watchers} in-process watchers, ${rounds} rounds per mode, alternating; ms`);
+  console.log(`${values.change} change, ${watchers} in-process watchers, ${rounds} rounds per mode, alternating; ms`);
   for (const [name, m] of Object.entries(modes)) {
     console.log(`${name}: mutation -> last watcher wall p50 ${q(m.wall, 50)} p90 ${q(m.wall, 90)} p99 ${q(m.wall, 99)}, CPU p50 ${q(m.cpu, 50)} p90 ${q(m.cpu, 90)} | refresh (read, build, publish) wall p50 ${q(m.refreshWall, 50)} p90 ${q(m.refreshWall, 90)}, CPU p50 ${q(m.refreshCpu, 50)} p90 ${q(m.refreshCpu, 90)}`);
   }
