@@ -4,6 +4,7 @@ import { HoldBack, DEFAULT_MAX_HOLD, type HoldState } from "./hold-back.js";
 import { maskJson } from "./json.js";
 import { SseParser, DEFAULT_MAX_EVENT_CHARS, type SseBlock, type SseField } from "./sse-parser.js";
 import { maskText } from "./text.js";
+import { findSpans } from "./spans.js";
 import {
   getAt,
   isCustomEvent,
@@ -234,7 +235,7 @@ export class SseMasker {
     } catch {
       isJson = false;
     }
-    if (isCustomEvent(event)) return this.customEvent(block.fields, event, isJson ? parsed : undefined, isJson ? undefined : data);
+    if (isCustomEvent(event)) return this.customEvent(block.fields, event, isJson ? parsed : undefined, isJson ? undefined : data, data);
     if (isJson) {
       const chunks = messageChunksOf(event, parsed);
       if (chunks !== null) return this.tokenEvent(block.fields, event, parsed, chunks, data);
@@ -242,7 +243,8 @@ export class SseMasker {
     }
     // Whole values (values, updates, debug, whole messages…): masked as they are; they never
     // release another stream's held text.
-    const masked = isJson ? JSON.stringify(maskJson(parsed, this.profile, this.session)) : maskText(data, this.profile, this.session);
+    // integers JSON.parse rounded are judged by the digits in `data` (json.ts maskNumber)
+    const masked = isJson ? JSON.stringify(maskJson(parsed, this.profile, this.session, findSpans, data)) : maskText(data, this.profile, this.session);
     return this.serialize(block.fields, masked, event);
   }
 
@@ -279,7 +281,7 @@ export class SseMasker {
     let out = "";
     // Streamed pieces go through their HoldBack; everything else through maskJson.
     for (const c of chunks) for (const s of c.slots) setAt(data, s.path, "");
-    const masked = maskJson(data, this.profile, this.session);
+    const masked = maskJson(data, this.profile, this.session, findSpans, raw);
     const states: Array<StreamState | undefined> = [];
     // one streamed piece in a message that goes on: the event may become its stream's template
     let candidate: { key: string; state: StreamState; slot: SlotState; path: JsonPath; piece: string; text: string } | undefined;
@@ -378,7 +380,7 @@ export class SseMasker {
    * string of it across events, so each string leaf (by JSON path, per event name) is held
    * back as one text. Non-JSON data is one text.
    */
-  private customEvent(fields: readonly SseField[], event: string, parsed: unknown, raw: string | undefined): string {
+  private customEvent(fields: readonly SseField[], event: string, parsed: unknown, raw: string | undefined, data: string): string {
     const [st, out] = this.open(`c\u0000${event}`, () => ({ event, custom: true, cumulative: false, fieldsPath: [], slots: new Map(), template: undefined }));
     if (raw !== undefined) {
       const text = this.slot(st, RAW, "leaf", 0, [], [], undefined).hold.push(raw);
@@ -391,7 +393,7 @@ export class SseMasker {
     const leaves: Array<[JsonPath, string]> = [];
     stringLeaves(parsed, (rel, s) => leaves.push([rel, s]), false);
     for (const [rel] of leaves) setAt(parsed, rel, "");
-    const masked = maskJson(parsed, this.profile, this.session);
+    const masked = maskJson(parsed, this.profile, this.session, findSpans, data);
     const template = structuredClone(masked);
     for (const [rel, piece] of leaves) {
       if (getAt(masked, rel) !== "") continue; // replaced whole by a key/path rule (or its key was masked)
