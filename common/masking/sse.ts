@@ -217,12 +217,9 @@ export class SseMasker {
 
   /** Masks one parsed event block: the masked event(s) to emit (held tails of a closed stream first). */
   maskBlock(block: SseBlock): string {
-    let event = "message";
+    const event = eventNameOf(block);
     let data: string | undefined;
-    for (const f of block.fields) {
-      if (f.name === "data") data = data === undefined ? f.value : `${data}\n${f.value}`;
-      else if (f.name === "event") event = f.value; // the last one names it (eventNameOf)
-    }
+    for (const f of block.fields) if (f.name === "data") data = data === undefined ? f.value : `${data}\n${f.value}`;
     if (data === undefined) return this.serialize(block.fields, undefined, event); // comments, ids
     if (this.useTemplates) {
       const out = this.fromTemplate(block.fields, event, data);
