@@ -244,6 +244,7 @@ async function handleAdmitted(req: IncomingMessage, res: ServerResponse, opts: P
     identity: undefined,
     route: undefined,
     json: undefined,
+    jsonText: undefined,
     assistantId: undefined,
     graph: undefined,
     threadId: undefined,

@@ -38,7 +38,8 @@ export interface StreamMasker {
 
 /** Masks one exchange; holds the per-session pseudonym key and the counts by rule. */
 export interface BodyMasker {
-  maskJson(value: unknown): unknown;
+  /** `source`: the JSON text `value` was parsed from, so rounded integers are judged by their written digits. */
+  maskJson(value: unknown, source?: string): unknown;
   maskText(text: string): string;
   /** An incremental SSE masker for one response stream (large events masked by the pool: fail closed); `onEvent` sees each masked event. */
   sse(onEvent?: (event: string, data: string) => void): StreamMasker;
@@ -104,6 +105,8 @@ export interface RequestContext {
   route?: RouteMatch;
   /** The parsed JSON request body, when the route has one. */
   json?: Record<string, unknown>;
+  /** The text `json` was parsed from (integers beyond 2^53 keep their exact digits only here). */
+  jsonText?: string;
   assistantId?: string;
   graph?: string;
   threadId?: string;

@@ -12,6 +12,7 @@ import {
   type MaskingRuleSpec,
 } from "../../common/masking/index.js";
 import { maskBodyBounded } from "../../common/masking/pool.js";
+import { findSpans } from "../../common/masking/spans.js";
 import { BoundedSseMasker } from "../../common/masking/sse-bounded.js";
 
 /**
@@ -39,7 +40,7 @@ export function createMaskerFactory(
     const profile = (rule?.maskingProfileId && compiled.get(rule.maskingProfileId)) || fallback;
     const session = new MaskSession(pseudonymKey(pseudonymGatewayKey, rule?.pseudonymScope ?? DEFAULT_PSEUDONYM_SCOPE, at));
     return {
-      maskJson: (value) => maskJson(value, profile, session),
+      maskJson: (value, source) => maskJson(value, profile, session, findSpans, source),
       maskText: (text) => maskText(text, profile, session),
       sse: (onEvent) => {
         // Hold-back is per logical text; interleaved events never release it (see SseMasker);

@@ -21,13 +21,15 @@ export function classify(ctx: RequestContext): Outcome {
     // Non-JSON bodies are blocked rather than passed uninspected (the LangGraph API takes JSON only).
     if (typeof type === "string" && !JSON_TYPE.test(type)) return deny("UNSUPPORTED_MEDIA_TYPE", "request bodies must be application/json", "invalid-json");
     let parsed: unknown;
+    const text = ctx.req.body.toString("utf8");
     try {
-      parsed = JSON.parse(ctx.req.body.toString("utf8"));
+      parsed = JSON.parse(text);
     } catch {
       return deny("INVALID_JSON", "request body is not valid JSON", "invalid-json");
     }
     if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) return deny("INVALID_JSON", "request body must be a JSON object", "invalid-json");
     ctx.json = parsed as Record<string, unknown>;
+    ctx.jsonText = text;
   }
 
   if (match.route.graph === "path-assistant") ctx.assistantId = match.params["assistant"];

@@ -15,9 +15,10 @@ export function maskRequest(ctx: RequestContext): Outcome | Promise<Outcome> {
   }
   const raw = JSON.stringify(ctx.json);
   // A small body is masked inline, synchronously (no promise, no microtask: issue #14).
-  if (raw.length < INLINE_MAX_BYTES) return useMasked(ctx, raw, JSON.stringify(maskerOf(ctx).maskJson(ctx.json)));
+  // integers JSON.parse rounded are judged by the digits the client wrote (a card beyond 2^53)
+  if (raw.length < INLINE_MAX_BYTES) return useMasked(ctx, raw, JSON.stringify(maskerOf(ctx).maskJson(ctx.json, ctx.jsonText)));
   return maskerOf(ctx)
-    .maskBodyBounded(raw, "application/json", {}, false)
+    .maskBodyBounded(raw, "application/json", ctx.jsonText === undefined ? {} : { numberSource: ctx.jsonText }, false)
     .then((r) => {
       if (r.ok && !("untouched" in r)) return useMasked(ctx, raw, r.body);
       const why = r.ok ? "untouched" : r.code === "bound" ? r.reason : r.code;

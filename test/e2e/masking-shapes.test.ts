@@ -37,6 +37,8 @@ const LABELS = ["", "text/plain", "application/octet-stream", "Application/JSON"
 // ------------------------------------------------------------------ the scripted upstream
 
 const seenUrls: string[] = [];
+/** Request bodies as the upstream received them (text: a JSON parser would round long integers). */
+const seenBodies: string[] = [];
 /** Generated streams the upstream serves, by `input.case`. */
 const scriptedStreams = new Map<number, { bytes: Buffer; byteCuts: number[] }>();
 
@@ -75,6 +77,7 @@ async function readJson(req: IncomingMessage): Promise<Record<string, any>> {
   const chunks: Buffer[] = [];
   for await (const c of req) chunks.push(c as Buffer);
   const text = Buffer.concat(chunks).toString("utf8");
+  seenBodies.push(text);
   return text ? (JSON.parse(text) as Record<string, any>) : {};
 }
 
@@ -201,6 +204,22 @@ describe("JSON is masked by what it is, not by its label", () => {
       pan2: "[REDACTED:credit_card]",
       neg: "[REDACTED:credit_card]",
     });
+  });
+
+  test("…and in a request body, before it is forwarded", async () => {
+    seenBodies.length = 0;
+    const res = await fetch(`${e2e.stack.proxyUrl()}/assistants/search`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+      body: '{"metadata":{"scenario":"|utf-8"},"limit":10,"offset":0,"pan":6212345678901234569,"neg":-4111111111111111}',
+    });
+    expect(res.status).toBe(200);
+    await res.arrayBuffer();
+    const sent = seenBodies.at(-1)!;
+    expect(sent).toContain('"pan":"[REDACTED:credit_card]"');
+    expect(sent).not.toContain("6212345678901234569");
+    expect(sent).not.toContain(String(Number("6212345678901234569"))); // the rounded digits
+    expect(sent).not.toContain("4111111111111111");
   });
 
   test("a body that cannot be inspected is refused with 502, never relayed", async () => {
