@@ -31,7 +31,7 @@ import { createHash, hash as oneShotHash } from "node:crypto";
 import { WireType } from "@bufbuild/protobuf/wire";
 import { SessionRecordSchema, type SessionRecord } from "../../proto/gen/agentgate/v1/session_pb.js";
 import { hashRecordV1 } from "./chain-v1.js";
-import { encodeRecordContent } from "./record-content.js";
+import { encodeRecordContent, varint32Size, varint64Size, writeVarint32, writeVarint64 } from "./record-content.js";
 
 /** `prev_hash` of the first record of a chain (seq 1). */
 export const GENESIS_HASH = "0".repeat(64);
@@ -109,51 +109,17 @@ const SEQ = SessionRecordSchema.field.seq.number;
 const PREV_HASH = SessionRecordSchema.field.prevHash.number;
 const HASH = SessionRecordSchema.field.hash.number;
 
-const SAFE = BigInt(Number.MAX_SAFE_INTEGER);
-
-/** Bytes of `n` (< 2^64) as a base-128 varint (numbers below 2^53 without BigInt steps, which allocate). */
-function varintSize(n: bigint | number): number {
-  let size = 1;
-  if (typeof n === "number" || n <= SAFE) {
-    for (let m = Number(n); m >= 0x80; m = Math.floor(m / 128)) size++;
-    return size;
-  }
-  while (n >= 0x80n) {
-    n >>= 7n;
-    size++;
-  }
-  return size;
-}
-
-function writeVarint(buf: Buffer, at: number, n: bigint | number): number {
-  if (typeof n === "number" || n <= SAFE) {
-    let m = Number(n);
-    while (m >= 0x80) {
-      buf[at++] = (m % 128) | 0x80;
-      m = Math.floor(m / 128);
-    }
-    buf[at++] = m;
-    return at;
-  }
-  while (n >= 0x80n) {
-    buf[at++] = Number(n & 0x7fn) | 0x80;
-    n >>= 7n;
-  }
-  buf[at++] = Number(n);
-  return at;
-}
-
 function writeString(buf: Buffer, at: number, field: number, s: string, bytes: number): number {
   buf[at++] = (field << 3) | WireType.LengthDelimited;
-  at = writeVarint(buf, at, bytes);
+  at = writeVarint32(buf, at, bytes);
   return at + buf.write(s, at, bytes, "utf8");
 }
 
 /** Size of the chain fields' encoding (defaults omitted). */
 function chainFieldsSize(seq: bigint, prevBytes: number, hashBytes: number): number {
-  let size = seq !== 0n ? 1 + varintSize(seq) : 0;
-  if (prevBytes > 0) size += 1 + varintSize(prevBytes) + prevBytes;
-  if (hashBytes > 0) size += 1 + varintSize(hashBytes) + hashBytes;
+  let size = seq !== 0n ? 1 + varint64Size(seq) : 0;
+  if (prevBytes > 0) size += 1 + varint32Size(prevBytes) + prevBytes;
+  if (hashBytes > 0) size += 1 + varint32Size(hashBytes) + hashBytes;
   return size;
 }
 
@@ -161,7 +127,7 @@ function chainFieldsSize(seq: bigint, prevBytes: number, hashBytes: number): num
 function writeChainFields(buf: Buffer, at: number, seq: bigint, prevHash: string, prevBytes: number, hash: string, hashBytes: number): number {
   if (seq !== 0n) {
     buf[at++] = (SEQ << 3) | WireType.Varint;
-    at = writeVarint(buf, at, seq);
+    at = writeVarint64(buf, at, seq);
   }
   if (prevBytes > 0) at = writeString(buf, at, PREV_HASH, prevHash, prevBytes);
   if (hashBytes > 0) at = writeString(buf, at, HASH, hash, hashBytes);

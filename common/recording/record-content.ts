@@ -18,11 +18,13 @@ function tag(field: number, wire: number): number {
   return (field << 3) | wire;
 }
 
-function varint32Size(n: number): number {
+/** Bytes of `n` (a uint32) as a base-128 varint. */
+export function varint32Size(n: number): number {
   return n < 0x80 ? 1 : n < 0x4000 ? 2 : n < 0x200000 ? 3 : n < 0x10000000 ? 4 : 5;
 }
 
-function varint64Size(n: bigint): number {
+/** Bytes of `n` (< 2^64) as a base-128 varint. */
+export function varint64Size(n: bigint): number {
   // (numbers below 2^53 without BigInt arithmetic: each BigInt step allocates)
   if (n <= SAFE) return varintSizeOf(Number(n));
   let size = 1;
@@ -60,6 +62,35 @@ function int64Bits(n: bigint): bigint {
   return BigInt.asUintN(64, n);
 }
 
+/** Writes `n` (a uint32) as a varint at `at`; returns the end. */
+export function writeVarint32(buf: Buffer, at: number, n: number): number {
+  while (n > 0x7f) {
+    buf[at++] = (n & 0x7f) | 0x80;
+    n >>>= 7;
+  }
+  buf[at++] = n;
+  return at;
+}
+
+/** Writes `n` (< 2^64) as a varint at `at`; returns the end (below 2^53 without BigInt steps, which allocate). */
+export function writeVarint64(buf: Buffer, at: number, n: bigint): number {
+  if (n <= SAFE) {
+    let m = Number(n);
+    while (m >= 0x80) {
+      buf[at++] = (m % 128) | 0x80;
+      m = Math.floor(m / 128);
+    }
+    buf[at++] = m;
+    return at;
+  }
+  while (n >= 0x80n) {
+    buf[at++] = Number(n & 0x7fn) | 0x80;
+    n >>= 7n;
+  }
+  buf[at++] = Number(n);
+  return at;
+}
+
 /** Writes into one exact-size buffer (sizes computed beforehand). */
 class Out {
   readonly buf: Buffer;
@@ -70,27 +101,10 @@ class Out {
     this.at = before;
   }
   v32(n: number): void {
-    while (n > 0x7f) {
-      this.buf[this.at++] = (n & 0x7f) | 0x80;
-      n >>>= 7;
-    }
-    this.buf[this.at++] = n;
+    this.at = writeVarint32(this.buf, this.at, n);
   }
   v64(n: bigint): void {
-    if (n <= SAFE) {
-      let m = Number(n);
-      while (m >= 0x80) {
-        this.buf[this.at++] = (m % 128) | 0x80;
-        m = Math.floor(m / 128);
-      }
-      this.buf[this.at++] = m;
-      return;
-    }
-    while (n >= 0x80n) {
-      this.buf[this.at++] = Number(n & 0x7fn) | 0x80;
-      n >>= 7n;
-    }
-    this.buf[this.at++] = Number(n);
+    this.at = writeVarint64(this.buf, this.at, n);
   }
   str(t: number, s: string, bytes: number): void {
     this.v32(t);
